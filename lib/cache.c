@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.c - the cache layer: kmem_cache_* and the list of caches.
+ *
+ * Owns cache descriptors and the list of every cache (for statistics,
+ * shrinking and fork).  Joins the layers: an allocation goes to the
+ * magazines (magazine.h), which fall back on the slabs; a free is first
+ * checked against the page layer's registry and the slab descriptor, so
+ * that a foreign pointer, an object of another cache or a pointer into
+ * the middle of an object is reported instead of freed.
+ *
+ * Descriptors are objects of the bootstrap cache "kmem_cache", whose
+ * object size is fixed at start-up: the descriptor followed by one slot
+ * per possible CPU.  It has no magazines, like the magazine caches.
+ *
+ * Locking: list_lock protects cache_list and every cache's `link`; it is
+ * above every per-cache lock (design essay, 7).  A cache descriptor is
+ * immutable between creation and destruction apart from its locked
+ * parts, and the caller guarantees nobody uses a cache being destroyed.
+ *
+ * A cache destroyed with objects still allocated is reported and kept,
+ * as the kernel keeps it: its slabs stay mapped so those objects stay
+ * valid and can still be freed into it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "chunk.h"
+#include "cpu.h"
+#include "magazine.h"
+#include "report.h"
+#include "slab.h"
+
+#define NOFAIL_ATTEMPTS 10
+
+static struct us_lock list_lock = US_LOCK_INIT;
+static struct us_list cache_list = { &cache_list, &cache_list };
+static struct kmem_cache kmem_cache_boot;
+
+static void list_add_cache(struct kmem_cache *c)
+{
+	us_lock(&list_lock);
+	us_list_add_tail(&c->link, &cache_list);
+	us_unlock(&list_lock);
+}
+
+void us_cache_init(void)
+{
+	size_t desc = sizeof(struct kmem_cache) +
+		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot);
+
+	us_mag_init();
+	strcpy(kmem_cache_boot.name, "kmem_cache");
+	kmem_cache_boot.flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
+	if (desc > USLAB_MAX_OBJECT_SIZE ||
+	    us_slab_geometry(&kmem_cache_boot, (unsigned int)desc,
+			     US_CACHE_LINE, 0, false) != 0)
+		us_panic("cannot lay out cache descriptors for %u CPUs",
+			 us_nr_cpus);
+	us_slab_pool_init(&kmem_cache_boot);
+	list_add_cache(&kmem_cache_boot);
+	for (unsigned int i = 0; us_mag_boot_cache(i); i++)
+		list_add_cache(us_mag_boot_cache(i));
+}
+
+struct kmem_cache *us_cache_create(const char *name, unsigned int size,
+				   unsigned int align, unsigned int flags,
+				   void (*ctor)(void *))
+{
+	struct kmem_cache *c;
+	size_t len;
+
+	us_init();
+	if (!name || size == 0 || size > USLAB_MAX_OBJECT_SIZE ||
+	    (align && !US_IS_POWER_OF_2(align)) || align > US_SLAB_MAX_SIZE ||
+	    (flags & ~(US_SLAB_FLAGS_VALID | US_CACHE_KMALLOC))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!us_slab_alloc_batch(&kmem_cache_boot, (void **)&c, 1))
+		return NULL;
+	memset(c, 0, kmem_cache_boot.object_size);
+	len = strnlen(name, USLAB_NAME_MAX);
+	memcpy(c->name, name, len);
+	c->name[len] = '\0';
+	c->flags = flags;
+	c->ctor = ctor;
+	if (us_slab_geometry(c, size, align, flags, ctor != NULL) != 0) {
+		void *obj = c;
+
+		us_slab_free_batch(&kmem_cache_boot, &obj, 1);
+		errno = EINVAL;
+		return NULL;
+	}
+	us_slab_pool_init(c);
+	us_mag_cache_init(c);
+	list_add_cache(c);
+	return c;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
+				     unsigned int align, slab_flags_t flags,
+				     void (*ctor)(void *))
+{
+	struct kmem_cache *c = NULL;
+
+	if (!(flags & ~US_SLAB_FLAGS_VALID))
+		c = us_cache_create(name, size, align, flags, ctor);
+	else
+		errno = EINVAL;
+	if (unlikely(!c && (flags & SLAB_PANIC))) {
+		us_panic("kmem_cache_create(%s) failed: %s", name ? name : "NULL",
+			 errno == ENOMEM ? "out of memory"
+			 : !name	 ? "no name"
+			 : size == 0	 ? "size 0"
+			 : size > USLAB_MAX_OBJECT_SIZE ? "size too large"
+			 : (align & (align - 1)) || align > US_SLAB_MAX_SIZE
+				 ? "alignment not a power of two up to 1 MiB"
+				 : "invalid flags");
+	}
+	return c;
+}
+
+void kmem_cache_destroy(struct kmem_cache *s)
+{
+	uint64_t live;
+	void *obj = s;
+
+	if (!s)
+		return;
+	if (s->flags & (US_CACHE_STATIC | US_CACHE_KMALLOC)) {
+		us_report("kmem_cache_destroy %s: not a cache of the caller's; "
+			  "ignored", s->name);
+		return;
+	}
+	us_mag_drain(s);
+	live = us_slab_release_all(s);
+	if (live) {
+		us_report("kmem_cache_destroy %s: Slab cache still has objects "
+			  "(%llu objects allocated); the cache is kept",
+			  s->name, (unsigned long long)live);
+		s->flags |= US_CACHE_DEAD;
+		return;
+	}
+	us_lock(&list_lock);
+	us_list_del(&s->link);
+	us_unlock(&list_lock);
+	us_slab_free_batch(&kmem_cache_boot, &obj, 1);
+}
+
+US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
+{
+	void *p;
+
+	if (!s || (flags & ~US_GFP_VALID)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (unsigned int attempt = 0;; attempt++) {
+		p = us_mag_alloc(s);
+		if (p || !(flags & __GFP_NOFAIL))
+			break;
+		us_cache_nofail_wait(attempt, s->object_size);
+	}
+	if (p && (flags & __GFP_ZERO))
+		memset(p, 0, s->object_size);
+	return p;
+}
+
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	if (likely(s && !(flags & ~US_GFP_PLAIN)))
+		return us_mag_alloc(s);
+	return alloc_hard(s, flags);
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
+{
+	return kmem_cache_alloc(s, flags | __GFP_ZERO);
+}
+
+void us_cache_invalid_pointer(const char *who, const void *p, const char *why)
+{
+	us_panic("BUG %s: Invalid object pointer %p: %s", who, p, why);
+}
+
+US_COLD US_NORETURN static void wrong_cache(struct kmem_cache *s,
+					    struct us_chunk *ch, void *p)
+{
+	struct kmem_cache *c = NULL;
+
+	if (ch->kind == US_CHUNK_SLAB && ((uintptr_t)p & US_CHUNK_MASK))
+		c = atomic_load_explicit(&us_chunk_slab(ch, p)->cache,
+					 memory_order_relaxed);
+	if (!c)
+		us_cache_invalid_pointer(s->name, p, ch->kind == US_CHUNK_LARGE
+				? "a large kmalloc allocation, not a cache object"
+				: "not in a slab in use");
+	us_panic("BUG %s: Wrong slab cache. %s but object is from %s: "
+		 "object %p", s->name, s->name, c->name, p);
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *objp)
+{
+	struct us_chunk *ch;
+	struct us_slab *slab;
+
+	if (unlikely(!objp))
+		return;
+	if (unlikely(!s))
+		us_cache_invalid_pointer("kmem_cache_free", objp,
+					 "freed into a NULL cache");
+	ch = us_chunk_lookup(objp);
+	if (unlikely(!ch))
+		us_cache_invalid_pointer(s->name, objp, "not allocated by uslab");
+	slab = us_chunk_slab(ch, objp);
+	if (unlikely(ch->kind != US_CHUNK_SLAB ||
+		     ((uintptr_t)objp & US_CHUNK_MASK) == 0 ||
+		     atomic_load_explicit(&slab->cache,
+					  memory_order_relaxed) != s))
+		wrong_cache(s, ch, objp);
+	if (unlikely(!us_slab_is_object(s, slab, objp)))
+		us_cache_invalid_pointer(s->name, objp,
+					 "not the start of an object");
+	us_mag_free(s, objp);
+}
+
+int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
+			  void **p)
+{
+	size_t done = 0;
+
+	if (!s || !p || (flags & ~US_GFP_VALID) || size > INT32_MAX) {
+		errno = EINVAL;
+		return 0;
+	}
+	while (done < size) {
+		unsigned int n = (unsigned int)US_MIN(size - done,
+						      (size_t)1 << 20);
+
+		if (!us_mag_alloc_bulk(s, p + done, n)) {
+			if ((flags & __GFP_NOFAIL)) {
+				/* Per object, so the wait sees progress. */
+				p[done] = alloc_hard(s, flags & ~__GFP_ZERO);
+				done++;
+				continue;
+			}
+			kmem_cache_free_bulk(s, done, p);
+			errno = ENOMEM;
+			return 0;
+		}
+		done += n;
+	}
+	if (flags & __GFP_ZERO)
+		for (size_t i = 0; i < size; i++)
+			memset(p[i], 0, s->object_size);
+	return (int)size;
+}
+
+void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < size; i++)
+		kmem_cache_free(s, p[i]);
+}
+
+int kmem_cache_shrink(struct kmem_cache *s)
+{
+	if (!s)
+		return -EINVAL;
+	us_mag_drain(s);
+	us_slab_reap(s, true);
+	return 0;
+}
+
+unsigned int kmem_cache_size(struct kmem_cache *s)
+{
+	return s ? s->object_size : 0;
+}
+
+static void shrink_one(struct kmem_cache *c, void *arg)
+{
+	(void)arg;
+	us_mag_drain(c);
+	us_slab_reap(c, true);
+}
+
+void us_cache_nofail_wait(unsigned int attempt, size_t size)
+{
+	struct timespec ts = { 0, 1000000L << (attempt < 7 ? attempt : 7) };
+
+	if (attempt >= NOFAIL_ATTEMPTS)
+		us_panic("out of memory in a __GFP_NOFAIL allocation of %zu "
+			 "bytes", size);
+	us_cache_for_each(shrink_one, NULL);
+	nanosleep(&ts, NULL);
+}
+
+void us_cache_for_each(void (*fn)(struct kmem_cache *c, void *arg), void *arg)
+{
+	us_init();
+	us_lock(&list_lock);
+	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next)
+		fn(us_container_of(l, struct kmem_cache, link), arg);
+	us_unlock(&list_lock);
+}
+
+unsigned int us_cache_validate(struct kmem_cache *c)
+{
+	return us_mag_validate(c) + us_slab_validate(c);
+}
+
+/*
+ * fork: every lock, in the order of the design essay, phase by phase
+ * across all caches, so that no phase takes a lock above one it holds.
+ */
+void us_cache_fork_prepare(void)
+{
+	struct us_list *l;
+
+	us_lock(&list_lock);
+	for (l = cache_list.next; l != &cache_list; l = l->next)
+		us_mag_fork_lock_cpus(us_container_of(l, struct kmem_cache, link));
+	for (l = cache_list.next; l != &cache_list; l = l->next)
+		us_mag_fork_lock_depot(us_container_of(l, struct kmem_cache, link));
+	for (l = cache_list.next; l != &cache_list; l = l->next)
+		us_slab_fork_prepare(us_container_of(l, struct kmem_cache, link));
+	us_chunk_fork_prepare();
+}
+
+static void fork_release(bool child)
+{
+	struct us_list *l;
+
+	if (child)
+		us_chunk_fork_child();
+	else
+		us_chunk_fork_parent();
+	for (l = cache_list.next; l != &cache_list; l = l->next) {
+		struct kmem_cache *c = us_container_of(l, struct kmem_cache, link);
+
+		if (child)
+			us_slab_fork_child(c);
+		else
+			us_slab_fork_parent(c);
+		us_mag_fork_unlock_depot(c, child);
+		us_mag_fork_unlock_cpus(c, child);
+	}
+	if (child)
+		us_lock_reset(&list_lock);
+	else
+		us_unlock(&list_lock);
+}
+
+void us_cache_fork_parent(void)
+{
+	fork_release(false);
+}
+
+void us_cache_fork_child(void)
+{
+	fork_release(true);
+}

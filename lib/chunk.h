@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chunk.h - the page layer: chunks, slots, large mappings, the registry.
+ */
+#ifndef USLAB_CHUNK_H
+#define USLAB_CHUNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* One bit per chunk-sized region of the user address space. */
+#define US_REGISTRY_WORDS \
+	(((size_t)1 << (US_ADDRESS_BITS - US_CHUNK_SHIFT)) / 64)
+extern _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
+
+/* The chunk whose header governs p (see the design essay, 5). */
+static inline struct us_chunk *us_chunk_of(const void *p)
+{
+	return (struct us_chunk *)(((uintptr_t)p - 1) & ~(uintptr_t)US_CHUNK_MASK);
+}
+
+/* The chunk governing p if uslab owns it, else NULL.  No lock. */
+static inline struct us_chunk *us_chunk_lookup(const void *p)
+{
+	uintptr_t a = (uintptr_t)p - 1;
+	size_t region = a >> US_CHUNK_SHIFT;
+
+	if (unlikely(a >> US_ADDRESS_BITS))
+		return NULL;
+	if (!(atomic_load_explicit(&us_registry[region / 64],
+				   memory_order_relaxed) &
+	      ((uint64_t)1 << (region % 64))))
+		return NULL;
+	return (struct us_chunk *)(a & ~(uintptr_t)US_CHUNK_MASK);
+}
+
+/* The slot descriptor of p in a slab chunk. */
+static inline struct us_slab *us_chunk_slab(struct us_chunk *ch, const void *p)
+{
+	return &ch->slabs[((uintptr_t)p - (uintptr_t)ch) >> ch->slab_shift];
+}
+
+/* The first byte of a slab's slot. */
+static inline char *us_chunk_slot_start(const struct us_slab *slab)
+{
+	struct us_chunk *ch = us_chunk_of(slab);
+
+	return (char *)ch + ((size_t)(slab - ch->slabs) << ch->slab_shift);
+}
+
+/*
+ * A free slot of 2^order pages, its descriptor zeroed but for `list`
+ * (US_SLAB_ORPHAN); its memory reads as zero.  NULL with errno ENOMEM.
+ * Takes the page lock.
+ */
+struct us_slab *us_chunk_slot_alloc(unsigned int order);
+
+/*
+ * Give a slot back.  Its pages are returned to the OS; a chunk left
+ * with no slot in use is unmapped (one per order is kept).  Takes the
+ * page lock.
+ */
+void us_chunk_slot_free(struct us_slab *slab);
+
+/*
+ * A large allocation of at least size bytes aligned to align (a power of
+ * two): a mapping of its own, with a header chunk.  Returns the object,
+ * or NULL with errno ENOMEM.  No lock.
+ */
+void *us_chunk_large_alloc(size_t size, size_t align);
+
+/* Unmap a large allocation; ch is its us_chunk_lookup(). */
+void us_chunk_large_free(struct us_chunk *ch);
+
+/* Bytes of address space the page layer has mapped now. */
+size_t us_chunk_mapped_bytes(void);
+
+/* Number of problems found in the page layer's structures (tests). */
+unsigned int us_chunk_validate(void);
+
+void us_chunk_fork_prepare(void);
+void us_chunk_fork_parent(void);
+void us_chunk_fork_child(void);
+
+#endif /* USLAB_CHUNK_H */

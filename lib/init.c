@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c - start-up and fork, above every layer.
+ *
+ * us_init() brings the layers up to the cache layer in order (options,
+ * OS, CPUs, caches) exactly once; us_kmalloc_init() then makes the
+ * kmalloc caches through it.  It runs from the library's constructor, and
+ * also lazily from any entry point that can be reached earlier: when
+ * uslab is the malloc, the dynamic loader and other libraries'
+ * constructors allocate before ours runs.  It allocates nothing from
+ * libc, so it cannot recurse into itself.
+ *
+ * init_lock is the outermost lock, kmalloc's init lock the next (design
+ * essay, 7); the fork handlers take them first, so a fork during another thread's initialisation cannot
+ * leave the child with a half-built library and a held lock.
+ */
+#include "config.h"
+
+#include <pthread.h>
+
+#include "cache.h"
+#include "cpu.h"
+#include "internal.h"
+#include "kmalloc.h"
+#include "options.h"
+#include "os.h"
+#include "report.h"
+
+_Atomic bool us_initialized;
+static struct us_lock init_lock = US_LOCK_INIT;
+
+static void fork_prepare(void)
+{
+	us_lock(&init_lock);
+	us_kmalloc_fork_prepare();
+	us_cache_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	us_cache_fork_parent();
+	us_kmalloc_fork_release(false);
+	us_unlock(&init_lock);
+}
+
+static void fork_child(void)
+{
+	us_cache_fork_child();
+	us_kmalloc_fork_release(true);
+	us_lock_reset(&init_lock);
+}
+
+void us_init(void)
+{
+	if (likely(atomic_load_explicit(&us_initialized, memory_order_acquire)))
+		return;
+	us_lock(&init_lock);
+	if (!atomic_load_explicit(&us_initialized, memory_order_relaxed)) {
+		us_options_init();
+		us_os_init();
+		us_cpu_init();
+		us_cache_init();
+		if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+			us_report("pthread_atfork failed: fork() while other "
+				  "threads allocate may hang the child");
+		atomic_store_explicit(&us_initialized, true,
+				      memory_order_release);
+	}
+	us_unlock(&init_lock);
+}
+
+__attribute__((constructor)) static void uslab_constructor(void)
+{
+	us_kmalloc_init();
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the design of uslab, and helpers every module uses.
+ *
+ * ======================================================================
+ * The design of uslab
+ * ======================================================================
+ *
+ * 1. Layers.  Each is one file (or two) and calls only the layers below
+ *    it; stats.c, report.c and options.c are leaves any layer may call.
+ *
+ *      malloc.c     the C malloc family (libuslab-malloc only)
+ *      kmalloc.c    kmalloc-N size classes, the large path
+ *      init.c       start-up and the fork handlers
+ *      cache.c      kmem_cache_* entry points, the list of caches
+ *      magazine.c   per-CPU loaded/previous magazines and the depot
+ *      cpu.c        which CPU we are on, how many there can be
+ *      slab.c       a cache's slabs, free lists, colouring
+ *      chunk.c      chunks, slots, large mappings, the registry
+ *      os.c         mmap, munmap, madvise, clocks, randomness
+ *
+ * 2. Object states.  An object is, at any moment, exactly one of:
+ *    allocated (the caller's); in a magazine (free, constructed, its
+ *    bytes untouched by uslab); on its slab's free list (free,
+ *    constructed; the free pointer lives in the object unless the cache
+ *    has a constructor, in which case it sits just past the object so the
+ *    constructed state survives); or not yet carved (never handed out;
+ *    constructed already if the cache has a constructor).  The
+ *    constructor runs once per object, when its slab is created.
+ *
+ * 3. Per-CPU magazines (Bonwick & Adams 2001).  Each cache has one slot
+ *    per possible CPU, a cache line each, holding a loaded and a previous
+ *    magazine under the slot's own lock.  Allocation pops the loaded
+ *    magazine; free pushes it.  When the loaded one is empty (alloc) or
+ *    full (free) it is swapped with the previous one if that helps; only
+ *    when neither can serve does the slow path visit the depot, and only
+ *    when the depot cannot does it visit the slab layer.  Two magazines
+ *    give hysteresis: a thread that alternates alloc and free at a
+ *    magazine boundary never reaches the depot.
+ *
+ *    The CPU comes from the rseq area glibc registers for every thread
+ *    (__rseq_offset), else sched_getcpu().  A thread can migrate between
+ *    reading its CPU and taking that slot's lock, or while holding it;
+ *    the lock makes that harmless, only slower.  Slot locks are futex
+ *    locks that spin briefly and then sleep, since a holder can be
+ *    preempted.
+ *
+ *    The slow path never holds a slot lock across work that can take
+ *    long (mapping memory, running constructors, flushing a magazine into
+ *    slabs): it detaches what it needs, unlocks, works, and relocks the
+ *    slot of whatever CPU it is then on, rechecking what it finds.
+ *
+ * 4. The depot.  Full and empty magazines under one lock per cache.  Its
+ *    full list is capped (max_full): a full magazine beyond the cap is
+ *    flushed to the slabs at once, which bounds the memory magazines can
+ *    hide from the OS.  When its lock is contended often within a second,
+ *    the depot raises the capacity of the magazines it makes (Bonwick's
+ *    magazine resizing), up to US_MAG_MAX_ROUNDS.
+ *
+ * 5. Slabs and how a pointer finds its slab.  Chunks are CHUNK_SIZE
+ *    aligned, so chunk = (p - 1) & ~CHUNK_MASK.  (Minus one, so that a
+ *    large allocation aligned to CHUNK_SIZE or more, whose object sits at
+ *    a chunk boundary, finds the header one chunk below it; no slab
+ *    object is ever at a chunk boundary, since every slab chunk starts
+ *    with its header.)  The slab is chunk->slabs[(p - chunk) >>
+ *    slab_shift]; its cache is slab->cache.  Before dereferencing the
+ *    chunk, the free paths test the registry bit of that chunk, so a
+ *    foreign pointer is reported instead of followed.  Empty slabs are
+ *    kept a little (US_SLAB_KEEP_EMPTY per cache, for at most
+ *    US_SLAB_EMPTY_MS) and then returned to the page layer, which gives
+ *    their pages back with MADV_DONTNEED and unmaps a chunk whose slots
+ *    are all free.
+ *
+ * 6. Size classes (kmalloc.c).  8, 16, 32, 64, 96, 128, 192, 256, ...
+ *    65536 bytes, as the kernel's kmalloc-N caches; above, the large path.
+ *
+ * 7. Lock order.  A thread holding a lock may take only locks below it:
+ *
+ *      1. init_lock (init.c), then kmalloc_lock (kmalloc.c): start-up;
+ *         then list_lock (cache.c): the list of caches
+ *      2. cpu slot locks             (magazine.c) one per CPU per cache;
+ *                                    at most one held at a time, except
+ *                                    by the fork handler, which takes all
+ *      3. depot locks                (magazine.c)
+ *      4. slab locks                 (slab.c) of a cache; the bootstrap
+ *                                    magazine caches' slab locks are
+ *                                    taken under any depot lock
+ *      5. page_lock                  (chunk.c)
+ *
+ *    No lock is held while calling a constructor or a user callback.
+ *
+ * 8. fork.  pthread_atfork handlers take every lock in the order above
+ *    before fork() and release them after it in the parent; in the child,
+ *    where only the forking thread exists, they reset them.  So the child
+ *    never inherits a lock held by a thread that no longer exists.
+ *
+ * 9. Bootstrap.  Cache descriptors and magazines are objects of uslab's
+ *    own caches ("kmem_cache", "uslab-mag-N"), which are static, have no
+ *    magazines (US_CACHE_NOMAGAZINE) and go straight to their slabs.
+ *    Nothing calls malloc; initialisation allocates nothing from libc
+ *    and is safe from the first allocation of a process.
+ *
+ * 10. Checklist for a risky change: Does a new lock fit the order above,
+ *    and do the fork handlers take it?  Can the path run before
+ *    initialisation, or in a forked child?  Does it touch memory of a
+ *    free object that a constructor relies on?  Does the fast path gain
+ *    a branch or a store?  Is it tested with more threads than CPUs and
+ *    under ThreadSanitizer?
+ */
+#ifndef USLAB_INTERNAL_H
+#define USLAB_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define US_NOINLINE __attribute__((noinline))
+#define US_COLD __attribute__((cold, noinline))
+#define US_NORETURN __attribute__((noreturn))
+#define US_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define US_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define US_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define US_IS_POWER_OF_2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+#define US_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define US_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define us_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/*
+ * Statistics counters: written only under the lock their comment names,
+ * read by statistics without it.  A relaxed load and store is a plain
+ * move, no locked instruction, and keeps the unlocked reader race-free.
+ */
+static inline void us_stat_add(_Atomic uint64_t *ctr, uint64_t n)
+{
+	atomic_store_explicit(ctr,
+			      atomic_load_explicit(ctr, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t us_stat_read(_Atomic uint64_t *ctr)
+{
+	return atomic_load_explicit(ctr, memory_order_relaxed);
+}
+
+static inline void us_list_init(struct us_list *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static inline bool us_list_is_empty(const struct us_list *head)
+{
+	return head->next == head;
+}
+
+static inline void us_list_add(struct us_list *node, struct us_list *head)
+{
+	node->next = head->next;
+	node->prev = head;
+	head->next->prev = node;
+	head->next = node;
+}
+
+static inline void us_list_add_tail(struct us_list *node, struct us_list *head)
+{
+	us_list_add(node, head->prev);
+}
+
+static inline void us_list_del(struct us_list *node)
+{
+	node->prev->next = node->next;
+	node->next->prev = node->prev;
+	node->next = node;
+	node->prev = node;
+}
+
+static inline unsigned int us_ilog2(uint64_t x)
+{
+	return 63u - (unsigned int)__builtin_clzll(x);
+}
+
+/* Library-wide state set once by us_init() (init.c). */
+void us_init(void);
+extern _Atomic bool us_initialized;
+
+#endif /* USLAB_INTERNAL_H */

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmalloc.c - the kmalloc layer.
+ *
+ * Owns the kmalloc-N caches and the large path.  The size classes are
+ * the kernel's: powers of two from 8 to US_KMALLOC_MAX_CACHE_SIZE, plus
+ * 96 and 192.  A power-of-two class is aligned to its size (slabs are
+ * aligned to their own size and these classes leave no room for
+ * colouring), so kmalloc(2^k) is 2^k-aligned, beyond the kernel's
+ * promise of up to the page size; 96 and 192 are 32- and 64-aligned.
+ *
+ * Sizes up to 192 find their class in a table, larger ones by their
+ * highest bit (the kernel's size_index and fls).  Above the largest class
+ * every allocation is a large chunk of its own (chunk.c), which kfree()
+ * and ksize() recognise from its header.
+ *
+ * kmalloc_lock guards only the creation of the caches; after that the
+ * table is read without a lock (release/acquire on each entry).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cache.h"
+#include "chunk.h"
+#include "kmalloc.h"
+#include "magazine.h"
+#include "os.h"
+#include "report.h"
+
+#define NR_KMALLOC 16
+
+static const unsigned int kmalloc_sizes[NR_KMALLOC] = {
+	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096,
+	8192, 16384, 32768, 65536,
+};
+
+/* Class of sizes 1..192, by (size - 1) / 8. */
+static const uint8_t size_index[24] = {
+	0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,
+	5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6,
+};
+
+static struct kmem_cache *_Atomic kmalloc_caches[NR_KMALLOC];
+static struct us_lock kmalloc_lock = US_LOCK_INIT;
+static _Atomic bool kmalloc_ready;
+
+/* The class of a size from 1 to US_KMALLOC_MAX_CACHE_SIZE. */
+static inline unsigned int kmalloc_index(size_t size)
+{
+	if (size <= 192)
+		return size_index[(size - 1) / 8];
+	return us_ilog2(size - 1);	/* 256 -> 7, ... 65536 -> 15 */
+}
+
+void us_kmalloc_init(void)
+{
+	if (likely(atomic_load_explicit(&kmalloc_ready, memory_order_acquire)))
+		return;
+	us_init();
+	us_lock(&kmalloc_lock);
+	for (unsigned int i = 0; i < NR_KMALLOC; i++) {
+		unsigned int size = kmalloc_sizes[i];
+		unsigned int align = US_IS_POWER_OF_2(size)
+					     ? US_MIN(size, (unsigned int)us_page_size)
+					     : (size & 63) == 0 ? 64u : 32u;
+		char name[24];
+		struct kmem_cache *c;
+
+		if (atomic_load_explicit(&kmalloc_caches[i], memory_order_relaxed))
+			continue;
+		us_format(name, sizeof(name), "kmalloc-%u", size);
+		c = us_cache_create(name, size, align, US_CACHE_KMALLOC, NULL);
+		if (!c) {
+			/* Out of memory at start-up: kmalloc retries later. */
+			us_unlock(&kmalloc_lock);
+			return;
+		}
+		atomic_store_explicit(&kmalloc_caches[i], c, memory_order_release);
+	}
+	atomic_store_explicit(&kmalloc_ready, true, memory_order_release);
+	us_unlock(&kmalloc_lock);
+}
+
+void us_kmalloc_fork_prepare(void)
+{
+	us_lock(&kmalloc_lock);
+}
+
+void us_kmalloc_fork_release(bool child)
+{
+	if (child)
+		us_lock_reset(&kmalloc_lock);
+	else
+		us_unlock(&kmalloc_lock);
+}
+
+static void *large_alloc(size_t size, gfp_t flags)
+{
+	for (unsigned int attempt = 0;; attempt++) {
+		/* A new mapping is zero-filled: __GFP_ZERO costs nothing. */
+		void *p = us_chunk_large_alloc(size, 0);
+
+		if (p || !(flags & __GFP_NOFAIL))
+			return p;
+		us_cache_nofail_wait(attempt, size);
+	}
+}
+
+US_COLD static void *kmalloc_hard(size_t size, gfp_t flags)
+{
+	struct kmem_cache *c;
+	void *p;
+
+	if (flags & ~US_GFP_VALID) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size == 0)
+		return ZERO_SIZE_PTR;
+	if (size > US_KMALLOC_MAX_CACHE_SIZE)
+		return large_alloc(size, flags);
+	for (unsigned int attempt = 0;; attempt++) {
+		us_kmalloc_init();
+		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
+					 memory_order_acquire);
+		p = c ? us_mag_alloc(c) : NULL;
+		if (!c)
+			errno = ENOMEM;
+		if (p || !(flags & __GFP_NOFAIL))
+			break;
+		us_cache_nofail_wait(attempt, size);
+	}
+	if (p && (flags & __GFP_ZERO))
+		memset(p, 0, c->object_size);
+	return p;
+}
+
+void *kmalloc(size_t size, gfp_t flags)
+{
+	if (likely(size - 1 < US_KMALLOC_MAX_CACHE_SIZE &&
+		   !(flags & ~US_GFP_PLAIN))) {
+		struct kmem_cache *c = atomic_load_explicit(
+			&kmalloc_caches[kmalloc_index(size)],
+			memory_order_acquire);
+
+		if (likely(c))
+			return us_mag_alloc(c);
+	}
+	return kmalloc_hard(size, flags);
+}
+
+void *kzalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags | __GFP_ZERO);
+}
+
+void *kmalloc_array(size_t n, size_t size, gfp_t flags)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmalloc(bytes, flags);
+}
+
+void *kcalloc(size_t n, size_t size, gfp_t flags)
+{
+	return kmalloc_array(n, size, flags | __GFP_ZERO);
+}
+
+/* A large allocation's header, checked; anything else is reported. */
+static struct us_chunk *large_of(struct us_chunk *ch, const void *p,
+				 const char *who)
+{
+	if (unlikely(ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
+		     ch->object != p))
+		us_cache_invalid_pointer(who, p,
+					 "not the start of a kmalloc allocation");
+	return ch;
+}
+
+void kfree(const void *objp)
+{
+	void *p = (void *)(uintptr_t)objp;
+	struct us_chunk *ch;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	ch = us_chunk_lookup(p);
+	if (unlikely(!ch))
+		us_cache_invalid_pointer("kfree", p, "not allocated by uslab");
+	if (likely(ch->kind == US_CHUNK_SLAB)) {
+		us_mag_free(us_cache_of(ch, p, "kfree"), p);
+		return;
+	}
+	us_chunk_large_free(large_of(ch, p, "kfree"));
+}
+
+size_t ksize(const void *objp)
+{
+	struct us_chunk *ch;
+
+	if (ZERO_OR_NULL_PTR(objp))
+		return 0;
+	ch = us_chunk_lookup(objp);
+	if (unlikely(!ch))
+		us_cache_invalid_pointer("ksize", objp, "not allocated by uslab");
+	if (ch->kind == US_CHUNK_SLAB)
+		return us_cache_of(ch, objp, "ksize")->object_size;
+	return large_of(ch, objp, "ksize")->usable;
+}
+
+void kfree_sensitive(const void *objp)
+{
+	size_t ks = ksize(objp);
+
+	if (ks) {
+		explicit_bzero((void *)(uintptr_t)objp, ks);
+		kfree(objp);
+	}
+}
+
+void *krealloc(const void *p, size_t new_size, gfp_t flags)
+{
+	size_t ks;
+	void *n;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return kmalloc(new_size, flags);
+	ks = ksize(p);
+	if (new_size == 0) {
+		kfree(p);
+		return ZERO_SIZE_PTR;
+	}
+	if (new_size <= ks) {
+		if (flags & __GFP_ZERO)
+			memset((char *)(uintptr_t)p + new_size, 0, ks - new_size);
+		return (void *)(uintptr_t)p;
+	}
+	n = kmalloc(new_size, flags);
+	if (!n)
+		return NULL;
+	memcpy(n, p, ks);
+	kfree(p);
+	return n;
+}
+
+void *krealloc_array(void *p, size_t new_n, size_t new_size, gfp_t flags)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(new_n, new_size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return krealloc(p, bytes, flags);
+}
+
+size_t kmalloc_size_roundup(size_t size)
+{
+	if (size == 0)
+		return 0;
+	if (size <= US_KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc_sizes[kmalloc_index(size)];
+	if (size > SIZE_MAX - us_page_size)
+		return size;
+	return US_ALIGN_UP(size, us_page_size);
+}
+
+char *kstrdup(const char *s, gfp_t gfp)
+{
+	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
+}
+
+char *kstrndup(const char *s, size_t max, gfp_t gfp)
+{
+	size_t len;
+	char *d;
+
+	if (!s)
+		return NULL;
+	len = strnlen(s, max);
+	d = kmalloc(len + 1, gfp);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+void *kmemdup(const void *src, size_t len, gfp_t gfp)
+{
+	void *p = kmalloc(len, gfp);
+
+	if (p && len)
+		memcpy(p, src, len);
+	return p;
+}
+
+struct kmem_cache *uslab_kmalloc_cache(size_t size)
+{
+	if (size == 0 || size > US_KMALLOC_MAX_CACHE_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	us_kmalloc_init();
+	return atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
+				    memory_order_acquire);
+}

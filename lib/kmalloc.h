@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmalloc.h - the kmalloc layer's start-up and fork hooks.
+ */
+#ifndef USLAB_KMALLOC_H
+#define USLAB_KMALLOC_H
+
+#include <stdbool.h>
+
+/* The largest size served by a kmalloc-N cache; above: the large path. */
+#define US_KMALLOC_MAX_CACHE_SIZE 65536
+
+/* Initialise uslab and create the kmalloc-N caches; once. */
+void us_kmalloc_init(void);
+
+void us_kmalloc_fork_prepare(void);
+void us_kmalloc_fork_release(bool child);
+
+#endif /* USLAB_KMALLOC_H */

@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * magazine.c - the magazine layer: per-CPU slots and the depot.
+ *
+ * Owns the magazines of every cache and the bootstrap caches they are
+ * allocated from.  After Bonwick & Adams, "Magazines and Vmem" (USENIX
+ * 2001), section 3, with the kernel's later names in brackets (SLUB
+ * sheaves and barn, Linux 6.18):
+ *
+ *   slot   per CPU: `loaded` [main sheaf] and `prev` [spare], under the
+ *          slot lock.  Invariant: both are real magazines of this cache
+ *          or the sentinel; all their rounds are free objects of this
+ *          cache.
+ *   depot  per cache [barn]: lists of full and of empty magazines under
+ *          the depot lock.  At most max_full full ones; a full magazine
+ *          beyond that is flushed to the slabs, so magazines cannot hide
+ *          much memory from the OS.  At most max_full empty ones too;
+ *          extra empties are freed.
+ *
+ * The fast paths (magazine.h) pop and push `loaded`.  The slow paths
+ * below first try `prev`, then the depot, then the slabs.  They drop the
+ * slot lock before any work that can take long or that takes the slab
+ * lock for a whole magazine, and relock the slot of the CPU they are then
+ * on; whatever they find there they accept (another thread may have
+ * refilled it meanwhile) and park their own magazine in the depot.
+ *
+ * Magazine sizes.  A cache starts with magazines of a capacity chosen
+ * by object size; when its depot lock is found held US_DEPOT_CONTENTION
+ * times within a second, new magazines get the next capacity (Bonwick's
+ * dynamic magazine resizing).  Old magazines stay in use; empty ones of
+ * an old capacity are freed when the depot would hand them out.
+ *
+ * Bootstrap: magazines of capacity N are objects of the static cache
+ * "uslab-mag-N" (a power of two bytes each), which has no magazines of
+ * its own (US_CACHE_NOMAGAZINE) and so never recurses.
+ *
+ * Lock order (design essay, 7): slot, then depot, then slab locks; a
+ * magazine cache's slab lock is taken under a depot lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "magazine.h"
+#include "os.h"
+#include "report.h"
+#include "slab.h"
+
+#define US_DEPOT_CONTENTION 16
+#define US_DEPOT_WINDOW_MS 1000
+
+struct us_mag us_mag_sentinel = { NULL, 0, 0 };
+
+#define NR_MAG_CACHES 6
+static struct kmem_cache mag_cache_6, mag_cache_14, mag_cache_30,
+	mag_cache_62, mag_cache_126, mag_cache_254;
+static struct kmem_cache *const mag_caches[NR_MAG_CACHES] = {
+	&mag_cache_6,  &mag_cache_14,  &mag_cache_30,
+	&mag_cache_62, &mag_cache_126, &mag_cache_254,
+};
+
+static unsigned int mag_rounds(unsigned int i)
+{
+	return ((64u << i) - (unsigned int)sizeof(struct us_mag)) /
+	       (unsigned int)sizeof(void *);
+}
+
+void us_mag_init(void)
+{
+	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
+		struct kmem_cache *mc = mag_caches[i];
+		unsigned int size = 64u << i;
+
+		us_format(mc->name, sizeof(mc->name), "uslab-mag-%u",
+			  mag_rounds(i));
+		mc->flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
+		if (us_slab_geometry(mc, size, US_CACHE_LINE, 0, false) != 0)
+			us_panic("cannot lay out %s", mc->name);
+		us_slab_pool_init(mc);
+	}
+}
+
+struct kmem_cache *us_mag_boot_cache(unsigned int i)
+{
+	return i < NR_MAG_CACHES ? mag_caches[i] : NULL;
+}
+
+static unsigned int next_capacity(unsigned int capacity)
+{
+	for (unsigned int i = 0; i < NR_MAG_CACHES; i++)
+		if (mag_rounds(i) > capacity)
+			return mag_rounds(i);
+	return capacity;
+}
+
+static struct us_mag *mag_new(unsigned int capacity)
+{
+	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
+		struct us_mag *m;
+
+		if (mag_rounds(i) != capacity)
+			continue;
+		if (!us_slab_alloc_batch(mag_caches[i], (void **)&m, 1))
+			return NULL;
+		m->next = NULL;
+		m->rounds = 0;
+		m->capacity = capacity;
+		return m;
+	}
+	return NULL;
+}
+
+static void mag_delete(struct us_mag *m)
+{
+	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
+		if (mag_rounds(i) == m->capacity) {
+			void *obj = m;
+
+			us_slab_free_batch(mag_caches[i], &obj, 1);
+			return;
+		}
+	}
+}
+
+void us_mag_cache_init(struct kmem_cache *c)
+{
+	struct us_depot *d = &c->depot;
+	unsigned int initial;
+
+	memset(d, 0, sizeof(*d));
+	if (c->size <= 256)
+		initial = 62;
+	else if (c->size <= 1024)
+		initial = 30;
+	else if (c->size <= 4096)
+		initial = 14;
+	else
+		initial = US_MAG_MIN_ROUNDS;
+	d->capacity = initial;
+	d->max_full = US_MAX(4u, 2 * us_nr_cpus);
+	d->window_start = us_os_now_ms();
+
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+
+		memset(slot, 0, sizeof(*slot));
+		slot->loaded = &us_mag_sentinel;
+		slot->prev = &us_mag_sentinel;
+	}
+}
+
+/* ----------------------------------------------------------------- depot */
+
+static void depot_lock(struct kmem_cache *c)
+{
+	struct us_depot *d = &c->depot;
+	uint64_t now;
+
+	if (likely(us_trylock(&d->lock)))
+		return;
+	us_lock(&d->lock);
+	us_stat_add(&d->contended, 1);
+	now = us_os_now_ms();
+	if (now - d->window_start >= US_DEPOT_WINDOW_MS) {
+		d->window_start = now;
+		d->window_contended = 0;
+	}
+	if (++d->window_contended >= US_DEPOT_CONTENTION) {
+		d->capacity = next_capacity(d->capacity);
+		d->window_contended = 0;
+	}
+}
+
+static void depot_unlock(struct kmem_cache *c)
+{
+	us_unlock(&c->depot.lock);
+}
+
+/* A full magazine from the depot, or NULL; depot locked. */
+static struct us_mag *depot_pop_full_locked(struct us_depot *d)
+{
+	struct us_mag *m = d->full;
+
+	if (m) {
+		d->full = m->next;
+		d->nfull--;
+		us_stat_add(&d->full_taken, 1);
+	}
+	return m;
+}
+
+/* An empty magazine of the current capacity from the depot, or NULL. */
+static struct us_mag *depot_pop_empty_locked(struct us_depot *d,
+					     struct us_mag **stale)
+{
+	struct us_mag *m;
+
+	while ((m = d->empty) != NULL) {
+		d->empty = m->next;
+		d->nempty--;
+		if (m->capacity == d->capacity) {
+			us_stat_add(&d->empty_taken, 1);
+			return m;
+		}
+		m->next = *stale;
+		*stale = m;
+	}
+	return NULL;
+}
+
+static void mag_delete_list(struct us_mag *m)
+{
+	while (m) {
+		struct us_mag *next = m->next;
+
+		mag_delete(m);
+		m = next;
+	}
+}
+
+/* Flush a magazine's rounds to the slabs. */
+static void mag_flush(struct kmem_cache *c, struct us_mag *m)
+{
+	if (m->rounds) {
+		us_slab_free_batch(c, m->objs, m->rounds);
+		m->rounds = 0;
+	}
+}
+
+/* Give an empty magazine to the depot, or free it if it has enough. */
+static void depot_put_empty(struct kmem_cache *c, struct us_mag *m)
+{
+	struct us_depot *d = &c->depot;
+
+	if (m == &us_mag_sentinel)
+		return;
+	depot_lock(c);
+	if (d->nempty < d->max_full && m->capacity == d->capacity) {
+		m->next = d->empty;
+		d->empty = m;
+		d->nempty++;
+		m = NULL;
+	}
+	depot_unlock(c);
+	if (m)
+		mag_delete(m);
+}
+
+/* Give a magazine with rounds to the depot; over the cap, flush it. */
+static void depot_put_full(struct kmem_cache *c, struct us_mag *m)
+{
+	struct us_depot *d = &c->depot;
+
+	depot_lock(c);
+	if (d->nfull < d->max_full) {
+		m->next = d->full;
+		d->full = m;
+		d->nfull++;
+		m = NULL;
+	}
+	depot_unlock(c);
+	if (m) {
+		mag_flush(c, m);
+		depot_put_empty(c, m);
+	}
+}
+
+/* An empty magazine: the depot's, else a new one; NULL if none. */
+static struct us_mag *depot_get_empty(struct kmem_cache *c)
+{
+	struct us_depot *d = &c->depot;
+	struct us_mag *m, *stale = NULL;
+	unsigned int capacity;
+
+	depot_lock(c);
+	m = depot_pop_empty_locked(d, &stale);
+	capacity = d->capacity;
+	depot_unlock(c);
+	mag_delete_list(stale);
+	if (!m)
+		m = mag_new(capacity);
+	return m;
+}
+
+/* ------------------------------------------------------------ slow paths */
+
+static void slot_swap(struct us_cpu_slot *slot)
+{
+	struct us_mag *t = slot->loaded;
+
+	slot->loaded = slot->prev;
+	slot->prev = t;
+}
+
+void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
+{
+	struct us_mag *m, *old = NULL;
+	void *obj;
+	unsigned int n;
+
+	us_stat_add(&slot->alloc_slow, 1);
+	if (slot->prev->rounds) {
+		slot_swap(slot);
+		obj = slot->loaded->objs[--slot->loaded->rounds];
+		us_unlock(&slot->lock);
+		return obj;
+	}
+
+	depot_lock(c);
+	m = depot_pop_full_locked(&c->depot);
+	depot_unlock(c);
+	if (m) {
+		/* prev is empty: it goes back; loaded becomes prev. */
+		old = slot->prev;
+		slot->prev = slot->loaded;
+		slot->loaded = m;
+		obj = m->objs[--m->rounds];
+		us_unlock(&slot->lock);
+		depot_put_empty(c, old);
+		return obj;
+	}
+	us_unlock(&slot->lock);
+
+	/* Refill from the slabs, holding no slot lock. */
+	m = depot_get_empty(c);
+	if (!m) {
+		n = us_slab_alloc_batch(c, &obj, 1);
+		return n ? obj : NULL;
+	}
+	n = us_slab_alloc_batch(c, m->objs, m->capacity);
+	if (!n) {
+		depot_put_empty(c, m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->rounds = n - 1;
+	obj = m->objs[n - 1];
+
+	slot = &c->cpu[us_cpu_current()];
+	us_lock(&slot->lock);
+	if (slot->loaded->rounds == 0) {
+		old = slot->loaded;
+		slot->loaded = m;
+		m = NULL;
+	} else if (slot->prev->rounds == 0) {
+		old = slot->prev;
+		slot->prev = m;
+		m = NULL;
+	}
+	us_unlock(&slot->lock);
+	if (old)
+		depot_put_empty(c, old);
+	if (m) {
+		if (m->rounds)
+			depot_put_full(c, m);
+		else
+			depot_put_empty(c, m);
+	}
+	return obj;
+}
+
+void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
+		      void *obj)
+{
+	for (;;) {
+		struct us_mag *m, *full, *stale = NULL;
+		struct us_depot *d = &c->depot;
+
+		us_stat_add(&slot->free_slow, 1);
+		if (slot->loaded->rounds < slot->loaded->capacity)
+			goto push;
+		if (slot->prev->rounds < slot->prev->capacity) {
+			slot_swap(slot);
+			goto push;
+		}
+		/* Both full (or the sentinel): trade prev for an empty. */
+		full = slot->prev == &us_mag_sentinel ? NULL : slot->prev;
+		depot_lock(c);
+		m = depot_pop_empty_locked(d, &stale);
+		if (m && full && d->nfull < d->max_full) {
+			full->next = d->full;
+			d->full = full;
+			d->nfull++;
+			full = NULL;
+		}
+		depot_unlock(c);
+		if (m) {
+			slot->prev = slot->loaded;
+			slot->loaded = m;
+			m->objs[m->rounds++] = obj;
+			us_unlock(&slot->lock);
+			mag_delete_list(stale);
+			if (full) {
+				/* The depot is at its cap: flush, recycle. */
+				mag_flush(c, full);
+				depot_put_empty(c, full);
+			}
+			return;
+		}
+		us_unlock(&slot->lock);
+		mag_delete_list(stale);
+
+		/* No empty magazine anywhere: make one and try again. */
+		m = mag_new(c->depot.capacity);
+		if (!m) {
+			us_slab_free_batch(c, &obj, 1);
+			return;
+		}
+		depot_put_empty(c, m);
+		slot = &c->cpu[us_cpu_current()];
+		us_lock(&slot->lock);
+		if (unlikely(slot->loaded->rounds &&
+			     slot->loaded->objs[slot->loaded->rounds - 1] == obj))
+			us_mag_double_free(c, slot, obj);
+	}
+push:
+	slot->loaded->objs[slot->loaded->rounds++] = obj;
+	us_unlock(&slot->lock);
+}
+
+void us_mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
+			void *obj)
+{
+	us_unlock(&slot->lock);
+	us_panic("BUG %s: Object already free: %p", c->name, obj);
+}
+
+unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
+{
+	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
+	unsigned int got = 0;
+
+	us_lock(&slot->lock);
+	for (int pass = 0; pass < 2 && got < n; pass++) {
+		struct us_mag *m = pass ? slot->prev : slot->loaded;
+
+		while (got < n && m->rounds)
+			p[got++] = m->objs[--m->rounds];
+	}
+	us_stat_add(&slot->alloc_fast, got);
+	us_unlock(&slot->lock);
+
+	while (got < n) {
+		unsigned int more = us_slab_alloc_batch(c, p + got, n - got);
+
+		if (!more) {
+			for (unsigned int i = 0; i < got; i++)
+				us_mag_free(c, p[i]);
+			errno = ENOMEM;
+			return 0;
+		}
+		got += more;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------- drain and stats */
+
+void us_mag_drain(struct kmem_cache *c)
+{
+	struct us_depot *d = &c->depot;
+	struct us_mag *full, *empty;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+		struct us_mag *loaded, *prev;
+
+		us_lock(&slot->lock);
+		loaded = slot->loaded;
+		prev = slot->prev;
+		slot->loaded = &us_mag_sentinel;
+		slot->prev = &us_mag_sentinel;
+		us_unlock(&slot->lock);
+		if (loaded != &us_mag_sentinel) {
+			mag_flush(c, loaded);
+			mag_delete(loaded);
+		}
+		if (prev != &us_mag_sentinel) {
+			mag_flush(c, prev);
+			mag_delete(prev);
+		}
+	}
+	depot_lock(c);
+	full = d->full;
+	empty = d->empty;
+	d->full = d->empty = NULL;
+	d->nfull = d->nempty = 0;
+	depot_unlock(c);
+	for (struct us_mag *m = full; m; m = m->next)
+		mag_flush(c, m);
+	mag_delete_list(full);
+	mag_delete_list(empty);
+}
+
+unsigned int us_mag_capacity(struct kmem_cache *c)
+{
+	unsigned int capacity;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return 0;
+	us_lock(&c->depot.lock);
+	capacity = c->depot.capacity;
+	us_unlock(&c->depot.lock);
+	return capacity;
+}
+
+uint64_t us_mag_cached(struct kmem_cache *c)
+{
+	uint64_t n = 0;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return 0;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+
+		us_lock(&slot->lock);
+		n += slot->loaded->rounds + slot->prev->rounds;
+		us_unlock(&slot->lock);
+	}
+	us_lock(&c->depot.lock);
+	for (struct us_mag *m = c->depot.full; m; m = m->next)
+		n += m->rounds;
+	us_unlock(&c->depot.lock);
+	return n;
+}
+
+void us_mag_counts(struct kmem_cache *c, struct us_mag_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+
+		out->alloc_fast += us_stat_read(&slot->alloc_fast);
+		out->alloc_slow += us_stat_read(&slot->alloc_slow);
+		out->free_fast += us_stat_read(&slot->free_fast);
+		out->free_slow += us_stat_read(&slot->free_slow);
+	}
+	out->depot_full_taken = us_stat_read(&c->depot.full_taken);
+	out->depot_empty_taken = us_stat_read(&c->depot.empty_taken);
+	out->depot_contended = us_stat_read(&c->depot.contended);
+}
+
+static unsigned int validate_mag(struct kmem_cache *c, struct us_mag *m)
+{
+	unsigned int problems = 0;
+
+	if (m == &us_mag_sentinel)
+		return m->rounds != 0 || m->capacity != 0;
+	if (m->rounds > m->capacity || m->capacity > US_MAG_MAX_ROUNDS)
+		return 1;
+	for (uint32_t i = 0; i < m->rounds; i++) {
+		struct us_chunk *ch = us_chunk_lookup(m->objs[i]);
+		struct us_slab *slab;
+
+		if (!ch || ch->kind != US_CHUNK_SLAB) {
+			problems++;
+			continue;
+		}
+		slab = us_chunk_slab(ch, m->objs[i]);
+		if (atomic_load_explicit(&slab->cache, memory_order_relaxed) != c ||
+		    !us_slab_is_object(c, slab, m->objs[i]))
+			problems++;
+	}
+	return problems;
+}
+
+unsigned int us_mag_validate(struct kmem_cache *c)
+{
+	unsigned int problems = 0;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return 0;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+
+		us_lock(&slot->lock);
+		problems += validate_mag(c, slot->loaded);
+		problems += validate_mag(c, slot->prev);
+		us_unlock(&slot->lock);
+	}
+	us_lock(&c->depot.lock);
+	for (struct us_mag *m = c->depot.full; m; m = m->next)
+		problems += validate_mag(c, m) + (m->rounds == 0);
+	for (struct us_mag *m = c->depot.empty; m; m = m->next)
+		problems += m->rounds != 0;
+	us_unlock(&c->depot.lock);
+	return problems;
+}
+
+void us_mag_fork_lock_cpus(struct kmem_cache *c)
+{
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	for (unsigned int i = 0; i < us_nr_cpus; i++)
+		us_lock(&c->cpu[i].lock);
+}
+
+void us_mag_fork_unlock_cpus(struct kmem_cache *c, bool child)
+{
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		if (child)
+			us_lock_reset(&c->cpu[i].lock);
+		else
+			us_unlock(&c->cpu[i].lock);
+	}
+}
+
+void us_mag_fork_lock_depot(struct kmem_cache *c)
+{
+	if (!(c->flags & US_CACHE_NOMAGAZINE))
+		us_lock(&c->depot.lock);
+}
+
+void us_mag_fork_unlock_depot(struct kmem_cache *c, bool child)
+{
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	if (child)
+		us_lock_reset(&c->depot.lock);
+	else
+		us_unlock(&c->depot.lock);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * magazine.h - per-CPU magazines and the depot: the fast paths.
+ */
+#ifndef USLAB_MAGAZINE_H
+#define USLAB_MAGAZINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "internal.h"
+
+/* Magazine capacities: a magazine is a power of two bytes. */
+#define US_MAG_MIN_ROUNDS 6
+#define US_MAG_MAX_ROUNDS 254
+
+/* The empty magazine of capacity 0 that every slot starts with. */
+extern struct us_mag us_mag_sentinel;
+
+/* Set up the bootstrap magazine caches.  Called once by us_init(). */
+void us_mag_init(void);
+
+/* The bootstrap magazine caches, for the cache list; NULL past the end. */
+struct kmem_cache *us_mag_boot_cache(unsigned int i);
+
+/* Initialise c's per-CPU slots and depot. */
+void us_mag_cache_init(struct kmem_cache *c);
+
+/* The slow paths: entered with slot locked, return with it unlocked. */
+void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot);
+void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
+		      void *obj);
+US_NORETURN void us_mag_double_free(struct kmem_cache *c,
+				    struct us_cpu_slot *slot, void *obj);
+
+/* Allocate from c's magazines; NULL with errno ENOMEM. */
+static inline void *us_mag_alloc(struct kmem_cache *c)
+{
+	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
+	struct us_mag *m;
+
+	us_lock(&slot->lock);
+	m = slot->loaded;
+	if (likely(m->rounds != 0)) {
+		void *obj = m->objs[--m->rounds];
+
+		us_stat_add(&slot->alloc_fast, 1);
+		us_unlock(&slot->lock);
+		return obj;
+	}
+	return us_mag_alloc_slow(c, slot);
+}
+
+/* Free an object of c, already checked to belong to c. */
+static inline void us_mag_free(struct kmem_cache *c, void *obj)
+{
+	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
+	struct us_mag *m;
+
+	us_lock(&slot->lock);
+	m = slot->loaded;
+	if (likely(m->rounds < m->capacity)) {
+		if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
+			us_mag_double_free(c, slot, obj);
+		m->objs[m->rounds++] = obj;
+		us_stat_add(&slot->free_fast, 1);
+		us_unlock(&slot->lock);
+		return;
+	}
+	us_mag_free_slow(c, slot, obj);
+}
+
+/* All or nothing: n objects into p, or 0 with errno ENOMEM. */
+unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n);
+
+/* Return every object in c's magazines to its slabs; free the magazines. */
+void us_mag_drain(struct kmem_cache *c);
+
+/* Current magazine capacity of c, and objects its magazines hold now. */
+unsigned int us_mag_capacity(struct kmem_cache *c);
+uint64_t us_mag_cached(struct kmem_cache *c);
+
+struct us_mag_counts {
+	uint64_t alloc_fast, alloc_slow, free_fast, free_slow;
+	uint64_t depot_full_taken, depot_empty_taken, depot_contended;
+};
+void us_mag_counts(struct kmem_cache *c, struct us_mag_counts *out);
+
+/* Problems in c's magazines: objects not of c, counts out of range. */
+unsigned int us_mag_validate(struct kmem_cache *c);
+
+/* fork: the CPU slot locks, then (in a later phase) the depot lock. */
+void us_mag_fork_lock_cpus(struct kmem_cache *c);
+void us_mag_fork_unlock_cpus(struct kmem_cache *c, bool child);
+void us_mag_fork_lock_depot(struct kmem_cache *c);
+void us_mag_fork_unlock_depot(struct kmem_cache *c, bool child);
+
+#endif /* USLAB_MAGAZINE_H */

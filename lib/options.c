@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c - environment variables, read once from one table.
+ *
+ * Runs inside initialisation, possibly from the first malloc of the
+ * process, so it allocates nothing: getenv() and a hand-written number
+ * parser only.  A value that does not parse or is out of range is
+ * reported once and the default stays.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "options.h"
+#include "report.h"
+
+struct us_options us_options;
+
+struct option_desc {
+	const char *name;
+	unsigned int *value;
+	unsigned long min, max;
+};
+
+static const struct option_desc options[] = {
+	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536 },
+};
+
+static bool parse_ulong(const char *s, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (~0ul - 9) / 10)
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+void us_options_init(void)
+{
+	for (size_t i = 0; i < US_ARRAY_SIZE(options); i++) {
+		const struct option_desc *o = &options[i];
+		const char *s = getenv(o->name);
+		unsigned long v;
+
+		if (!s)
+			continue;
+		if (!parse_ulong(s, &v) || v < o->min || v > o->max) {
+			us_report("%s=%s ignored: expected a number from %lu to %lu",
+				  o->name, s, o->min, o->max);
+			continue;
+		}
+		*o->value = (unsigned int)v;
+	}
+}

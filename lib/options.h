@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - settings read from the environment once, at start-up.
+ */
+#ifndef USLAB_OPTIONS_H
+#define USLAB_OPTIONS_H
+
+struct us_options {
+	unsigned int nr_cpus;	/* USLAB_NR_CPUS: per-CPU slots; 0: count */
+};
+
+extern struct us_options us_options;
+
+/* Read every option; bad values are reported and ignored. */
+void us_options_init(void);
+
+#endif /* USLAB_OPTIONS_H */

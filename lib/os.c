@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.c - the operating-system primitives behind os.h.
+ *
+ * Owns nothing but the page size.  No locks.  Mappings are
+ * MAP_NORESERVE: uslab reserves address space generously (chunks, the
+ * alignment slack of large mappings) and commits pages only by touching
+ * them, so overcommit accounting should charge what is touched.
+ *
+ * Aligned mappings over-map by the alignment and trim both ends, as
+ * jemalloc and mimalloc do; the kernel has no aligned mmap.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "os.h"
+
+size_t us_page_size = 4096;
+unsigned int us_page_shift = 12;
+
+void us_os_init(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	if (ps > 0 && US_IS_POWER_OF_2((unsigned long)ps)) {
+		us_page_size = (size_t)ps;
+		us_page_shift = us_ilog2((uint64_t)ps);
+	}
+}
+
+void *us_os_map_aligned(size_t len, size_t align, size_t skew)
+{
+	size_t total;
+	char *raw, *p;
+	uintptr_t aligned;
+
+	if (len == 0 || len > SIZE_MAX - align) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	total = len + align;
+	raw = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* raw <= aligned < raw + align, so [aligned, aligned + len) fits. */
+	aligned = US_ALIGN_UP((uintptr_t)raw + skew, align) - skew;
+	p = (char *)aligned;
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + total > p + len)
+		munmap(p + len, (size_t)(raw + total - (p + len)));
+	return p;
+}
+
+void us_os_unmap(void *addr, size_t len)
+{
+	int saved = errno;
+
+	munmap(addr, len);
+	errno = saved;
+}
+
+void us_os_decommit(void *addr, size_t len)
+{
+	int saved = errno;
+
+	madvise(addr, len, MADV_DONTNEED);
+	errno = saved;
+}
+
+uint64_t us_os_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t us_os_random(void)
+{
+	uint64_t r = 0;
+	int saved = errno;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		/* Early boot or seccomp: fall back on weak but varying bits. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^
+		    (uint64_t)(uintptr_t)&r ^ (uint64_t)getpid() << 17;
+		r *= 0x9e3779b97f4a7c15ull;
+	}
+	errno = saved;
+	return r;
+}

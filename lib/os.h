@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.h - the operating-system contract of uslab.
+ *
+ * Everything uslab asks of the kernel goes through these functions, and
+ * only the page layer (chunk.c) calls the mapping ones.  Each sets errno
+ * on failure and leaves it alone on success.
+ */
+#ifndef USLAB_OS_H
+#define USLAB_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The OS page size and its log2; set by us_os_init(). */
+extern size_t us_page_size;
+extern unsigned int us_page_shift;
+
+/* Read the page size.  Safe to call more than once. */
+void us_os_init(void);
+
+/*
+ * Map len bytes of private, zero-filled, read-write memory such that
+ * (result + skew) is a multiple of align (a power of two, at least the
+ * page size).  Returns NULL with errno ENOMEM on failure.
+ */
+void *us_os_map_aligned(size_t len, size_t align, size_t skew);
+
+/* Unmap what us_os_map_aligned() gave, or a page-aligned part of it. */
+void us_os_unmap(void *addr, size_t len);
+
+/*
+ * Give the pages of [addr, addr + len) back to the OS.  They stay
+ * mapped, and read as zero when next touched.
+ */
+void us_os_decommit(void *addr, size_t len);
+
+/* A monotonic clock in milliseconds, cheap enough for slow paths. */
+uint64_t us_os_now_ms(void);
+
+/* Random bits for hardening secrets; never fails. */
+uint64_t us_os_random(void);
+
+#endif /* USLAB_OS_H */

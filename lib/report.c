@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.c - reports that cannot re-enter the allocator.
+ *
+ * Every diagnostic of uslab goes through here.  It may run with uslab
+ * locks held, in a process whose heap is corrupt, or inside malloc when
+ * uslab is the malloc, so it never allocates and never uses stdio: it
+ * formats into a stack buffer with a small printf subset and writes the
+ * whole line to file descriptor 2 with one write(2), so that lines from
+ * different threads do not interleave.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+
+#define REPORT_LINE_MAX 512
+
+struct out {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void put_char(struct out *o, char c)
+{
+	if (o->len + 1 < o->size)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	if (!s)
+		s = "(null)";
+	while (*s)
+		put_char(o, *s++);
+}
+
+static void put_num(struct out *o, unsigned long long v, unsigned int base,
+		    bool negative, unsigned int width, char pad)
+{
+	char tmp[24];
+	unsigned int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (negative)
+		tmp[n++] = '-';
+	while (width > n) {
+		put_char(o, pad);
+		width--;
+	}
+	while (n)
+		put_char(o, tmp[--n]);
+}
+
+size_t us_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct out o = { buf, size, 0 };
+
+	for (; *fmt; fmt++) {
+		unsigned int width = 0, longs = 0;
+		bool size_t_arg = false;
+		char pad = ' ';
+
+		if (*fmt != '%') {
+			put_char(&o, *fmt);
+			continue;
+		}
+		fmt++;
+		if (*fmt == '0')
+			pad = '0';
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (unsigned int)(*fmt++ - '0');
+		for (; *fmt == 'l'; fmt++)
+			longs++;
+		if (*fmt == 'z') {
+			size_t_arg = true;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's':
+			put_str(&o, va_arg(ap, const char *));
+			break;
+		case 'c':
+			put_char(&o, (char)va_arg(ap, int));
+			break;
+		case 'd': {
+			long long v;
+
+			if (size_t_arg)
+				v = va_arg(ap, ptrdiff_t);
+			else if (longs >= 2)
+				v = va_arg(ap, long long);
+			else if (longs == 1)
+				v = va_arg(ap, long);
+			else
+				v = va_arg(ap, int);
+			put_num(&o, v < 0 ? 0ull - (unsigned long long)v
+					  : (unsigned long long)v,
+				10, v < 0, width, pad);
+			break;
+		}
+		case 'u':
+		case 'x': {
+			unsigned long long v;
+
+			if (size_t_arg)
+				v = va_arg(ap, size_t);
+			else if (longs >= 2)
+				v = va_arg(ap, unsigned long long);
+			else if (longs == 1)
+				v = va_arg(ap, unsigned long);
+			else
+				v = va_arg(ap, unsigned int);
+			put_num(&o, v, *fmt == 'x' ? 16 : 10, false, width, pad);
+			break;
+		}
+		case 'p':
+			put_str(&o, "0x");
+			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, false,
+				width, pad);
+			break;
+		case '%':
+			put_char(&o, '%');
+			break;
+		case '\0':
+			fmt--;
+			break;
+		default:
+			put_char(&o, '%');
+			put_char(&o, *fmt);
+			break;
+		}
+	}
+	if (size)
+		buf[o.len < size ? o.len : size - 1] = '\0';
+	return o.len;
+}
+
+size_t us_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = us_vformat(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void vreport(const char *fmt, va_list ap)
+{
+	char line[REPORT_LINE_MAX];
+	size_t n, off = 0;
+	int saved = errno;
+
+	memcpy(line, "uslab: ", 7);
+	n = 7 + us_vformat(line + 7, sizeof(line) - 8, fmt, ap);
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	while (off < n) {
+		ssize_t w = write(STDERR_FILENO, line + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	errno = saved;
+}
+
+void us_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+}
+
+void us_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	abort();
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - the one way uslab tells the user something went wrong.
+ */
+#ifndef USLAB_REPORT_H
+#define USLAB_REPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+/*
+ * Format into buf (always terminated) without allocating and without
+ * stdio.  Understands %s %c %d %u %x %p %% with the length modifiers l,
+ * ll and z, and a field width for numbers (%8lu, %08lx).
+ */
+size_t us_vformat(char *buf, size_t size, const char *fmt, va_list ap);
+size_t us_format(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Write a line to stderr with write(2): "uslab: " fmt "\n". */
+void us_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* us_report(), then abort(). */
+US_NORETURN void us_panic(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+#endif /* USLAB_REPORT_H */

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab.c - the slab layer.
+ *
+ * Owns a cache's slabs: which slots of the page layer it holds, which of
+ * their objects are free, and the geometry of objects in a slab.
+ *
+ * A slab's objects start at base = slot + colour and are `size` apart.
+ * Free objects are either on the slab's free list or not yet carved
+ * (index >= carved); a slab is handed out in carving order first, so a
+ * fresh slab touches its pages only as they are used.  When a slab
+ * becomes empty its free list is dropped and carving starts again from
+ * the first object: every object is free and (if the cache has a
+ * constructor) still constructed, so either way is correct, and carving
+ * is cheaper.
+ *
+ * Free pointer hardening (after SLUB's CONFIG_SLAB_FREELIST_HARDENED):
+ * the link stored in a free object at address `at` is
+ *
+ *	next ^ cache->secret ^ bswap64(at)
+ *
+ * so an overflow that overwrites it cannot name an address of its choice
+ * without knowing the secret, and a decoded link that is not an object
+ * of the slab is reported ("Freepointer corrupt") instead of followed.
+ * The head of each list lives in the slab descriptor, outside the objects,
+ * and is stored plain.
+ *
+ * Object layout.  The free pointer overlays the first word of a free
+ * object, unless the object must keep its contents while free (a
+ * constructor, SLAB_TYPESAFE_BY_RCU, SLAB_POISON), in which case it sits
+ * just past the object:
+ *
+ *	| object_size bytes | [free pointer] | padding to align | next object
+ *	^ object                              size ----------------^
+ *
+ * Lists: partial (some objects free), full (none free), empty (all free,
+ * newest at the head).  Empty slabs beyond US_SLAB_KEEP_EMPTY, and those
+ * idle for US_SLAB_EMPTY_MS, go back to the page layer; the check runs
+ * whenever objects come back, so caches return memory with no thread of
+ * their own.
+ *
+ * Locking: every field of the pool and of the cache's slab descriptors is
+ * under the cache's slab lock (design essay, 7), except slab->cache,
+ * which is set before the slab's first object is handed out and cleared
+ * after its last one returns.  Page-layer calls and constructors run
+ * with the slab lock released.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "os.h"
+#include "report.h"
+#include "slab.h"
+
+static inline void *fp_encode(const struct kmem_cache *c, void *next,
+			      const void *at)
+{
+	return (void *)((uintptr_t)next ^ c->secret ^
+			__builtin_bswap64((uint64_t)(uintptr_t)at));
+}
+
+static inline void **fp_addr(const struct kmem_cache *c, void *obj)
+{
+	return (void **)(void *)((char *)obj + c->offset);
+}
+
+int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
+		     unsigned int align, unsigned int flags, bool has_ctor)
+{
+	static const unsigned int min_objects[] = { 16, 8, 4, 2, 1 };
+	size_t raw;
+
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		/* As the kernel: small objects take a fraction of a line. */
+		unsigned int ralign = US_CACHE_LINE;
+
+		while (object_size <= ralign / 2)
+			ralign /= 2;
+		align = US_MAX(align, ralign);
+	}
+	c->align = align;
+	c->object_size = object_size;
+	if (has_ctor || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) {
+		c->offset = (uint32_t)US_ALIGN_UP((size_t)object_size,
+						  sizeof(void *));
+		raw = c->offset + sizeof(void *);
+	} else {
+		c->offset = 0;
+		raw = US_MAX((size_t)object_size, sizeof(void *));
+	}
+	raw = US_ALIGN_UP(raw, (size_t)align);
+	if (raw > US_SLAB_MAX_SIZE)
+		return -EINVAL;
+	c->size = (uint32_t)raw;
+
+	for (unsigned int m = 0; m < US_ARRAY_SIZE(min_objects); m++) {
+		for (unsigned int order = 0; order <= US_SLAB_MAX_ORDER; order++) {
+			size_t slab = us_page_size << order;
+			size_t n, waste;
+
+			if (slab > US_SLAB_MAX_SIZE)
+				break;
+			if (slab < raw)
+				continue;
+			n = slab / raw;
+			waste = slab - n * raw;
+			if (n < min_objects[m] || waste * 8 > slab)
+				continue;
+			c->order = order;
+			c->slab_size = (uint32_t)slab;
+			c->objects = (uint32_t)n;
+			c->colour_step = US_MAX((uint32_t)US_CACHE_LINE, align);
+			c->colour_count = (uint32_t)(waste / c->colour_step) + 1;
+			/* Exact for offsets and sizes below 2^20: slab.h. */
+			c->reciprocal = (((uint64_t)1 << 40) + raw - 1) / raw;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void us_slab_pool_init(struct kmem_cache *c)
+{
+	struct us_slab_pool *pool = &c->slabs;
+
+	us_lock_reset(&pool->lock);
+	us_list_init(&pool->partial);
+	us_list_init(&pool->full);
+	us_list_init(&pool->empty);
+	c->secret = (uintptr_t)us_os_random() | 1u;
+}
+
+static US_COLD US_NORETURN void freepointer_corrupt(struct kmem_cache *c,
+						    struct us_slab *slab,
+						    void *obj, void *bad)
+{
+	us_panic("BUG %s: Freepointer corrupt: object %p in slab %p holds "
+		 "free pointer %p, which is not an object of its slab",
+		 c->name, obj, (void *)us_chunk_slot_start(slab), bad);
+}
+
+static US_COLD US_NORETURN void already_free(struct kmem_cache *c, void *obj)
+{
+	us_panic("BUG %s: Object already free: %p", c->name, obj);
+}
+
+/* Move a slab to the list its counts call for; slab lock held. */
+static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
+			uint8_t to)
+{
+	if (slab->list == to)
+		return;
+	switch (slab->list) {
+	case US_SLAB_PARTIAL: pool->nr_partial--; break;
+	case US_SLAB_FULL: pool->nr_full--; break;
+	case US_SLAB_EMPTY: pool->nr_empty--; break;
+	default: break;
+	}
+	us_list_del(&slab->link);
+	slab->list = to;
+	switch (to) {
+	case US_SLAB_PARTIAL:
+		pool->nr_partial++;
+		us_list_add(&slab->link, &pool->partial);
+		break;
+	case US_SLAB_FULL:
+		pool->nr_full++;
+		us_list_add(&slab->link, &pool->full);
+		break;
+	case US_SLAB_EMPTY:
+		pool->nr_empty++;
+		us_list_add(&slab->link, &pool->empty);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * A new slab for c, constructed, on no list; NULL with errno ENOMEM.
+ * Called without the slab lock.
+ */
+static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
+{
+	struct us_slab *slab = us_chunk_slot_alloc(c->order);
+
+	if (!slab)
+		return NULL;
+	slab->base = us_chunk_slot_start(slab) +
+		     (size_t)(colour % c->colour_count) * c->colour_step;
+	slab->objects = c->objects;
+	if (c->ctor) {
+		for (uint32_t i = 0; i < slab->objects; i++)
+			c->ctor(slab->base + (size_t)i * c->size);
+	}
+	atomic_store_explicit(&slab->cache, c, memory_order_release);
+	us_stat_add(&c->slabs.grown, 1);
+	return slab;
+}
+
+/* Take up to n objects from one slab; slab lock held. */
+static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
+			      void **objs, unsigned int n)
+{
+	unsigned int got = 0;
+
+	while (got < n && slab->freelist) {
+		void *obj = slab->freelist;
+		void **at = fp_addr(c, obj);
+		void *next = fp_encode(c, *at, at);
+
+		if (next && unlikely(!us_slab_is_object(c, slab, next) ||
+				     us_slab_obj_index(c, slab, next) >=
+					     slab->carved))
+			freepointer_corrupt(c, slab, obj, next);
+		slab->freelist = next;
+		objs[got++] = obj;
+	}
+	while (got < n && slab->carved < slab->objects)
+		objs[got++] = slab->base + (size_t)slab->carved++ * c->size;
+	slab->inuse += got;
+	return got;
+}
+
+unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
+				 unsigned int n)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	unsigned int got = 0;
+
+	us_lock(&pool->lock);
+	while (got < n) {
+		struct us_slab *slab;
+
+		if (!us_list_is_empty(&pool->partial)) {
+			slab = us_container_of(pool->partial.next,
+					       struct us_slab, link);
+		} else if (!us_list_is_empty(&pool->empty)) {
+			slab = us_container_of(pool->empty.next,
+					       struct us_slab, link);
+		} else {
+			uint32_t colour = pool->colour_next++;
+
+			us_unlock(&pool->lock);
+			slab = slab_grow(c, colour);
+			us_lock(&pool->lock);
+			if (!slab)
+				break;
+		}
+		got += slab_take(c, slab, objs + got, n - got);
+		slab_relist(pool, slab, slab->inuse == slab->objects
+						? US_SLAB_FULL
+						: US_SLAB_PARTIAL);
+	}
+	pool->inuse += got;
+	us_stat_add(&pool->refills, 1);
+	us_unlock(&pool->lock);
+	if (got == 0) {
+		atomic_fetch_add_explicit(&pool->alloc_failed, 1,
+					  memory_order_relaxed);
+		errno = ENOMEM;
+	}
+	return got;
+}
+
+static bool may_release(const struct kmem_cache *c)
+{
+	return !(c->flags & SLAB_TYPESAFE_BY_RCU);
+}
+
+/*
+ * Detach the empty slabs that should go back to the page layer onto
+ * `out`; slab lock held.  all: every empty slab; otherwise those beyond
+ * the keep count and those idle too long.
+ */
+static void collect_empty(struct kmem_cache *c, bool all, struct us_list *out)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	uint64_t now = all ? 0 : us_os_now_ms();
+
+	while (!us_list_is_empty(&pool->empty)) {
+		struct us_slab *oldest = us_container_of(pool->empty.prev,
+							 struct us_slab, link);
+
+		if (!all && pool->nr_empty <= US_SLAB_KEEP_EMPTY &&
+		    now - oldest->empty_since < US_SLAB_EMPTY_MS)
+			break;
+		slab_relist(pool, oldest, US_SLAB_ORPHAN);
+		us_list_add(&oldest->link, out);
+	}
+}
+
+static void release_slabs(struct kmem_cache *c, struct us_list *list)
+{
+	while (!us_list_is_empty(list)) {
+		struct us_slab *slab = us_container_of(list->next,
+						       struct us_slab, link);
+
+		us_list_del(&slab->link);
+		us_chunk_slot_free(slab);
+		us_stat_add(&c->slabs.reaped, 1);
+	}
+}
+
+void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
+			unsigned int n)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	struct us_list doomed;
+	uint64_t now = us_os_now_ms();
+
+	us_list_init(&doomed);
+	us_lock(&pool->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		void *obj = objs[i];
+		struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+		void **at = fp_addr(c, obj);
+
+		if (unlikely(obj == slab->freelist ||
+			     us_slab_obj_index(c, slab, obj) >= slab->carved))
+			already_free(c, obj);
+		*at = fp_encode(c, slab->freelist, at);
+		slab->freelist = obj;
+		if (--slab->inuse == 0) {
+			slab->freelist = NULL;
+			slab->carved = 0;
+			slab->empty_since = now;
+			slab_relist(pool, slab, US_SLAB_EMPTY);
+		} else {
+			slab_relist(pool, slab, US_SLAB_PARTIAL);
+		}
+	}
+	pool->inuse -= n;
+	us_stat_add(&pool->flushes, 1);
+	if (may_release(c))
+		collect_empty(c, false, &doomed);
+	us_unlock(&pool->lock);
+	release_slabs(c, &doomed);
+}
+
+void us_slab_reap(struct kmem_cache *c, bool all)
+{
+	struct us_list doomed;
+
+	if (!may_release(c))
+		return;
+	us_list_init(&doomed);
+	us_lock(&c->slabs.lock);
+	collect_empty(c, all, &doomed);
+	us_unlock(&c->slabs.lock);
+	release_slabs(c, &doomed);
+}
+
+uint64_t us_slab_release_all(struct kmem_cache *c)
+{
+	struct us_list doomed;
+	uint64_t inuse;
+
+	us_list_init(&doomed);
+	us_lock(&c->slabs.lock);
+	collect_empty(c, true, &doomed);
+	inuse = c->slabs.inuse;
+	us_unlock(&c->slabs.lock);
+	release_slabs(c, &doomed);
+	return inuse;
+}
+
+void us_slab_counts(struct kmem_cache *c, struct us_slab_counts *out)
+{
+	us_lock(&c->slabs.lock);
+	out->partial = c->slabs.nr_partial;
+	out->full = c->slabs.nr_full;
+	out->empty = c->slabs.nr_empty;
+	out->inuse = c->slabs.inuse;
+	us_unlock(&c->slabs.lock);
+}
+
+static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
+				  uint8_t kind, uint64_t expect,
+				  uint64_t *inuse)
+{
+	unsigned int problems = 0;
+	uint64_t count = 0;
+
+	for (struct us_list *l = head->next; l != head; l = l->next) {
+		struct us_slab *slab = us_container_of(l, struct us_slab, link);
+		uint32_t nfree = 0;
+
+		count++;
+		if (slab->list != kind ||
+		    atomic_load_explicit(&slab->cache, memory_order_relaxed) != c ||
+		    slab->objects != c->objects || slab->inuse > slab->carved ||
+		    slab->carved > slab->objects)
+			problems++;
+		if ((kind == US_SLAB_FULL) != (slab->inuse == slab->objects) ||
+		    (kind == US_SLAB_EMPTY) != (slab->inuse == 0))
+			problems++;
+		for (void *obj = slab->freelist; obj && nfree <= slab->objects;
+		     nfree++) {
+			void **at = fp_addr(c, obj);
+
+			if (!us_slab_is_object(c, slab, obj) ||
+			    us_slab_obj_index(c, slab, obj) >= slab->carved) {
+				problems++;
+				break;
+			}
+			obj = fp_encode(c, *at, at);
+		}
+		if (nfree != slab->carved - slab->inuse)
+			problems++;
+		*inuse += slab->inuse;
+	}
+	if (count != expect)
+		problems++;
+	return problems;
+}
+
+unsigned int us_slab_validate(struct kmem_cache *c)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	unsigned int problems = 0;
+	uint64_t inuse = 0;
+
+	us_lock(&pool->lock);
+	problems += validate_list(c, &pool->partial, US_SLAB_PARTIAL,
+				  pool->nr_partial, &inuse);
+	problems += validate_list(c, &pool->full, US_SLAB_FULL, pool->nr_full,
+				  &inuse);
+	problems += validate_list(c, &pool->empty, US_SLAB_EMPTY,
+				  pool->nr_empty, &inuse);
+	if (inuse != pool->inuse)
+		problems++;
+	us_unlock(&pool->lock);
+	return problems;
+}
+
+void us_slab_fork_prepare(struct kmem_cache *c)
+{
+	us_lock(&c->slabs.lock);
+}
+
+void us_slab_fork_parent(struct kmem_cache *c)
+{
+	us_unlock(&c->slabs.lock);
+}
+
+void us_slab_fork_child(struct kmem_cache *c)
+{
+	us_lock_reset(&c->slabs.lock);
+}

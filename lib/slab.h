@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab.h - the slab layer: a cache's slabs and their free lists.
+ */
+#ifndef USLAB_SLAB_H
+#define USLAB_SLAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunk.h"
+#include "internal.h"
+
+/* Empty slabs a cache keeps for reuse, and for how long. */
+#define US_SLAB_KEEP_EMPTY 2
+#define US_SLAB_EMPTY_MS 1000
+
+/*
+ * Fill in c's object geometry (size, align, offset, objects, order,
+ * slab_size, colour, reciprocal) for objects of object_size bytes.
+ * Returns 0, or -EINVAL if no slab can hold such an object.
+ */
+int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
+		     unsigned int align, unsigned int flags, bool has_ctor);
+
+/* Initialise c's slab pool and hardening secret. */
+void us_slab_pool_init(struct kmem_cache *c);
+
+/*
+ * Take up to n objects out of c's slabs, growing the cache as needed.
+ * Returns how many were taken: at least one, or 0 with errno ENOMEM.
+ * Takes c's slab lock; calls the constructor with no lock held.
+ */
+unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
+				 unsigned int n);
+
+/*
+ * Return n objects of c to their slabs.  The caller has checked that each
+ * belongs to c; an object already on its slab's free list is reported
+ * and the process aborts.  Takes c's slab lock.
+ */
+void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
+			unsigned int n);
+
+/*
+ * Give c's empty slabs back to the page layer: every one if all, else
+ * only those idle longer than US_SLAB_EMPTY_MS.  SLAB_TYPESAFE_BY_RCU
+ * caches keep theirs.  Takes c's slab lock.
+ */
+void us_slab_reap(struct kmem_cache *c, bool all);
+
+/*
+ * Release every slab of c that holds no object, whatever its flags.
+ * Returns the number of objects still out of the slabs.
+ */
+uint64_t us_slab_release_all(struct kmem_cache *c);
+
+/* The index of object p in its slab, by multiplication (no division). */
+static inline uint32_t us_slab_obj_index(const struct kmem_cache *c,
+					 const struct us_slab *slab,
+					 const void *p)
+{
+	uint64_t off = (uint64_t)((const char *)p - slab->base);
+
+	return (uint32_t)((off * c->reciprocal) >> 40);
+}
+
+/* Is p exactly the start of one of slab's objects? */
+static inline bool us_slab_is_object(const struct kmem_cache *c,
+				     const struct us_slab *slab, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)slab->base;
+
+	if (unlikely(off >= (uintptr_t)c->objects * c->size))
+		return false;
+	return us_slab_obj_index(c, slab, p) * (uintptr_t)c->size == off;
+}
+
+struct us_slab_counts {
+	uint64_t partial, full, empty;
+	uint64_t inuse;
+};
+
+void us_slab_counts(struct kmem_cache *c, struct us_slab_counts *out);
+
+/* Number of problems in c's slab lists and free lists (tests). */
+unsigned int us_slab_validate(struct kmem_cache *c);
+
+void us_slab_fork_prepare(struct kmem_cache *c);
+void us_slab_fork_parent(struct kmem_cache *c);
+void us_slab_fork_child(struct kmem_cache *c);
+
+#endif /* USLAB_SLAB_H */

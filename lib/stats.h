@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h - gathering a cache's figures.
+ */
+#ifndef USLAB_STATS_H
+#define USLAB_STATS_H
+
+#include "internal.h"
+
+/* Fill st (version already checked) from c's counters and lists. */
+void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st);
+
+#endif /* USLAB_STATS_H */

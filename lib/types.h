@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * types.h - uslab's core structures, in one place.
+ *
+ * Glossary
+ *
+ *   chunk      A CHUNK_SIZE region of address space, aligned to its size,
+ *              that starts with a struct us_chunk header.  A slab chunk is
+ *              cut into equal slots of one slab size; a large chunk holds
+ *              one large allocation.  Chunks are the page layer's unit of
+ *              mapping and the reason a pointer finds its metadata with
+ *              one mask.
+ *   slot       One slab-sized piece of a slab chunk.  The first slots of a
+ *              chunk hold its header; the rest are free or hold one slab.
+ *   slab       A slot owned by a cache: objects of one size laid out from
+ *              base (the slot start plus a colour offset), described by a
+ *              struct us_slab in the chunk header, never inside the slot.
+ *   object     What kmem_cache_alloc() returns.  size bytes apart in its
+ *              slab; object_size of them are the caller's.
+ *   free pointer  The link of a slab's free list, stored in a free object
+ *              at offset `offset` and encoded (see slab.c).
+ *   carve      Hand out a never-used object of a slab by advancing its
+ *              `carved` cursor; freed objects go on the free list instead.
+ *   magazine   A stack of object pointers (struct us_mag) with a fixed
+ *              capacity ("rounds" is Bonwick's word for the objects in
+ *              it).
+ *   loaded / previous   The two magazines of one CPU's slot.
+ *   depot      A cache's locked lists of full and of empty magazines.
+ *   sentinel   The shared empty magazine of capacity 0 that every slot
+ *              starts with, so the fast paths never test for NULL.
+ *   large      An allocation above the largest kmalloc class: its own
+ *              chunk-aligned mapping, header and all.
+ *   registry   One bit per CHUNK_SIZE of address space, set while uslab
+ *              owns a chunk there: the O(1) answer to "is this ours?".
+ *
+ * Field comments name the lock that protects the field: [ro] is written
+ * only before the structure is published, [cpu], [depot], [slab] and
+ * [page] are the locks of the design essay in internal.h.
+ */
+#ifndef USLAB_TYPES_H
+#define USLAB_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uslab.h>
+
+#include "lock.h"
+
+#define US_CACHE_LINE 64
+#define US_CHUNK_SHIFT 22
+#define US_CHUNK_SIZE ((size_t)1 << US_CHUNK_SHIFT)
+#define US_CHUNK_MASK (US_CHUNK_SIZE - 1)
+
+/* Slabs are 1 to 2^US_SLAB_MAX_ORDER pages and at most US_SLAB_MAX_SIZE. */
+#define US_SLAB_MAX_ORDER 8
+#define US_SLAB_MAX_SIZE ((size_t)1 << 20)
+
+/* The most slots a chunk can have: CHUNK_SIZE / smallest page. */
+#define US_CHUNK_MAX_SLOTS 1024
+
+/* Only user addresses below this are registered (x86-64, AArch64 48-bit). */
+#define US_ADDRESS_BITS 48
+
+/* A doubly linked list node; a list head is a node linked to itself. */
+struct us_list {
+	struct us_list *next;
+	struct us_list *prev;
+};
+
+enum us_slab_list {
+	US_SLAB_FREE_SLOT = 0,	/* the slot belongs to the page layer */
+	US_SLAB_PARTIAL,
+	US_SLAB_FULL,
+	US_SLAB_EMPTY,
+	US_SLAB_ORPHAN,		/* on no list: being built, or being freed */
+};
+
+/*
+ * A slab descriptor: 64 bytes, one cache line, in the chunk header.
+ * Protected by the owning cache's slab lock, except that `cache` is
+ * written by the page and slab layers only while no object of the slab is
+ * allocated, and read without a lock by the free path.
+ */
+struct us_slab {
+	struct us_list link;		/* [slab] in a slab list */
+	struct kmem_cache *_Atomic cache; /* owner; NULL while a free slot */
+	void *freelist;			/* [slab] first free object */
+	char *base;			/* [slab] first object */
+	uint32_t inuse;			/* [slab] objects out of the slab */
+	uint32_t carved;		/* [slab] objects ever handed out */
+	uint32_t objects;		/* [slab] objects in the slab */
+	uint8_t list;			/* [slab] enum us_slab_list */
+	uint8_t pad[3];
+	uint64_t empty_since;		/* [slab] when it became empty, ms */
+};
+
+enum us_chunk_kind {
+	US_CHUNK_SLAB = 0x51ab,
+	US_CHUNK_LARGE = 0x1a46e,
+};
+
+#define US_CHUNK_MAGIC 0x75736c6162636b21ull	/* "uslabck!" */
+
+/*
+ * A chunk header.  [ro] fields are set when the chunk is mapped; the slot
+ * map and list links belong to the page layer's lock.
+ */
+struct us_chunk {
+	uint64_t magic;			/* [ro] US_CHUNK_MAGIC ^ address */
+	uint32_t kind;			/* [ro] enum us_chunk_kind */
+	uint32_t slab_shift;		/* [ro] log2 of the slot size */
+	union {
+		struct {		/* US_CHUNK_SLAB */
+			struct us_list link;	/* [page] chunks of an order */
+			uint32_t nslots;	/* [ro] slots in the chunk */
+			uint32_t first_slot;	/* [ro] first after header */
+			uint32_t nfree;		/* [page] free slots */
+			uint32_t order;		/* [ro] slot order */
+			uint64_t free_map[US_CHUNK_MAX_SLOTS / 64]; /* [page] */
+		};
+		struct {		/* US_CHUNK_LARGE */
+			void *map_base;		/* [ro] the whole mapping */
+			size_t map_len;		/* [ro] */
+			size_t usable;		/* [ro] bytes from the object */
+			void *object;		/* [ro] what kmalloc returned */
+		};
+	};
+	struct us_slab slabs[];		/* by slot; slab chunks only */
+};
+
+/*
+ * A magazine: capacity object pointers, the first `rounds` of them full.
+ * A magazine belongs to one owner at a time (a CPU slot, the depot, or a
+ * thread between them), which protects it.
+ */
+struct us_mag {
+	struct us_mag *next;		/* in a depot list */
+	uint32_t rounds;
+	uint32_t capacity;
+	void *objs[];
+};
+
+/*
+ * One CPU's view of a cache.  Counters are written with relaxed atomic
+ * stores under the slot lock so that statistics may read them without
+ * it.
+ */
+struct us_cpu_slot {
+	struct us_lock lock;
+	uint32_t pad;
+	struct us_mag *loaded;		/* [cpu] */
+	struct us_mag *prev;		/* [cpu] */
+	_Atomic uint64_t alloc_fast;	/* [cpu] */
+	_Atomic uint64_t alloc_slow;	/* [cpu] */
+	_Atomic uint64_t free_fast;	/* [cpu] */
+	_Atomic uint64_t free_slow;	/* [cpu] */
+} __attribute__((aligned(US_CACHE_LINE)));
+
+struct us_depot {
+	struct us_lock lock;
+	uint32_t capacity;		/* [depot] rounds of new magazines */
+	struct us_mag *full;		/* [depot] */
+	struct us_mag *empty;		/* [depot] */
+	uint32_t nfull;			/* [depot] */
+	uint32_t nempty;		/* [depot] */
+	uint32_t max_full;		/* [ro] beyond it, flush to slabs */
+	uint32_t window_contended;	/* [depot] waits in this window */
+	uint64_t window_start;		/* [depot] ms */
+	_Atomic uint64_t full_taken;	/* [depot] */
+	_Atomic uint64_t empty_taken;	/* [depot] */
+	_Atomic uint64_t contended;	/* [depot] */
+} __attribute__((aligned(US_CACHE_LINE)));
+
+struct us_slab_pool {
+	struct us_lock lock;
+	uint32_t colour_next;		/* [slab] */
+	struct us_list partial;		/* [slab] */
+	struct us_list full;		/* [slab] */
+	struct us_list empty;		/* [slab] oldest at the tail */
+	uint64_t nr_partial;		/* [slab] */
+	uint64_t nr_full;		/* [slab] */
+	uint64_t nr_empty;		/* [slab] */
+	uint64_t inuse;			/* [slab] objects out of slabs */
+	_Atomic uint64_t refills;	/* [slab] */
+	_Atomic uint64_t flushes;	/* [slab] */
+	_Atomic uint64_t grown;		/* [slab] */
+	_Atomic uint64_t reaped;	/* [slab] */
+	_Atomic uint64_t alloc_failed;	/* any thread */
+} __attribute__((aligned(US_CACHE_LINE)));
+
+/* Cache flags of uslab's own, above the public SLAB_* bits. */
+#define US_CACHE_NOMAGAZINE 0x80000000u	/* bootstrap: slabs only */
+#define US_CACHE_STATIC	    0x40000000u	/* descriptor is not allocated */
+#define US_CACHE_DEAD	    0x20000000u	/* destroyed with live objects */
+#define US_CACHE_KMALLOC    0x10000000u	/* a kmalloc-N cache */
+
+struct kmem_cache {
+	/* Read by the fast paths; [ro]. */
+	uint32_t size;			/* stride between objects */
+	uint32_t object_size;		/* the caller's size */
+	uint32_t align;
+	uint32_t offset;		/* free pointer offset in an object */
+	uint32_t flags;			/* SLAB_* and US_CACHE_* */
+	uint32_t objects;		/* per slab */
+	uint64_t reciprocal;		/* ceil(2^40 / size): index by multiply */
+	uintptr_t secret;		/* free pointer hardening */
+	void (*ctor)(void *);
+	uint32_t order;			/* slab is 2^order pages */
+	uint32_t slab_size;
+	uint32_t colour_step;
+	uint32_t colour_count;
+	char name[USLAB_NAME_MAX + 1];
+	struct us_list link;		/* [list] every cache */
+
+	struct us_depot depot;
+	struct us_slab_pool slabs;
+	struct us_cpu_slot cpu[];	/* us_nr_cpus of them */
+};
+
+#endif /* USLAB_TYPES_H */
