@@ -112,7 +112,7 @@ typedef unsigned int slab_flags_t;
 	((unsigned long)(uintptr_t)(x) <= (unsigned long)(uintptr_t)ZERO_SIZE_PTR)
 
 /* The largest object size kmem_cache_create() accepts. */
-#define USLAB_MAX_OBJECT_SIZE (1u << 20)
+#define USLAB_MAX_OBJECT_SIZE (1u << 19)
 
 /* Names longer than this are truncated in the cache's copy. */
 #define USLAB_NAME_MAX 63

@@ -21,8 +21,9 @@ void us_os_init(void);
 
 /*
  * Map len bytes of private, zero-filled, read-write memory such that
- * (result + skew) is a multiple of align (a power of two, at least the
- * page size).  Returns NULL with errno ENOMEM on failure.
+ * (result + skew) is a multiple of align.  align is a power of two of at
+ * least the page size, skew a multiple of the page size.  Returns NULL
+ * with errno ENOMEM on failure.
  */
 void *us_os_map_aligned(size_t len, size_t align, size_t skew);
 

@@ -98,7 +98,13 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 		return -EINVAL;
 	c->size = (uint32_t)raw;
 
-	for (unsigned int m = 0; m < US_ARRAY_SIZE(min_objects); m++) {
+	/*
+	 * The smallest slab that holds enough objects with little waste;
+	 * failing that, the smallest that holds one object at all.
+	 */
+	for (unsigned int m = 0; m <= US_ARRAY_SIZE(min_objects); m++) {
+		bool last = m == US_ARRAY_SIZE(min_objects);
+
 		for (unsigned int order = 0; order <= US_SLAB_MAX_ORDER; order++) {
 			size_t slab = us_page_size << order;
 			size_t n, waste;
@@ -109,7 +115,7 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 				continue;
 			n = slab / raw;
 			waste = slab - n * raw;
-			if (n < min_objects[m] || waste * 8 > slab)
+			if (!last && (n < min_objects[m] || waste * 8 > slab))
 				continue;
 			c->order = order;
 			c->slab_size = (uint32_t)slab;

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-os.c - the OS primitives, the report formatter and the lock.
+ */
+#include "config.h"
+
+#include <pthread.h>
+
+#include "lock.h"
+#include "os.h"
+#include "report.h"
+#include "testutil.h"
+
+START_TEST(map_aligned_honours_alignment_and_skew)
+{
+	static const size_t aligns[] = { 4096, 65536, 1u << 22, 1u << 24 };
+
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		for (size_t skew = 0; skew < aligns[i];
+		     skew += aligns[i] / 2 >= 4096 ? aligns[i] / 2 : aligns[i]) {
+			char *p = us_os_map_aligned(3 * 4096, aligns[i], skew);
+
+			ck_assert_ptr_nonnull(p);
+			ck_assert_uint_eq(((uintptr_t)p + skew) % aligns[i], 0);
+			p[0] = 1;
+			p[3 * 4096 - 1] = 2;	/* the whole length is mapped */
+			us_os_unmap(p, 3 * 4096);
+		}
+	}
+}
+END_TEST
+
+START_TEST(map_aligned_rejects_impossible_sizes)
+{
+	errno = 0;
+	ck_assert_ptr_null(us_os_map_aligned(SIZE_MAX - 100, 4096, 0));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_null(us_os_map_aligned(0, 4096, 0));
+}
+END_TEST
+
+START_TEST(decommit_returns_pages_and_zeroes_them)
+{
+	size_t len = 256 * 4096;
+	char *p = us_os_map_aligned(len, 4096, 0);
+	size_t before, touched, after;
+
+	ck_assert_ptr_nonnull(p);
+	before = rss_bytes();
+	memset(p, 0xab, len);
+	touched = rss_bytes();
+	ck_assert_uint_ge(touched, before + len / 2);
+	us_os_decommit(p, len);
+	after = rss_bytes();
+	ck_assert_uint_le(after, touched - len / 2);
+	for (size_t i = 0; i < len; i += 4096)
+		ck_assert_int_eq(p[i], 0);
+	us_os_unmap(p, len);
+}
+END_TEST
+
+START_TEST(page_size_matches_sysconf)
+{
+	ck_assert_uint_eq(us_page_size, (size_t)sysconf(_SC_PAGESIZE));
+	ck_assert_uint_eq((size_t)1 << us_page_shift, us_page_size);
+}
+END_TEST
+
+START_TEST(clock_and_random_behave)
+{
+	uint64_t t0 = us_os_now_ms(), r0 = us_os_random(), r1 = us_os_random();
+	struct timespec ts = { 0, 50 * 1000000L };
+
+	nanosleep(&ts, NULL);
+	ck_assert_uint_ge(us_os_now_ms() - t0, 30);
+	ck_assert_uint_ne(r0, r1);
+}
+END_TEST
+
+START_TEST(format_understands_its_subset)
+{
+	char buf[128];
+	size_t n;
+
+	n = us_format(buf, sizeof(buf), "%s|%d|%u|%x|%lu|%llu|%zu|%c|%%|%5u|%08lx",
+		      "str", -42, 42u, 0xbeefu, 123456789ul,
+		      18446744073709551615ull, (size_t)7, 'z', 3u, 0xabcul);
+	ck_assert_str_eq(buf, "str|-42|42|beef|123456789|18446744073709551615"
+			      "|7|z|%|    3|00000abc");
+	ck_assert_uint_eq(n, strlen(buf));
+	us_format(buf, sizeof(buf), "%p %s", (void *)0x1234, (char *)NULL);
+	ck_assert_str_eq(buf, "0x1234 (null)");
+}
+END_TEST
+
+START_TEST(format_truncates_and_terminates)
+{
+	char buf[8];
+	size_t n = us_format(buf, sizeof(buf), "%s", "0123456789");
+
+	ck_assert_uint_eq(n, 10);
+	ck_assert_str_eq(buf, "0123456");
+}
+END_TEST
+
+static void report_then_return(void *arg)
+{
+	(void)arg;
+	us_report("cache %s: %d objects", "conn", 3);
+}
+
+static void panic_now(void *arg)
+{
+	(void)arg;
+	us_panic("BUG %s: something", "conn");
+}
+
+START_TEST(report_writes_one_line_to_stderr)
+{
+	struct captured r;
+
+	run_captured(report_then_return, NULL, &r);
+	ck_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	ck_assert_str_eq(r.out, "uslab: cache conn: 3 objects\n");
+	ck_assert_aborts_with(panic_now, NULL, "uslab: BUG conn: something\n");
+}
+END_TEST
+
+static struct us_lock test_lock = US_LOCK_INIT;
+static long counter;
+
+static void *lock_hammer(void *arg)
+{
+	for (int i = 0; i < 200000; i++) {
+		us_lock(&test_lock);
+		counter++;
+		us_unlock(&test_lock);
+	}
+	return arg;
+}
+
+START_TEST(lock_excludes_with_more_threads_than_cpus)
+{
+	pthread_t t[8];
+
+	counter = 0;
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, lock_hammer, NULL), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(counter, 8 * 200000);
+	ck_assert(!us_lock_is_held(&test_lock));
+	ck_assert(us_trylock(&test_lock));
+	ck_assert(!us_trylock(&test_lock));
+	us_unlock(&test_lock);
+}
+END_TEST
+
+static Suite *os_suite(void)
+{
+	Suite *s = suite_create("os");
+	TCase *tc = tcase_create("os");
+
+	tcase_add_test(tc, map_aligned_honours_alignment_and_skew);
+	tcase_add_test(tc, map_aligned_rejects_impossible_sizes);
+	tcase_add_test(tc, decommit_returns_pages_and_zeroes_them);
+	tcase_add_test(tc, page_size_matches_sysconf);
+	tcase_add_test(tc, clock_and_random_behave);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("report");
+	tcase_add_test(tc, format_understands_its_subset);
+	tcase_add_test(tc, format_truncates_and_terminates);
+	tcase_add_test(tc, report_writes_one_line_to_stderr);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lock");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, lock_excludes_with_more_threads_than_cpus);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(os_suite());
+}

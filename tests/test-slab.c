@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-slab.c - the slab layer: geometry, carving, free lists, hardening,
+ * returning empty slabs.
+ *
+ * Caches come from kmem_cache_create(), but objects are taken from and
+ * given to the slab layer directly, below the magazines.
+ */
+#include "config.h"
+
+#include "cache.h"
+#include "chunk.h"
+#include "internal.h"
+#include "os.h"
+#include "slab.h"
+#include "testutil.h"
+
+static struct kmem_cache *make(unsigned int size, unsigned int align,
+			       slab_flags_t flags, void (*ctor)(void *))
+{
+	struct kmem_cache *c = kmem_cache_create("test", size, align, flags, ctor);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+START_TEST(geometry_follows_the_kernel_rules)
+{
+	struct kmem_cache *c;
+
+	c = make(20, 0, SLAB_HWCACHE_ALIGN, NULL);
+	ck_assert_uint_eq(c->align, 32);	/* 20 <= 64/2: half a line */
+	ck_assert_uint_eq(c->size, 32);
+	c = make(100, 0, SLAB_HWCACHE_ALIGN, NULL);
+	ck_assert_uint_eq(c->align, 64);
+	ck_assert_uint_eq(c->size, 128);
+	c = make(8, 0, SLAB_HWCACHE_ALIGN, NULL);
+	ck_assert_uint_eq(c->align, 8);
+	c = make(1, 0, 0, NULL);
+	ck_assert_uint_eq(c->size, 8);		/* room for a free pointer */
+	ck_assert_uint_eq(c->offset, 0);
+	c = make(24, 0, 0, NULL);
+	ck_assert_uint_eq(c->size, 24);
+	ck_assert_uint_eq(c->objects, us_page_size / 24);
+	c = make(100, 4096, 0, NULL);
+	ck_assert_uint_eq(c->size, 4096);
+	c = make(64, 1u << 20, 0, NULL);
+	ck_assert_uint_eq(c->size, 1u << 20);
+	ck_assert_uint_eq(c->objects, 1);
+}
+END_TEST
+
+static void noop_ctor(void *p)
+{
+	(void)p;
+}
+
+START_TEST(free_pointer_moves_out_of_constructed_objects)
+{
+	struct kmem_cache *c = make(20, 0, 0, noop_ctor);
+
+	ck_assert_uint_eq(c->offset, 24);
+	ck_assert_uint_eq(c->size, 32);
+	c = make(20, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	ck_assert_uint_eq(c->offset, 24);
+	c = make(USLAB_MAX_OBJECT_SIZE, 0, 0, noop_ctor);
+	ck_assert_uint_eq(c->objects, 1);
+}
+END_TEST
+
+START_TEST(geometry_wastes_little)
+{
+	for (unsigned int size = 8; size <= 16384; size += 8) {
+		struct kmem_cache k;
+
+		memset(&k, 0, sizeof(k));
+		ck_assert_int_eq(us_slab_geometry(&k, size, 0, 0, false), 0);
+		ck_assert_uint_ge(k.objects, 1);
+		ck_assert_uint_le((size_t)k.objects * k.size, k.slab_size);
+		/* At most an eighth of a slab is lost, for all but a few. */
+		if (k.objects >= 4)
+			ck_assert_uint_le((k.slab_size - k.objects * k.size) * 8,
+					  k.slab_size);
+	}
+}
+END_TEST
+
+START_TEST(reciprocal_index_is_exact)
+{
+	for (unsigned int size = 8; size <= (1u << 20); size = size * 3 / 2 + 8) {
+		struct kmem_cache k;
+		struct us_slab slab;
+		char *base = (char *)(uintptr_t)0x100000000ull;
+
+		memset(&k, 0, sizeof(k));
+		size &= ~7u;
+		if (us_slab_geometry(&k, size, 0, 0, false) != 0)
+			continue;
+		slab.base = base;
+		for (uint32_t i = 0; i < k.objects; i++) {
+			char *obj = base + (size_t)i * k.size;
+
+			ck_assert_uint_eq(us_slab_obj_index(&k, &slab, obj), i);
+			ck_assert(us_slab_is_object(&k, &slab, obj));
+			if (k.size > 8) {
+				ck_assert(!us_slab_is_object(&k, &slab, obj + 8));
+				ck_assert(!us_slab_is_object(&k, &slab,
+							     obj + k.size - 8));
+			}
+			ck_assert(!us_slab_is_object(&k, &slab, obj + 1));
+		}
+		ck_assert(!us_slab_is_object(&k, &slab, base - k.size));
+		ck_assert(!us_slab_is_object(&k, &slab,
+					     base + (size_t)k.objects * k.size));
+	}
+}
+END_TEST
+
+START_TEST(batches_are_distinct_aligned_objects_of_the_cache)
+{
+	struct kmem_cache *c = make(48, 16, 0, NULL);
+	enum { N = 2000 };
+	static void *objs[N];
+	unsigned int got = 0;
+
+	while (got < N) {
+		unsigned int n = us_slab_alloc_batch(c, objs + got, N - got);
+
+		ck_assert_uint_ge(n, 1);
+		got += n;
+	}
+	for (unsigned int i = 0; i < N; i++) {
+		struct us_chunk *ch = us_chunk_lookup(objs[i]);
+		struct us_slab *slab;
+
+		ck_assert_ptr_nonnull(ch);
+		slab = us_chunk_slab(ch, objs[i]);
+		ck_assert_ptr_eq(slab->cache, c);
+		ck_assert(us_slab_is_object(c, slab, objs[i]));
+		ck_assert_uint_eq((uintptr_t)objs[i] % 16, 0);
+		memset(objs[i], (int)i, 48);
+	}
+	for (unsigned int i = 0; i < N; i++)
+		for (size_t b = 0; b < 48; b++)
+			ck_assert_int_eq(((unsigned char *)objs[i])[b],
+					 (unsigned char)i);
+	ck_assert_uint_eq(us_slab_validate(c), 0);
+	us_slab_free_batch(c, objs, N);
+	ck_assert_uint_eq(us_slab_validate(c), 0);
+	ck_assert_uint_eq(us_slab_release_all(c), 0);
+}
+END_TEST
+
+START_TEST(freed_objects_come_back_first)
+{
+	struct kmem_cache *c = make(64, 0, 0, NULL);
+	void *a[3], *b[2];
+
+	ck_assert_uint_eq(us_slab_alloc_batch(c, a, 3), 3);
+	us_slab_free_batch(c, &a[1], 1);
+	us_slab_free_batch(c, &a[0], 1);
+	ck_assert_uint_eq(us_slab_alloc_batch(c, b, 2), 2);
+	ck_assert_ptr_eq(b[0], a[0]);
+	ck_assert_ptr_eq(b[1], a[1]);
+	ck_assert_uint_eq(us_slab_validate(c), 0);
+}
+END_TEST
+
+static int ctor_calls;
+
+static void counting_ctor(void *p)
+{
+	ctor_calls++;
+	memset(p, 0xc5, 40);
+}
+
+START_TEST(constructor_runs_once_per_object_at_slab_creation)
+{
+	struct kmem_cache *c = make(40, 0, 0, counting_ctor);
+	void *obj;
+
+	ctor_calls = 0;
+	ck_assert_uint_eq(us_slab_alloc_batch(c, &obj, 1), 1);
+	ck_assert_int_eq(ctor_calls, (int)c->objects);
+	/* Free and reuse: the object keeps its constructed state. */
+	for (int i = 0; i < 100; i++) {
+		us_slab_free_batch(c, &obj, 1);
+		ck_assert_uint_eq(us_slab_alloc_batch(c, &obj, 1), 1);
+		for (int b = 0; b < 40; b++)
+			ck_assert_int_eq(((unsigned char *)obj)[b], 0xc5);
+	}
+	ck_assert_int_eq(ctor_calls, (int)c->objects);
+}
+END_TEST
+
+struct corrupt_arg {
+	struct kmem_cache *c;
+	void *target;
+};
+
+static void overwrite_free_pointer(void *arg)
+{
+	struct corrupt_arg *a = arg;
+	void *objs[4], *got[4];
+
+	us_slab_alloc_batch(a->c, objs, 4);
+	us_slab_free_batch(a->c, &objs[2], 1);
+	us_slab_free_batch(a->c, &objs[1], 1);
+	/* objs[1] heads the free list and links to objs[2]: steer it. */
+	*(void **)objs[1] = a->target;
+	us_slab_alloc_batch(a->c, got, 2);
+	/* Not reached: the corruption is detected. */
+	if (got[1] == a->target)
+		fprintf(stderr, "handed out the attacker's address\n");
+}
+
+START_TEST(a_steered_free_pointer_is_caught_not_followed)
+{
+	static char target[256];
+	struct corrupt_arg a = { make(64, 0, 0, NULL), target };
+
+	ck_assert_aborts_with(overwrite_free_pointer, &a,
+			      "BUG test: Freepointer corrupt");
+	/* Even the address of another object of the slab is refused. */
+	a.c = make(64, 0, 0, NULL);
+	{
+		void *o;
+
+		us_slab_alloc_batch(a.c, &o, 1);
+		a.target = (char *)o + 10 * 64;
+		us_slab_free_batch(a.c, &o, 1);
+	}
+	ck_assert_aborts_with(overwrite_free_pointer, &a, "Freepointer corrupt");
+}
+END_TEST
+
+static void free_twice(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *objs[2];
+
+	us_slab_alloc_batch(c, objs, 2);
+	us_slab_free_batch(c, &objs[0], 1);
+	us_slab_free_batch(c, &objs[0], 1);
+}
+
+static void free_never_allocated(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *obj;
+
+	us_slab_alloc_batch(c, &obj, 1);
+	obj = (char *)obj + 5 * c->size;	/* not yet carved */
+	us_slab_free_batch(c, &obj, 1);
+}
+
+START_TEST(double_free_at_the_slab_is_caught)
+{
+	ck_assert_aborts_with(free_twice, make(64, 0, 0, NULL),
+			      "BUG test: Object already free");
+	ck_assert_aborts_with(free_never_allocated, make(64, 0, 0, NULL),
+			      "BUG test: Object already free");
+}
+END_TEST
+
+START_TEST(empty_slabs_go_back_beyond_the_keep_count)
+{
+	struct kmem_cache *c = make(256, 0, 0, NULL);
+	unsigned int n = 6 * c->objects, got = 0;
+	void **objs = calloc(n, sizeof(void *));
+	struct us_slab_counts sc;
+
+	while (got < n)
+		got += us_slab_alloc_batch(c, objs + got, n - got);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.full, 6);
+	us_slab_free_batch(c, objs, n);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.full + sc.partial, 0);
+	ck_assert_uint_eq(sc.empty, US_SLAB_KEEP_EMPTY);
+	ck_assert_uint_eq(c->slabs.reaped, 6 - US_SLAB_KEEP_EMPTY);
+	us_slab_reap(c, true);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.empty, 0);
+	free(objs);
+}
+END_TEST
+
+START_TEST(idle_empty_slabs_go_back_without_a_shrink)
+{
+	struct kmem_cache *c = make(512, 0, 0, NULL);
+	unsigned int n = 2 * c->objects, got = 0;
+	void **objs = calloc(n, sizeof(void *));
+	struct us_slab_counts sc;
+	struct timespec ts = { 1, 200 * 1000000L };
+	void *one;
+
+	while (got < n)
+		got += us_slab_alloc_batch(c, objs + got, n - got);
+	us_slab_free_batch(c, objs, n);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.empty, 2);
+	nanosleep(&ts, NULL);
+	/* Any later activity of the cache returns what idled. */
+	ck_assert_uint_eq(us_slab_alloc_batch(c, &one, 1), 1);
+	us_slab_free_batch(c, &one, 1);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_le(sc.empty, 1);
+	free(objs);
+}
+END_TEST
+
+START_TEST(typesafe_by_rcu_slabs_stay_mapped)
+{
+	struct kmem_cache *c = make(128, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	unsigned int n = 5 * c->objects, got = 0;
+	void **objs = calloc(n, sizeof(void *));
+	struct us_slab_counts sc;
+
+	while (got < n)
+		got += us_slab_alloc_batch(c, objs + got, n - got);
+	for (unsigned int i = 0; i < n; i++)
+		memset(objs[i], 0x3c, 128);
+	us_slab_free_batch(c, objs, n);
+	us_slab_reap(c, true);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.empty, 5);
+	/* A stale pointer still reads an object of the type. */
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_int_eq(((unsigned char *)objs[i])[64], 0x3c);
+	free(objs);
+}
+END_TEST
+
+static Suite *slab_suite(void)
+{
+	Suite *s = suite_create("slab");
+	TCase *tc = tcase_create("geometry");
+
+	tcase_add_test(tc, geometry_follows_the_kernel_rules);
+	tcase_add_test(tc, free_pointer_moves_out_of_constructed_objects);
+	tcase_add_test(tc, geometry_wastes_little);
+	tcase_add_test(tc, reciprocal_index_is_exact);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("objects");
+	tcase_add_test(tc, batches_are_distinct_aligned_objects_of_the_cache);
+	tcase_add_test(tc, freed_objects_come_back_first);
+	tcase_add_test(tc, constructor_runs_once_per_object_at_slab_creation);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hardening");
+	tcase_add_test(tc, a_steered_free_pointer_is_caught_not_followed);
+	tcase_add_test(tc, double_free_at_the_slab_is_caught);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reclaim");
+	tcase_add_test(tc, empty_slabs_go_back_beyond_the_keep_count);
+	tcase_add_test(tc, idle_empty_slabs_go_back_without_a_shrink);
+	tcase_add_test(tc, typesafe_by_rcu_slabs_stay_mapped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(slab_suite());
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testutil.h - helpers shared by uslab's Check suites.
+ *
+ *   run_captured()    run a function in a child with stderr captured, to
+ *                     assert the exact report of a misuse and that the
+ *                     child aborted (Check's own fork mode cannot show us
+ *                     the message)
+ *   test_seed()       the seed of a randomised test, from USLAB_TEST_SEED
+ *                     or the clock, printed so a failure can be replayed
+ *   rss_bytes()       resident memory from /proc/self/statm
+ *   run_suite()       run a suite and turn its result into an exit code
+ */
+#ifndef USLAB_TESTUTIL_H
+#define USLAB_TESTUTIL_H
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct captured {
+	int status;		/* as from waitpid() */
+	char out[16384];	/* what the child wrote to stderr */
+};
+
+static inline void run_captured(void (*fn)(void *), void *arg,
+				struct captured *r)
+{
+	int fds[2];
+	pid_t pid;
+	size_t len = 0;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* No core files from deliberate aborts. */
+		signal(SIGABRT, SIG_DFL);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n = read(fds[0], r->out + len, sizeof(r->out) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(r->out) - 1)
+			break;
+	}
+	r->out[len] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
+}
+
+/* The child must have aborted after writing a report containing needle. */
+#define ck_assert_aborts_with(fn, arg, needle)                               \
+	do {                                                                 \
+		struct captured cap_;                                        \
+		run_captured((fn), (arg), &cap_);                            \
+		ck_assert_msg(WIFSIGNALED(cap_.status) &&                    \
+				      WTERMSIG(cap_.status) == SIGABRT,      \
+			      "expected SIGABRT, status 0x%x, output: %s",   \
+			      cap_.status, cap_.out);                        \
+		ck_assert_msg(strstr(cap_.out, (needle)) != NULL,            \
+			      "report lacks \"%s\": %s", (needle), cap_.out); \
+	} while (0)
+
+static inline unsigned int test_seed(void)
+{
+	const char *s = getenv("USLAB_TEST_SEED");
+	unsigned int seed = s ? (unsigned int)strtoul(s, NULL, 0)
+			      : (unsigned int)time(NULL) ^ (unsigned int)getpid();
+
+	printf("seed %u (replay with USLAB_TEST_SEED=%u)\n", seed, seed);
+	fflush(stdout);
+	return seed;
+}
+
+/* xorshift64*: a fast private generator per thread. */
+static inline uint64_t rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static inline size_t rss_bytes(void)
+{
+	char buf[128];
+	unsigned long size = 0, resident = 0;
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_int_eq(sscanf(buf, "%lu %lu", &size, &resident), 2);
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif /* USLAB_TESTUTIL_H */
