@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-magazine.c - per-CPU magazines and the depot.
+ *
+ * Tests that count fast-path hits pin themselves to one CPU, so that the
+ * slot they fill is the slot they empty.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "cache.h"
+#include "cpu.h"
+#include "magazine.h"
+#include "slab.h"
+#include "testutil.h"
+
+static void pin_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+static struct kmem_cache *make(unsigned int size)
+{
+	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+START_TEST(cpu_is_in_range)
+{
+	ck_assert_uint_ge(us_nr_cpus, 1);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_uint_lt(us_cpu_current(), us_nr_cpus);
+	pin_to_cpu0();
+	ck_assert_uint_eq(us_cpu_current(), 0);
+	ck_assert_uint_eq(us_cpu_current_slow(), 0);
+}
+END_TEST
+
+START_TEST(steady_alloc_free_stays_on_the_fast_path)
+{
+	struct kmem_cache *c = make(64);
+	struct us_mag_counts before, after;
+	uint64_t refills;
+	void *objs[40];
+
+	pin_to_cpu0();
+	for (int round = 0; round < 3; round++) {	/* warm up */
+		for (int i = 0; i < 40; i++)
+			objs[i] = us_mag_alloc(c);
+		for (int i = 0; i < 40; i++)
+			us_mag_free(c, objs[i]);
+	}
+	us_mag_counts(c, &before);
+	refills = c->slabs.refills;
+	for (int round = 0; round < 1000; round++) {
+		for (int i = 0; i < 40; i++)
+			objs[i] = us_mag_alloc(c);
+		for (int i = 0; i < 40; i++)
+			us_mag_free(c, objs[i]);
+	}
+	us_mag_counts(c, &after);
+	ck_assert_uint_eq(after.alloc_fast - before.alloc_fast, 40000);
+	ck_assert_uint_eq(after.free_fast - before.free_fast, 40000);
+	ck_assert_uint_eq(c->slabs.refills, refills);
+	ck_assert_uint_eq(us_mag_validate(c), 0);
+}
+END_TEST
+
+START_TEST(two_magazines_absorb_a_boundary)
+{
+	struct kmem_cache *c = make(64);
+	unsigned int cap = us_mag_capacity(c);
+	void **objs = calloc(cap + 1, sizeof(void *));
+	struct us_mag_counts before, after;
+
+	pin_to_cpu0();
+	/* Fill loaded exactly, then cross its boundary back and forth. */
+	for (unsigned int i = 0; i <= cap; i++)
+		objs[i] = us_mag_alloc(c);
+	for (unsigned int i = 0; i <= cap; i++)
+		us_mag_free(c, objs[i]);
+	us_mag_counts(c, &before);
+	for (int round = 0; round < 100; round++) {
+		void *o = us_mag_alloc(c);
+
+		us_mag_free(c, o);
+		o = us_mag_alloc(c);
+		us_mag_free(c, o);
+	}
+	us_mag_counts(c, &after);
+	ck_assert_uint_eq(after.depot_full_taken, before.depot_full_taken);
+	ck_assert_uint_eq(after.depot_empty_taken, before.depot_empty_taken);
+	free(objs);
+}
+END_TEST
+
+START_TEST(depot_trades_full_magazines)
+{
+	struct kmem_cache *c = make(128);
+	unsigned int cap = us_mag_capacity(c), n = 5 * cap;
+	void **objs = calloc(n, sizeof(void *));
+	struct us_mag_counts mc;
+
+	pin_to_cpu0();
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(c, objs[i]);
+	ck_assert_uint_ge(c->depot.nfull, 2);
+	ck_assert_uint_ge(us_mag_cached(c), n);	/* none flushed */
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+	us_mag_counts(c, &mc);
+	ck_assert_uint_ge(mc.depot_full_taken, 2);
+	ck_assert_uint_eq(us_mag_validate(c), 0);
+	free(objs);
+}
+END_TEST
+
+START_TEST(depot_cap_bounds_what_magazines_hide)
+{
+	struct kmem_cache *c = make(64);
+	unsigned int cap = us_mag_capacity(c), n = 40 * cap;
+	void **objs = calloc(n, sizeof(void *));
+	uint64_t bound = (uint64_t)(2 * us_nr_cpus + c->depot.max_full) * cap;
+	struct us_slab_counts sc;
+
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(c, objs[i]);
+	ck_assert_uint_le(us_mag_cached(c), bound);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.inuse, us_mag_cached(c));
+	ck_assert_uint_le(c->depot.nfull, c->depot.max_full);
+	free(objs);
+}
+END_TEST
+
+START_TEST(drain_returns_every_object_to_the_slabs)
+{
+	struct kmem_cache *c = make(32);
+	enum { N = 5000 };
+	static void *objs[N];
+	struct us_slab_counts sc;
+
+	for (int i = 0; i < N; i++)
+		objs[i] = us_mag_alloc(c);
+	for (int i = 0; i < N; i += 2)
+		us_mag_free(c, objs[i]);
+	us_mag_drain(c);
+	ck_assert_uint_eq(us_mag_cached(c), 0);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.inuse, N / 2);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+	/* Draining leaves the cache working. */
+	for (int i = 0; i < N; i += 2)
+		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+	for (int i = 0; i < N; i++)
+		us_mag_free(c, objs[i]);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
+START_TEST(bulk_takes_from_magazines_then_slabs)
+{
+	struct kmem_cache *c = make(64);
+	enum { N = 1000 };
+	static void *objs[N];
+
+	for (int i = 0; i < 10; i++)
+		us_mag_free(c, us_mag_alloc(c));
+	ck_assert_uint_eq(us_mag_alloc_bulk(c, objs, N), N);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N && j < i + 64; j++)
+			ck_assert_ptr_ne(objs[i], objs[j]);
+	for (int i = 0; i < N; i++)
+		us_mag_free(c, objs[i]);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
+static void free_top_twice(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *a = us_mag_alloc(c), *b = us_mag_alloc(c);
+
+	us_mag_free(c, a);
+	us_mag_free(c, b);
+	us_mag_free(c, b);
+}
+
+START_TEST(double_free_on_top_of_a_magazine_is_caught)
+{
+	pin_to_cpu0();
+	ck_assert_aborts_with(free_top_twice, make(64),
+			      "BUG mag-test: Object already free");
+}
+END_TEST
+
+struct churn {
+	struct kmem_cache *c;
+	_Atomic int stop;
+	unsigned int n;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *ch = arg;
+	void **objs = calloc(ch->n, sizeof(void *));
+
+	while (!atomic_load(&ch->stop)) {
+		for (unsigned int i = 0; i < ch->n; i++)
+			objs[i] = us_mag_alloc(ch->c);
+		for (unsigned int i = 0; i < ch->n; i++)
+			us_mag_free(ch->c, objs[i]);
+	}
+	free(objs);
+	return NULL;
+}
+
+START_TEST(contention_grows_the_magazines)
+{
+	struct churn ch = { make(64), 0, 0 };
+	unsigned int initial = us_mag_capacity(ch.c);
+	pthread_t t[4];
+	struct timespec hold = { 0, 3 * 1000000L }, gap = { 0, 200000L };
+
+	ch.n = 3 * initial;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_thread, &ch), 0);
+	/* Holding the depot lock makes every visitor wait. */
+	for (int i = 0; i < 200 && us_mag_capacity(ch.c) == initial; i++) {
+		us_lock(&ch.c->depot.lock);
+		nanosleep(&hold, NULL);
+		us_unlock(&ch.c->depot.lock);
+		nanosleep(&gap, NULL);
+	}
+	atomic_store(&ch.stop, 1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_uint_gt(us_mag_capacity(ch.c), initial);
+	ck_assert_uint_ge(us_stat_read(&ch.c->depot.contended), 16);
+	ck_assert_uint_eq(us_cache_validate(ch.c), 0);
+}
+END_TEST
+
+static Suite *magazine_suite(void)
+{
+	Suite *s = suite_create("magazine");
+	TCase *tc = tcase_create("fast path");
+
+	tcase_add_test(tc, cpu_is_in_range);
+	tcase_add_test(tc, steady_alloc_free_stays_on_the_fast_path);
+	tcase_add_test(tc, two_magazines_absorb_a_boundary);
+	tcase_add_test(tc, double_free_on_top_of_a_magazine_is_caught);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("depot");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, depot_trades_full_magazines);
+	tcase_add_test(tc, depot_cap_bounds_what_magazines_hide);
+	tcase_add_test(tc, drain_returns_every_object_to_the_slabs);
+	tcase_add_test(tc, bulk_takes_from_magazines_then_slabs);
+	tcase_add_test(tc, contention_grows_the_magazines);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(magazine_suite());
+}
