@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-fork.c - fork() while other threads allocate.
+ *
+ * Threads allocate and free without pause (caches, kmalloc classes and
+ * the large path, and cache creation) while the main thread forks many
+ * times.  Each child, in which only the forking thread exists, must find
+ * every lock free: it allocates and frees from every kind of cache,
+ * checks the objects its parent allocated before the fork, creates a
+ * cache, and exits 0.  A child that does not exit within the deadline is
+ * a hang, killed and reported as a failure.
+ */
+#include <uslab.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "testutil.h"
+
+#define FORKS 60
+#define CHILD_DEADLINE_MS 10000
+
+static struct kmem_cache *shared_cache;
+static _Atomic int stop;
+
+static void *allocator_thread(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 7;
+	void *held[64] = { 0 };
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = x % 64;
+
+		if (held[i]) {
+			kfree(held[i]);
+			held[i] = NULL;
+		} else if (x % 7 == 0) {
+			held[i] = kmem_cache_alloc(shared_cache, GFP_KERNEL);
+		} else if (x % 1009 == 0) {
+			held[i] = kmalloc(100000 + (x >> 40) % 300000, GFP_KERNEL);
+		} else if (x % 4001 == 0) {
+			struct kmem_cache *c = kmem_cache_create("fork-tmp", 48, 0,
+								 0, NULL);
+			void *o = kmem_cache_alloc(c, GFP_KERNEL);
+
+			kmem_cache_free(c, o);
+			kmem_cache_destroy(c);
+		} else {
+			held[i] = kmalloc(1 + (x >> 32) % 8192, GFP_KERNEL);
+		}
+	}
+	for (int i = 0; i < 64; i++)
+		kfree(held[i]);
+	return NULL;
+}
+
+static void child_work(char *const *before, int n)
+{
+	struct kmem_cache *c;
+	void *objs[256];
+
+	for (int i = 0; i < n; i++)
+		for (int b = 0; b < 100; b++)
+			if (before[i][b] != (char)(i + b))
+				_exit(3);
+	for (int i = 0; i < 256; i++) {
+		objs[i] = kmalloc(1 + (size_t)i * 37, GFP_KERNEL);
+		if (!objs[i])
+			_exit(4);
+		memset(objs[i], i, 1 + (size_t)i * 37);
+	}
+	for (int i = 0; i < 256; i++)
+		kfree(objs[i]);
+	objs[0] = kmalloc(1u << 20, GFP_KERNEL);
+	objs[1] = kmem_cache_alloc(shared_cache, GFP_KERNEL);
+	if (!objs[0] || !objs[1])
+		_exit(5);
+	kfree(objs[0]);
+	kmem_cache_free(shared_cache, objs[1]);
+	c = kmem_cache_create("in-child", 100, 0, SLAB_HWCACHE_ALIGN, NULL);
+	if (!c)
+		_exit(6);
+	for (int i = 0; i < 256; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	for (int i = 0; i < 256; i++)
+		kmem_cache_free(c, objs[i]);
+	kmem_cache_destroy(c);
+	if (kmem_cache_shrink(shared_cache) != 0)
+		_exit(7);
+	_exit(0);
+}
+
+/* Wait for pid; a child still running at the deadline is killed. */
+static int wait_with_deadline(pid_t pid)
+{
+	struct timespec ts = { 0, 1000000L };
+	int status;
+
+	for (int ms = 0; ms < CHILD_DEADLINE_MS; ms++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+START_TEST(children_of_a_busy_process_can_allocate)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = (int)(ncpu * 2 > 4 ? ncpu * 2 : 4);
+	pthread_t tids[64];
+	char *before[32];
+
+	shared_cache = kmem_cache_create("fork-shared", 200, 0, 0, NULL);
+	ck_assert_ptr_nonnull(shared_cache);
+	for (int i = 0; i < 32; i++) {
+		before[i] = kmalloc(100, GFP_KERNEL);
+		for (int b = 0; b < 100; b++)
+			before[i][b] = (char)(i + b);
+	}
+	for (int i = 0; i < nthreads; i++)
+		ck_assert_int_eq(pthread_create(&tids[i], NULL, allocator_thread,
+						(void *)(uintptr_t)(i + 1)), 0);
+	for (int f = 0; f < FORKS; f++) {
+		pid_t pid = fork();
+		int status;
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			child_work(before, 32);
+		status = wait_with_deadline(pid);
+		ck_assert_msg(status != -1, "fork %d: the child hung", f);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "fork %d: child status 0x%x", f, status);
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+	for (int i = 0; i < 32; i++)
+		kfree(before[i]);
+}
+END_TEST
+
+START_TEST(exec_after_fork_works)
+{
+	pid_t pid;
+	int status;
+
+	for (int i = 0; i < 100; i++)
+		kfree(kmalloc(64, GFP_KERNEL));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	status = wait_with_deadline(pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fork");
+	TCase *tc = tcase_create("fork");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, children_of_a_busy_process_can_allocate);
+	tcase_add_test(tc, exec_after_fork_works);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
