@@ -364,11 +364,11 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 		      void *obj)
 {
+	us_stat_add(&slot->free_slow, 1);
 	for (;;) {
 		struct us_mag *m, *full, *stale = NULL;
 		struct us_depot *d = &c->depot;
 
-		us_stat_add(&slot->free_slow, 1);
 		if (slot->loaded->rounds < slot->loaded->capacity)
 			goto push;
 		if (slot->prev->rounds < slot->prev->capacity) {

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-stats.c - uslab_slabinfo() and uslab_cache_stats(), black-box.
+ */
+#include <uslab.h>
+
+#include "testutil.h"
+
+struct line {
+	char name[128];
+	unsigned long active, num, objsize, perslab, pages;
+	unsigned long limit, batch, shared, active_slabs, slabs, sharedavail;
+};
+
+static int parse_line(const char *s, struct line *l)
+{
+	return sscanf(s,
+		      "%127s %lu %lu %lu %lu %lu : tunables %lu %lu %lu : "
+		      "slabdata %lu %lu %lu",
+		      l->name, &l->active, &l->num, &l->objsize, &l->perslab,
+		      &l->pages, &l->limit, &l->batch, &l->shared,
+		      &l->active_slabs, &l->slabs, &l->sharedavail);
+}
+
+/* Run uslab_slabinfo() into a buffer; find the line of a cache. */
+static char *slabinfo_text(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(uslab_slabinfo(f), 0);
+	fclose(f);
+	return buf;
+}
+
+static bool find_line(const char *text, const char *name, struct line *l)
+{
+	const char *s = text;
+
+	while (s && *s) {
+		if (parse_line(s, l) == 12 && strcmp(l->name, name) == 0)
+			return true;
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	return false;
+}
+
+START_TEST(slabinfo_has_the_kernel_format)
+{
+	char *text = slabinfo_text();
+	char *save = NULL, *line;
+	int n = 0;
+
+	line = strtok_r(text, "\n", &save);
+	ck_assert_str_eq(line, "slabinfo - version: 2.1");
+	line = strtok_r(NULL, "\n", &save);
+	ck_assert_str_eq(line,
+			 "# name            <active_objs> <num_objs> <objsize> "
+			 "<objperslab> <pagesperslab> : tunables <limit> "
+			 "<batchcount> <sharedfactor> : slabdata <active_slabs> "
+			 "<num_slabs> <sharedavail>");
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		struct line l;
+
+		ck_assert_int_eq(parse_line(line, &l), 12);
+		ck_assert_uint_le(l.active, l.num);
+		ck_assert_uint_eq(l.num, l.perslab * l.slabs);
+		ck_assert_uint_le(l.active_slabs, l.slabs);
+		ck_assert_uint_ge(l.pages, 1);
+		n++;
+	}
+	ck_assert_int_ge(n, 16);
+	free(text);
+}
+END_TEST
+
+START_TEST(slabinfo_lists_kmalloc_and_user_caches)
+{
+	static const char *const names[] = {
+		"kmalloc-8",	"kmalloc-16",	 "kmalloc-32",	  "kmalloc-64",
+		"kmalloc-96",	"kmalloc-128",	 "kmalloc-192",	  "kmalloc-256",
+		"kmalloc-512",	"kmalloc-1024",	 "kmalloc-2048",  "kmalloc-4096",
+		"kmalloc-8192", "kmalloc-16384", "kmalloc-32768", "kmalloc-65536",
+		"kmem_cache",
+	};
+	struct kmem_cache *c = kmem_cache_create("widget", 40, 0, 0, NULL);
+	void *objs[100];
+	struct line l;
+	char *text;
+
+	for (int i = 0; i < 100; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	text = slabinfo_text();
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_msg(find_line(text, names[i], &l), "no %s", names[i]);
+	ck_assert(find_line(text, "widget", &l));
+	ck_assert_uint_eq(l.active, 100);
+	ck_assert_uint_eq(l.objsize, 40);
+	ck_assert_uint_eq(l.pages, 1);
+	free(text);
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(c, objs[i]);
+	kmem_cache_destroy(c);
+	text = slabinfo_text();
+	ck_assert(!find_line(text, "widget", &l));
+	free(text);
+}
+END_TEST
+
+START_TEST(slabinfo_reports_errors)
+{
+	FILE *full = fopen("/dev/full", "w");
+
+	ck_assert_int_eq(uslab_slabinfo(NULL), -EINVAL);
+	ck_assert_ptr_nonnull(full);
+	ck_assert_int_eq(uslab_slabinfo(full), -EIO);
+	fclose(full);
+}
+END_TEST
+
+START_TEST(cache_stats_count_what_happens)
+{
+	struct kmem_cache *c = kmem_cache_create("counted", 128, 64, 0, NULL);
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	void *objs[1000];
+
+	ck_assert_int_eq(uslab_cache_stats(c, &st), 0);
+	ck_assert_str_eq(st.name, "counted");
+	ck_assert_uint_eq(st.object_size, 128);
+	ck_assert_uint_eq(st.size, 128);
+	ck_assert_uint_eq(st.align, 64);
+	ck_assert_uint_eq(st.allocs, 0);
+	ck_assert_uint_eq(st.slabs, 0);
+	for (int i = 0; i < 1000; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	uslab_cache_stats(c, &st);
+	ck_assert_uint_eq(st.allocs, 1000);
+	ck_assert_uint_eq(st.active_objs, 1000);
+	ck_assert_uint_ge(st.num_objs, 1000);
+	ck_assert_uint_eq(st.num_objs, st.slabs * st.objs_per_slab);
+	ck_assert_uint_eq(st.slabs, st.slabs_grown);
+	ck_assert_uint_eq(st.bytes_mapped, st.slabs * st.slab_size);
+	ck_assert_uint_ge(st.slab_refills, 1000 / st.magazine_size);
+	ck_assert_uint_ge(st.alloc_fast, 1);
+	for (int i = 0; i < 1000; i++)
+		kmem_cache_free(c, objs[i]);
+	uslab_cache_stats(c, &st);
+	ck_assert_uint_eq(st.frees, 1000);
+	ck_assert_uint_eq(st.active_objs, 0);
+	ck_assert_uint_eq(st.alloc_failed, 0);
+	kmem_cache_shrink(c);
+	uslab_cache_stats(c, &st);
+	ck_assert_uint_eq(st.slabs, 0);
+	ck_assert_uint_eq(st.cached_objs, 0);
+	ck_assert_uint_eq(st.slabs_reaped, st.slabs_grown);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+START_TEST(cache_stats_checks_its_arguments)
+{
+	struct kmem_cache *c = uslab_kmalloc_cache(64);
+	struct uslab_cache_stats st = { .version = 0 };
+
+	ck_assert_int_eq(uslab_cache_stats(c, &st), -EINVAL);
+	st.version = USLAB_CACHE_STATS_VERSION + 1;
+	ck_assert_int_eq(uslab_cache_stats(c, &st), -EINVAL);
+	st.version = USLAB_CACHE_STATS_VERSION;
+	ck_assert_int_eq(uslab_cache_stats(NULL, &st), -EINVAL);
+	ck_assert_int_eq(uslab_cache_stats(c, NULL), -EINVAL);
+	ck_assert_int_eq(uslab_cache_stats(c, &st), 0);
+	ck_assert_str_eq(st.name, "kmalloc-64");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("stats");
+	TCase *tc = tcase_create("stats");
+
+	tcase_add_test(tc, slabinfo_has_the_kernel_format);
+	tcase_add_test(tc, slabinfo_lists_kmalloc_and_user_caches);
+	tcase_add_test(tc, slabinfo_reports_errors);
+	tcase_add_test(tc, cache_stats_count_what_happens);
+	tcase_add_test(tc, cache_stats_checks_its_arguments);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
