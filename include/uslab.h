@@ -468,6 +468,8 @@ USLAB_EXPORT int uslab_slabinfo(FILE *out);
  * @slabs_reaped: empty slabs returned to the page layer.
  * @alloc_failed: allocations that failed for lack of memory.
  * @bytes_mapped: bytes of slab memory the cache holds.
+ * @depot_reaped: full magazines sent back to the slabs after idling in
+ *                the depot (or by kmem_cache_shrink()).
  *
  * Counters are summed over CPUs without stopping them: each is exact
  * when the cache is quiet, and otherwise a close snapshot.
@@ -501,6 +503,7 @@ struct uslab_cache_stats {
 	uint64_t slabs_reaped;
 	uint64_t alloc_failed;
 	uint64_t bytes_mapped;
+	uint64_t depot_reaped;
 };
 
 /**

@@ -48,12 +48,26 @@ static void list_add_cache(struct kmem_cache *c)
 	us_unlock(&list_lock);
 }
 
+static void reap_one(struct kmem_cache *c, void *arg)
+{
+	(void)arg;
+	us_mag_reap(c, false);
+	us_slab_reap(c, false);
+}
+
+/* Give back what every cache has had idle; from a slow path, no lock held. */
+static void sweep(void)
+{
+	us_cache_for_each(reap_one, NULL);
+}
+
 void us_cache_init(void)
 {
 	size_t desc = sizeof(struct kmem_cache) +
 		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot);
 
 	us_mag_init();
+	us_mag_set_sweeper(sweep);
 	strcpy(kmem_cache_boot.name, "kmem_cache");
 	kmem_cache_boot.flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
 	if (desc > USLAB_MAX_OBJECT_SIZE ||

@@ -50,12 +50,15 @@
  *    slabs): it detaches what it needs, unlocks, works, and relocks the
  *    slot of whatever CPU it is then on, rechecking what it finds.
  *
- * 4. The depot.  Full and empty magazines under one lock per cache.  Its
- *    full list is capped (max_full): a full magazine beyond the cap is
- *    flushed to the slabs at once, which bounds the memory magazines can
- *    hide from the OS.  When its lock is contended often within a second,
- *    the depot raises the capacity of the magazines it makes (Bonwick's
- *    magazine resizing), up to US_MAG_MAX_ROUNDS.
+ * 4. The depot.  Full and empty magazines under one lock per cache: the
+ *    cache's working set.  A magazine that sits in the depot unused for
+ *    US_MAG_IDLE_MS goes back to the slabs (Bonwick's working-set reap);
+ *    with no timer thread, whichever thread takes a slow path next sweeps
+ *    every cache, at most every US_MAG_SWEEP_MS.  A depot also keeps at
+ *    most US_DEPOT_MAX_BYTES in full magazines, which bounds what they
+ *    can hide from the OS between sweeps.  When its lock is contended
+ *    often within a second, the depot raises the capacity of the
+ *    magazines it makes (Bonwick's magazine resizing).
  *
  * 5. Slabs and how a pointer finds its slab.  Chunks are CHUNK_SIZE
  *    aligned, so chunk = (p - 1) & ~CHUNK_MASK.  (Minus one, so that a
@@ -69,7 +72,9 @@
  *    kept a little (US_SLAB_KEEP_EMPTY per cache, for at most
  *    US_SLAB_EMPTY_MS) and then returned to the page layer, which gives
  *    their pages back with MADV_DONTNEED and unmaps a chunk whose slots
- *    are all free.
+ *    are all free.  So memory a program stops using returns to the OS
+ *    about a second after it was freed, at the next slow-path allocation
+ *    or free in any cache, and at once on kmem_cache_shrink().
  *
  * 6. Size classes (kmalloc.c).  8, 16, 32, 64, 96, 128, 192, 256, ...
  *    65536 bytes, as the kernel's kmalloc-N caches; above, the large path.

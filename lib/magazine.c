@@ -12,10 +12,19 @@
  *          or the sentinel; all their rounds are free objects of this
  *          cache.
  *   depot  per cache [barn]: lists of full and of empty magazines under
- *          the depot lock.  At most max_full full ones; a full magazine
- *          beyond that is flushed to the slabs, so magazines cannot hide
- *          much memory from the OS.  At most max_full empty ones too;
- *          extra empties are freed.
+ *          the depot lock, newest first, each stamped with the time it
+ *          came in.  The depot holds the cache's working set: what the
+ *          CPUs handed back and will soon want again.
+ *
+ * Reaping (Bonwick's working-set reap, without his timer thread): a
+ * magazine that sits in the depot for US_MAG_IDLE_MS was not needed for
+ * that long, so it goes back to the slabs, which return empty slabs to
+ * the OS.  The lists are newest first, so the idle ones are a tail cut
+ * off in one step.  Reaping runs from the slow paths: at most every
+ * US_MAG_SWEEP_MS, whichever thread next takes a slow path, holding no
+ * lock, sweeps every cache through the sweeper the cache layer set.  A
+ * depot also never keeps more than US_DEPOT_MAX_BYTES of objects
+ * (max_full magazines); a full magazine beyond that is flushed at once.
  *
  * The fast paths (magazine.h) pop and push `loaded`.  The slow paths
  * below first try `prev`, then the depot, then the slabs.  They drop the
@@ -51,7 +60,10 @@
 #define US_DEPOT_CONTENTION 16
 #define US_DEPOT_WINDOW_MS 1000
 
-struct us_mag us_mag_sentinel = { NULL, 0, 0 };
+struct us_mag us_mag_sentinel = { NULL, 0, 0, 0 };
+
+static void (*sweeper)(void);
+static _Atomic uint64_t next_sweep;
 
 #define NR_MAG_CACHES 6
 static struct kmem_cache mag_cache_6, mag_cache_14, mag_cache_30,
@@ -85,6 +97,34 @@ void us_mag_init(void)
 struct kmem_cache *us_mag_boot_cache(unsigned int i)
 {
 	return i < NR_MAG_CACHES ? mag_caches[i] : NULL;
+}
+
+void us_mag_set_sweeper(void (*sweep)(void))
+{
+	sweeper = sweep;
+}
+
+/* Run the sweeper if it is due; the caller holds no lock. */
+static void maybe_sweep(void)
+{
+	uint64_t now = us_os_now_ms();
+	uint64_t due = atomic_load_explicit(&next_sweep, memory_order_relaxed);
+
+	if (likely(now < due) || !sweeper)
+		return;
+	if (atomic_compare_exchange_strong_explicit(&next_sweep, &due,
+						    now + US_MAG_SWEEP_MS,
+						    memory_order_relaxed,
+						    memory_order_relaxed))
+		sweeper();
+}
+
+/* How many full magazines of this capacity fit US_DEPOT_MAX_BYTES. */
+static uint32_t depot_max_full(const struct kmem_cache *c, unsigned int capacity)
+{
+	size_t n = US_DEPOT_MAX_BYTES / ((size_t)capacity * c->size);
+
+	return (uint32_t)US_MIN(US_MAX(n, (size_t)2), (size_t)4096);
 }
 
 static unsigned int next_capacity(unsigned int capacity)
@@ -127,19 +167,12 @@ static void mag_delete(struct us_mag *m)
 void us_mag_cache_init(struct kmem_cache *c)
 {
 	struct us_depot *d = &c->depot;
-	unsigned int initial;
 
+	/* Smaller objects get bigger magazines: 61, 29, 13 or 5 rounds. */
 	memset(d, 0, sizeof(*d));
-	if (c->size <= 256)
-		initial = 62;
-	else if (c->size <= 1024)
-		initial = 30;
-	else if (c->size <= 4096)
-		initial = 14;
-	else
-		initial = US_MAG_MIN_ROUNDS;
-	d->capacity = initial;
-	d->max_full = US_MAX(4u, 2 * us_nr_cpus);
+	d->capacity = mag_rounds(c->size <= 256 ? 3 : c->size <= 1024 ? 2
+						 : c->size <= 4096 ? 1 : 0);
+	d->max_full = depot_max_full(c, d->capacity);
 	d->window_start = us_os_now_ms();
 
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
@@ -169,6 +202,7 @@ static void depot_lock(struct kmem_cache *c)
 	}
 	if (++d->window_contended >= US_DEPOT_CONTENTION) {
 		d->capacity = next_capacity(d->capacity);
+		d->max_full = depot_max_full(c, d->capacity);
 		d->window_contended = 0;
 	}
 }
@@ -238,6 +272,7 @@ static void depot_put_empty(struct kmem_cache *c, struct us_mag *m)
 		return;
 	depot_lock(c);
 	if (d->nempty < d->max_full && m->capacity == d->capacity) {
+		m->stamp = us_os_now_ms();
 		m->next = d->empty;
 		d->empty = m;
 		d->nempty++;
@@ -255,6 +290,7 @@ static void depot_put_full(struct kmem_cache *c, struct us_mag *m)
 
 	depot_lock(c);
 	if (d->nfull < d->max_full) {
+		m->stamp = us_os_now_ms();
 		m->next = d->full;
 		d->full = m;
 		d->nfull++;
@@ -358,13 +394,25 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
+	maybe_sweep();
 	return obj;
 }
+
+static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
+			     void *obj);
 
 void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 		      void *obj)
 {
 	us_stat_add(&slot->free_slow, 1);
+	free_slow_locked(c, slot, obj);
+	maybe_sweep();
+}
+
+/* Entered with slot locked; returns with no lock held. */
+static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
+			     void *obj)
+{
 	for (;;) {
 		struct us_mag *m, *full, *stale = NULL;
 		struct us_depot *d = &c->depot;
@@ -380,6 +428,7 @@ void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 		depot_lock(c);
 		m = depot_pop_empty_locked(d, &stale);
 		if (m && full && d->nfull < d->max_full) {
+			full->stamp = us_os_now_ms();
 			full->next = d->full;
 			d->full = full;
 			d->nfull++;
@@ -458,11 +507,47 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 
 /* ------------------------------------------------------- drain and stats */
 
-void us_mag_drain(struct kmem_cache *c)
+/* Detach the tail of a newest-first list from the first idle magazine. */
+static struct us_mag *cut_idle(struct us_mag **head, uint32_t *count,
+			       uint64_t before)
+{
+	struct us_mag **link = head, *idle;
+	uint32_t kept = 0;
+
+	while (*link && (*link)->stamp >= before) {
+		link = &(*link)->next;
+		kept++;
+	}
+	idle = *link;
+	*link = NULL;
+	*count = kept;
+	return idle;
+}
+
+void us_mag_reap(struct kmem_cache *c, bool all)
 {
 	struct us_depot *d = &c->depot;
+	uint64_t before = all ? UINT64_MAX : us_os_now_ms() - US_MAG_IDLE_MS;
 	struct us_mag *full, *empty;
+	uint64_t n = 0;
 
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	depot_lock(c);
+	full = cut_idle(&d->full, &d->nfull, before);
+	empty = cut_idle(&d->empty, &d->nempty, before);
+	for (struct us_mag *m = full; m; m = m->next)
+		n++;
+	us_stat_add(&d->reaped, n);
+	depot_unlock(c);
+	for (struct us_mag *m = full; m; m = m->next)
+		mag_flush(c, m);
+	mag_delete_list(full);
+	mag_delete_list(empty);
+}
+
+void us_mag_drain(struct kmem_cache *c)
+{
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
@@ -484,16 +569,7 @@ void us_mag_drain(struct kmem_cache *c)
 			mag_delete(prev);
 		}
 	}
-	depot_lock(c);
-	full = d->full;
-	empty = d->empty;
-	d->full = d->empty = NULL;
-	d->nfull = d->nempty = 0;
-	depot_unlock(c);
-	for (struct us_mag *m = full; m; m = m->next)
-		mag_flush(c, m);
-	mag_delete_list(full);
-	mag_delete_list(empty);
+	us_mag_reap(c, true);
 }
 
 unsigned int us_mag_capacity(struct kmem_cache *c)
@@ -544,6 +620,7 @@ void us_mag_counts(struct kmem_cache *c, struct us_mag_counts *out)
 	out->depot_full_taken = us_stat_read(&c->depot.full_taken);
 	out->depot_empty_taken = us_stat_read(&c->depot.empty_taken);
 	out->depot_contended = us_stat_read(&c->depot.contended);
+	out->depot_reaped = us_stat_read(&c->depot.reaped);
 }
 
 static unsigned int validate_mag(struct kmem_cache *c, struct us_mag *m)

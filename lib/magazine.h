@@ -11,9 +11,17 @@
 #include "cpu.h"
 #include "internal.h"
 
-/* Magazine capacities: a magazine is a power of two bytes. */
-#define US_MAG_MIN_ROUNDS 6
-#define US_MAG_MAX_ROUNDS 254
+/* Magazines are 64 to 2048 bytes: 5 to 253 rounds. */
+#define US_MAG_MAX_ROUNDS 253
+
+/* A magazine idle in the depot this long goes back to the slabs. */
+#define US_MAG_IDLE_MS 1000
+
+/* Idle magazines are looked for at most this often, process-wide. */
+#define US_MAG_SWEEP_MS 250
+
+/* The most bytes of objects a depot keeps in full magazines. */
+#define US_DEPOT_MAX_BYTES ((size_t)4 << 20)
 
 /* The empty magazine of capacity 0 that every slot starts with. */
 extern struct us_mag us_mag_sentinel;
@@ -26,6 +34,15 @@ struct kmem_cache *us_mag_boot_cache(unsigned int i);
 
 /* Initialise c's per-CPU slots and depot. */
 void us_mag_cache_init(struct kmem_cache *c);
+
+/*
+ * The function the slow paths call, at most every US_MAG_SWEEP_MS and
+ * holding no lock, to reap every cache (set by the cache layer).
+ */
+void us_mag_set_sweeper(void (*sweep)(void));
+
+/* Flush c's depot magazines idle for US_MAG_IDLE_MS (all: every one). */
+void us_mag_reap(struct kmem_cache *c, bool all);
 
 /* The slow paths: entered with slot locked, return with it unlocked. */
 void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot);
@@ -84,6 +101,7 @@ uint64_t us_mag_cached(struct kmem_cache *c);
 struct us_mag_counts {
 	uint64_t alloc_fast, alloc_slow, free_fast, free_slow;
 	uint64_t depot_full_taken, depot_empty_taken, depot_contended;
+	uint64_t depot_reaped;
 };
 void us_mag_counts(struct kmem_cache *c, struct us_mag_counts *out);
 

@@ -66,6 +66,7 @@ void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 	st->slabs_reaped = us_stat_read(&c->slabs.reaped);
 	st->alloc_failed = us_stat_read(&c->slabs.alloc_failed);
 	st->bytes_mapped = st->slabs * c->slab_size;
+	st->depot_reaped = mc.depot_reaped;
 }
 
 int uslab_cache_stats(struct kmem_cache *s, struct uslab_cache_stats *st)

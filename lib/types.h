@@ -140,6 +140,7 @@ struct us_mag {
 	struct us_mag *next;		/* in a depot list */
 	uint32_t rounds;
 	uint32_t capacity;
+	uint64_t stamp;			/* when it entered the depot, ms */
 	void *objs[];
 };
 
@@ -166,12 +167,13 @@ struct us_depot {
 	struct us_mag *empty;		/* [depot] */
 	uint32_t nfull;			/* [depot] */
 	uint32_t nempty;		/* [depot] */
-	uint32_t max_full;		/* [ro] beyond it, flush to slabs */
+	uint32_t max_full;		/* [depot] beyond it, flush to slabs */
 	uint32_t window_contended;	/* [depot] waits in this window */
 	uint64_t window_start;		/* [depot] ms */
 	_Atomic uint64_t full_taken;	/* [depot] */
 	_Atomic uint64_t empty_taken;	/* [depot] */
 	_Atomic uint64_t contended;	/* [depot] */
+	_Atomic uint64_t reaped;	/* [depot] idle magazines flushed */
 } __attribute__((aligned(US_CACHE_LINE)));
 
 struct us_slab_pool {

@@ -130,13 +130,19 @@ START_TEST(depot_cap_bounds_what_magazines_hide)
 	struct kmem_cache *c = make(64);
 	unsigned int cap = us_mag_capacity(c), n = 40 * cap;
 	void **objs = calloc(n, sizeof(void *));
-	uint64_t bound = (uint64_t)(2 * us_nr_cpus + c->depot.max_full) * cap;
+	uint64_t bound;
 	struct us_slab_counts sc;
 
+	/* Push well past what the depot may keep: 4 MiB of objects. */
+	n = (unsigned int)(US_DEPOT_MAX_BYTES / c->size) * 2;
+	objs = realloc(objs, n * sizeof(void *));
 	for (unsigned int i = 0; i < n; i++)
 		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
 	for (unsigned int i = 0; i < n; i++)
 		us_mag_free(c, objs[i]);
+	bound = (uint64_t)(2 * us_nr_cpus + c->depot.max_full) * cap;
+	ck_assert_uint_le((uint64_t)c->depot.max_full * cap * c->size,
+			  US_DEPOT_MAX_BYTES);
 	ck_assert_uint_le(us_mag_cached(c), bound);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.inuse, us_mag_cached(c));
@@ -185,6 +191,62 @@ START_TEST(bulk_takes_from_magazines_then_slabs)
 	for (int i = 0; i < N; i++)
 		us_mag_free(c, objs[i]);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
+START_TEST(idle_depot_magazines_are_reaped)
+{
+	struct kmem_cache *c = make(64);
+	unsigned int cap = us_mag_capacity(c), n = 10 * cap;
+	void **objs = calloc(n, sizeof(void *));
+	struct timespec idle = { (US_MAG_IDLE_MS + 100) / 1000,
+				 (US_MAG_IDLE_MS + 100) % 1000 * 1000000L };
+	struct us_slab_counts sc;
+
+	for (unsigned int i = 0; i < n; i++)
+		objs[i] = us_mag_alloc(c);
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(c, objs[i]);
+	ck_assert_uint_ge(c->depot.nfull, 5);
+	/* Still part of the working set: nothing goes. */
+	us_mag_reap(c, false);
+	ck_assert_uint_ge(c->depot.nfull, 5);
+	nanosleep(&idle, NULL);
+	us_mag_reap(c, false);
+	ck_assert_uint_eq(c->depot.nfull, 0);
+	ck_assert_uint_eq(c->depot.nempty, 0);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_le(sc.inuse, 2 * us_nr_cpus * cap);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+	free(objs);
+}
+END_TEST
+
+static _Atomic int ctor_calls;
+
+static void counting_ctor(void *p)
+{
+	(void)p;
+	atomic_fetch_add(&ctor_calls, 1);
+}
+
+START_TEST(a_working_set_is_kept_and_not_reconstructed)
+{
+	struct kmem_cache *c;
+	void *objs[1000];
+	int after_first = 0;
+
+	c = kmem_cache_create("working-set", 256, 0, 0, counting_ctor);
+	for (int round = 0; round < 200; round++) {
+		for (int i = 0; i < 1000; i++)
+			objs[i] = us_mag_alloc(c);
+		for (int i = 0; i < 1000; i++)
+			us_mag_free(c, objs[i]);
+		if (round == 0)
+			after_first = atomic_load(&ctor_calls);
+	}
+	/* Slabs made for the first round serve all the others. */
+	ck_assert_int_eq(atomic_load(&ctor_calls), after_first);
 }
 END_TEST
 
@@ -270,6 +332,8 @@ static Suite *magazine_suite(void)
 	tcase_add_test(tc, drain_returns_every_object_to_the_slabs);
 	tcase_add_test(tc, bulk_takes_from_magazines_then_slabs);
 	tcase_add_test(tc, contention_grows_the_magazines);
+	tcase_add_test(tc, idle_depot_magazines_are_reaped);
+	tcase_add_test(tc, a_working_set_is_kept_and_not_reconstructed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -106,9 +106,20 @@ START_TEST(empty_slabs_return_without_a_shrink)
 	for (size_t i = 0; i < n; i++)
 		kmem_cache_free(c, p[i]);
 	drop_array(p, n);
-	/* Idle, then any activity of the cache: no shrink, no thread. */
+	/*
+	 * Idle, then activity that takes a slow path (here: more objects
+	 * than two magazines, in another cache): no shrink, no thread.
+	 */
 	nanosleep(&idle, NULL);
-	kmem_cache_free(c, kmem_cache_alloc(c, GFP_KERNEL));
+	{
+		struct kmem_cache *other = kmem_cache_create("busy", 32, 0, 0, NULL);
+		void *o[1000];
+
+		for (int i = 0; i < 1000; i++)
+			o[i] = kmem_cache_alloc(other, GFP_KERNEL);
+		for (int i = 0; i < 1000; i++)
+			kmem_cache_free(other, o[i]);
+	}
 	assert_returned(base, peak, rss_bytes(), "no shrink");
 	kmem_cache_destroy(c);
 }

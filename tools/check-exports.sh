@@ -1,0 +1,28 @@
+#!/bin/sh
+# check-exports.sh HEADER SYMFILE LIBRARY
+#
+# The exported interface has three descriptions that must agree: the
+# functions declared USLAB_EXPORT in the header, the version script, and
+# the dynamic symbols the built library defines.  Prints the differences
+# and fails if there are any.
+set -eu
+header=$1 symfile=$2 library=$3
+tmp=${TMPDIR:-/tmp}/uslab-exports.$$
+trap 'rm -f "$tmp".*' EXIT INT TERM
+
+# Declarations: "USLAB_EXPORT <type> <name>(" possibly over two lines.
+grep -v '^#' "$header" | tr '\n' ' ' | grep -o 'USLAB_EXPORT[^;(]*(' |
+	sed 's/($//; s/.*[ *]//' | sort -u > "$tmp.header"
+sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' "$symfile" | sort -u > "$tmp.sym"
+nm -D --defined-only "$library" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
+	sort -u > "$tmp.lib"
+
+status=0
+if ! diff -u "$tmp.header" "$tmp.sym" > "$tmp.d1"; then
+	echo "header and version script differ:"; cat "$tmp.d1"; status=1
+fi
+if ! diff -u "$tmp.sym" "$tmp.lib" > "$tmp.d2"; then
+	echo "version script and library differ:"; cat "$tmp.d2"; status=1
+fi
+[ "$status" -eq 0 ] && echo "$(wc -l < "$tmp.lib") exported functions agree"
+exit "$status"
