@@ -236,6 +236,7 @@ START_TEST(a_working_set_is_kept_and_not_reconstructed)
 	void *objs[1000];
 	int after_first = 0;
 
+	pin_to_cpu0();
 	c = kmem_cache_create("working-set", 256, 0, 0, counting_ctor);
 	for (int round = 0; round < 200; round++) {
 		for (int i = 0; i < 1000; i++)

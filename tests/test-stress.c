@@ -254,8 +254,9 @@ START_TEST(threads_exchange_objects_and_nothing_is_lost)
 	boxes = calloc(nthreads, sizeof(*boxes));
 	tids = calloc(nthreads, sizeof(*tids));
 	ws = calloc(nthreads, sizeof(*ws));
-	for (unsigned int i = 0; i < nthreads; i++) {
+	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_mutex_init(&boxes[i].lock, NULL);
+	for (unsigned int i = 0; i < nthreads; i++) {
 		ws[i].id = i;
 		ws[i].rng = ((uint64_t)seed << 32 | i) * 0x9e3779b97f4a7c15ull + 1;
 		ck_assert_int_eq(pthread_create(&tids[i], NULL, worker_main,
