@@ -492,7 +492,7 @@ END_TEST
 
 static void kfree_stack(void *arg)
 {
-	int x;
+	int x = 0;
 
 	(void)arg;
 	kfree(&x);
@@ -500,8 +500,10 @@ static void kfree_stack(void *arg)
 
 static void kfree_libc(void *arg)
 {
+	void *m = calloc(1, 32);
+
 	(void)arg;
-	kfree(malloc(32));
+	kfree(m);
 }
 
 static void cache_free_foreign(void *arg)
