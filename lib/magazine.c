@@ -263,6 +263,18 @@ static void mag_flush(struct kmem_cache *c, struct us_mag *m)
 	}
 }
 
+/* Keep a full magazine in the depot if under its cap; depot locked. */
+static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
+{
+	if (d->nfull >= d->max_full)
+		return false;
+	m->stamp = us_os_now_ms();
+	m->next = d->full;
+	d->full = m;
+	d->nfull++;
+	return true;
+}
+
 /* Give an empty magazine to the depot, or free it if it has enough. */
 static void depot_put_empty(struct kmem_cache *c, struct us_mag *m)
 {
@@ -288,16 +300,12 @@ static void depot_put_full(struct kmem_cache *c, struct us_mag *m)
 {
 	struct us_depot *d = &c->depot;
 
+	bool kept;
+
 	depot_lock(c);
-	if (d->nfull < d->max_full) {
-		m->stamp = us_os_now_ms();
-		m->next = d->full;
-		d->full = m;
-		d->nfull++;
-		m = NULL;
-	}
+	kept = depot_push_full_locked(d, m);
 	depot_unlock(c);
-	if (m) {
+	if (!kept) {
 		mag_flush(c, m);
 		depot_put_empty(c, m);
 	}
@@ -427,13 +435,8 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 		full = slot->prev == &us_mag_sentinel ? NULL : slot->prev;
 		depot_lock(c);
 		m = depot_pop_empty_locked(d, &stale);
-		if (m && full && d->nfull < d->max_full) {
-			full->stamp = us_os_now_ms();
-			full->next = d->full;
-			d->full = full;
-			d->nfull++;
+		if (m && full && depot_push_full_locked(d, full))
 			full = NULL;
-		}
 		depot_unlock(c);
 		if (m) {
 			slot->prev = slot->loaded;

@@ -25,6 +25,15 @@ static void pin_to_cpu0(void)
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
+/* Allocate n objects into objs, then free them all. */
+static void cycle(struct kmem_cache *c, void **objs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(c, objs[i]);
+}
+
 static struct kmem_cache *make(unsigned int size)
 {
 	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
@@ -110,10 +119,7 @@ START_TEST(depot_trades_full_magazines)
 	struct us_mag_counts mc;
 
 	pin_to_cpu0();
-	for (unsigned int i = 0; i < n; i++)
-		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
-	for (unsigned int i = 0; i < n; i++)
-		us_mag_free(c, objs[i]);
+	cycle(c, objs, n);
 	ck_assert_uint_ge(c->depot.nfull, 2);
 	ck_assert_uint_ge(us_mag_cached(c), n);	/* none flushed */
 	for (unsigned int i = 0; i < n; i++)
@@ -136,10 +142,7 @@ START_TEST(depot_cap_bounds_what_magazines_hide)
 	/* Push well past what the depot may keep: 4 MiB of objects. */
 	n = (unsigned int)(US_DEPOT_MAX_BYTES / c->size) * 2;
 	objs = realloc(objs, n * sizeof(void *));
-	for (unsigned int i = 0; i < n; i++)
-		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
-	for (unsigned int i = 0; i < n; i++)
-		us_mag_free(c, objs[i]);
+	cycle(c, objs, n);
 	bound = (uint64_t)(2 * us_nr_cpus + c->depot.max_full) * cap;
 	ck_assert_uint_le((uint64_t)c->depot.max_full * cap * c->size,
 			  US_DEPOT_MAX_BYTES);
@@ -203,10 +206,7 @@ START_TEST(idle_depot_magazines_are_reaped)
 				 (US_MAG_IDLE_MS + 100) % 1000 * 1000000L };
 	struct us_slab_counts sc;
 
-	for (unsigned int i = 0; i < n; i++)
-		objs[i] = us_mag_alloc(c);
-	for (unsigned int i = 0; i < n; i++)
-		us_mag_free(c, objs[i]);
+	cycle(c, objs, n);
 	ck_assert_uint_ge(c->depot.nfull, 5);
 	/* Still part of the working set: nothing goes. */
 	us_mag_reap(c, false);
@@ -239,10 +239,7 @@ START_TEST(a_working_set_is_kept_and_not_reconstructed)
 	pin_to_cpu0();
 	c = kmem_cache_create("working-set", 256, 0, 0, counting_ctor);
 	for (int round = 0; round < 200; round++) {
-		for (int i = 0; i < 1000; i++)
-			objs[i] = us_mag_alloc(c);
-		for (int i = 0; i < 1000; i++)
-			us_mag_free(c, objs[i]);
+		cycle(c, objs, 1000);
 		if (round == 0)
 			after_first = atomic_load(&ctor_calls);
 	}
