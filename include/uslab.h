@@ -111,6 +111,9 @@ typedef unsigned int slab_flags_t;
 #define ZERO_OR_NULL_PTR(x) \
 	((unsigned long)(uintptr_t)(x) <= (unsigned long)(uintptr_t)ZERO_SIZE_PTR)
 
+/* The largest size a kmalloc-N cache serves; above it, the large path. */
+#define KMALLOC_MAX_CACHE_SIZE ((size_t)65536)
+
 /* The largest object size kmem_cache_create() accepts. */
 #define USLAB_MAX_OBJECT_SIZE (1u << 19)
 
@@ -418,6 +421,39 @@ USLAB_EXPORT char *kstrndup(const char *s, size_t max, gfp_t gfp)
  */
 USLAB_EXPORT void *kmemdup(const void *src, size_t len, gfp_t gfp)
 	USLAB_MALLOC_LIKE;
+
+/**
+ * uslab_kmalloc_aligned - kmalloc() with an alignment.
+ * @size: bytes wanted.
+ * @align: a power of two; any size, page and chunk sizes and beyond
+ *         included.
+ * @flags: GFP flags.
+ *
+ * The memory is freed with kfree() and measured with ksize(), like any
+ * kmalloc() memory.  Alignments up to 16 cost nothing; larger ones up to
+ * KMALLOC_MAX_CACHE_SIZE are served from the power-of-two class of at
+ * least max(@size, @align), which is aligned to its size; the rest take
+ * the large path.
+ *
+ * Context: any thread.
+ * Return: the memory; ZERO_SIZE_PTR for @size 0; NULL with errno EINVAL
+ * if @align is not a power of two or @flags unknown, ENOMEM if memory is
+ * short or the request impossible.
+ */
+USLAB_EXPORT void *uslab_kmalloc_aligned(size_t size, size_t align,
+					 gfp_t flags) USLAB_MALLOC_LIKE;
+
+/**
+ * uslab_shrink_all - return all free memory of every cache to the OS.
+ *
+ * kmem_cache_shrink() on every cache, the kmalloc-N caches included, and
+ * the large allocations kept for reuse unmapped.  uslab does this by
+ * itself over time; this does it now (malloc_trim() calls it).
+ *
+ * Context: any thread.
+ * Return: the number of bytes given back to the OS.
+ */
+USLAB_EXPORT size_t uslab_shrink_all(void);
 
 /**
  * uslab_slabinfo - write every cache in /proc/slabinfo format.

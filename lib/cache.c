@@ -59,6 +59,7 @@ static void reap_one(struct kmem_cache *c, void *arg)
 static void sweep(void)
 {
 	us_cache_for_each(reap_one, NULL);
+	us_chunk_large_reap(false);
 }
 
 void us_cache_init(void)
@@ -297,11 +298,32 @@ unsigned int kmem_cache_size(struct kmem_cache *s)
 	return s ? s->object_size : 0;
 }
 
+static uint64_t slabs_held(struct kmem_cache *c)
+{
+	struct us_slab_counts sc;
+
+	us_slab_counts(c, &sc);
+	return sc.partial + sc.full + sc.empty;
+}
+
 static void shrink_one(struct kmem_cache *c, void *arg)
 {
-	(void)arg;
+	size_t *released = arg;
+	uint64_t before = slabs_held(c), after;
+
 	us_mag_drain(c);
 	us_slab_reap(c, true);
+	after = slabs_held(c);
+	if (before > after)
+		*released += (size_t)(before - after) * c->slab_size;
+}
+
+size_t uslab_shrink_all(void)
+{
+	size_t released = 0;
+
+	us_cache_for_each(shrink_one, &released);
+	return released + us_chunk_large_reap(true);
 }
 
 void us_cache_nofail_wait(unsigned int attempt, size_t size)
@@ -311,7 +333,7 @@ void us_cache_nofail_wait(unsigned int attempt, size_t size)
 	if (attempt >= NOFAIL_ATTEMPTS)
 		us_panic("out of memory in a __GFP_NOFAIL allocation of %zu "
 			 "bytes", size);
-	us_cache_for_each(shrink_one, NULL);
+	uslab_shrink_all();
 	nanosleep(&ts, NULL);
 }
 

@@ -21,6 +21,17 @@
  *                CHUNK_SIZE) after it, so that us_chunk_of() of the
  *                object finds the header.  The mapping ends with the
  *                object; the rest of the chunk-sized region is not ours.
+ *                It grows in place with mremap() where the address space
+ *                after it is free, and otherwise moves its pages, without
+ *                copying them, to a new aligned range (copying only if
+ *                the kernel refuses); it shrinks by unmapping its tail.
+ *
+ * Freed large chunks of up to US_LARGE_CACHE_MAX_ONE bytes stay mapped
+ * for reuse, US_LARGE_CACHE_MAX_BYTES in all, marked US_CHUNK_LARGE_FREE
+ * (so that freeing one again is caught), until they have idled for
+ * US_LARGE_CACHE_IDLE_MS: every large free, and the cache layer's sweep,
+ * unmaps those.  A request takes the smallest cached mapping that holds
+ * it without being more than twice its size.
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
@@ -29,8 +40,8 @@
  * operations, so lookups need no lock.
  *
  * Locking: page_lock protects the per-order chunk lists, each chunk's
- * free map and nfree.  It is the innermost lock (design essay, 7).
- * Large allocations take no lock.
+ * free map and nfree; large_lock the cache of freed large chunks.  They
+ * are innermost (design essay, 7) and never nested.
  *
  * Returning memory: a freed slot is decommitted at once (MADV_DONTNEED);
  * the slab layer above decides when a slab is worth freeing.  A chunk
@@ -57,6 +68,11 @@ static struct order_pool pools[US_SLAB_MAX_ORDER + 1];
 static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
 
+/* Freed large mappings kept for reuse, newest first. */
+static struct us_lock large_lock = US_LOCK_INIT;
+static struct us_list large_free = { &large_free, &large_free }; /* [large] */
+static size_t large_free_bytes;		/* [large] */
+
 static void registry_set(const void *chunk)
 {
 	size_t region = (uintptr_t)chunk >> US_CHUNK_SHIFT;
@@ -78,6 +94,15 @@ static void registry_clear(const void *chunk)
 static bool address_fits(const void *p, size_t len)
 {
 	return ((uintptr_t)p + len - 1) >> US_ADDRESS_BITS == 0;
+}
+
+static void large_unmap(struct us_chunk *ch)
+{
+	size_t len = ch->map_len;
+
+	registry_clear(ch);
+	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
+	us_os_unmap(ch->map_base, len);
 }
 
 static void pools_init_locked(void)
@@ -200,21 +225,68 @@ void us_chunk_slot_free(struct us_slab *slab)
 	us_unlock(&page_lock);
 }
 
-void *us_chunk_large_alloc(size_t size, size_t align)
+/* Take a cached mapping that fits size well; large_lock held. */
+static struct us_chunk *large_cache_take_locked(size_t size)
 {
-	size_t offset, len;
-	char *map;
-	struct us_chunk *ch;
+	struct us_chunk *best = NULL;
+	unsigned int looked = 0;
 
-	if (align < us_page_size)
-		align = us_page_size;
-	offset = align < US_CHUNK_SIZE ? align : US_CHUNK_SIZE;
-	if (size > ((size_t)1 << (US_ADDRESS_BITS - 1)) ||
-	    align > ((size_t)1 << (US_ADDRESS_BITS - 2))) {
-		errno = ENOMEM;
-		return NULL;
+	for (struct us_list *l = large_free.next; l != &large_free &&
+	     looked < US_LARGE_CACHE_SCAN; l = l->next, looked++) {
+		struct us_chunk *ch = us_container_of(l, struct us_chunk,
+						      free_link);
+
+		/* Big enough, and not wasting more than it holds. */
+		if (ch->usable >= size && ch->usable / 2 <= size &&
+		    (!best || ch->usable < best->usable))
+			best = ch;
 	}
-	len = offset + US_ALIGN_UP(size, us_page_size);
+	if (best) {
+		us_list_del(&best->free_link);
+		large_free_bytes -= best->map_len;
+		best->kind = US_CHUNK_LARGE;
+	}
+	return best;
+}
+
+/* Unmap cached mappings freed before `before` (all: every one). */
+static void large_cache_trim(bool all, uint64_t before, size_t *released)
+{
+	struct us_list doomed;
+
+	us_list_init(&doomed);
+	us_lock(&large_lock);
+	while (!us_list_is_empty(&large_free)) {
+		struct us_chunk *oldest = us_container_of(large_free.prev,
+							  struct us_chunk,
+							  free_link);
+
+		if (!all && oldest->freed_at >= before)
+			break;
+		us_list_del(&oldest->free_link);
+		large_free_bytes -= oldest->map_len;
+		us_list_add(&oldest->free_link, &doomed);
+	}
+	us_unlock(&large_lock);
+	while (!us_list_is_empty(&doomed)) {
+		struct us_chunk *ch = us_container_of(doomed.next,
+						      struct us_chunk, free_link);
+
+		us_list_del(&ch->free_link);
+		if (released)
+			*released += ch->map_len;
+		large_unmap(ch);
+	}
+}
+
+/* Map a fresh large chunk; no lock. */
+static void *large_map(size_t size, size_t align)
+{
+	size_t offset = align < US_CHUNK_SIZE ? align : US_CHUNK_SIZE;
+	size_t len = offset + US_ALIGN_UP(size, us_page_size);
+	struct us_chunk *ch;
+	char *map;
+
 	if (align <= US_CHUNK_SIZE)
 		map = us_os_map_aligned(len, US_CHUNK_SIZE, 0);
 	else
@@ -233,18 +305,131 @@ void *us_chunk_large_alloc(size_t size, size_t align)
 	ch->map_len = len;
 	ch->usable = len - offset;
 	ch->object = map + offset;
+	ch->align = align;
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
 	registry_set(ch);
 	return ch->object;
 }
 
+void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
+{
+	struct us_chunk *ch = NULL;
+
+	if (align < us_page_size)
+		align = us_page_size;
+	if (size > ((size_t)1 << (US_ADDRESS_BITS - 1)) ||
+	    align > ((size_t)1 << (US_ADDRESS_BITS - 2))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align == us_page_size && size <= US_LARGE_CACHE_MAX_ONE) {
+		us_lock(&large_lock);
+		ch = large_cache_take_locked(size);
+		us_unlock(&large_lock);
+	}
+	if (!ch)
+		return large_map(size, align);
+	if (zero)
+		memset(ch->object, 0, ch->usable);
+	return ch->object;
+}
+
 void us_chunk_large_free(struct us_chunk *ch)
 {
-	size_t len = ch->map_len;
+	uint64_t now = us_os_now_ms();
 
+	if (ch->align == us_page_size && ch->map_len <= US_LARGE_CACHE_MAX_ONE) {
+		us_lock(&large_lock);
+		if (large_free_bytes + ch->map_len <= US_LARGE_CACHE_MAX_BYTES) {
+			ch->kind = US_CHUNK_LARGE_FREE;
+			ch->freed_at = now;
+			us_list_add(&ch->free_link, &large_free);
+			large_free_bytes += ch->map_len;
+			ch = NULL;
+		}
+		us_unlock(&large_lock);
+	}
+	if (ch)
+		large_unmap(ch);
+	/* What idled in the cache goes now; no thread of its own. */
+	large_cache_trim(false, now - US_LARGE_CACHE_IDLE_MS, NULL);
+}
+
+size_t us_chunk_large_reap(bool all)
+{
+	size_t released = 0;
+
+	large_cache_trim(all, us_os_now_ms() - US_LARGE_CACHE_IDLE_MS,
+			 &released);
+	return released;
+}
+
+void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
+{
+	size_t offset = (size_t)((char *)ch->object - (char *)ch->map_base);
+	size_t new_len, old_len = ch->map_len;
+	struct us_chunk *moved;
+	char *to;
+
+	if (new_size > ((size_t)1 << (US_ADDRESS_BITS - 1))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	new_len = offset + US_ALIGN_UP(new_size, us_page_size);
+	if (new_len <= old_len) {
+		/* Shrink in place; the tail's pages go back at once. */
+		if (new_len < old_len) {
+			us_os_unmap((char *)ch->map_base + new_len,
+				    old_len - new_len);
+			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
+						  memory_order_relaxed);
+			ch->map_len = new_len;
+			ch->usable = new_len - offset;
+		}
+		return ch->object;
+	}
+	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
+		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
+					  memory_order_relaxed);
+		ch->map_len = new_len;
+		ch->usable = new_len - offset;
+		return ch->object;
+	}
+	/*
+	 * Elsewhere: reserve an aligned range, then move the old pages onto
+	 * it and grow them there in one mremap(), which keeps the mapping
+	 * one area, so later growth can again happen in place.
+	 */
+	if (ch->align <= US_CHUNK_SIZE)
+		to = us_os_map_aligned(new_len, US_CHUNK_SIZE, 0);
+	else
+		to = us_os_map_aligned(new_len, ch->align, US_CHUNK_SIZE);
+	if (!to)
+		return NULL;
+	if (!address_fits(to, new_len) ||
+	    !us_os_move(ch->map_base, old_len, new_len, to)) {
+		char *copy;
+
+		/* The kernel would not: copy, as a last resort. */
+		us_os_unmap(to, new_len);
+		copy = large_map(new_size, ch->align);
+		if (copy) {
+			memcpy(copy, ch->object, ch->usable);
+			large_unmap(ch);
+		}
+		return copy;
+	}
 	registry_clear(ch);
-	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
-	us_os_unmap(ch->map_base, len);
+	moved = (struct us_chunk *)to;	/* the header came with the pages */
+	moved->magic = US_CHUNK_MAGIC ^ (uintptr_t)moved;
+	moved->map_base = to;
+	moved->map_len = new_len;
+	moved->usable = new_len - offset;
+	moved->object = to + offset;
+	atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
+				  memory_order_relaxed);
+	registry_set(moved);
+	return moved->object;
 }
 
 size_t us_chunk_mapped_bytes(void)
@@ -288,14 +473,17 @@ out:
 void us_chunk_fork_prepare(void)
 {
 	us_lock(&page_lock);
+	us_lock(&large_lock);
 }
 
 void us_chunk_fork_parent(void)
 {
+	us_unlock(&large_lock);
 	us_unlock(&page_lock);
 }
 
 void us_chunk_fork_child(void)
 {
+	us_lock_reset(&large_lock);
 	us_lock_reset(&page_lock);
 }

@@ -65,15 +65,33 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order);
  */
 void us_chunk_slot_free(struct us_slab *slab);
 
-/*
- * A large allocation of at least size bytes aligned to align (a power of
- * two): a mapping of its own, with a header chunk.  Returns the object,
- * or NULL with errno ENOMEM.  No lock.
- */
-void *us_chunk_large_alloc(size_t size, size_t align);
+/* The cache of freed large chunks. */
+#define US_LARGE_CACHE_MAX_ONE ((size_t)8 << 20)
+#define US_LARGE_CACHE_MAX_BYTES ((size_t)32 << 20)
+#define US_LARGE_CACHE_IDLE_MS 1000
+#define US_LARGE_CACHE_SCAN 16
 
-/* Unmap a large allocation; ch is its us_chunk_lookup(). */
+/*
+ * A large allocation of at least size bytes aligned to align (0 or a
+ * power of two): a mapping of its own with a header, or a recently freed
+ * one (zeroed if zero is set; a new mapping is zero anyway).  Returns
+ * the object, or NULL with errno ENOMEM.
+ */
+void *us_chunk_large_alloc(size_t size, size_t align, bool zero);
+
+/* Free a large allocation; ch is its us_chunk_lookup(). */
 void us_chunk_large_free(struct us_chunk *ch);
+
+/*
+ * Resize a large allocation to hold new_size bytes, keeping its contents
+ * and alignment: in place when it shrinks or the address space after it
+ * is free, else by moving its pages.  Returns the object, which may have
+ * moved, or NULL with errno ENOMEM and nothing changed.
+ */
+void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size);
+
+/* Unmap cached free large chunks: all, or those idle long enough. */
+size_t us_chunk_large_reap(bool all);
 
 /* Bytes of address space the page layer has mapped now. */
 size_t us_chunk_mapped_bytes(void);

@@ -12,7 +12,10 @@
  * Sizes up to 192 find their class in a table, larger ones by their
  * highest bit (the kernel's size_index and fls).  Above the largest class
  * every allocation is a large chunk of its own (chunk.c), which kfree()
- * and ksize() recognise from its header.
+ * and ksize() recognise from its header; krealloc() between two large
+ * sizes remaps the pages instead of copying them.  An alignment above 16
+ * is served by the power-of-two class that covers both size and
+ * alignment, or by the large path, which takes any alignment.
  *
  * kmalloc_lock guards only the creation of the caches; after that the
  * table is read without a lock (release/acquire on each entry).
@@ -96,11 +99,10 @@ void us_kmalloc_fork_release(bool child)
 		us_unlock(&kmalloc_lock);
 }
 
-static void *large_alloc(size_t size, gfp_t flags)
+static void *large_alloc(size_t size, size_t align, gfp_t flags)
 {
 	for (unsigned int attempt = 0;; attempt++) {
-		/* A new mapping is zero-filled: __GFP_ZERO costs nothing. */
-		void *p = us_chunk_large_alloc(size, 0);
+		void *p = us_chunk_large_alloc(size, align, flags & __GFP_ZERO);
 
 		if (p || !(flags & __GFP_NOFAIL))
 			return p;
@@ -120,7 +122,7 @@ US_COLD static void *kmalloc_hard(size_t size, gfp_t flags)
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size > US_KMALLOC_MAX_CACHE_SIZE)
-		return large_alloc(size, flags);
+		return large_alloc(size, 0, flags);
 	for (unsigned int attempt = 0;; attempt++) {
 		us_kmalloc_init();
 		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
@@ -180,6 +182,8 @@ static struct us_chunk *large_of(struct us_chunk *ch, const void *p,
 		     ch->object != p))
 		us_cache_invalid_pointer(who, p,
 					 "not the start of a kmalloc allocation");
+	if (unlikely(ch->kind != US_CHUNK_LARGE))
+		us_panic("BUG kmalloc-large: Object already free: %p", p);
 	return ch;
 }
 
@@ -236,11 +240,21 @@ void *krealloc(const void *p, size_t new_size, gfp_t flags)
 		kfree(p);
 		return ZERO_SIZE_PTR;
 	}
-	if (new_size <= ks) {
+	if (new_size <= ks && ks <= US_KMALLOC_MAX_CACHE_SIZE) {
 		if (flags & __GFP_ZERO)
 			memset((char *)(uintptr_t)p + new_size, 0, ks - new_size);
 		return (void *)(uintptr_t)p;
 	}
+	if (ks > US_KMALLOC_MAX_CACHE_SIZE && new_size > US_KMALLOC_MAX_CACHE_SIZE) {
+		/* Large to large: remap, never copy. */
+		if (flags & ~US_GFP_VALID) {
+			errno = EINVAL;
+			return NULL;
+		}
+		return us_chunk_large_resize(us_chunk_lookup(p), new_size);
+	}
+	if (new_size <= ks)	/* a large block that now fits a class */
+		return (void *)(uintptr_t)p;
 	n = kmalloc(new_size, flags);
 	if (!n)
 		return NULL;
@@ -299,6 +313,24 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp)
 	if (p && len)
 		memcpy(p, src, len);
 	return p;
+}
+
+void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
+{
+	size_t class;
+
+	if (!US_IS_POWER_OF_2(align) || (flags & ~US_GFP_VALID)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= 16 || size == 0)
+		return kmalloc(size, flags);
+	/* Power-of-two classes are aligned to their size. */
+	class = US_MAX(size, align);
+	if (class <= US_KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc((size_t)1 << (us_ilog2(class - 1) + 1), flags);
+	us_kmalloc_init();
+	return large_alloc(size, align, flags);
 }
 
 struct kmem_cache *uslab_kmalloc_cache(size_t size)

@@ -7,8 +7,10 @@
 
 #include <stdbool.h>
 
+#include <uslab.h>
+
 /* The largest size served by a kmalloc-N cache; above: the large path. */
-#define US_KMALLOC_MAX_CACHE_SIZE 65536
+#define US_KMALLOC_MAX_CACHE_SIZE KMALLOC_MAX_CACHE_SIZE
 
 /* Initialise uslab and create the kmalloc-N caches; once. */
 void us_kmalloc_init(void);

@@ -62,6 +62,25 @@ void *us_os_map_aligned(size_t len, size_t align, size_t skew)
 	return p;
 }
 
+bool us_os_grow_in_place(void *addr, size_t old_len, size_t new_len)
+{
+	int saved = errno;
+	void *p = mremap(addr, old_len, new_len, 0);
+
+	errno = saved;
+	return p == addr;
+}
+
+bool us_os_move(void *addr, size_t old_len, size_t new_len, void *to)
+{
+	int saved = errno;
+	void *p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			 to);
+
+	errno = saved;
+	return p == to;
+}
+
 void us_os_unmap(void *addr, size_t len)
 {
 	int saved = errno;

@@ -9,6 +9,7 @@
 #ifndef USLAB_OS_H
 #define USLAB_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,20 @@ void us_os_init(void);
  * with errno ENOMEM on failure.
  */
 void *us_os_map_aligned(size_t len, size_t align, size_t skew);
+
+/*
+ * Grow the mapping at addr from old_len to new_len bytes where it is,
+ * if the address space after it is free.  Returns false otherwise.
+ */
+bool us_os_grow_in_place(void *addr, size_t old_len, size_t new_len);
+
+/*
+ * Move the pages of [addr, addr + old_len) to to, without copying them,
+ * and extend the mapping there to new_len bytes of zero pages: one
+ * mapping, replacing whatever was mapped at [to, to + new_len).  Returns
+ * false with nothing changed if the kernel cannot.
+ */
+bool us_os_move(void *addr, size_t old_len, size_t new_len, void *to);
 
 /* Unmap what us_os_map_aligned() gave, or a page-aligned part of it. */
 void us_os_unmap(void *addr, size_t len);

@@ -301,8 +301,10 @@ static void collect_empty(struct kmem_cache *c, bool all, struct us_list *out)
 	}
 }
 
-static void release_slabs(struct kmem_cache *c, struct us_list *list)
+static size_t release_slabs(struct kmem_cache *c, struct us_list *list)
 {
+	size_t released = 0;
+
 	while (!us_list_is_empty(list)) {
 		struct us_slab *slab = us_container_of(list->next,
 						       struct us_slab, link);
@@ -310,7 +312,9 @@ static void release_slabs(struct kmem_cache *c, struct us_list *list)
 		us_list_del(&slab->link);
 		us_chunk_slot_free(slab);
 		us_stat_add(&c->slabs.reaped, 1);
+		released += c->slab_size;
 	}
+	return released;
 }
 
 void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
@@ -349,17 +353,17 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 	release_slabs(c, &doomed);
 }
 
-void us_slab_reap(struct kmem_cache *c, bool all)
+size_t us_slab_reap(struct kmem_cache *c, bool all)
 {
 	struct us_list doomed;
 
 	if (!may_release(c))
-		return;
+		return 0;
 	us_list_init(&doomed);
 	us_lock(&c->slabs.lock);
 	collect_empty(c, all, &doomed);
 	us_unlock(&c->slabs.lock);
-	release_slabs(c, &doomed);
+	return release_slabs(c, &doomed);
 }
 
 uint64_t us_slab_release_all(struct kmem_cache *c)

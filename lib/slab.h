@@ -45,9 +45,9 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 /*
  * Give c's empty slabs back to the page layer: every one if all, else
  * only those idle longer than US_SLAB_EMPTY_MS.  SLAB_TYPESAFE_BY_RCU
- * caches keep theirs.  Takes c's slab lock.
+ * caches keep theirs.  Takes c's slab lock.  Returns the bytes released.
  */
-void us_slab_reap(struct kmem_cache *c, bool all);
+size_t us_slab_reap(struct kmem_cache *c, bool all);
 
 /*
  * Release every slab of c that holds no object, whatever its flags.

@@ -34,8 +34,9 @@
  *              owns a chunk there: the O(1) answer to "is this ours?".
  *
  * Field comments name the lock that protects the field: [ro] is written
- * only before the structure is published, [cpu], [depot], [slab] and
- * [page] are the locks of the design essay in internal.h.
+ * only before the structure is published, [cpu], [depot], [slab],
+ * [page] and [large] are the locks of the design essay in internal.h.
+ * A large chunk's fields belong to whoever owns the allocation.
  */
 #ifndef USLAB_TYPES_H
 #define USLAB_TYPES_H
@@ -100,6 +101,7 @@ struct us_slab {
 enum us_chunk_kind {
 	US_CHUNK_SLAB = 0x51ab,
 	US_CHUNK_LARGE = 0x1a46e,
+	US_CHUNK_LARGE_FREE = 0xf1a46e,	/* freed, kept for reuse */
 };
 
 #define US_CHUNK_MAGIC 0x75736c6162636b21ull	/* "uslabck!" */
@@ -121,11 +123,14 @@ struct us_chunk {
 			uint32_t order;		/* [ro] slot order */
 			uint64_t free_map[US_CHUNK_MAX_SLOTS / 64]; /* [page] */
 		};
-		struct {		/* US_CHUNK_LARGE */
-			void *map_base;		/* [ro] the whole mapping */
-			size_t map_len;		/* [ro] */
-			size_t usable;		/* [ro] bytes from the object */
-			void *object;		/* [ro] what kmalloc returned */
+		struct {		/* US_CHUNK_LARGE(_FREE) */
+			void *map_base;		/* the whole mapping */
+			size_t map_len;
+			size_t usable;		/* bytes from the object */
+			void *object;		/* what kmalloc returned */
+			size_t align;		/* as asked, at least a page */
+			struct us_list free_link; /* [large] while free */
+			uint64_t freed_at;	/* [large] ms */
 		};
 	};
 	struct us_slab slabs[];		/* by slot; slab chunks only */

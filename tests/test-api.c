@@ -604,7 +604,7 @@ START_TEST(misuse_is_reported_never_freed)
 	ck_assert_aborts_with(double_kfree, NULL,
 			      "BUG kmalloc-128: Object already free");
 	ck_assert_aborts_with(large_double_free, NULL,
-			      "not allocated by uslab");
+			      "BUG kmalloc-large: Object already free");
 	ck_assert_aborts_with(large_interior, NULL,
 			      "not the start of a kmalloc allocation");
 	ck_assert_aborts_with(ksize_foreign, NULL, "BUG ksize: Invalid object");

@@ -98,7 +98,7 @@ START_TEST(large_allocations_find_their_header)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (size_t j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
-			char *p = us_chunk_large_alloc(sizes[i], aligns[j]);
+			char *p = us_chunk_large_alloc(sizes[i], aligns[j], false);
 			struct us_chunk *ch;
 
 			ck_assert_ptr_nonnull(p);
@@ -112,19 +112,108 @@ START_TEST(large_allocations_find_their_header)
 			ck_assert_uint_ge(ch->usable, sizes[i]);
 			memset(p, 0x77, ch->usable);
 			us_chunk_large_free(ch);
-			ck_assert_ptr_null(us_chunk_lookup(p));
+			/* Unmapped, or kept for reuse and marked free. */
+			ch = us_chunk_lookup(p);
+			ck_assert(ch == NULL || ch->kind == US_CHUNK_LARGE_FREE);
 		}
 	}
+	us_chunk_large_reap(true);
+}
+END_TEST
+
+START_TEST(freed_large_chunks_are_reused_then_unmapped)
+{
+	char *p = us_chunk_large_alloc(1u << 20, 0, false), *q;
+	size_t mapped;
+
+	memset(p, 0xaa, 1u << 20);
+	us_chunk_large_free(us_chunk_lookup(p));
+	/* A close size reuses it; zero asked, zero given. */
+	q = us_chunk_large_alloc(900000, 0, true);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(q[0], 0);
+	ck_assert_int_eq(q[(1u << 20) - 1], 0);
+	memset(q, 0xbb, 1u << 20);
+	us_chunk_large_free(us_chunk_lookup(q));
+	/* A much smaller size does not take a mapping twice its size. */
+	q = us_chunk_large_alloc(300000, 0, false);
+	ck_assert_ptr_ne(q, p);
+	us_chunk_large_free(us_chunk_lookup(q));
+	/* An aligned request never takes a cached one. */
+	q = us_chunk_large_alloc(1u << 20, 1u << 16, false);
+	ck_assert_ptr_ne(q, p);
+	us_chunk_large_free(us_chunk_lookup(q));
+	mapped = us_chunk_mapped_bytes();
+	ck_assert_uint_ge(us_chunk_large_reap(true), (1u << 20) + 300000);
+	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
+	ck_assert_ptr_null(us_chunk_lookup(p));
+}
+END_TEST
+
+START_TEST(the_large_cache_is_bounded)
+{
+	char *p[12];
+
+	for (int i = 0; i < 12; i++)
+		p[i] = us_chunk_large_alloc(US_LARGE_CACHE_MAX_ONE / 2, 0, false);
+	for (int i = 0; i < 12; i++)
+		us_chunk_large_free(us_chunk_lookup(p[i]));
+	ck_assert_uint_le(us_chunk_large_reap(true),
+			  US_LARGE_CACHE_MAX_BYTES);
+	p[0] = us_chunk_large_alloc(US_LARGE_CACHE_MAX_ONE * 2, 0, false);
+	us_chunk_large_free(us_chunk_lookup(p[0]));
+	ck_assert_ptr_null(us_chunk_lookup(p[0]));	/* too big to keep */
+}
+END_TEST
+
+START_TEST(large_chunks_resize_without_copying)
+{
+	static const size_t aligns[] = { 0, 1u << 16, 1u << 22, 1u << 23 };
+
+	for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++) {
+		size_t size = 200000;
+		char *p = us_chunk_large_alloc(size, aligns[a], false), *blocker;
+		struct us_chunk *ch;
+
+		for (size_t i = 0; i < size; i += 4096)
+			p[i] = (char)(i >> 12);
+		/* Grow several times; something may be mapped in the way. */
+		blocker = us_chunk_large_alloc(100000, 0, false);
+		for (int step = 0; step < 5; step++) {
+			ch = us_chunk_lookup(p);
+			p = us_chunk_large_resize(ch, size * 3);
+			ck_assert_ptr_nonnull(p);
+			if (aligns[a])
+				ck_assert_uint_eq((uintptr_t)p % aligns[a], 0);
+			ch = us_chunk_lookup(p);
+			ck_assert_ptr_eq(ch->object, p);
+			ck_assert_uint_ge(ch->usable, size * 3);
+			for (size_t i = 0; i < size; i += 4096)
+				ck_assert_int_eq(p[i], (char)(i >> 12));
+			size *= 3;
+			for (size_t i = 0; i < size; i += 4096)
+				p[i] = (char)(i >> 12);
+		}
+		/* Shrink: in place, tail returned. */
+		ch = us_chunk_lookup(p);
+		ck_assert_ptr_eq(us_chunk_large_resize(ch, 100000), p);
+		ck_assert_uint_lt(ch->usable, 200000);
+		ck_assert_int_eq(p[4096], 1);
+		us_chunk_large_free(ch);
+		us_chunk_large_free(us_chunk_lookup(blocker));
+	}
+	us_chunk_large_reap(true);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
 END_TEST
 
 START_TEST(large_allocation_fails_cleanly)
 {
 	errno = 0;
-	ck_assert_ptr_null(us_chunk_large_alloc((size_t)1 << 62, 0));
+	ck_assert_ptr_null(us_chunk_large_alloc((size_t)1 << 62, 0, false));
 	ck_assert_int_eq(errno, ENOMEM);
 	errno = 0;
-	ck_assert_ptr_null(us_chunk_large_alloc(4096, (size_t)1 << 62));
+	ck_assert_ptr_null(us_chunk_large_alloc(4096, (size_t)1 << 62, false));
 	ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
@@ -144,6 +233,9 @@ static Suite *chunk_suite(void)
 	tc = tcase_create("large");
 	tcase_add_test(tc, large_allocations_find_their_header);
 	tcase_add_test(tc, large_allocation_fails_cleanly);
+	tcase_add_test(tc, freed_large_chunks_are_reused_then_unmapped);
+	tcase_add_test(tc, the_large_cache_is_bounded);
+	tcase_add_test(tc, large_chunks_resize_without_copying);
 	suite_add_tcase(s, tc);
 	return s;
 }
