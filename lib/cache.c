@@ -318,11 +318,19 @@ static void shrink_one(struct kmem_cache *c, void *arg)
 		*released += (size_t)(before - after) * c->slab_size;
 }
 
+static void shrink_bootstrap(struct kmem_cache *c, void *arg)
+{
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		shrink_one(c, arg);
+}
+
 size_t uslab_shrink_all(void)
 {
 	size_t released = 0;
 
 	us_cache_for_each(shrink_one, &released);
+	/* Draining freed magazines into caches already shrunk: again. */
+	us_cache_for_each(shrink_bootstrap, &released);
 	return released + us_chunk_large_reap(true);
 }
 

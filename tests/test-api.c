@@ -785,6 +785,47 @@ START_TEST(krealloc_stays_in_place_when_it_fits)
 }
 END_TEST
 
+START_TEST(aligned_kmalloc_takes_any_power_of_two)
+{
+	for (size_t align = 1; align <= ((size_t)16 << 20); align *= 2) {
+		static const size_t sizes[] = { 1, 24, 100, 4000, 70000, 300000 };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			unsigned char *p = uslab_kmalloc_aligned(sizes[i], align,
+								 GFP_KERNEL);
+
+			ck_assert_ptr_nonnull(p);
+			ck_assert_uint_eq((uintptr_t)p % align, 0);
+			ck_assert_uint_ge(ksize(p), sizes[i]);
+			memset(p, 0x11, ksize(p));
+			kfree(p);
+		}
+	}
+	errno = 0;
+	ck_assert_ptr_null(uslab_kmalloc_aligned(64, 48, GFP_KERNEL));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(uslab_kmalloc_aligned(64, 0, GFP_KERNEL));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_eq(uslab_kmalloc_aligned(0, 64, GFP_KERNEL), ZERO_SIZE_PTR);
+}
+END_TEST
+
+START_TEST(shrink_all_gives_memory_back)
+{
+	enum { N = 100000 };
+	static void *p[N];
+
+	for (int i = 0; i < N; i++)
+		p[i] = kmalloc(100 + i % 900, GFP_KERNEL);
+	p[0] = krealloc(p[0], 5u << 20, GFP_KERNEL);
+	for (int i = 0; i < N; i++)
+		kfree(p[i]);
+	ck_assert_uint_ge(uslab_shrink_all(), (size_t)N * 100);
+	ck_assert_uint_eq(uslab_shrink_all(), 0);
+}
+END_TEST
+
 START_TEST(string_and_memory_duplicates)
 {
 	char *s = kstrdup("hello, slab", GFP_KERNEL);
@@ -919,6 +960,8 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, overflow_and_impossible_sizes_give_enomem);
 	tcase_add_test(tc, krealloc_keeps_contents_across_classes_and_the_large_path);
 	tcase_add_test(tc, krealloc_stays_in_place_when_it_fits);
+	tcase_add_test(tc, aligned_kmalloc_takes_any_power_of_two);
+	tcase_add_test(tc, shrink_all_gives_memory_back);
 	tcase_add_test(tc, string_and_memory_duplicates);
 	tcase_add_test(tc, kfree_sensitive_clears_before_freeing);
 	tcase_add_test(tc, kfree_takes_cache_objects_too);
