@@ -25,6 +25,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "stats.h"
 
 _Atomic bool us_initialized;
 static struct us_lock init_lock = US_LOCK_INIT;
@@ -72,4 +73,9 @@ void us_init(void)
 __attribute__((constructor)) static void uslab_constructor(void)
 {
 	us_kmalloc_init();
+}
+
+__attribute__((destructor)) static void uslab_destructor(void)
+{
+	us_stats_report();
 }

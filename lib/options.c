@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "options.h"
 #include "report.h"
@@ -18,12 +19,23 @@ struct us_options us_options;
 
 struct option_desc {
 	const char *name;
-	unsigned int *value;
+	unsigned int *value;		/* a number ... */
 	unsigned long min, max;
+	char *text;			/* ... or a string of US_OPTION_PATH_MAX */
+	bool (*valid)(const char *s);
+	const char *expect;
 };
 
+static bool stats_valid(const char *s)
+{
+	return strcmp(s, "1") == 0 || strcmp(s, "0") == 0 ||
+	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
+}
+
 static const struct option_desc options[] = {
-	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536 },
+	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL },
+	{ "USLAB_STATS", NULL, 0, 0, us_options.stats, stats_valid,
+	  "1 or file:PATH" },
 };
 
 static bool parse_ulong(const char *s, unsigned long *out)
@@ -50,6 +62,16 @@ void us_options_init(void)
 
 		if (!s)
 			continue;
+		if (o->text) {
+			if (!o->valid(s) || strlen(s) >= US_OPTION_PATH_MAX) {
+				us_report("%s=%s ignored: expected %s", o->name,
+					  s, o->expect);
+				continue;
+			}
+			if (strcmp(s, "0") != 0)
+				strcpy(o->text, s);
+			continue;
+		}
 		if (!parse_ulong(s, &v) || v < o->min || v > o->max) {
 			us_report("%s=%s ignored: expected a number from %lu to %lu",
 				  o->name, s, o->min, o->max);

@@ -5,8 +5,12 @@
 #ifndef USLAB_OPTIONS_H
 #define USLAB_OPTIONS_H
 
+#define US_OPTION_PATH_MAX 256
+
 struct us_options {
 	unsigned int nr_cpus;	/* USLAB_NR_CPUS: per-CPU slots; 0: count */
+	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
+	char stats[US_OPTION_PATH_MAX];
 };
 
 extern struct us_options us_options;

@@ -8,15 +8,23 @@
  * reads and sums them.  Lists and object counts are read under their own
  * locks, one at a time, so a busy cache gives a close snapshot, not an
  * atomic one.
+ *
+ * Lines are formatted with report.c's formatter, not stdio, so that the
+ * USLAB_STATS report can run at exit, after stdio may be gone, and when
+ * uslab is the process's malloc.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache.h"
+#include "chunk.h"
 #include "magazine.h"
+#include "options.h"
 #include "os.h"
 #include "report.h"
 #include "slab.h"
@@ -77,6 +85,35 @@ int uslab_cache_stats(struct kmem_cache *s, struct uslab_cache_stats *st)
 	return 0;
 }
 
+static const char slabinfo_header[] =
+	"slabinfo - version: 2.1\n"
+	"# name            <active_objs> <num_objs> <objsize> <objperslab> "
+	"<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : "
+	"slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+
+/* A cache's /proc/slabinfo line, with no stdio. */
+static void format_slabinfo(char *buf, size_t size, struct kmem_cache *c,
+			    const struct uslab_cache_stats *st)
+{
+	char name[USLAB_NAME_MAX + 2];
+	size_t n;
+
+	/* "%-17s" by hand: the formatter pads numbers only. */
+	n = us_format(name, sizeof(name), "%s", st->name);
+	for (; n < 17; n++)
+		name[n] = ' ';
+	name[n < sizeof(name) ? n : sizeof(name) - 1] = '\0';
+	us_format(buf, size,
+		  "%s %6llu %6llu %6u %4u %4u : tunables %4u %4u %4u : "
+		  "slabdata %6llu %6llu %6u\n",
+		  name, (unsigned long long)st->active_objs,
+		  (unsigned long long)st->num_objs, st->size, st->objs_per_slab,
+		  (unsigned int)(c->slab_size >> us_page_shift),
+		  st->magazine_size, st->magazine_size / 2, 0u,
+		  (unsigned long long)(st->slabs_partial + st->slabs_full),
+		  (unsigned long long)st->slabs, 0u);
+}
+
 struct slabinfo_ctx {
 	FILE *out;
 	int err;
@@ -86,19 +123,11 @@ static void slabinfo_line(struct kmem_cache *c, void *arg)
 {
 	struct slabinfo_ctx *ctx = arg;
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
-	unsigned int limit;
+	char line[256];
 
 	us_stats_collect(c, &st);
-	limit = st.magazine_size;
-	if (fprintf(ctx->out,
-		    "%-17s %6llu %6llu %6u %4u %4u : tunables %4u %4u %4u : "
-		    "slabdata %6llu %6llu %6u\n",
-		    st.name, (unsigned long long)st.active_objs,
-		    (unsigned long long)st.num_objs, st.size, st.objs_per_slab,
-		    (unsigned int)(c->slab_size >> us_page_shift), limit,
-		    limit / 2, 0u,
-		    (unsigned long long)(st.slabs_partial + st.slabs_full),
-		    (unsigned long long)st.slabs, 0u) < 0)
+	format_slabinfo(line, sizeof(line), c, &st);
+	if (fputs(line, ctx->out) < 0)
 		ctx->err = -EIO;
 }
 
@@ -108,15 +137,98 @@ int uslab_slabinfo(FILE *out)
 
 	if (!out)
 		return -EINVAL;
-	if (fputs("slabinfo - version: 2.1\n"
-		  "# name            <active_objs> <num_objs> <objsize> "
-		  "<objperslab> <pagesperslab> : tunables <limit> <batchcount> "
-		  "<sharedfactor> : slabdata <active_slabs> <num_slabs> "
-		  "<sharedavail>\n",
-		  out) < 0)
+	if (fputs(slabinfo_header, out) < 0)
 		return -EIO;
 	us_cache_for_each(slabinfo_line, &ctx);
 	if (fflush(out) != 0)
 		ctx.err = -EIO;
 	return ctx.err;
+}
+
+/* ------------------------------------------------------ USLAB_STATS */
+
+static void write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void report_slabinfo(struct kmem_cache *c, void *arg)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	char line[256];
+
+	us_stats_collect(c, &st);
+	format_slabinfo(line, sizeof(line), c, &st);
+	write_all(*(int *)arg, line);
+}
+
+static void report_counters(struct kmem_cache *c, void *arg)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	char line[512];
+
+	us_stats_collect(c, &st);
+	if (st.allocs == 0 && st.slabs_grown == 0)
+		return;
+	us_format(line, sizeof(line),
+		  "%s allocs=%llu frees=%llu alloc_fast=%llu free_fast=%llu "
+		  "depot_full=%llu depot_empty=%llu depot_contended=%llu "
+		  "depot_reaped=%llu refills=%llu flushes=%llu grown=%llu "
+		  "reaped=%llu failed=%llu bytes=%llu\n",
+		  st.name, (unsigned long long)st.allocs,
+		  (unsigned long long)st.frees,
+		  (unsigned long long)st.alloc_fast,
+		  (unsigned long long)st.free_fast,
+		  (unsigned long long)st.depot_full_taken,
+		  (unsigned long long)st.depot_empty_taken,
+		  (unsigned long long)st.depot_contended,
+		  (unsigned long long)st.depot_reaped,
+		  (unsigned long long)st.slab_refills,
+		  (unsigned long long)st.slab_flushes,
+		  (unsigned long long)st.slabs_grown,
+		  (unsigned long long)st.slabs_reaped,
+		  (unsigned long long)st.alloc_failed,
+		  (unsigned long long)st.bytes_mapped);
+	write_all(*(int *)arg, line);
+}
+
+void us_stats_report(void)
+{
+	const char *where = us_options.stats;
+	char line[128];
+	int fd = STDERR_FILENO;
+
+	if (!where[0] || !atomic_load(&us_initialized))
+		return;
+	if (strncmp(where, "file:", 5) == 0) {
+		fd = open(where + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0644);
+		if (fd < 0) {
+			us_report("USLAB_STATS: cannot open %s", where + 5);
+			return;
+		}
+	}
+	us_format(line, sizeof(line), "# uslab statistics of process %d\n",
+		  (int)getpid());
+	write_all(fd, line);
+	write_all(fd, slabinfo_header);
+	us_cache_for_each(report_slabinfo, &fd);
+	write_all(fd, "# counters\n");
+	us_cache_for_each(report_counters, &fd);
+	us_format(line, sizeof(line), "# mapped bytes %zu\n",
+		  us_chunk_mapped_bytes());
+	write_all(fd, line);
+	if (fd != STDERR_FILENO)
+		close(fd);
 }

@@ -10,4 +10,10 @@
 /* Fill st (version already checked) from c's counters and lists. */
 void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st);
 
+/*
+ * If USLAB_STATS asks for it, write the slabinfo table and every cache's
+ * counters to stderr or the file it names.  write(2) only: safe at exit.
+ */
+void us_stats_report(void);
+
 #endif /* USLAB_STATS_H */

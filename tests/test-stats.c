@@ -177,16 +177,93 @@ START_TEST(cache_stats_checks_its_arguments)
 }
 END_TEST
 
-int main(void)
+/* Run this program again as "child" with USLAB_STATS set; wait for it. */
+static void run_child_with(const char *stats)
 {
-	Suite *s = suite_create("stats");
-	TCase *tc = tcase_create("stats");
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setenv("USLAB_STATS", stats, 1);
+		execl("/proc/self/exe", "test-stats", "child", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int child_main(void)
+{
+	struct kmem_cache *c = kmem_cache_create("reported", 80, 0, 0, NULL);
+
+	void *live = NULL;
+
+	for (int i = 0; i < 500; i++) {
+		void **o = kmem_cache_alloc(c, GFP_KERNEL);	/* left live */
+
+		*o = live;
+		live = o;
+	}
+	for (int i = 0; i < 300; i++)
+		kfree(kmalloc(200, GFP_KERNEL));
+	return 0;
+}
+
+START_TEST(uslab_stats_reports_at_exit)
+{
+	char path[] = "/tmp/uslab-stats-XXXXXX";
+	char *text, *save = NULL, *line;
+	int fd = mkstemp(path), found = 0;
+	char spec[64];
+	struct line l;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	run_child_with(spec);
+	{
+		FILE *f = fopen(path, "r");
+		static char buf[65536];
+		size_t n;
+
+		ck_assert_ptr_nonnull(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		text = buf;
+	}
+	unlink(path);
+	ck_assert_ptr_nonnull(strstr(text, "slabinfo - version: 2.1\n"));
+	ck_assert(find_line(text, "reported", &l));
+	ck_assert_uint_eq(l.active, 500);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "kmalloc-256 allocs=300 frees=300 ", 33) == 0)
+			found++;
+		if (strncmp(line, "reported allocs=500 frees=0 ", 28) == 0)
+			found++;
+	}
+	ck_assert_int_eq(found, 2);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s;
+	TCase *tc;
+
+	if (argc > 1 && strcmp(argv[1], "child") == 0)
+		return child_main();
+	s = suite_create("stats");
+	tc = tcase_create("stats");
 
 	tcase_add_test(tc, slabinfo_has_the_kernel_format);
 	tcase_add_test(tc, slabinfo_lists_kmalloc_and_user_caches);
 	tcase_add_test(tc, slabinfo_reports_errors);
 	tcase_add_test(tc, cache_stats_count_what_happens);
 	tcase_add_test(tc, cache_stats_checks_its_arguments);
+	tcase_add_test(tc, uslab_stats_reports_at_exit);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
