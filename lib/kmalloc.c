@@ -323,8 +323,11 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (align <= 16 || size == 0)
-		return kmalloc(size, flags);
+	if (size == 0)
+		return ZERO_SIZE_PTR;
+	/* Classes of 16 bytes and more are 16-aligned, smaller ones 8. */
+	if (align <= 16)
+		return kmalloc(US_MAX(size, align), flags);
 	/* Power-of-two classes are aligned to their size. */
 	class = US_MAX(size, align);
 	if (class <= US_KMALLOC_MAX_CACHE_SIZE)

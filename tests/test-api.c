@@ -543,18 +543,22 @@ static void interior_pointer(void *arg)
 static void double_free(void *arg)
 {
 	struct kmem_cache *c = kmem_cache_create("twice", 64, 0, 0, NULL);
-	void *p = kmem_cache_alloc(c, GFP_KERNEL);
+	void *p;
 
 	(void)arg;
+	pin_to_one_cpu();
+	p = kmem_cache_alloc(c, GFP_KERNEL);
 	kmem_cache_free(c, p);
 	kmem_cache_free(c, p);
 }
 
 static void double_kfree(void *arg)
 {
-	void *p = kmalloc(100, GFP_KERNEL);
+	void *p;
 
 	(void)arg;
+	pin_to_one_cpu();
+	p = kmalloc(100, GFP_KERNEL);
 	kfree(p);
 	kfree(p);
 }

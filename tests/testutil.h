@@ -17,6 +17,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,6 +81,19 @@ static inline void run_captured(void (*fn)(void *), void *arg,
 		ck_assert_msg(strstr(cap_.out, (needle)) != NULL,            \
 			      "report lacks \"%s\": %s", (needle), cap_.out); \
 	} while (0)
+
+/*
+ * Keep the calling thread on one CPU: a double free is caught cheaply
+ * only while the object is still on top of that CPU's magazine.
+ */
+static inline void pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
 
 static inline unsigned int test_seed(void)
 {

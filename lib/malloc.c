@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * malloc.c - the C malloc family on uslab: libuslab-malloc.
+ *
+ * The top layer (design essay, 1), and a client of <uslab.h> only: it
+ * maps each function onto kmalloc(), kfree(), krealloc(), ksize(),
+ * uslab_kmalloc_aligned() and uslab_shrink_all(), and adds what C, POSIX
+ * and glibc promise beyond the kernel's API:
+ *
+ *   - malloc(0) is a unique pointer (an 8-byte object), not ZERO_SIZE_PTR;
+ *     so are calloc(0, n), aligned_alloc(a, 0) and the rest.
+ *   - Failure is NULL with errno ENOMEM and changes nothing; calloc()
+ *     and reallocarray() check their multiplication; posix_memalign()
+ *     returns its error and leaves errno and *memptr alone.
+ *   - realloc(p, 0) frees p and returns NULL, as glibc does.  A block
+ *     shrunk below half its size class moves to a smaller class, so that
+ *     shrinking gives memory back; otherwise realloc() stays in place
+ *     when the class holds the new size, and large blocks grow and
+ *     shrink by remapping (krealloc()).
+ *   - Alignment: kmalloc's classes give 16 bytes from 16 bytes up and 8
+ *     below, which is what malloc must; larger alignments take
+ *     uslab_kmalloc_aligned(), which supports any power of two.
+ *   - free() and realloc() of a pointer uslab did not allocate are
+ *     reported by kfree()/ksize() and abort.
+ *
+ * Start-up: uslab initialises itself on the first call from any entry
+ * point, allocates nothing from libc while doing so, and keeps no
+ * per-thread state, so these functions are safe from the dynamic loader,
+ * before main, from dlsym(), during thread creation and exit, in atexit
+ * handlers and thread-specific-data destructors, and after fork().
+ *
+ * Built with -fno-builtin, so that the compiler does not turn these
+ * bodies into calls to themselves.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uslab.h>
+
+#define MALLOC_EXPORT __attribute__((visibility("default")))
+#define IS_POWER_OF_2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+
+/* A request of 0 bytes still gets a block of its own. */
+static inline size_t nonzero(size_t size)
+{
+	return size ? size : 1;
+}
+
+MALLOC_EXPORT void *malloc(size_t size)
+{
+	return kmalloc(nonzero(size), GFP_KERNEL);
+}
+
+MALLOC_EXPORT void free(void *p)
+{
+	kfree(p);
+}
+
+MALLOC_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kzalloc(nonzero(bytes), GFP_KERNEL);
+}
+
+MALLOC_EXPORT void *realloc(void *p, size_t size)
+{
+	size_t have;
+	void *n;
+
+	if (!p)
+		return malloc(size);
+	if (size == 0) {
+		free(p);
+		return NULL;
+	}
+	have = ksize(p);
+	if (size > have || (have > KMALLOC_MAX_CACHE_SIZE &&
+			    size > KMALLOC_MAX_CACHE_SIZE))
+		return krealloc(p, size, GFP_KERNEL);
+	if (size >= have / 2 || have <= 16)
+		return p;
+	/* Shrinking to well under its class: move to a smaller one. */
+	n = kmalloc(size, GFP_KERNEL);
+	if (!n)
+		return p;	/* it still fits where it is */
+	memcpy(n, p, size);
+	kfree(p);
+	return n;
+}
+
+MALLOC_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, bytes);
+}
+
+static void *aligned(size_t align, size_t size)
+{
+	if (!IS_POWER_OF_2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return uslab_kmalloc_aligned(nonzero(size), align, GFP_KERNEL);
+}
+
+MALLOC_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	int saved = errno, err = 0;
+	void *p;
+
+	if (!IS_POWER_OF_2(align) || align % sizeof(void *) != 0)
+		return EINVAL;
+	p = aligned(align, size);
+	if (p)
+		*memptr = p;
+	else
+		err = errno;
+	errno = saved;
+	return err;
+}
+
+MALLOC_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	return aligned(align, size);
+}
+
+MALLOC_EXPORT void *memalign(size_t align, size_t size)
+{
+	return aligned(align, size);
+}
+
+MALLOC_EXPORT void *valloc(size_t size)
+{
+	return aligned((size_t)sysconf(_SC_PAGESIZE), size);
+}
+
+MALLOC_EXPORT void *pvalloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (size > SIZE_MAX - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned(page, (nonzero(size) + page - 1) & ~(page - 1));
+}
+
+MALLOC_EXPORT size_t malloc_usable_size(void *p)
+{
+	return p ? ksize(p) : 0;
+}
+
+MALLOC_EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	return uslab_shrink_all() > 0;
+}

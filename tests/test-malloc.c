@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-malloc.c - the C malloc family of libuslab-malloc.
+ *
+ * Linked with libuslab-malloc, so everything in this process allocates
+ * through uslab from its first allocation, Check itself included.  Each
+ * rule of C, POSIX and glibc that the wrapper promises has a test, and
+ * the last ones check the contexts a malloc must survive: before main,
+ * dlopen, thread creation and exit, atexit, thread-specific-data
+ * destructors, fork with threads, and 100,000 threads in a row.
+ */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include <uslab.h>
+
+#include "testutil.h"
+
+#define MB ((size_t)1 << 20)
+
+static void *early;
+
+/* Hide a value from the compiler, which rightly warns about what the
+ * tests do on purpose. */
+static size_t opaque(size_t v)
+{
+	__asm__ __volatile__("" : "+r"(v));
+	return v;
+}
+
+static void *launder(void *p)
+{
+	__asm__ __volatile__("" : "+r"(p));
+	return p;
+}
+
+/* Before main, before uslab's own constructor in this link. */
+__attribute__((constructor(101))) static void allocate_early(void)
+{
+	early = malloc(40);
+	if (early)
+		memset(early, 1, 40);
+}
+
+static uint64_t kmalloc_allocs(size_t size)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+
+	ck_assert_int_eq(uslab_cache_stats(uslab_kmalloc_cache(size), &st), 0);
+	return st.allocs;
+}
+
+START_TEST(uslab_serves_this_process)
+{
+	uint64_t before = kmalloc_allocs(64), after;
+	void *p = malloc(50);
+
+	after = kmalloc_allocs(64);
+	ck_assert_uint_ge(after, before + 1);
+	ck_assert_uint_eq(ksize(p), 64);
+	free(p);
+	ck_assert_ptr_nonnull(early);
+	free(early);
+}
+END_TEST
+
+START_TEST(malloc_zero_is_unique)
+{
+	void *a = malloc(0), *b = malloc(0), *c = calloc(0, 10);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_ne(a, b);
+	ck_assert_ptr_ne(a, c);
+	free(a);
+	free(b);
+	free(c);
+	free(NULL);
+}
+END_TEST
+
+START_TEST(results_are_aligned_for_any_type)
+{
+	for (size_t size = 1; size <= 300000; size += size < 256 ? 1 : size / 3) {
+		char *p = malloc(size);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq((uintptr_t)p % (size >= 16 ? 16 : 8), 0);
+		ck_assert_uint_ge(malloc_usable_size(p), size);
+		memset(p, 0x42, malloc_usable_size(p));
+		free(p);
+	}
+	ck_assert_uint_eq(malloc_usable_size(NULL), 0);
+}
+END_TEST
+
+START_TEST(failure_is_enomem_and_changes_nothing)
+{
+	char *p = malloc(100);
+
+	strcpy(p, "intact");
+	errno = 0;
+	ck_assert_ptr_null(malloc(opaque(SIZE_MAX)));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(malloc(opaque((size_t)1 << 62)));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(calloc(opaque(SIZE_MAX / 2), 3));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(calloc(opaque((size_t)1 << 40), (size_t)1 << 30));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(reallocarray(p, opaque(SIZE_MAX / 4), 8));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(realloc(p, opaque(SIZE_MAX - 100)));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_str_eq(p, "intact");
+	free(p);
+}
+END_TEST
+
+START_TEST(calloc_zeroes_reused_memory)
+{
+	static const size_t sizes[] = { 8, 40, 200, 5000, 65536, 200000,
+					3 * MB };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int round = 0; round < 3; round++) {
+			unsigned char *p = malloc(sizes[i]), *q;
+
+			memset(p, 0xff, malloc_usable_size(p));
+			free(p);
+			q = calloc(1, sizes[i]);
+			for (size_t b = 0; b < sizes[i]; b++)
+				if (q[b] != 0)
+					ck_abort_msg("calloc(%zu) byte %zu is %d",
+						     sizes[i], b, q[b]);
+			free(q);
+		}
+	}
+}
+END_TEST
+
+START_TEST(realloc_keeps_contents_and_stays_when_it_can)
+{
+	char *p = realloc(NULL, 100), *q;
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 'a', 100);
+	q = realloc(p, 120);		/* same kmalloc-128 block */
+	ck_assert_ptr_eq(q, p);
+	q = realloc(q, 70);
+	ck_assert_ptr_eq(q, p);
+	q = realloc(q, 20000);		/* to a bigger class */
+	for (int i = 0; i < 70; i++)
+		ck_assert_int_eq(q[i], 'a');
+	memset(q, 'b', 20000);
+	p = realloc(q, 3 * MB);		/* into the large path */
+	for (int i = 0; i < 20000; i++)
+		ck_assert_int_eq(p[i], 'b');
+	memset(p, 'c', 3 * MB);
+	q = realloc(p, 5000);		/* out of it, far smaller: moves */
+	ck_assert_uint_lt(malloc_usable_size(q), 3 * MB);
+	for (int i = 0; i < 5000; i++)
+		ck_assert_int_eq(q[i], 'c');
+	p = realloc(q, 100);		/* much smaller class: moves */
+	ck_assert_uint_le(malloc_usable_size(p), 128);
+	ck_assert_int_eq(p[99], 'c');
+	errno = 0;
+	ck_assert_ptr_null(realloc(p, 0));	/* frees, as glibc does */
+}
+END_TEST
+
+START_TEST(large_realloc_grows_without_copying)
+{
+	struct rusage before, after;
+	size_t size = 256 * MB;
+	char *p = malloc(size);
+
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = (char)(i >> 12);
+	getrusage(RUSAGE_SELF, &before);
+	p = realloc(p, 2 * size);
+	ck_assert_ptr_nonnull(p);
+	getrusage(RUSAGE_SELF, &after);
+	for (size_t i = 0; i < size; i += 4096)
+		ck_assert_int_eq(p[i], (char)(i >> 12));
+	/* A copy would have touched another 256 MiB at once. */
+	ck_assert_uint_lt((size_t)(after.ru_maxrss - before.ru_maxrss) * 1024,
+			  32 * MB);
+	free(p);
+}
+END_TEST
+
+START_TEST(posix_memalign_checks_and_honours_alignment)
+{
+	static const size_t bad[] = { 0, 1, 2, 4, 12, 24, 48, 100 };
+	void *p = (void *)0x1234;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		ck_assert_int_eq(posix_memalign(&p, bad[i], 64), EINVAL);
+		ck_assert_ptr_eq(p, (void *)0x1234);
+		ck_assert_int_eq(errno, 0);
+	}
+	for (size_t align = sizeof(void *); align <= 16 * MB; align *= 2) {
+		static const size_t sizes[] = { 0, 1, 100, 5000, 100000 };
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			ck_assert_int_eq(posix_memalign(&p, align, sizes[i]), 0);
+			ck_assert_uint_eq((uintptr_t)p % align, 0);
+			ck_assert_uint_ge(malloc_usable_size(p), sizes[i]);
+			memset(p, 1, sizes[i]);
+			free(p);
+		}
+	}
+	ck_assert_int_eq(posix_memalign(&p, 64, opaque(SIZE_MAX - 10)), ENOMEM);
+}
+END_TEST
+
+START_TEST(other_aligned_allocators)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	for (size_t align = 1; align <= 8 * MB; align *= 2) {
+		p = aligned_alloc(align, 300);
+		ck_assert_uint_eq((uintptr_t)p % align, 0);
+		free(p);
+		p = memalign(align, 3000);
+		ck_assert_uint_eq((uintptr_t)p % align, 0);
+		free(p);
+	}
+	errno = 0;
+	ck_assert_ptr_null(aligned_alloc(24, 100));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(memalign(0, 100));
+	ck_assert_int_eq(errno, EINVAL);
+	p = valloc(10);
+	ck_assert_uint_eq((uintptr_t)p % page, 0);
+	free(p);
+	p = pvalloc(page + 1);
+	ck_assert_uint_eq((uintptr_t)p % page, 0);
+	ck_assert_uint_ge(malloc_usable_size(p), 2 * page);
+	memset(p, 2, 2 * page);
+	free(p);
+	p = pvalloc(0);
+	ck_assert_uint_ge(malloc_usable_size(p), page);
+	free(p);
+}
+END_TEST
+
+START_TEST(malloc_trim_gives_memory_back)
+{
+	enum { N = 200000 };
+	static void *p[N];
+	int first, second;
+
+	for (int i = 0; i < N; i++)
+		p[i] = malloc(64 + i % 500);
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	first = malloc_trim(0);
+	second = malloc_trim(0);
+	ck_assert_int_eq(first, 1);
+	ck_assert_int_eq(second, 0);
+}
+END_TEST
+
+static void free_foreign(void *arg)
+{
+	static char buf[32];
+
+	(void)arg;
+	free(launder(buf));
+}
+
+static void realloc_foreign(void *arg)
+{
+	int x = 0;
+
+	(void)arg;
+	free(realloc(launder(&x), 100));
+}
+
+static void *volatile twice;	/* the compiler must not see the misuse */
+
+static void free_twice(void *arg)
+{
+	(void)arg;
+	pin_to_one_cpu();
+	twice = malloc(32);
+	free(twice);
+	free(twice);
+}
+
+START_TEST(foreign_pointers_are_reported_and_abort)
+{
+	ck_assert_aborts_with(free_foreign, NULL, "not allocated by uslab");
+	ck_assert_aborts_with(realloc_foreign, NULL,
+			      "BUG ksize: Invalid object pointer");
+	ck_assert_aborts_with(free_twice, NULL,
+			      "BUG kmalloc-32: Object already free");
+}
+END_TEST
+
+/* ------------------------------------------------------ contexts */
+
+START_TEST(dlopen_and_dlsym_work)
+{
+	void *h = dlopen("libm.so.6", RTLD_NOW);
+	double (*cosine)(double);
+
+	ck_assert_ptr_nonnull(h);
+	cosine = (double (*)(double))dlsym(h, "cos");
+	ck_assert_ptr_nonnull(cosine);
+	ck_assert(cosine(0.0) == 1.0);
+	ck_assert_ptr_nonnull(dlsym(RTLD_DEFAULT, "uslab_slabinfo"));
+	ck_assert_ptr_nonnull(dlsym(RTLD_DEFAULT, "kmem_cache_create"));
+	dlclose(h);
+}
+END_TEST
+
+static pthread_key_t key;
+
+static void tsd_destructor(void *v)
+{
+	/* Thread exit: free, allocate and free again. */
+	free(v);
+	free(malloc(100));
+}
+
+static void *thread_with_tsd(void *arg)
+{
+	pthread_setspecific(key, malloc(64));
+	return arg;
+}
+
+static void atexit_handler(void)
+{
+	void *p = malloc(1000);
+
+	memset(p, 3, 1000);
+	free(p);
+	p = calloc(10, 10);
+	free(p);
+}
+
+static void exit_through_handlers(void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	atexit(atexit_handler);
+	pthread_key_create(&key, tsd_destructor);
+	for (int i = 0; i < 50; i++) {
+		pthread_create(&t, NULL, thread_with_tsd, NULL);
+		pthread_join(t, NULL);
+	}
+	exit(0);
+}
+
+START_TEST(thread_exit_and_atexit_can_allocate)
+{
+	struct captured r;
+
+	run_captured(exit_through_handlers, NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
+static void *short_thread(void *arg)
+{
+	void *p = malloc(100 + (uintptr_t)arg % 1000);
+
+	free(p);
+	return NULL;
+}
+
+START_TEST(many_threads_leave_nothing_behind)
+{
+	size_t rss_mid = 0, rss_end;
+
+	for (int i = 0; i < 100000; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, short_thread, (void *)(uintptr_t)i))
+			ck_abort_msg("pthread_create failed at thread %d", i);
+		pthread_join(t, NULL);
+		if (i == 10000)
+			rss_mid = rss_bytes();
+	}
+	rss_end = rss_bytes();
+	printf("100000 threads: resident %zu KiB after 10000, %zu KiB after all\n",
+	       rss_mid >> 10, rss_end >> 10);
+	ck_assert_uint_le(rss_end, rss_mid + 4 * MB);
+}
+END_TEST
+
+/* ------------------------------------------------------ threads and fork */
+
+#define SLOTS 256
+#define XMIT 512
+
+struct xbox {
+	pthread_mutex_t lock;
+	void *items[XMIT];
+	size_t sizes[XMIT];
+	unsigned int count;
+};
+
+static struct xbox boxes[16];
+static unsigned int nworkers;
+static _Atomic int stop;
+
+static void fill(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && i < 64; i++)
+		p[i] = (unsigned char)((uintptr_t)p + i);
+	if (n > 64)
+		p[n - 1] = (unsigned char)n;
+}
+
+static void check(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (p[i] != (unsigned char)((uintptr_t)p + i))
+			ck_abort_msg("block %p of %zu bytes corrupt at %zu",
+				     (const void *)p, n, i);
+	if (n > 64 && p[n - 1] != (unsigned char)n)
+		ck_abort_msg("block %p of %zu bytes corrupt at its end",
+			     (const void *)p, n);
+}
+
+static void drain(unsigned int self)
+{
+	struct xbox *b = &boxes[self];
+
+	pthread_mutex_lock(&b->lock);
+	while (b->count) {
+		b->count--;
+		check(b->items[b->count], b->sizes[b->count]);
+		free(b->items[b->count]);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void *malloc_worker(void *arg)
+{
+	unsigned int self = (unsigned int)(uintptr_t)arg;
+	uint64_t rng = self * 0x9e3779b97f4a7c15ull + 99;
+	void *slot[SLOTS] = { 0 };
+	size_t size[SLOTS] = { 0 };
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = x % SLOTS;
+
+		if (!slot[i]) {
+			size[i] = (x >> 16) % 100 < 97 ? 1 + (x >> 32) % 2000
+						       : 1 + (x >> 32) % 300000;
+			slot[i] = (x >> 8) % 4 ? malloc(size[i])
+					       : calloc(1, size[i]);
+			if (!slot[i])
+				ck_abort_msg("allocation of %zu failed", size[i]);
+			fill(slot[i], size[i]);
+		} else if ((x >> 8) % 5 == 0) {
+			size_t n = 1 + (x >> 32) % 4000;
+
+			check(slot[i], size[i]);
+			slot[i] = realloc(slot[i], n);
+			if (!slot[i])
+				ck_abort_msg("realloc to %zu failed", n);
+			fill(slot[i], n);
+			size[i] = n;
+		} else {
+			unsigned int to = (unsigned int)(x >> 40) % nworkers;
+			struct xbox *b = &boxes[to];
+
+			check(slot[i], size[i]);
+			pthread_mutex_lock(&b->lock);
+			if (to != self && b->count < XMIT) {
+				b->items[b->count] = slot[i];
+				b->sizes[b->count++] = size[i];
+				slot[i] = NULL;
+			}
+			pthread_mutex_unlock(&b->lock);
+			free(slot[i]);
+			slot[i] = NULL;
+		}
+		if ((x & 127) == 0)
+			drain(self);
+	}
+	for (unsigned int i = 0; i < SLOTS; i++)
+		if (slot[i]) {
+			check(slot[i], size[i]);
+			free(slot[i]);
+		}
+	return NULL;
+}
+
+static void start_workers(pthread_t *t, unsigned int n)
+{
+	nworkers = n;
+	atomic_store(&stop, 0);
+	for (unsigned int i = 0; i < n; i++)
+		pthread_mutex_init(&boxes[i].lock, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, malloc_worker,
+						(void *)(uintptr_t)i), 0);
+}
+
+static void stop_workers(pthread_t *t, unsigned int n)
+{
+	atomic_store(&stop, 1);
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	for (unsigned int i = 0; i < n; i++)
+		drain(i);
+}
+
+START_TEST(threads_malloc_realloc_and_free_each_others_blocks)
+{
+	pthread_t t[8];
+	struct timespec run = { 2, 0 };
+
+	start_workers(t, 8);
+	nanosleep(&run, NULL);
+	stop_workers(t, 8);
+}
+END_TEST
+
+START_TEST(fork_while_threads_allocate)
+{
+	pthread_t t[4];
+
+	start_workers(t, 4);
+	for (int f = 0; f < 40; f++) {
+		pid_t pid = fork();
+		int status;
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			void *p[100];
+
+			for (int i = 0; i < 100; i++)
+				p[i] = malloc((size_t)i * 300 + 1);
+			for (int i = 0; i < 100; i++)
+				free(p[i]);
+			if (f % 10 == 0)
+				execl("/bin/true", "true", (char *)NULL);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	stop_workers(t, 4);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("malloc");
+	TCase *tc = tcase_create("semantics");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, uslab_serves_this_process);
+	tcase_add_test(tc, malloc_zero_is_unique);
+	tcase_add_test(tc, results_are_aligned_for_any_type);
+	tcase_add_test(tc, failure_is_enomem_and_changes_nothing);
+	tcase_add_test(tc, calloc_zeroes_reused_memory);
+	tcase_add_test(tc, realloc_keeps_contents_and_stays_when_it_can);
+	tcase_add_test(tc, large_realloc_grows_without_copying);
+	tcase_add_test(tc, posix_memalign_checks_and_honours_alignment);
+	tcase_add_test(tc, other_aligned_allocators);
+	tcase_add_test(tc, malloc_trim_gives_memory_back);
+	tcase_add_test(tc, foreign_pointers_are_reported_and_abort);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("contexts");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, dlopen_and_dlsym_work);
+	tcase_add_test(tc, thread_exit_and_atexit_can_allocate);
+	tcase_add_test(tc, many_threads_leave_nothing_behind);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, threads_malloc_realloc_and_free_each_others_blocks);
+	tcase_add_test(tc, fork_while_threads_allocate);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
