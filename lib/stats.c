@@ -203,6 +203,24 @@ static void report_counters(struct kmem_cache *c, void *arg)
 	write_all(*(int *)arg, line);
 }
 
+/* Copy a path, with each "%p" replaced by the process ID. */
+static void expand_pid(char *out, size_t size, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < size; in++) {
+		if (in[0] == '%' && in[1] == 'p') {
+			n += us_format(out + n, size - n, "%d", (int)getpid());
+			if (n >= size)
+				n = size - 1;
+			in++;
+			continue;
+		}
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+}
+
 void us_stats_report(void)
 {
 	const char *where = us_options.stats;
@@ -212,10 +230,12 @@ void us_stats_report(void)
 	if (!where[0] || !atomic_load(&us_initialized))
 		return;
 	if (strncmp(where, "file:", 5) == 0) {
-		fd = open(where + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			  0644);
+		char path[US_OPTION_PATH_MAX + 16];
+
+		expand_pid(path, sizeof(path), where + 5);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			us_report("USLAB_STATS: cannot open %s", where + 5);
+			us_report("USLAB_STATS: cannot open %s", path);
 			return;
 		}
 	}
