@@ -61,6 +61,7 @@ void us_init(void)
 		us_os_init();
 		us_cpu_init();
 		us_cache_init();
+		us_stats_init();
 		if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
 			us_report("pthread_atfork failed: fork() while other "
 				  "threads allocate may hang the child");

@@ -221,13 +221,23 @@ static void expand_pid(char *out, size_t size, const char *in)
 	out[n] = '\0';
 }
 
+/* A private copy of stderr, taken at start-up: programs close fd 2. */
+static int report_fd = -1;
+
+void us_stats_init(void)
+{
+	if (strcmp(us_options.stats, "1") == 0)
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 10);
+}
+
 void us_stats_report(void)
 {
 	const char *where = us_options.stats;
 	char line[128];
-	int fd = STDERR_FILENO;
+	int fd = report_fd;
 
-	if (!where[0] || !atomic_load(&us_initialized))
+	if (!where[0] || !atomic_load(&us_initialized) ||
+	    (fd < 0 && strncmp(where, "file:", 5) != 0))
 		return;
 	if (strncmp(where, "file:", 5) == 0) {
 		char path[US_OPTION_PATH_MAX + 16];
@@ -249,6 +259,5 @@ void us_stats_report(void)
 	us_format(line, sizeof(line), "# mapped bytes %zu\n",
 		  us_chunk_mapped_bytes());
 	write_all(fd, line);
-	if (fd != STDERR_FILENO)
-		close(fd);
+	close(fd);
 }

@@ -10,6 +10,9 @@
 /* Fill st (version already checked) from c's counters and lists. */
 void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st);
 
+/* At start-up: keep a copy of stderr if USLAB_STATS=1. */
+void us_stats_init(void);
+
 /*
  * If USLAB_STATS asks for it, write the slabinfo table and every cache's
  * counters to stderr or the file it names.  write(2) only: safe at exit.

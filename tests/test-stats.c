@@ -193,7 +193,7 @@ static void run_child_with(const char *stats)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static int child_main(void)
+static int child_main(int close_stderr)
 {
 	struct kmem_cache *c = kmem_cache_create("reported", 80, 0, 0, NULL);
 
@@ -207,6 +207,8 @@ static int child_main(void)
 	}
 	for (int i = 0; i < 300; i++)
 		kfree(kmalloc(200, GFP_KERNEL));
+	if (close_stderr)
+		close(STDERR_FILENO);	/* as coreutils do at exit */
 	return 0;
 }
 
@@ -248,13 +250,32 @@ START_TEST(uslab_stats_reports_at_exit)
 }
 END_TEST
 
+static void exec_child_closing_stderr(void *arg)
+{
+	(void)arg;
+	setenv("USLAB_STATS", "1", 1);
+	execl("/proc/self/exe", "test-stats", "child", "close-stderr",
+	      (char *)NULL);
+}
+
+START_TEST(uslab_stats_survives_a_closed_stderr)
+{
+	struct captured r;
+
+	run_captured(exec_child_closing_stderr, NULL, &r);
+	ck_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "# uslab statistics of process"));
+	ck_assert_ptr_nonnull(strstr(r.out, "\nreported allocs=500 "));
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc;
 
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
-		return child_main();
+		return child_main(argc > 2);
 	s = suite_create("stats");
 	tc = tcase_create("stats");
 
@@ -264,6 +285,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, cache_stats_count_what_happens);
 	tcase_add_test(tc, cache_stats_checks_its_arguments);
 	tcase_add_test(tc, uslab_stats_reports_at_exit);
+	tcase_add_test(tc, uslab_stats_survives_a_closed_stderr);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
