@@ -1,0 +1,173 @@
+#!/bin/sh
+# run.sh - uslab against glibc, jemalloc, tcmalloc and mimalloc.
+#
+#   bench/run.sh [-r RUNS] [-w WORKLOAD[,WORKLOAD...]] [--callgrind]
+#
+# Every workload of uslab-bench runs against every available allocator,
+# the peers by LD_PRELOAD and uslab both through libuslab-malloc ("uslab")
+# and, where the workload has one, through its kmem_cache API
+# ("uslab-kmem").  Runs are interleaved (A B C D E A B C D E ...), RUNS
+# times (at least 5), so that a noisy machine hurts every allocator alike;
+# each block shows the median, min-max, peak resident memory and the
+# ratio of each median to the best peer's.  Missing peers are installed
+# from Debian's packages when run as root, else skipped with a note.
+#
+# --callgrind reports instructions per operation of the pair workloads
+# instead: the difference of two runs of different lengths, so start-up
+# cancels out; stable on a noisy machine.  Valgrind has no rseq, so uslab
+# runs its locked path there.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BENCH:=$here/uslab-bench}"
+: "${RUNSTAT:=$here/../tests/runstat}"
+: "${USLAB_MALLOC:=$here/../lib/.libs/libuslab-malloc.so}"
+runs=5 only="" callgrind=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-r) runs=$2; shift ;;
+	-w) only=$2; shift ;;
+	--callgrind) callgrind=1 ;;
+	*) echo "usage: $0 [-r RUNS] [-w WORKLOADS] [--callgrind]"; exit 2 ;;
+	esac
+	shift
+done
+[ "$runs" -ge 5 ] || runs=5
+for f in "$BENCH" "$RUNSTAT" "$USLAB_MALLOC"; do
+	[ -e "$f" ] || { echo "missing $f: run make bench"; exit 1; }
+done
+
+libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+find_lib() { for d in "$libdir" /usr/lib64 /usr/lib; do
+	[ -e "$d/$1" ] && { echo "$d/$1"; return; }; done; }
+peer_lib() {
+	case $1 in
+	jemalloc) find_lib libjemalloc.so.2 ;;
+	tcmalloc) find_lib libtcmalloc_minimal.so.4 ;;
+	mimalloc) find_lib libmimalloc.so.2 ;;
+	esac
+}
+peer_pkg() {
+	case $1 in
+	jemalloc) echo libjemalloc2 ;;
+	tcmalloc) echo libtcmalloc-minimal4 ;;
+	mimalloc) echo libmimalloc2.0 ;;
+	esac
+}
+allocators="uslab glibc"
+for p in jemalloc tcmalloc mimalloc; do
+	if [ -z "$(peer_lib $p)" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$(peer_pkg $p)" \
+			>/dev/null 2>&1 || true
+	fi
+	if [ -n "$(peer_lib $p)" ]; then
+		allocators="$allocators $p"
+	else
+		echo "note: $p is not installed ($(peer_pkg $p)); skipped"
+	fi
+done
+
+# workload table: name | uslab-bench arguments | metric | has a kmem form
+workloads='pair-16|pair MODE 16|ns_per_pair|yes
+pair-64|pair MODE 64|ns_per_pair|yes
+pair-256|pair MODE 256|ns_per_pair|yes
+batch-lifo|batch MODE lifo|ns_per_op|yes
+batch-fifo|batch MODE fifo|ns_per_op|yes
+batch-random|batch MODE random|ns_per_op|yes
+xthread|xthread MODE|ns_per_object|yes
+larson-1|larson malloc 1|ns_per_op|no
+larson-2|larson malloc 2|ns_per_op|no
+larson-8|larson malloc 8|ns_per_op|no
+mixed|mixed malloc|ns_per_op|no
+rss-return|rss-return malloc|idle_pct_of_peak|no
+churn|churn malloc|us_per_thread|no'
+
+selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# one ALLOCATOR ARGS...: run uslab-bench once; append "metric peak" lines.
+one() {
+	a=$1; shift
+	case $a in
+	uslab-kmem) pre= ;;
+	uslab) pre=$USLAB_MALLOC ;;
+	glibc) pre= ;;
+	*) pre=$(peer_lib "$a") ;;
+	esac
+	env LD_PRELOAD="$pre" RUNSTAT_OUT="$tmp/stat" "$RUNSTAT" "$BENCH" "$@"
+}
+
+if [ "$callgrind" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "valgrind is not installed"; exit 1; }
+	echo "instructions per pair (callgrind: 400000 - 200000 pairs, 32 live)"
+	printf '%-10s' size
+	for a in uslab-kmem $allocators; do printf ' %11s' "$a"; done
+	echo
+	for size in 16 64 256; do
+		printf '%-10s' "$size"
+		for a in uslab-kmem $allocators; do
+			mode=malloc; [ "$a" = uslab-kmem ] && mode=kmem
+			ir() {
+				case $a in
+				uslab) pre=$USLAB_MALLOC ;; glibc|uslab-kmem) pre= ;;
+				*) pre=$(peer_lib "$a") ;;
+				esac
+				env LD_PRELOAD="$pre" valgrind --tool=callgrind \
+					--callgrind-out-file="$tmp/cg" "$BENCH" pair \
+					"$mode" "$size" "$1" >/dev/null 2>&1
+				sed -n 's/^summary: //p' "$tmp/cg"
+			}
+			x=$(ir 200000); y=$(ir 400000)
+			printf ' %11.1f' "$(awk "BEGIN { print ($y - $x) / 200000 }")"
+		done
+		echo
+	done
+	exit 0
+fi
+
+echo "$(uname -srm), $(nproc) CPUs, $(${CC:-cc} --version | head -1)"
+echo "$runs interleaved runs of each workload; medians, min-max, peak KiB,"
+echo "and each median over the best peer's (lower is better)"
+printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
+	selected "$name" || continue
+	list=$allocators
+	[ "$kmem" = yes ] && list="uslab-kmem $list"
+	for r in $(seq "$runs"); do
+		for a in $list; do
+			mode=malloc; [ "$a" = uslab-kmem ] && mode=kmem
+			# shellcheck disable=SC2086
+			out=$(one "$a" $(echo "$args" | sed "s/MODE/$mode/")) ||
+				{ echo "$name/$a failed: $out"; continue; }
+			v=$(printf '%s\n' "$out" | tr ' ' '\n' | sed -n "s/^$metric=//p")
+			peak=$(tail -1 "$tmp/stat" | cut -d' ' -f2)
+			echo "$v $peak" >> "$tmp/$name.$a"
+		done
+	done
+	best=$(for a in $allocators; do
+		[ "$a" = uslab ] && continue
+		sort -n "$tmp/$name.$a" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	done | sort -g | head -1)
+	echo
+	printf '%-14s %-11s %10s %21s %10s %7s\n' "$name" allocator median min-max \
+		"peak KiB" "/best"
+	for a in $list; do
+		peak=$(cut -d' ' -f2 "$tmp/$name.$a" | sort -n |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		sort -g "$tmp/$name.$a" | awk -v a="$a" -v best="$best" -v peak="$peak" '
+			{ v[NR] = $1 }
+			END {
+				med = v[int((NR + 1) / 2)]
+				printf "%-14s %-11s %10.2f %10.2f-%-10.2f %10d %7.2f\n", "", a,
+					med, v[1], v[NR], peak, best > 0 ? med / best : 0
+			}'
+		sort -g "$tmp/$name.$a" | awk -v n="$name" -v a="$a" -v best="$best" '
+			{ v[NR] = $1 }
+			END { if (best > 0) print n, a, v[int((NR + 1) / 2)] / best }' \
+			>> "$tmp/ratios"
+	done
+done
+echo
+awk '$2 == "uslab" && $1 !~ /^(rss-return|churn)$/ { s += log($3); n++; if ($3 > w) { w = $3; wn = $1 } }
+     END { if (n) printf "uslab (malloc) over the best peer, workloads 1-5: geometric mean %.2f, worst %.2f (%s)\n", exp(s / n), w, wn }' "$tmp/ratios"
+awk '$2 == "uslab-kmem" { s += log($3); n++ }
+     END { if (n) printf "uslab (kmem_cache) over the best peer'\''s malloc: geometric mean %.2f\n", exp(s / n) }' "$tmp/ratios"

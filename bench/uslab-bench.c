@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uslab-bench.c - allocator workloads, one per subcommand.
+ *
+ *   uslab-bench WORKLOAD [kmem|malloc] [ARG...]
+ *
+ * Each run prints one line of key=value figures, the workload's main
+ * figure first; bench/run.sh runs the workloads against uslab and its
+ * peers and tabulates them.  "kmem" drives uslab's kmem_cache API (or
+ * kmalloc); "malloc" drives malloc/free of whatever allocator the process
+ * has, so LD_PRELOAD picks the peer (libuslab-malloc for uslab).
+ *
+ *   pair SIZE        allocate then free one size, 32 objects kept live
+ *   batch ORDER      allocate 100,000 objects of 64 bytes, free them in
+ *                    lifo, fifo or random order; 20 rounds
+ *   xthread          one thread allocates 64-byte objects, another frees
+ *                    them, through a single-producer ring
+ *   larson THREADS   threads replace random slots of random-size objects
+ *                    (16-1024 bytes) and hand a share to other threads
+ *   mixed            a realistic size mix with calloc, posix_memalign and
+ *                    realloc; reports live bytes and peak resident memory
+ *   rss-return       1 GiB of small objects; free all but 1 in 64, then
+ *                    all; resident memory at each stage and after idling
+ *   churn THREADS    short-lived threads that each allocate and free
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uslab.h>
+
+static int use_kmem;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static size_t rss_kib(void)
+{
+	char buf[128];
+	unsigned long size = 0, resident = 0;
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	sscanf(buf, "%lu %lu", &size, &resident);
+	return resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+static size_t peak_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (size_t)ru.ru_maxrss;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uslab-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* ---------------------------------------------------------------- pair */
+
+static int bench_pair(size_t size, unsigned long iters)
+{
+	static void *ring[32];
+	struct kmem_cache *c = NULL;
+	double t0, t1;
+
+	if (use_kmem && !(c = kmem_cache_create("bench", (unsigned int)size, 0,
+						0, NULL)))
+		die("kmem_cache_create");
+	for (int i = 0; i < 32; i++)
+		ring[i] = use_kmem ? kmem_cache_alloc(c, GFP_KERNEL) : malloc(size);
+	t0 = now_ns();
+	if (use_kmem) {
+		for (unsigned long i = 0; i < iters; i++) {
+			void *p = kmem_cache_alloc(c, GFP_KERNEL);
+
+			*(volatile char *)p = 1;
+			kmem_cache_free(c, ring[i % 32]);
+			ring[i % 32] = p;
+		}
+	} else {
+		for (unsigned long i = 0; i < iters; i++) {
+			void *p = malloc(size);
+
+			*(volatile char *)p = 1;
+			free(ring[i % 32]);
+			ring[i % 32] = p;
+		}
+	}
+	t1 = now_ns();
+	printf("ns_per_pair=%.2f\n", (t1 - t0) / (double)iters);
+	return 0;
+}
+
+/* --------------------------------------------------------------- batch */
+
+static int bench_batch(const char *order, unsigned int rounds)
+{
+	enum { N = 100000 };
+	static void *objs[N];
+	static uint32_t perm[N];
+	struct kmem_cache *c = NULL;
+	uint64_t rng = 12345;
+	double t0, t1;
+
+	if (use_kmem && !(c = kmem_cache_create("bench", 64, 0, 0, NULL)))
+		die("kmem_cache_create");
+	for (uint32_t i = 0; i < N; i++)
+		perm[i] = i;
+	if (strcmp(order, "random") == 0) {
+		for (uint32_t i = N - 1; i > 0; i--) {
+			uint32_t j = (uint32_t)(rng_next(&rng) % (i + 1)), t = perm[i];
+
+			perm[i] = perm[j];
+			perm[j] = t;
+		}
+	} else if (strcmp(order, "lifo") == 0) {
+		for (uint32_t i = 0; i < N; i++)
+			perm[i] = N - 1 - i;
+	} else if (strcmp(order, "fifo") != 0) {
+		fprintf(stderr, "batch: order is lifo, fifo or random\n");
+		return 2;
+	}
+	t0 = now_ns();
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (uint32_t i = 0; i < N; i++) {
+			objs[i] = use_kmem ? kmem_cache_alloc(c, GFP_KERNEL)
+					   : malloc(64);
+			*(volatile char *)objs[i] = 1;
+		}
+		for (uint32_t i = 0; i < N; i++) {
+			if (use_kmem)
+				kmem_cache_free(c, objs[perm[i]]);
+			else
+				free(objs[perm[i]]);
+		}
+	}
+	t1 = now_ns();
+	printf("ns_per_op=%.2f\n", (t1 - t0) / (2.0 * N * rounds));
+	return 0;
+}
+
+/* ------------------------------------------------------------- xthread */
+
+#define RING 4096
+
+struct xring {
+	_Atomic uint64_t head __attribute__((aligned(64)));
+	_Atomic uint64_t tail __attribute__((aligned(64)));
+	void *slot[RING];
+	struct kmem_cache *c;
+	unsigned long n;
+};
+
+static void *xthread_consumer(void *arg)
+{
+	struct xring *q = arg;
+
+	for (unsigned long i = 0; i < q->n; i++) {
+		uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		void *p;
+
+		while (atomic_load_explicit(&q->head, memory_order_acquire) == t)
+			;
+		p = q->slot[t % RING];
+		atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+		if (use_kmem)
+			kmem_cache_free(q->c, p);
+		else
+			free(p);
+	}
+	return NULL;
+}
+
+static int bench_xthread(unsigned long n)
+{
+	static struct xring q;
+	pthread_t t;
+	double t0, t1;
+
+	q.n = n;
+	if (use_kmem && !(q.c = kmem_cache_create("bench", 64, 0, 0, NULL)))
+		die("kmem_cache_create");
+	t0 = now_ns();
+	pthread_create(&t, NULL, xthread_consumer, &q);
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t h = atomic_load_explicit(&q.head, memory_order_relaxed);
+		void *p = use_kmem ? kmem_cache_alloc(q.c, GFP_KERNEL) : malloc(64);
+
+		*(volatile char *)p = 1;
+		while (h - atomic_load_explicit(&q.tail, memory_order_acquire) >= RING)
+			sched_yield();
+		q.slot[h % RING] = p;
+		atomic_store_explicit(&q.head, h + 1, memory_order_release);
+	}
+	pthread_join(t, NULL);
+	t1 = now_ns();
+	printf("ns_per_object=%.2f\n", (t1 - t0) / (double)n);
+	return 0;
+}
+
+/* -------------------------------------------------------------- larson */
+
+#define LARSON_SLOTS 4096
+#define LARSON_MAIL 256
+
+struct larson_mailbox {
+	pthread_mutex_t lock;
+	void *items[LARSON_MAIL];
+	unsigned int count;
+} __attribute__((aligned(64)));
+
+static struct larson_mailbox *mailboxes;
+static unsigned int larson_threads;
+static unsigned long larson_ops;
+
+static void *larson_worker(void *arg)
+{
+	unsigned int self = (unsigned int)(uintptr_t)arg;
+	uint64_t rng = 0x9e3779b97f4a7c15ull * (self + 1);
+	void **slots = calloc(LARSON_SLOTS, sizeof(void *));
+
+	for (unsigned int i = 0; i < LARSON_SLOTS; i++)
+		slots[i] = malloc(16 + rng_next(&rng) % 1009);
+	for (unsigned long op = 0; op < larson_ops; op++) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = (unsigned int)(x % LARSON_SLOTS);
+		void *old = slots[i];
+
+		slots[i] = malloc(16 + (x >> 20) % 1009);
+		*(volatile char *)slots[i] = 1;
+		if ((x >> 40) % 8 == 0 && larson_threads > 1) {
+			/* Hand it to another thread, which frees it. */
+			struct larson_mailbox *mb =
+				&mailboxes[(self + 1 + (x >> 48) % (larson_threads - 1)) %
+					   larson_threads];
+
+			pthread_mutex_lock(&mb->lock);
+			if (mb->count < LARSON_MAIL) {
+				mb->items[mb->count++] = old;
+				old = NULL;
+			}
+			pthread_mutex_unlock(&mb->lock);
+		}
+		free(old);
+		if ((op & 63) == 0) {
+			struct larson_mailbox *mine = &mailboxes[self];
+			void *take[LARSON_MAIL];
+			unsigned int n;
+
+			pthread_mutex_lock(&mine->lock);
+			n = mine->count;
+			memcpy(take, mine->items, n * sizeof(void *));
+			mine->count = 0;
+			pthread_mutex_unlock(&mine->lock);
+			for (unsigned int k = 0; k < n; k++)
+				free(take[k]);
+		}
+	}
+	for (unsigned int i = 0; i < LARSON_SLOTS; i++)
+		free(slots[i]);
+	free(slots);
+	return NULL;
+}
+
+static int bench_larson(unsigned int threads, unsigned long ops)
+{
+	pthread_t *t = calloc(threads, sizeof(pthread_t));
+	double t0, t1;
+
+	larson_threads = threads;
+	larson_ops = ops;
+	mailboxes = aligned_alloc(64, sizeof(*mailboxes) * threads);
+	for (unsigned int i = 0; i < threads; i++) {
+		pthread_mutex_init(&mailboxes[i].lock, NULL);
+		mailboxes[i].count = 0;
+	}
+	t0 = now_ns();
+	for (unsigned int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, larson_worker, (void *)(uintptr_t)i);
+	for (unsigned int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	t1 = now_ns();
+	for (unsigned int i = 0; i < threads; i++)
+		for (unsigned int k = 0; k < mailboxes[i].count; k++)
+			free(mailboxes[i].items[k]);
+	printf("ns_per_op=%.2f\n", (t1 - t0) / (double)(ops * threads));
+	return 0;
+}
+
+/* --------------------------------------------------------------- mixed */
+
+static size_t mixed_size(uint64_t x)
+{
+	unsigned int pick = (unsigned int)(x % 10000);
+
+	if (pick < 7000)
+		return 8 + (x >> 16) % 120;	/* small */
+	if (pick < 9500)
+		return 128 + (x >> 16) % 900;	/* medium */
+	if (pick < 9995)
+		return 1024 + (x >> 16) % 64512;	/* tail to 64 KiB */
+	return ((size_t)1 << 20) + (x >> 16) % (3u << 20);	/* rare MiB */
+}
+
+static int bench_mixed(unsigned long ops)
+{
+	enum { LIVE = 50000 };
+	static void *slot[LIVE];
+	static size_t sz[LIVE];
+	uint64_t rng = 777;
+	size_t live = 0, live_peak = 0;
+	double t0, t1;
+
+	t0 = now_ns();
+	for (unsigned long op = 0; op < ops; op++) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = (unsigned int)(x % LIVE);
+		unsigned int kind = (unsigned int)((x >> 56) % 10);
+		size_t n = mixed_size(x >> 8);
+
+		if (slot[i] && kind == 0) {
+			void *p = realloc(slot[i], n);
+
+			if (!p)
+				die("realloc");
+			live += n - sz[i];
+			slot[i] = p;
+			sz[i] = n;
+		} else {
+			if (slot[i]) {
+				free(slot[i]);
+				live -= sz[i];
+			}
+			if (kind == 1) {
+				slot[i] = calloc(1, n);
+			} else if (kind == 2) {
+				if (posix_memalign(&slot[i], 64, n) != 0)
+					slot[i] = NULL;
+			} else {
+				slot[i] = malloc(n);
+			}
+			if (!slot[i])
+				die("allocation");
+			live += n;
+			sz[i] = n;
+		}
+		memset(slot[i], 1, sz[i]);	/* programs write what they get */
+		if (live > live_peak)
+			live_peak = live;
+	}
+	t1 = now_ns();
+	printf("ns_per_op=%.2f peak_kib=%zu live_peak_kib=%zu rss_per_live=%.2f\n",
+	       (t1 - t0) / (double)ops, peak_kib(), live_peak / 1024,
+	       (double)peak_kib() / (double)(live_peak / 1024));
+	for (unsigned int i = 0; i < LIVE; i++)
+		free(slot[i]);
+	return 0;
+}
+
+/* ---------------------------------------------------------- rss-return */
+
+static int bench_rss_return(void)
+{
+	const size_t total = (size_t)1 << 30, size = 64, n = total / size;
+	void **p = malloc(n * sizeof(void *));
+	size_t base, peak, partial, freed, idle;
+	struct timespec second = { 1, 0 };
+
+	if (!p)
+		die("malloc");
+	memset(p, 0, n * sizeof(void *));
+	base = rss_kib();
+	for (size_t i = 0; i < n; i++) {
+		p[i] = malloc(size);
+		*(volatile char *)p[i] = 1;
+	}
+	peak = rss_kib();
+	for (size_t i = 0; i < n; i++)
+		if (i % 64)
+			free(p[i]);
+	partial = rss_kib();
+	for (size_t i = 0; i < n; i += 64)
+		free(p[i]);
+	freed = rss_kib();
+	nanosleep(&second, NULL);
+	idle = rss_kib();
+	printf("idle_pct_of_peak=%.1f base_kib=%zu peak_kib=%zu "
+	       "one_in_64_kib=%zu freed_kib=%zu idle_kib=%zu\n",
+	       100.0 * (double)(idle - base) / (double)(peak - base), base, peak,
+	       partial, freed, idle);
+	free(p);
+	return 0;
+}
+
+/* --------------------------------------------------------------- churn */
+
+static void *churn_thread(void *arg)
+{
+	void *p[16];
+
+	for (int i = 0; i < 16; i++)
+		p[i] = malloc(32 + (size_t)i * 100 + (uintptr_t)arg % 64);
+	for (int i = 0; i < 16; i++)
+		free(p[i]);
+	return NULL;
+}
+
+static int bench_churn(unsigned int threads)
+{
+	double t0 = now_ns(), t1;
+
+	for (unsigned int i = 0; i < threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, churn_thread, (void *)(uintptr_t)i))
+			die("pthread_create");
+		pthread_join(t, NULL);
+	}
+	t1 = now_ns();
+	printf("us_per_thread=%.2f peak_kib=%zu\n", (t1 - t0) / 1e3 / threads,
+	       peak_kib());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *w = argc > 1 ? argv[1] : "";
+	const char *mode = argc > 2 ? argv[2] : "malloc";
+	unsigned long arg = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
+
+	use_kmem = strcmp(mode, "kmem") == 0;
+	if (!use_kmem && strcmp(mode, "malloc") != 0)
+		goto usage;
+	if (strcmp(w, "pair") == 0)
+		return bench_pair(arg ? arg : 64, argc > 4 ? strtoul(argv[4], NULL, 0)
+							   : 20000000);
+	if (strcmp(w, "batch") == 0)
+		return bench_batch(argc > 3 ? argv[3] : "random",
+				   argc > 4 ? (unsigned int)strtoul(argv[4], NULL, 0)
+					    : 20);
+	if (strcmp(w, "xthread") == 0)
+		return bench_xthread(arg ? arg : 5000000);
+	if (strcmp(w, "larson") == 0)
+		return bench_larson(arg ? (unsigned int)arg : 2,
+				    argc > 4 ? strtoul(argv[4], NULL, 0) : 2000000);
+	if (strcmp(w, "mixed") == 0)
+		return bench_mixed(arg ? arg : 3000000);
+	if (strcmp(w, "rss-return") == 0)
+		return bench_rss_return();
+	if (strcmp(w, "churn") == 0)
+		return bench_churn(arg ? (unsigned int)arg : 10000);
+usage:
+	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|rss-return|"
+			"churn kmem|malloc [ARG...]\n", argv[0]);
+	return 2;
+}
