@@ -158,7 +158,7 @@ printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 			END {
 				med = v[int((NR + 1) / 2)]
 				printf "%-14s %-11s %10.2f %10.2f-%-10.2f %10d %7.2f\n", "", a,
-					med, v[1], v[NR], peak, best > 0 ? med / best : 0
+					med, v[1], v[NR], peak, (best > 0 ? med / best : 0)
 			}'
 		sort -g "$tmp/$name.$a" | awk -v n="$name" -v a="$a" -v best="$best" '
 			{ v[NR] = $1 }

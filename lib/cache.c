@@ -370,6 +370,8 @@ void us_cache_fork_prepare(void)
 	us_lock(&list_lock);
 	for (l = cache_list.next; l != &cache_list; l = l->next)
 		us_mag_fork_lock_cpus(us_container_of(l, struct kmem_cache, link));
+	if (us_rseq_enabled)
+		us_rseq_fence(-1);	/* no fast path in flight anywhere */
 	for (l = cache_list.next; l != &cache_list; l = l->next)
 		us_mag_fork_lock_depot(us_container_of(l, struct kmem_cache, link));
 	for (l = cache_list.next; l != &cache_list; l = l->next)

@@ -10,6 +10,9 @@
  * answers, through the vDSO.  uslab never registers rseq itself: the
  * kernel allows one registration per thread, and it is glibc's.
  *
+ * Where it can, the fast paths run as restartable sequences instead of
+ * taking the slot lock (rseq.h); us_rseq_init() decides, once.
+ *
  * The slot count is get_nprocs_conf(), the possible CPUs, so that CPUs
  * coming online later still have a slot; which glibc reads from sysfs
  * without allocating.  A CPU number at or above the count (hotplug beyond
@@ -17,14 +20,59 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "cpu.h"
 #include "options.h"
+#include "rseq.h"
 
 unsigned int us_nr_cpus = 1;
+bool us_rseq_enabled;
+ptrdiff_t us_rseq_offset;
+uint32_t us_rseq_cpus;
+
+static long membarrier(int cmd, unsigned int flags, int cpu)
+{
+	return syscall(SYS_membarrier, cmd, flags, cpu);
+}
+
+void us_rseq_init(void)
+{
+#if US_RSEQ_FAST
+	int saved = errno;
+
+	/*
+	 * glibc registered this thread's area (and will every thread's);
+	 * the kernel has filled in cpu_id; and membarrier can restart the
+	 * sequences of one CPU.  Otherwise the locked paths serve.
+	 */
+	if (__rseq_size > 0 && (int32_t)us_rseq_area()->cpu_id >= 0 &&
+	    !us_options.no_rseq &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0) {
+		us_rseq_offset = __rseq_offset;
+		us_rseq_cpus = us_nr_cpus;
+		us_rseq_enabled = true;
+	}
+	errno = saved;
+#endif
+}
+
+void us_rseq_fence(int cpu)
+{
+	int saved = errno;
+
+	if (cpu < 0 ||
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+		       MEMBARRIER_CMD_FLAG_CPU, cpu) != 0)
+		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+	errno = saved;
+}
 
 void us_cpu_init(void)
 {
@@ -36,6 +84,7 @@ void us_cpu_init(void)
 	if (n > 65536)
 		n = 65536;
 	us_nr_cpus = (unsigned int)n;
+	us_rseq_init();
 }
 
 unsigned int us_cpu_current_slow(void)

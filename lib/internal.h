@@ -14,6 +14,7 @@
  *      init.c       start-up and the fork handlers
  *      cache.c      kmem_cache_* entry points, the list of caches
  *      magazine.c   per-CPU loaded/previous magazines and the depot
+ *      rseq.h       the lock-free fast paths (restartable sequences)
  *      cpu.c        which CPU we are on, how many there can be
  *      slab.c       a cache's slabs, free lists, colouring
  *      chunk.c      chunks, slots, large mappings, the registry
@@ -39,11 +40,17 @@
  *    magazine boundary never reaches the depot.
  *
  *    The CPU comes from the rseq area glibc registers for every thread
- *    (__rseq_offset), else sched_getcpu().  A thread can migrate between
- *    reading its CPU and taking that slot's lock, or while holding it;
- *    the lock makes that harmless, only slower.  Slot locks are futex
- *    locks that spin briefly and then sleep, since a holder can be
- *    preempted.
+ *    (__rseq_offset), else sched_getcpu().  Where it can (rseq.h), the
+ *    pop and the push are restartable sequences: no lock, no atomic
+ *    instruction, restarted by the kernel if the thread is preempted,
+ *    migrated or signalled, committed by one store.  Everything else
+ *    that touches a slot takes its lock, which the sequences respect,
+ *    and restarts the slot's CPU with a membarrier fence if it runs
+ *    elsewhere.  Without rseq the pop and push take the slot lock
+ *    themselves; a thread can migrate between reading its CPU and taking
+ *    the lock, or while holding it, which the lock makes harmless, only
+ *    slower.  Slot locks are futex locks that spin briefly and then
+ *    sleep, since a holder can be preempted.
  *
  *    The slow path never holds a slot lock across work that can take
  *    long (mapping memory, running constructors, flushing a magazine into

@@ -330,6 +330,40 @@ static struct us_mag *depot_get_empty(struct kmem_cache *c)
 
 /* ------------------------------------------------------------ slow paths */
 
+void *us_mag_alloc_locking(struct kmem_cache *c)
+{
+	struct us_cpu_slot *slot = us_mag_lock_current(c);
+	struct us_mag *m;
+
+	m = slot->loaded;
+	if (likely(m->rounds != 0)) {
+		void *obj = m->objs[--m->rounds];
+
+		us_stat_add(&slot->alloc_fast, 1);
+		us_unlock(&slot->lock);
+		return obj;
+	}
+	return us_mag_alloc_slow(c, slot);
+}
+
+void us_mag_free_locking(struct kmem_cache *c, void *obj)
+{
+	struct us_cpu_slot *slot = us_mag_lock_current(c);
+	struct us_mag *m;
+
+	m = slot->loaded;
+	if (likely(m->rounds < m->capacity)) {
+		if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
+			us_mag_double_free(c, slot, obj);
+		m->objs[m->rounds++] = obj;
+		us_stat_add(&slot->free_fast, 1);
+		us_unlock(&slot->lock);
+		return;
+	}
+	us_mag_free_slow(c, slot, obj);
+}
+
+
 static void slot_swap(struct us_cpu_slot *slot)
 {
 	struct us_mag *t = slot->loaded;
@@ -382,8 +416,7 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 	m->rounds = n - 1;
 	obj = m->objs[n - 1];
 
-	slot = &c->cpu[us_cpu_current()];
-	us_lock(&slot->lock);
+	slot = us_mag_lock_current(c);
 	if (slot->loaded->rounds == 0) {
 		old = slot->loaded;
 		slot->loaded = m;
@@ -461,8 +494,7 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			return;
 		}
 		depot_put_empty(c, m);
-		slot = &c->cpu[us_cpu_current()];
-		us_lock(&slot->lock);
+		slot = us_mag_lock_current(c);
 		if (unlikely(slot->loaded->rounds &&
 			     slot->loaded->objs[slot->loaded->rounds - 1] == obj))
 			us_mag_double_free(c, slot, obj);
@@ -476,15 +508,28 @@ void us_mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
 			void *obj)
 {
 	us_unlock(&slot->lock);
+	us_mag_report_double_free(c, obj);
+}
+
+void us_mag_report_double_free(struct kmem_cache *c, void *obj)
+{
 	us_panic("BUG %s: Object already free: %p", c->name, obj);
+}
+
+/* Lock slot i from wherever we run; see rseq.h for the fence. */
+static struct us_cpu_slot *lock_slot(struct kmem_cache *c, unsigned int i)
+{
+	us_lock(&c->cpu[i].lock);
+	if (us_rseq_enabled && us_cpu_current() != i)
+		us_rseq_fence((int)i);
+	return &c->cpu[i];
 }
 
 unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 {
-	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
+	struct us_cpu_slot *slot = us_mag_lock_current(c);
 	unsigned int got = 0;
 
-	us_lock(&slot->lock);
 	for (int pass = 0; pass < 2 && got < n; pass++) {
 		struct us_mag *m = pass ? slot->prev : slot->loaded;
 
@@ -554,10 +599,9 @@ void us_mag_drain(struct kmem_cache *c)
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		struct us_cpu_slot *slot = &c->cpu[i];
+		struct us_cpu_slot *slot = lock_slot(c, i);
 		struct us_mag *loaded, *prev;
 
-		us_lock(&slot->lock);
 		loaded = slot->loaded;
 		prev = slot->prev;
 		slot->loaded = &us_mag_sentinel;
@@ -594,9 +638,8 @@ uint64_t us_mag_cached(struct kmem_cache *c)
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return 0;
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		struct us_cpu_slot *slot = &c->cpu[i];
+		struct us_cpu_slot *slot = lock_slot(c, i);
 
-		us_lock(&slot->lock);
 		n += slot->loaded->rounds + slot->prev->rounds;
 		us_unlock(&slot->lock);
 	}
@@ -657,9 +700,8 @@ unsigned int us_mag_validate(struct kmem_cache *c)
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return 0;
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		struct us_cpu_slot *slot = &c->cpu[i];
+		struct us_cpu_slot *slot = lock_slot(c, i);
 
-		us_lock(&slot->lock);
 		problems += validate_mag(c, slot->loaded);
 		problems += validate_mag(c, slot->prev);
 		us_unlock(&slot->lock);
@@ -675,6 +717,7 @@ unsigned int us_mag_validate(struct kmem_cache *c)
 
 void us_mag_fork_lock_cpus(struct kmem_cache *c)
 {
+	/* The caller fences every CPU once all caches are locked. */
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
 	for (unsigned int i = 0; i < us_nr_cpus; i++)

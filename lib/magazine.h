@@ -10,6 +10,7 @@
 
 #include "cpu.h"
 #include "internal.h"
+#include "rseq.h"
 
 /* Magazines are 64 to 2048 bytes: 5 to 253 rounds. */
 #define US_MAG_MAX_ROUNDS 253
@@ -21,7 +22,7 @@
 #define US_MAG_SWEEP_MS 250
 
 /* The most bytes of objects a depot keeps in full magazines. */
-#define US_DEPOT_MAX_BYTES ((size_t)4 << 20)
+#define US_DEPOT_MAX_BYTES ((size_t)16 << 20)
 
 /* The empty magazine of capacity 0 that every slot starts with. */
 extern struct us_mag us_mag_sentinel;
@@ -51,41 +52,55 @@ void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 US_NORETURN void us_mag_double_free(struct kmem_cache *c,
 				    struct us_cpu_slot *slot, void *obj);
 
+/*
+ * Lock the slot of the CPU we run on and return it.  With rseq, a thread
+ * that has since moved to another CPU restarts the sequences of the
+ * slot's CPU (rseq.h) before it may touch the slot.
+ */
+static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
+{
+	unsigned int cpu = us_cpu_current();
+	struct us_cpu_slot *slot = &c->cpu[cpu];
+
+	us_lock(&slot->lock);
+	if (unlikely(us_rseq_enabled) && us_cpu_current() != cpu)
+		us_rseq_fence((int)cpu);
+	return slot;
+}
+
+/*
+ * The locked fast paths: the fast paths without rseq, and the slow path
+ * where a sequence gave up (slot locked, CPU moved, magazine empty/full).
+ */
+void *us_mag_alloc_locking(struct kmem_cache *c);
+void us_mag_free_locking(struct kmem_cache *c, void *obj);
+
+US_NORETURN void us_mag_report_double_free(struct kmem_cache *c, void *obj);
+
 /* Allocate from c's magazines; NULL with errno ENOMEM. */
 static inline void *us_mag_alloc(struct kmem_cache *c)
 {
-	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
-	struct us_mag *m;
+#if US_RSEQ_FAST
+	void *obj = us_rseq_pop(c);
 
-	us_lock(&slot->lock);
-	m = slot->loaded;
-	if (likely(m->rounds != 0)) {
-		void *obj = m->objs[--m->rounds];
-
-		us_stat_add(&slot->alloc_fast, 1);
-		us_unlock(&slot->lock);
+	if (likely(obj != NULL))
 		return obj;
-	}
-	return us_mag_alloc_slow(c, slot);
+#endif
+	return us_mag_alloc_locking(c);
 }
 
 /* Free an object of c, already checked to belong to c. */
 static inline void us_mag_free(struct kmem_cache *c, void *obj)
 {
-	struct us_cpu_slot *slot = &c->cpu[us_cpu_current()];
-	struct us_mag *m;
+#if US_RSEQ_FAST
+	enum us_rseq_push_result r = us_rseq_push(c, obj);
 
-	us_lock(&slot->lock);
-	m = slot->loaded;
-	if (likely(m->rounds < m->capacity)) {
-		if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
-			us_mag_double_free(c, slot, obj);
-		m->objs[m->rounds++] = obj;
-		us_stat_add(&slot->free_fast, 1);
-		us_unlock(&slot->lock);
+	if (likely(r == US_PUSHED))
 		return;
-	}
-	us_mag_free_slow(c, slot, obj);
+	if (unlikely(r == US_PUSH_DOUBLE_FREE))
+		us_mag_report_double_free(c, obj);
+#endif
+	us_mag_free_locking(c, obj);
 }
 
 /* All or nothing: n objects into p, or 0 with errno ENOMEM. */

@@ -9,6 +9,7 @@
 
 struct us_options {
 	unsigned int nr_cpus;	/* USLAB_NR_CPUS: per-CPU slots; 0: count */
+	unsigned int no_rseq;	/* USLAB_NO_RSEQ=1: the locked fast paths */
 	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
 	char stats[US_OPTION_PATH_MAX];
 };

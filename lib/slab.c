@@ -120,6 +120,7 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 			c->order = order;
 			c->slab_size = (uint32_t)slab;
 			c->objects = (uint32_t)n;
+			c->span = (uint32_t)(n * raw);
 			c->colour_step = US_MAX((uint32_t)US_CACHE_LINE, align);
 			c->colour_count = (uint32_t)(waste / c->colour_step) + 1;
 			/* Exact for offsets and sizes below 2^20: slab.h. */
@@ -237,7 +238,7 @@ unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 				 unsigned int n)
 {
 	struct us_slab_pool *pool = &c->slabs;
-	unsigned int got = 0;
+	unsigned int got = 0, taken;
 
 	us_lock(&pool->lock);
 	while (got < n) {
@@ -258,12 +259,14 @@ unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 			if (!slab)
 				break;
 		}
-		got += slab_take(c, slab, objs + got, n - got);
+		taken = slab_take(c, slab, objs + got, n - got);
+		/* Counted now: the lock may drop to grow another slab. */
+		pool->inuse += taken;
+		got += taken;
 		slab_relist(pool, slab, slab->inuse == slab->objects
 						? US_SLAB_FULL
 						: US_SLAB_PARTIAL);
 	}
-	pool->inuse += got;
 	us_stat_add(&pool->refills, 1);
 	us_unlock(&pool->lock);
 	if (got == 0) {

@@ -71,7 +71,7 @@ static inline bool us_slab_is_object(const struct kmem_cache *c,
 {
 	uintptr_t off = (uintptr_t)p - (uintptr_t)slab->base;
 
-	if (unlikely(off >= (uintptr_t)c->objects * c->size))
+	if (unlikely(off >= c->span))
 		return false;
 	return us_slab_obj_index(c, slab, p) * (uintptr_t)c->size == off;
 }

@@ -212,6 +212,8 @@ struct kmem_cache {
 	uint32_t offset;		/* free pointer offset in an object */
 	uint32_t flags;			/* SLAB_* and US_CACHE_* */
 	uint32_t objects;		/* per slab */
+	uint32_t span;			/* objects * size: the objects' extent */
+	uint32_t pad;
 	uint64_t reciprocal;		/* ceil(2^40 / size): index by multiply */
 	uintptr_t secret;		/* free pointer hardening */
 	void (*ctor)(void *);

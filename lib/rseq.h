@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rseq.h - the lock-free per-CPU fast paths, with restartable sequences.
+ *
+ * A restartable sequence is a run of instructions that the kernel
+ * restarts, at an abort handler, if the thread is preempted, migrated or
+ * signalled before its last instruction: the commit, a single store.
+ * Code in one runs as if it owned its CPU, with no atomic instruction.
+ * uslab uses the rseq area glibc registers for every thread
+ * (__rseq_offset); it never registers one of its own, since the kernel
+ * allows one per thread.
+ *
+ * The sequences pop an object from, or push one onto, the loaded
+ * magazine of the current CPU's slot:
+ *
+ *	start:	rseq->rseq_cs = &descriptor
+ *	1:	if rseq->cpu_id != cpu		abort (restart)
+ *		if slot->lock != 0		slow path
+ *		m = slot->loaded, n = m->rounds
+ *		if n == 0 (pop) / n == capacity (push)	slow path
+ *		pop: obj = m->objs[n - 1]
+ *		push: if m->objs[n - 1] == obj	double free
+ *		      m->objs[n] = obj
+ *		slot->alloc_fast++ / free_fast++
+ *		m->rounds = n -/+ 1		commit
+ *	2:
+ *
+ * Everything else that changes a slot, on any CPU, first takes the slot's
+ * lock, which the sequence respects: a sequence that finds it held goes
+ * to the locked slow path.  One that read it free just before the lock
+ * was taken is still in flight on the slot's CPU, so a thread that takes
+ * the lock while running elsewhere then restarts that CPU's sequences
+ * with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) before touching
+ * the slot (us_rseq_fence()).  A thread that takes the lock on the slot's
+ * own CPU needs no fence: any sequence it interrupted to run there has
+ * been aborted.  This is the exchange with the previous magazine and the
+ * depot, the refill and the drain: all take the lock.
+ *
+ * The counter increment is the one store before the commit; a sequence
+ * aborted between the two counts one operation twice.  The counters are
+ * statistics, and the window is one instruction.
+ *
+ * The locked paths of magazine.h remain for where this is unavailable:
+ * architectures other than x86-64, threads without a registered rseq
+ * area (valgrind, GLIBC_TUNABLES=glibc.pthread.rseq=0, old kernels),
+ * kernels without the membarrier command, and ThreadSanitizer builds,
+ * which cannot see inside assembly.
+ */
+#ifndef USLAB_RSEQ_H
+#define USLAB_RSEQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "internal.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define US_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define US_TSAN 1
+#endif
+#endif
+
+#if US_CPU_USE_RSEQ && defined(__x86_64__) && !defined(US_TSAN)
+#define US_RSEQ_FAST 1
+#else
+#define US_RSEQ_FAST 0
+#endif
+
+/* Set once at start-up when every condition above holds. */
+extern bool us_rseq_enabled;
+
+/* glibc's __rseq_offset, copied where one load reaches it. */
+extern ptrdiff_t us_rseq_offset;
+
+/*
+ * CPUs the sequences serve: us_nr_cpus when enabled, else 0, so that the
+ * bound check the sequences make anyway also sends every call to the
+ * locked paths when rseq is off.
+ */
+extern uint32_t us_rseq_cpus;
+
+/* Detect rseq and register for membarrier fences; from us_cpu_init(). */
+void us_rseq_init(void);
+
+/* Restart every sequence in flight on cpu (all CPUs for -1). */
+void us_rseq_fence(int cpu);
+
+#if US_RSEQ_FAST
+
+#define US_STR_(x) #x
+#define US_STR(x) US_STR_(x)
+
+/* The descriptor (version 0, flags 0) of the sequence from 1 to 2. */
+#define US_RSEQ_DESCRIPTOR                                                   \
+	".pushsection __rseq_cs, \"aw\"\n\t"                                 \
+	".balign 32\n\t"                                                     \
+	"3:\n\t"                                                             \
+	".long 0x0, 0x0\n\t"                                                 \
+	".quad 1f, (2f - 1f), 4f\n\t"                                        \
+	".popsection\n\t"                                                    \
+	"leaq 3b(%%rip), %%rax\n\t"                                          \
+	"movq %%rax, %c[cs](%[rs])\n\t"                                      \
+	"1:\n\t"                                                             \
+	"cmpl %[cpu], %c[cpu_id](%[rs])\n\t"                                 \
+	"jnz 4f\n\t"
+
+/*
+ * The abort handler, preceded by glibc's signature as the kernel checks
+ * it (x86-64: the bytes of "ud1 RSEQ_SIG(%rip), %edi").
+ */
+#define US_RSEQ_ABORT                                                        \
+	"2:\n\t"                                                             \
+	".pushsection __rseq_failure, \"ax\"\n\t"                            \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                         \
+	".long " US_STR(RSEQ_SIG) "\n\t"                                     \
+	"4:\n\t"                                                             \
+	"jmp %l[restart]\n\t"                                                \
+	".popsection\n\t"
+
+#define US_RSEQ_OPERANDS(c_slot)                                             \
+	[rs] "r"(rs), [cpu] "r"(cpu), [slot] "r"(c_slot),                    \
+	[cs] "i"(offsetof(struct rseq, rseq_cs)),                            \
+	[cpu_id] "i"(offsetof(struct rseq, cpu_id)),                         \
+	[lock] "i"(offsetof(struct us_cpu_slot, lock)),                      \
+	[loaded] "i"(offsetof(struct us_cpu_slot, loaded)),                  \
+	[rounds] "i"(offsetof(struct us_mag, rounds)),                       \
+	[capacity] "i"(offsetof(struct us_mag, capacity)),                   \
+	[objs] "i"(offsetof(struct us_mag, objs)),                           \
+	[afast] "i"(offsetof(struct us_cpu_slot, alloc_fast)),               \
+	[ffast] "i"(offsetof(struct us_cpu_slot, free_fast))
+
+static inline struct rseq *us_rseq_area(void)
+{
+	return (struct rseq *)(void *)((char *)__builtin_thread_pointer() +
+				       us_rseq_offset);
+}
+
+/* Pop an object from this CPU's loaded magazine; NULL: take the slow path. */
+static inline __attribute__((always_inline)) void *
+us_rseq_pop(struct kmem_cache *c)
+{
+	struct rseq *rs = us_rseq_area();
+	uint32_t cpu;
+	void *obj;
+
+restart:
+	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	if (unlikely(cpu >= us_rseq_cpus))
+		return NULL;
+	__asm__ goto(US_RSEQ_DESCRIPTOR
+		     "cmpl $0, %c[lock](%[slot])\n\t"
+		     "jnz %l[slow]\n\t"
+		     "movq %c[loaded](%[slot]), %%rdx\n\t"
+		     "movl %c[rounds](%%rdx), %%ecx\n\t"
+		     "testl %%ecx, %%ecx\n\t"
+		     "jz %l[slow]\n\t"
+		     "subl $1, %%ecx\n\t"
+		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"
+		     "addq $1, %c[afast](%[slot])\n\t"
+		     "movl %%ecx, %c[rounds](%%rdx)\n\t"
+		     US_RSEQ_ABORT
+		     : [obj] "=&r"(obj)
+		     : US_RSEQ_OPERANDS(&c->cpu[cpu])
+		     : "rax", "rcx", "rdx", "memory", "cc"
+		     : restart, slow);
+	return obj;
+slow:
+	return NULL;
+}
+
+enum us_rseq_push_result { US_PUSHED, US_PUSH_SLOW, US_PUSH_DOUBLE_FREE };
+
+/* Push obj onto this CPU's loaded magazine. */
+static inline __attribute__((always_inline)) enum us_rseq_push_result
+us_rseq_push(struct kmem_cache *c, void *obj)
+{
+	struct rseq *rs = us_rseq_area();
+	uint32_t cpu;
+
+restart:
+	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	if (unlikely(cpu >= us_rseq_cpus))
+		return US_PUSH_SLOW;
+	__asm__ goto(US_RSEQ_DESCRIPTOR
+		     "cmpl $0, %c[lock](%[slot])\n\t"
+		     "jnz %l[slow]\n\t"
+		     "movq %c[loaded](%[slot]), %%rdx\n\t"
+		     "movl %c[rounds](%%rdx), %%ecx\n\t"
+		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"
+		     "jae %l[slow]\n\t"
+		     "testl %%ecx, %%ecx\n\t"
+		     "jz 5f\n\t"
+		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"
+		     "je %l[twice]\n\t"
+		     "5:\n\t"
+		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"
+		     "addq $1, %c[ffast](%[slot])\n\t"
+		     "addl $1, %%ecx\n\t"
+		     "movl %%ecx, %c[rounds](%%rdx)\n\t"
+		     US_RSEQ_ABORT
+		     :
+		     : US_RSEQ_OPERANDS(&c->cpu[cpu]), [obj] "r"(obj)
+		     : "rax", "rcx", "rdx", "memory", "cc"
+		     : restart, slow, twice);
+	return US_PUSHED;
+slow:
+	return US_PUSH_SLOW;
+twice:
+	return US_PUSH_DOUBLE_FREE;
+}
+
+#endif /* US_RSEQ_FAST */
+
+#endif /* USLAB_RSEQ_H */

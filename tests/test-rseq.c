@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-rseq.c - the lock-free fast paths under preemption, migration,
+ * signals and concurrent slot locking.
+ *
+ * Workers (four per CPU) allocate objects of one cache, stamp each with
+ * its address and a tag, and free them later, some on another worker
+ * (remote frees).  Around them, depending on the test: workers hop
+ * between CPUs with sched_setaffinity; a thread fires signals at them;
+ * a thread drains the cache's magazines over and over (which locks every
+ * CPU's slot from wherever it runs, and so fences); the process forks.
+ * At the end every object must have kept its stamp, the cache must
+ * validate and hold no allocated object.
+ *
+ * Without rseq (valgrind, GLIBC_TUNABLES=glibc.pthread.rseq=0,
+ * USLAB_NO_RSEQ=1) the same tests run the locked paths.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "cache.h"
+#include "magazine.h"
+#include "rseq.h"
+#include "testutil.h"
+
+#define OBJ_SIZE 48
+#define HELD 64
+#define BOX 256
+
+struct box {
+	pthread_mutex_t lock;
+	void *items[BOX];
+	unsigned int count;
+};
+
+static struct kmem_cache *cache;
+static struct box boxes[64];
+static unsigned int nworkers;
+static _Atomic int stop;
+static _Atomic unsigned long signals_seen, hops, ops_done;
+static int opt_hop;
+static long ncpu;
+
+static void stamp(void *p, uint64_t tag)
+{
+	uint64_t *w = p;
+
+	w[0] = (uint64_t)(uintptr_t)p;
+	w[1] = tag;
+	w[5] = ~tag;
+}
+
+static void verify(void *p)
+{
+	uint64_t *w = p;
+
+	if (w[0] != (uint64_t)(uintptr_t)p || w[5] != ~w[1])
+		ck_abort_msg("object %p lost its stamp (%#llx %#llx %#llx)", p,
+			     (unsigned long long)w[0], (unsigned long long)w[1],
+			     (unsigned long long)w[5]);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_fetch_add_explicit(&signals_seen, 1, memory_order_relaxed);
+}
+
+static void hop(uint64_t x)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)(x % (uint64_t)ncpu), &set);
+	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		atomic_fetch_add_explicit(&hops, 1, memory_order_relaxed);
+}
+
+static void drain_box(unsigned int self)
+{
+	struct box *b = &boxes[self];
+
+	pthread_mutex_lock(&b->lock);
+	while (b->count) {
+		void *p = b->items[--b->count];
+
+		verify(p);
+		kmem_cache_free(cache, p);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void *worker(void *arg)
+{
+	unsigned int self = (unsigned int)(uintptr_t)arg;
+	uint64_t rng = (self + 1) * 0x9e3779b97f4a7c15ull;
+	void *held[HELD] = { 0 };
+	unsigned long n = 0;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = x % HELD;
+
+		if (held[i]) {
+			unsigned int to = (unsigned int)(x >> 32) % nworkers;
+			struct box *b = &boxes[to];
+			void *p = held[i];
+
+			verify(p);
+			held[i] = NULL;
+			if (to != self && (x >> 20) % 4 == 0) {
+				pthread_mutex_lock(&b->lock);
+				if (b->count < BOX) {
+					b->items[b->count++] = p;
+					p = NULL;
+				}
+				pthread_mutex_unlock(&b->lock);
+			}
+			if (p)
+				kmem_cache_free(cache, p);
+		} else {
+			held[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+			if (!held[i])
+				ck_abort_msg("allocation failed");
+			stamp(held[i], x);
+		}
+		if (opt_hop && (x >> 40) % 512 == 0)
+			hop(x >> 44);
+		if ((++n & 127) == 0)
+			drain_box(self);
+	}
+	for (unsigned int i = 0; i < HELD; i++)
+		if (held[i]) {
+			verify(held[i]);
+			kmem_cache_free(cache, held[i]);
+		}
+	atomic_fetch_add(&ops_done, n);
+	return NULL;
+}
+
+struct run_opts {
+	int hop, signals, drain, forks;
+	unsigned int seconds;
+};
+
+static void *signaller(void *arg)
+{
+	pthread_t *t = arg;
+	struct timespec gap = { 0, 20000 };
+	unsigned int k = 0;
+
+	while (!atomic_load(&stop)) {
+		pthread_kill(t[k++ % nworkers], SIGUSR1);
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+static void *drainer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		us_mag_drain(cache);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void run(const struct run_opts *o)
+{
+	pthread_t t[64], sig, dr;
+	struct sigaction sa;
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	struct timespec slice = { 0, 100 * 1000000L };
+	unsigned long slices = o->seconds * 10;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nworkers = (unsigned int)(ncpu * 4 > 8 ? ncpu * 4 : 8);
+	if (nworkers > 64)
+		nworkers = 64;
+	printf("rseq fast path: %s; %u workers on %ld CPUs\n",
+	       us_rseq_enabled ? "on" : "off (locked paths)", nworkers, ncpu);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	opt_hop = o->hop;
+	cache = kmem_cache_create("rseq-test", OBJ_SIZE, 0, 0, NULL);
+	ck_assert_ptr_nonnull(cache);
+	for (unsigned int i = 0; i < nworkers; i++)
+		pthread_mutex_init(&boxes[i].lock, NULL);
+	for (unsigned int i = 0; i < nworkers; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker,
+						(void *)(uintptr_t)i), 0);
+	if (o->signals)
+		pthread_create(&sig, NULL, signaller, t);
+	if (o->drain)
+		pthread_create(&dr, NULL, drainer, NULL);
+	for (unsigned long s = 0; s < slices; s++) {
+		nanosleep(&slice, NULL);
+		if (o->forks) {
+			pid_t pid = fork();
+			int status;
+
+			ck_assert_int_ge(pid, 0);
+			if (pid == 0) {
+				void *p[200];
+
+				for (int i = 0; i < 200; i++) {
+					p[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+					stamp(p[i], (uint64_t)i);
+				}
+				for (int i = 0; i < 200; i++) {
+					verify(p[i]);
+					kmem_cache_free(cache, p[i]);
+				}
+				kmem_cache_shrink(cache);
+				_exit(us_mag_validate(cache) ? 3
+				      : us_slab_validate(cache) ? 4 : 0);
+			}
+			ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				      "child status 0x%x", status);
+		}
+	}
+	atomic_store(&stop, 1);
+	for (unsigned int i = 0; i < nworkers; i++)
+		pthread_join(t[i], NULL);
+	if (o->signals)
+		pthread_join(sig, NULL);
+	if (o->drain)
+		pthread_join(dr, NULL);
+	for (unsigned int i = 0; i < nworkers; i++)
+		drain_box(i);
+	printf("%lu operations, %lu hops, %lu signals\n",
+	       (unsigned long)atomic_load(&ops_done),
+	       (unsigned long)atomic_load(&hops),
+	       (unsigned long)atomic_load(&signals_seen));
+	ck_assert_uint_eq(us_cache_validate(cache), 0);
+	uslab_cache_stats(cache, &st);
+	ck_assert_uint_eq(st.active_objs, 0);
+	if (o->hop)
+		ck_assert_uint_gt(atomic_load(&hops), 0);
+	if (o->signals)
+		ck_assert_uint_gt(atomic_load(&signals_seen), 100);
+}
+
+START_TEST(fast_path_is_used_where_available)
+{
+	struct kmem_cache *c = kmem_cache_create("count", 64, 0, 0, NULL);
+	struct us_mag_counts a, b;
+	void *p[20];
+
+#if US_RSEQ_FAST
+	printf("__rseq_size %u, rseq fast path %s\n", (unsigned int)__rseq_size,
+	       us_rseq_enabled ? "on" : "off");
+	if (__rseq_size > 0 && !getenv("USLAB_NO_RSEQ"))
+		ck_assert_msg(us_rseq_enabled, "rseq registered but not used");
+#endif
+	pin_to_one_cpu();
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++)
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		for (int i = 0; i < 20; i++)
+			kmem_cache_free(c, p[i]);
+	}
+	us_mag_counts(c, &a);
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < 20; i++)
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		for (int i = 0; i < 20; i++)
+			kmem_cache_free(c, p[i]);
+	}
+	us_mag_counts(c, &b);
+	/* Exact barring a sequence restarted at its last instruction. */
+	ck_assert_uint_ge(b.alloc_fast - a.alloc_fast, 2000);
+	ck_assert_uint_le(b.alloc_fast - a.alloc_fast, 2010);
+	ck_assert_uint_eq(b.alloc_slow, a.alloc_slow);
+}
+END_TEST
+
+START_TEST(many_threads_with_remote_frees)
+{
+	struct run_opts o = { 0, 0, 0, 0, 2 };
+
+	run(&o);
+}
+END_TEST
+
+START_TEST(threads_hopping_between_cpus)
+{
+	struct run_opts o = { 1, 0, 0, 0, 2 };
+
+	run(&o);
+}
+END_TEST
+
+START_TEST(signals_interrupting_allocations)
+{
+	struct run_opts o = { 1, 1, 0, 0, 2 };
+
+	run(&o);
+}
+END_TEST
+
+START_TEST(draining_every_slot_while_threads_allocate)
+{
+	struct run_opts o = { 1, 1, 1, 0, 2 };
+
+	run(&o);
+}
+END_TEST
+
+START_TEST(forking_while_threads_allocate)
+{
+	struct run_opts o = { 1, 0, 1, 1, 2 };
+
+	run(&o);
+}
+END_TEST
+
+static void double_free_on_fast_path(void *arg)
+{
+	struct kmem_cache *c = kmem_cache_create("twice", 64, 0, 0, NULL);
+	void *p;
+
+	(void)arg;
+	pin_to_one_cpu();
+	p = kmem_cache_alloc(c, GFP_KERNEL);
+	kmem_cache_free(c, p);
+	kmem_cache_free(c, p);
+}
+
+START_TEST(double_free_is_caught_on_the_fast_path)
+{
+	ck_assert_aborts_with(double_free_on_fast_path, NULL,
+			      "BUG twice: Object already free");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rseq");
+	TCase *tc = tcase_create("rseq");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, fast_path_is_used_where_available);
+	tcase_add_test(tc, many_threads_with_remote_frees);
+	tcase_add_test(tc, threads_hopping_between_cpus);
+	tcase_add_test(tc, signals_interrupting_allocations);
+	tcase_add_test(tc, draining_every_slot_while_threads_allocate);
+	tcase_add_test(tc, forking_while_threads_allocate);
+	tcase_add_test(tc, double_free_is_caught_on_the_fast_path);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
