@@ -66,8 +66,8 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order);
 void us_chunk_slot_free(struct us_slab *slab);
 
 /* The cache of freed large chunks. */
-#define US_LARGE_CACHE_MAX_ONE ((size_t)8 << 20)
-#define US_LARGE_CACHE_MAX_BYTES ((size_t)32 << 20)
+#define US_LARGE_CACHE_MAX_ONE ((size_t)16 << 20)
+#define US_LARGE_CACHE_MAX_BYTES ((size_t)64 << 20)
 #define US_LARGE_CACHE_IDLE_MS 1000
 #define US_LARGE_CACHE_SCAN 16
 

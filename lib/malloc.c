@@ -65,12 +65,23 @@ MALLOC_EXPORT void free(void *p)
 MALLOC_EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t bytes;
+	void *p;
 
 	if (__builtin_mul_overflow(n, size, &bytes)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return kzalloc(nonzero(bytes), GFP_KERNEL);
+	/*
+	 * A large block is zeroed only if it is reused (a new mapping is
+	 * zero already).  A small one is zeroed here, request only: kzalloc()
+	 * would clear its whole size class, which calloc() does not owe.
+	 */
+	if (bytes > KMALLOC_MAX_CACHE_SIZE)
+		return kzalloc(bytes, GFP_KERNEL);
+	p = kmalloc(nonzero(bytes), GFP_KERNEL);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
 }
 
 MALLOC_EXPORT void *realloc(void *p, size_t size)
