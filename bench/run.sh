@@ -12,6 +12,10 @@
 # ratio of each median to the best peer's.  Missing peers are installed
 # from Debian's packages when run as root, else skipped with a note.
 #
+# "uslab-locked" is uslab with USLAB_NO_RSEQ=1: the locked fast paths, as
+# where rseq is unavailable.  A scaling line compares two threads with one
+# on the kmem_cache pair.
+#
 # --callgrind reports instructions per operation of the pair workloads
 # instead: the difference of two runs of different lengths, so start-up
 # cancels out; stable on a noisy machine.  Valgrind has no rseq, so uslab
@@ -82,6 +86,8 @@ rss-return|rss-return malloc|idle_pct_of_peak|no
 churn|churn malloc|us_per_thread|no'
 
 selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+# Workloads 1-5 of the targets, for the summary line.
+
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -90,11 +96,13 @@ one() {
 	a=$1; shift
 	case $a in
 	uslab-kmem) pre= ;;
-	uslab) pre=$USLAB_MALLOC ;;
+	uslab|uslab-locked) pre=$USLAB_MALLOC ;;
 	glibc) pre= ;;
 	*) pre=$(peer_lib "$a") ;;
 	esac
-	env LD_PRELOAD="$pre" RUNSTAT_OUT="$tmp/stat" "$RUNSTAT" "$BENCH" "$@"
+	locked=; [ "$a" = uslab-locked ] && locked=1
+	env LD_PRELOAD="$pre" ${locked:+USLAB_NO_RSEQ=1} RUNSTAT_OUT="$tmp/stat" \
+		"$RUNSTAT" "$BENCH" "$@"
 }
 
 if [ "$callgrind" = 1 ]; then
@@ -130,7 +138,7 @@ echo "$runs interleaved runs of each workload; medians, min-max, peak KiB,"
 echo "and each median over the best peer's (lower is better)"
 printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 	selected "$name" || continue
-	list=$allocators
+	list="uslab-locked $allocators"
 	[ "$kmem" = yes ] && list="uslab-kmem $list"
 	for r in $(seq "$runs"); do
 		for a in $list; do
@@ -166,8 +174,28 @@ printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 			>> "$tmp/ratios"
 	done
 done
+
+if selected scaling; then
+	# Two threads against one on the kmem pair: throughput ratio.
+	for r in $(seq "$runs"); do
+		one uslab-kmem pair kmem 64 10000000 1 | tr ' ' '\n' |
+			sed -n 's/^pairs_per_us=//p' >> "$tmp/scale1"
+		one uslab-kmem pair kmem 64 10000000 2 | tr ' ' '\n' |
+			sed -n 's/^pairs_per_us=//p' >> "$tmp/scale2"
+	done
+	m1=$(sort -g "$tmp/scale1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	m2=$(sort -g "$tmp/scale2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	echo
+	echo "scaling: 64-byte kmem_cache pairs per microsecond, 1 thread $m1, 2 threads $m2: $(awk "BEGIN { printf \"%.2f\", $m2 / $m1 }")x"
+fi
+
 echo
-awk '$2 == "uslab" && $1 !~ /^(rss-return|churn)$/ { s += log($3); n++; if ($3 > w) { w = $3; wn = $1 } }
-     END { if (n) printf "uslab (malloc) over the best peer, workloads 1-5: geometric mean %.2f, worst %.2f (%s)\n", exp(s / n), w, wn }' "$tmp/ratios"
+for a in uslab uslab-locked; do
+	awk -v a="$a" '$2 == a && $1 !~ /^(rss-return|churn)$/ { s += log($3); n++; if ($3 > w) { w = $3; wn = $1 } }
+	     END { if (n) printf "%s (malloc) over the best peer, workloads 1-5: geometric mean %.2f, worst %.2f (%s)\n", a, exp(s / n), w, wn }' "$tmp/ratios"
+done
+awk '$2 == "uslab-locked" && $3 > 0 { l[$1] = $3 } $2 == "glibc" { g[$1] = $3 }
+     END { for (k in l) if (k in g && l[k] > g[k]) { printf "uslab-locked slower than glibc on %s\n", k; bad = 1 }
+	   if (!bad) print "uslab-locked (no rseq) beats glibc on every workload" }' "$tmp/ratios"
 awk '$2 == "uslab-kmem" { s += log($3); n++ }
      END { if (n) printf "uslab (kmem_cache) over the best peer'\''s malloc: geometric mean %.2f\n", exp(s / n) }' "$tmp/ratios"

@@ -10,7 +10,9 @@
  * kmalloc); "malloc" drives malloc/free of whatever allocator the process
  * has, so LD_PRELOAD picks the peer (libuslab-malloc for uslab).
  *
- *   pair SIZE        allocate then free one size, 32 objects kept live
+ *   pair SIZE [ITERATIONS [THREADS]]
+ *                    allocate then free one size, 32 objects kept live;
+ *                    with THREADS, each thread does ITERATIONS pairs
  *   batch ORDER      allocate 100,000 objects of 64 bytes, free them in
  *                    lifo, fifo or random order; 20 rounds
  *   xthread          one thread allocates 64-byte objects, another frees
@@ -90,18 +92,22 @@ static void die(const char *what)
 
 /* ---------------------------------------------------------------- pair */
 
-static int bench_pair(size_t size, unsigned long iters)
-{
-	static void *ring[32];
-	struct kmem_cache *c = NULL;
-	double t0, t1;
+struct pair_args {
+	struct kmem_cache *c;
+	size_t size;
+	unsigned long iters;
+};
 
-	if (use_kmem && !(c = kmem_cache_create("bench", (unsigned int)size, 0,
-						0, NULL)))
-		die("kmem_cache_create");
+static void *pair_loop(void *arg)
+{
+	const struct pair_args *a = arg;
+	struct kmem_cache *c = a->c;
+	size_t size = a->size;
+	unsigned long iters = a->iters;
+	void *ring[32];
+
 	for (int i = 0; i < 32; i++)
 		ring[i] = use_kmem ? kmem_cache_alloc(c, GFP_KERNEL) : malloc(size);
-	t0 = now_ns();
 	if (use_kmem) {
 		for (unsigned long i = 0; i < iters; i++) {
 			void *p = kmem_cache_alloc(c, GFP_KERNEL);
@@ -119,8 +125,39 @@ static int bench_pair(size_t size, unsigned long iters)
 			ring[i % 32] = p;
 		}
 	}
+	for (int i = 0; i < 32; i++) {
+		if (use_kmem)
+			kmem_cache_free(c, ring[i]);
+		else
+			free(ring[i]);
+	}
+	return NULL;
+}
+
+/* THREADS threads each run ITERS pairs; throughput counts them all. */
+static int bench_pair(size_t size, unsigned long iters, unsigned int threads)
+{
+	struct pair_args a = { NULL, size, iters };
+	pthread_t t[64];
+	double t0, t1;
+
+	if (threads < 1 || threads > 64)
+		return 2;
+	if (use_kmem && !(a.c = kmem_cache_create("bench", (unsigned int)size,
+						  0, 0, NULL)))
+		die("kmem_cache_create");
+	t0 = now_ns();
+	if (threads == 1) {
+		pair_loop(&a);
+	} else {
+		for (unsigned int i = 0; i < threads; i++)
+			pthread_create(&t[i], NULL, pair_loop, &a);
+		for (unsigned int i = 0; i < threads; i++)
+			pthread_join(t[i], NULL);
+	}
 	t1 = now_ns();
-	printf("ns_per_pair=%.2f\n", (t1 - t0) / (double)iters);
+	printf("ns_per_pair=%.2f pairs_per_us=%.2f\n", (t1 - t0) / (double)iters,
+	       (double)iters * threads / ((t1 - t0) / 1e3));
 	return 0;
 }
 
@@ -465,8 +502,9 @@ int main(int argc, char **argv)
 	if (!use_kmem && strcmp(mode, "malloc") != 0)
 		goto usage;
 	if (strcmp(w, "pair") == 0)
-		return bench_pair(arg ? arg : 64, argc > 4 ? strtoul(argv[4], NULL, 0)
-							   : 20000000);
+		return bench_pair(arg ? arg : 64,
+				  argc > 4 ? strtoul(argv[4], NULL, 0) : 20000000,
+				  argc > 5 ? (unsigned int)strtoul(argv[5], NULL, 0) : 1);
 	if (strcmp(w, "batch") == 0)
 		return bench_batch(argc > 3 ? argv[3] : "random",
 				   argc > 4 ? (unsigned int)strtoul(argv[4], NULL, 0)
