@@ -359,6 +359,25 @@ unsigned int us_cache_validate(struct kmem_cache *c)
 	return us_mag_validate(c) + us_slab_validate(c);
 }
 
+unsigned int us_cache_locks_held(void)
+{
+	unsigned int held = us_chunk_locks_held();
+
+	if (us_lock_is_held(&list_lock))
+		return held + 1;
+	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next) {
+		struct kmem_cache *c = us_container_of(l, struct kmem_cache, link);
+
+		held += us_lock_is_held(&c->slabs.lock);
+		if (c->flags & US_CACHE_NOMAGAZINE)
+			continue;
+		held += us_lock_is_held(&c->depot.lock);
+		for (unsigned int i = 0; i < us_nr_cpus; i++)
+			held += us_lock_is_held(&c->cpu[i].lock);
+	}
+	return held;
+}
+
 /*
  * fork: every lock, in the order of the design essay, phase by phase
  * across all caches, so that no phase takes a lock above one it holds.

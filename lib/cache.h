@@ -74,6 +74,9 @@ void us_cache_for_each(void (*fn)(struct kmem_cache *c, void *arg), void *arg);
 /* Problems found in every structure of c (tests). */
 unsigned int us_cache_validate(struct kmem_cache *c);
 
+/* How many of uslab's locks are held now (tests, in a quiet process). */
+unsigned int us_cache_locks_held(void);
+
 void us_cache_fork_prepare(void);
 void us_cache_fork_parent(void);
 void us_cache_fork_child(void);

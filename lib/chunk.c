@@ -437,6 +437,11 @@ size_t us_chunk_mapped_bytes(void)
 	return atomic_load_explicit(&mapped_bytes, memory_order_relaxed);
 }
 
+unsigned int us_chunk_locks_held(void)
+{
+	return us_lock_is_held(&page_lock) + us_lock_is_held(&large_lock);
+}
+
 unsigned int us_chunk_validate(void)
 {
 	unsigned int problems = 0;

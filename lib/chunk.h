@@ -96,6 +96,9 @@ size_t us_chunk_large_reap(bool all);
 /* Bytes of address space the page layer has mapped now. */
 size_t us_chunk_mapped_bytes(void);
 
+/* How many of the page layer's locks are held now (tests). */
+unsigned int us_chunk_locks_held(void);
+
 /* Number of problems found in the page layer's structures (tests). */
 unsigned int us_chunk_validate(void);
 

@@ -35,6 +35,8 @@ static bool stats_valid(const char *s)
 static const struct option_desc options[] = {
 	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL },
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL },
+	{ "USLAB_FAULT_MMAP", &us_options.fault_mmap, 0, 4000000000ul, NULL,
+	  NULL, NULL },
 	{ "USLAB_STATS", NULL, 0, 0, us_options.stats, stats_valid,
 	  "1 or file:PATH" },
 };

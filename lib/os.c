@@ -9,6 +9,10 @@
  *
  * Aligned mappings over-map by the alignment and trim both ends, as
  * jemalloc and mimalloc do; the kernel has no aligned mmap.
+ *
+ * Fault injection lives here, at the one place uslab asks for memory:
+ * USLAB_FAULT_MMAP=N makes the Nth request and every later one fail, so
+ * that tests can show each entry point failing cleanly.
  */
 #include "config.h"
 
@@ -20,10 +24,33 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "options.h"
 #include "os.h"
 
 size_t us_page_size = 4096;
 unsigned int us_page_shift = 12;
+
+static _Atomic unsigned long fault_nth;	/* 0: no fault injection */
+static _Atomic unsigned long requests;	/* for new memory, since set */
+
+void us_os_fault_from(unsigned long nth)
+{
+	atomic_store(&requests, 0);
+	atomic_store(&fault_nth, nth);
+}
+
+/* Count a request for new memory; true if it must fail (injected). */
+static bool fault_injected(void)
+{
+	unsigned long nth = atomic_load_explicit(&fault_nth, memory_order_relaxed);
+
+	if (likely(nth == 0))
+		return false;
+	if (atomic_fetch_add(&requests, 1) + 1 < nth)
+		return false;
+	errno = ENOMEM;
+	return true;
+}
 
 void us_os_init(void)
 {
@@ -33,6 +60,8 @@ void us_os_init(void)
 		us_page_size = (size_t)ps;
 		us_page_shift = us_ilog2((uint64_t)ps);
 	}
+	if (us_options.fault_mmap)
+		us_os_fault_from(us_options.fault_mmap);
 }
 
 void *us_os_map_aligned(size_t len, size_t align, size_t skew)
@@ -45,6 +74,8 @@ void *us_os_map_aligned(size_t len, size_t align, size_t skew)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (fault_injected())
+		return NULL;
 	total = len + align;
 	raw = mmap(NULL, total, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -65,7 +96,13 @@ void *us_os_map_aligned(size_t len, size_t align, size_t skew)
 bool us_os_grow_in_place(void *addr, size_t old_len, size_t new_len)
 {
 	int saved = errno;
-	void *p = mremap(addr, old_len, new_len, 0);
+	void *p;
+
+	if (fault_injected()) {
+		errno = saved;
+		return false;
+	}
+	p = mremap(addr, old_len, new_len, 0);
 
 	errno = saved;
 	return p == addr;

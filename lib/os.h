@@ -51,6 +51,13 @@ void us_os_unmap(void *addr, size_t len);
  */
 void us_os_decommit(void *addr, size_t len);
 
+/*
+ * Fault injection (USLAB_FAULT_MMAP): from the nth request for new
+ * memory on (mapping, or growing a mapping), every one fails with
+ * ENOMEM; 0 turns it off.  Counting starts again from here.
+ */
+void us_os_fault_from(unsigned long nth);
+
 /* A monotonic clock in milliseconds, cheap enough for slow paths. */
 uint64_t us_os_now_ms(void);
 
