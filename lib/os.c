@@ -142,20 +142,39 @@ uint64_t us_os_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* splitmix64: a good 64-bit mixer for deriving values from a seed. */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 uint64_t us_os_random(void)
 {
-	uint64_t r = 0;
+	/*
+	 * One getrandom() per process, then a counter through splitmix64:
+	 * each cache asks for a secret, and a syscall apiece showed in the
+	 * start-up of short-lived processes.
+	 */
+	static _Atomic uint64_t seed, counter;
+	uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
 	int saved = errno;
 
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		/* Early boot or seccomp: fall back on weak but varying bits. */
-		struct timespec ts;
+	if (!s) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+			/* Early boot or seccomp: weak but varying bits. */
+			struct timespec ts;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^
-		    (uint64_t)(uintptr_t)&r ^ (uint64_t)getpid() << 17;
-		r *= 0x9e3779b97f4a7c15ull;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			s = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^
+			    (uint64_t)(uintptr_t)&ts ^ (uint64_t)getpid() << 17;
+		}
+		s |= 1;
+		atomic_store_explicit(&seed, s, memory_order_relaxed);
 	}
 	errno = saved;
-	return r;
+	return mix64(s + 0x9e3779b97f4a7c15ull *
+			     (atomic_fetch_add_explicit(&counter, 1,
+							memory_order_relaxed) + 1));
 }
