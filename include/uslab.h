@@ -48,8 +48,8 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define USLAB_MALLOC_LIKE __attribute__((malloc, warn_unused_result))
-#define USLAB_WARN_UNUSED __attribute__((warn_unused_result))
+#define USLAB_MALLOC_LIKE __attribute__((__malloc__, __warn_unused_result__))
+#define USLAB_WARN_UNUSED __attribute__((__warn_unused_result__))
 #else
 #define USLAB_MALLOC_LIKE
 #define USLAB_WARN_UNUSED
