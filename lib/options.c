@@ -37,6 +37,8 @@ static const struct option_desc options[] = {
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL },
 	{ "USLAB_FAULT_MMAP", &us_options.fault_mmap, 0, 4000000000ul, NULL,
 	  NULL, NULL },
+	{ "USLAB_RANDOM_FREELIST", &us_options.random_freelist, 0, 1, NULL,
+	  NULL, NULL },
 	{ "USLAB_STATS", NULL, 0, 0, us_options.stats, stats_valid,
 	  "1 or file:PATH" },
 };

@@ -13,6 +13,7 @@ struct us_options {
 	/* USLAB_FAULT_MMAP=N: the Nth request for new memory and all later
 	 * ones fail; 0: none */
 	unsigned int fault_mmap;
+	unsigned int random_freelist;	/* USLAB_RANDOM_FREELIST=1 */
 	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
 	char stats[US_OPTION_PATH_MAX];
 };

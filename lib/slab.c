@@ -6,9 +6,11 @@
  * their objects are free, and the geometry of objects in a slab.
  *
  * A slab's objects start at base = slot + colour and are `size` apart.
- * Free objects are either on the slab's free list or not yet carved
- * (index >= carved); a slab is handed out in carving order first, so a
- * fresh slab touches its pages only as they are used.  When a slab
+ * Free objects are either on the slab's free list or not yet carved (the
+ * first `carved` objects in carving order have been handed out); a slab
+ * is handed out in carving order first, so a fresh slab touches its pages
+ * only as they are used.  Carving order is address order, or a random
+ * permutation with USLAB_RANDOM_FREELIST (see carve_index()).  When a slab
  * becomes empty its free list is dropped and carving starts again from
  * the first object: every object is free and (if the cache has a
  * constructor) still constructed, so either way is correct, and carving
@@ -51,6 +53,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "options.h"
 #include "os.h"
 #include "report.h"
 #include "slab.h"
@@ -65,6 +68,74 @@ static inline void *fp_encode(const struct kmem_cache *c, void *next,
 static inline void **fp_addr(const struct kmem_cache *c, void *obj)
 {
 	return (void **)(void *)((char *)obj + c->offset);
+}
+
+/*
+ * Carving order.  By default a slab's objects are handed out in address
+ * order.  With USLAB_RANDOM_FREELIST (the kernel's SLAB_FREELIST_RANDOM),
+ * the k-th object carved is index (start + k * step) mod objects: step is
+ * a random number coprime to objects, per cache, and start is random per
+ * slab, derived from its address and the cache's secret, so that heap
+ * layouts are not predictable.  The inverse of step lets "has this index
+ * been carved?" be answered without a table.
+ */
+static inline uint32_t carve_start(const struct kmem_cache *c,
+				   const struct us_slab *slab)
+{
+	uint64_t h = ((uintptr_t)slab->base ^ c->secret) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)((h >> 32) % slab->objects);
+}
+
+static inline uint32_t carve_index(const struct kmem_cache *c,
+				   const struct us_slab *slab, uint32_t k)
+{
+	if (likely(!c->rand_step))
+		return k;
+	return (uint32_t)((carve_start(c, slab) + (uint64_t)k * c->rand_step) %
+			  slab->objects);
+}
+
+/* Has the object at this index been carved from its slab yet? */
+static inline bool is_carved(const struct kmem_cache *c,
+			     const struct us_slab *slab, uint32_t index)
+{
+	uint64_t pos;
+
+	if (likely(!c->rand_step))
+		return index < slab->carved;
+	pos = ((uint64_t)index + slab->objects - carve_start(c, slab)) %
+	      slab->objects;
+	return pos * c->rand_inverse % slab->objects < slab->carved;
+}
+
+static uint32_t gcd32(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* x with (a * x) % m == 1, for a coprime to m. */
+static uint32_t inverse_mod(uint32_t a, uint32_t m)
+{
+	int64_t t = 0, newt = 1, r = m, newr = a;
+
+	while (newr) {
+		int64_t q = r / newr, tmp;
+
+		tmp = t - q * newt;
+		t = newt;
+		newt = tmp;
+		tmp = r - q * newr;
+		r = newr;
+		newr = tmp;
+	}
+	return (uint32_t)(t < 0 ? t + m : t);
 }
 
 int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
@@ -140,6 +211,15 @@ void us_slab_pool_init(struct kmem_cache *c)
 	us_list_init(&pool->full);
 	us_list_init(&pool->empty);
 	c->secret = (uintptr_t)us_os_random() | 1u;
+	c->rand_step = 0;
+	if (us_options.random_freelist && c->objects > 2) {
+		uint32_t step = (uint32_t)(us_os_random() % c->objects);
+
+		while (step < 2 || gcd32(step, c->objects) != 1)
+			step = step + 1 >= c->objects ? 2 : step + 1;
+		c->rand_step = step;
+		c->rand_inverse = inverse_mod(step, c->objects);
+	}
 }
 
 static US_COLD US_NORETURN void freepointer_corrupt(struct kmem_cache *c,
@@ -222,14 +302,15 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 		void *next = fp_encode(c, *at, at);
 
 		if (next && unlikely(!us_slab_is_object(c, slab, next) ||
-				     us_slab_obj_index(c, slab, next) >=
-					     slab->carved))
+				     !is_carved(c, slab,
+						us_slab_obj_index(c, slab, next))))
 			freepointer_corrupt(c, slab, obj, next);
 		slab->freelist = next;
 		objs[got++] = obj;
 	}
 	while (got < n && slab->carved < slab->objects)
-		objs[got++] = slab->base + (size_t)slab->carved++ * c->size;
+		objs[got++] = slab->base +
+			      (size_t)carve_index(c, slab, slab->carved++) * c->size;
 	slab->inuse += got;
 	return got;
 }
@@ -335,7 +416,7 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 		void **at = fp_addr(c, obj);
 
 		if (unlikely(obj == slab->freelist ||
-			     us_slab_obj_index(c, slab, obj) >= slab->carved))
+			     !is_carved(c, slab, us_slab_obj_index(c, slab, obj))))
 			already_free(c, obj);
 		*at = fp_encode(c, slab->freelist, at);
 		slab->freelist = obj;
@@ -418,7 +499,7 @@ static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
 			void **at = fp_addr(c, obj);
 
 			if (!us_slab_is_object(c, slab, obj) ||
-			    us_slab_obj_index(c, slab, obj) >= slab->carved) {
+			    !is_carved(c, slab, us_slab_obj_index(c, slab, obj))) {
 				problems++;
 				break;
 			}

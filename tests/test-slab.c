@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "chunk.h"
 #include "internal.h"
+#include "options.h"
 #include "os.h"
 #include "slab.h"
 #include "testutil.h"
@@ -332,6 +333,74 @@ START_TEST(typesafe_by_rcu_slabs_stay_mapped)
 }
 END_TEST
 
+START_TEST(random_carving_order_covers_each_object_once)
+{
+	struct kmem_cache *c;
+	void **objs;
+	unsigned int n, in_order = 0;
+	char *seen;
+
+	us_options.random_freelist = 1;
+	c = make(64, 0, 0, NULL);
+	us_options.random_freelist = 0;
+	ck_assert_uint_ne(c->rand_step, 0);
+	n = c->objects;
+	objs = calloc(n, sizeof(void *));
+	seen = calloc(n, 1);
+	ck_assert_uint_eq(us_slab_alloc_batch(c, objs, n), n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct us_slab *slab = us_chunk_slab(us_chunk_lookup(objs[i]),
+						     objs[i]);
+		uint32_t idx = us_slab_obj_index(c, slab, objs[i]);
+
+		ck_assert(us_slab_is_object(c, slab, objs[i]));
+		ck_assert_int_eq(seen[idx], 0);
+		seen[idx] = 1;
+		if (i && objs[i] == (char *)objs[i - 1] + c->size)
+			in_order++;
+	}
+	/* Not address order: few neighbours follow each other. */
+	ck_assert_uint_lt(in_order, n / 4);
+	ck_assert_uint_eq(us_slab_validate(c), 0);
+	us_slab_free_batch(c, objs + 1, n - 1);
+	ck_assert_uint_eq(us_slab_validate(c), 0);
+	ck_assert_uint_eq(us_slab_alloc_batch(c, objs + 1, n - 1), n - 1);
+	us_slab_free_batch(c, objs, n);
+	free(objs);
+	free(seen);
+}
+END_TEST
+
+static void random_order_double_free(void *arg)
+{
+	struct kmem_cache *c;
+	void *objs[3];
+
+	(void)arg;
+	us_options.random_freelist = 1;
+	c = make(64, 0, 0, NULL);
+	us_slab_alloc_batch(c, objs, 3);
+	/* An object not yet carved, in random order, is not ours to free. */
+	for (uint32_t i = 0; i < c->objects; i++) {
+		char *o = (char *)us_chunk_slot_start(
+				  us_chunk_slab(us_chunk_lookup(objs[0]), objs[0])) +
+			  (size_t)i * c->size;
+
+		if (o != objs[0] && o != objs[1] && o != objs[2]) {
+			void *p = o;
+
+			us_slab_free_batch(c, &p, 1);
+		}
+	}
+}
+
+START_TEST(random_order_still_catches_frees_of_free_objects)
+{
+	ck_assert_aborts_with(random_order_double_free, NULL,
+			      "BUG test: Object already free");
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
@@ -350,6 +419,8 @@ static Suite *slab_suite(void)
 	tc = tcase_create("hardening");
 	tcase_add_test(tc, a_steered_free_pointer_is_caught_not_followed);
 	tcase_add_test(tc, double_free_at_the_slab_is_caught);
+	tcase_add_test(tc, random_carving_order_covers_each_object_once);
+	tcase_add_test(tc, random_order_still_catches_frees_of_free_objects);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reclaim");
 	tcase_add_test(tc, empty_slabs_go_back_beyond_the_keep_count);

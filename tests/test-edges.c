@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-edges.c - the edges of the contract.
+ *
+ * 10,000 caches created, used and destroyed with bounded memory; objects
+ * of 1 byte and of the largest size; alignments up to 1 MiB; a machine
+ * with 1,024 possible CPUs (simulated with USLAB_NR_CPUS, in a child that
+ * this program runs again); 1,000 threads that allocate and exit.
+ */
+#include <uslab.h>
+
+#include <pthread.h>
+
+#include "testutil.h"
+
+#define MB ((size_t)1 << 20)
+
+START_TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
+{
+	size_t base = 0, after;
+
+	for (int round = 0; round < 10; round++) {
+		struct kmem_cache *c[1000];
+
+		for (int i = 0; i < 1000; i++) {
+			void *o[3];
+
+			c[i] = kmem_cache_create("edge", 8 + (unsigned int)(i % 300) * 8,
+						 0, i % 2 ? SLAB_HWCACHE_ALIGN : 0, NULL);
+			ck_assert_ptr_nonnull(c[i]);
+			for (int k = 0; k < 3; k++) {
+				o[k] = kmem_cache_alloc(c[i], GFP_KERNEL);
+				ck_assert_ptr_nonnull(o[k]);
+				memset(o[k], k, 8);
+			}
+			for (int k = 0; k < 3; k++)
+				kmem_cache_free(c[i], o[k]);
+		}
+		for (int i = 0; i < 1000; i++)
+			kmem_cache_destroy(c[i]);
+		if (round == 0)
+			base = rss_bytes();
+	}
+	after = rss_bytes();
+	printf("10,000 caches: resident %zu KiB after the first 1,000, %zu KiB "
+	       "after all\n", base >> 10, after >> 10);
+	ck_assert_uint_le(after, base + 2 * MB);
+}
+END_TEST
+
+START_TEST(one_byte_and_largest_objects)
+{
+	struct kmem_cache *tiny = kmem_cache_create("tiny", 1, 0, 0, NULL);
+	struct kmem_cache *huge = kmem_cache_create("huge", USLAB_MAX_OBJECT_SIZE,
+						    0, 0, NULL);
+	unsigned char *t[5000], *h[4];
+
+	for (int i = 0; i < 5000; i++) {
+		t[i] = kmem_cache_alloc(tiny, GFP_KERNEL);
+		ck_assert_uint_eq((uintptr_t)t[i] % 8, 0);
+		*t[i] = (unsigned char)i;
+	}
+	for (int i = 0; i < 5000; i++) {
+		ck_assert_int_eq(*t[i], (unsigned char)i);
+		kmem_cache_free(tiny, t[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		h[i] = kmem_cache_alloc(huge, GFP_KERNEL);
+		ck_assert_ptr_nonnull(h[i]);
+		memset(h[i], i + 1, USLAB_MAX_OBJECT_SIZE);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(h[i][USLAB_MAX_OBJECT_SIZE - 1], i + 1);
+		kmem_cache_free(huge, h[i]);
+	}
+	kmem_cache_destroy(tiny);
+	kmem_cache_destroy(huge);
+}
+END_TEST
+
+START_TEST(alignments_up_to_a_mebibyte)
+{
+	for (unsigned int align = 1; align <= (1u << 20); align *= 2) {
+		struct kmem_cache *c = kmem_cache_create("aligned", 100, align, 0,
+							 NULL);
+		void *p[3];
+
+		ck_assert_ptr_nonnull(c);
+		for (int i = 0; i < 3; i++) {
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+			ck_assert_uint_eq((uintptr_t)p[i] % align, 0);
+		}
+		for (int i = 0; i < 3; i++)
+			kmem_cache_free(c, p[i]);
+		kmem_cache_destroy(c);
+	}
+}
+END_TEST
+
+static void *allocate_and_exit(void *arg)
+{
+	void *p[32];
+
+	for (int i = 0; i < 32; i++)
+		p[i] = kmalloc(16 + (size_t)i * 64 + (uintptr_t)arg % 100, GFP_KERNEL);
+	for (int i = 0; i < 32; i++)
+		kfree(p[i]);
+	return NULL;
+}
+
+START_TEST(a_thousand_threads_leave_nothing_behind)
+{
+	size_t before = 0, after;
+
+	for (int round = 0; round < 10; round++) {
+		pthread_t t[100];
+
+		for (int i = 0; i < 100; i++)
+			ck_assert_int_eq(pthread_create(&t[i], NULL, allocate_and_exit,
+							(void *)(uintptr_t)i), 0);
+		for (int i = 0; i < 100; i++)
+			pthread_join(t[i], NULL);
+		if (round == 0)
+			before = rss_bytes();
+	}
+	after = rss_bytes();
+	ck_assert_uint_le(after, before + MB);
+}
+END_TEST
+
+static int many_cpus_child(void)
+{
+	/* 1,024 slots per cache: each descriptor is about 64 KiB. */
+	struct kmem_cache *c[200];
+	void *o;
+
+	for (int i = 0; i < 200; i++) {
+		c[i] = kmem_cache_create("wide", 64, 0, 0, NULL);
+		if (!c[i])
+			return 1;
+		o = kmem_cache_alloc(c[i], GFP_KERNEL);
+		if (!o)
+			return 2;
+		kmem_cache_free(c[i], o);
+	}
+	for (int i = 0; i < 200; i++)
+		kmem_cache_destroy(c[i]);
+	for (int i = 0; i < 100000; i++)
+		kfree(kmalloc(64, GFP_KERNEL));
+	return rss_bytes_quiet() < 64 * MB ? 0 : 3;
+}
+
+static void exec_with_many_cpus(void *arg)
+{
+	(void)arg;
+	setenv("USLAB_NR_CPUS", "1024", 1);
+	execl("/proc/self/exe", "test-edges", "many-cpus", (char *)NULL);
+}
+
+START_TEST(a_machine_with_1024_possible_cpus)
+{
+	struct captured r;
+
+	run_captured(exec_with_many_cpus, NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s;
+	TCase *tc;
+
+	if (argc > 1 && strcmp(argv[1], "many-cpus") == 0)
+		return many_cpus_child();
+	s = suite_create("edges");
+	tc = tcase_create("edges");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, ten_thousand_caches_come_and_go_with_bounded_memory);
+	tcase_add_test(tc, one_byte_and_largest_objects);
+	tcase_add_test(tc, alignments_up_to_a_mebibyte);
+	tcase_add_test(tc, a_thousand_threads_leave_nothing_behind);
+	tcase_add_test(tc, a_machine_with_1024_possible_cpus);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
