@@ -457,6 +457,7 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 	for (;;) {
 		struct us_mag *m, *full, *stale = NULL;
 		struct us_depot *d = &c->depot;
+		unsigned int capacity;
 
 		if (slot->loaded->rounds < slot->loaded->capacity)
 			goto push;
@@ -467,6 +468,7 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 		/* Both full (or the sentinel): trade prev for an empty. */
 		full = slot->prev == &us_mag_sentinel ? NULL : slot->prev;
 		depot_lock(c);
+		capacity = d->capacity;
 		m = depot_pop_empty_locked(d, &stale);
 		if (m && full && depot_push_full_locked(d, full))
 			full = NULL;
@@ -488,7 +490,7 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 		mag_delete_list(stale);
 
 		/* No empty magazine anywhere: make one and try again. */
-		m = mag_new(c->depot.capacity);
+		m = mag_new(capacity);
 		if (!m) {
 			us_slab_free_batch(c, &obj, 1);
 			return;

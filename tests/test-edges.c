@@ -44,7 +44,8 @@ START_TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
 	after = rss_bytes();
 	printf("10,000 caches: resident %zu KiB after the first 1,000, %zu KiB "
 	       "after all\n", base >> 10, after >> 10);
-	ck_assert_uint_le(after, base + 2 * MB);
+	if (rss_is_meaningful())
+		ck_assert_uint_le(after, base + 2 * MB);
 }
 END_TEST
 
@@ -124,7 +125,8 @@ START_TEST(a_thousand_threads_leave_nothing_behind)
 			before = rss_bytes();
 	}
 	after = rss_bytes();
-	ck_assert_uint_le(after, before + MB);
+	if (rss_is_meaningful())
+		ck_assert_uint_le(after, before + MB);
 }
 END_TEST
 
@@ -147,14 +149,14 @@ static int many_cpus_child(void)
 		kmem_cache_destroy(c[i]);
 	for (int i = 0; i < 100000; i++)
 		kfree(kmalloc(64, GFP_KERNEL));
-	return rss_bytes_quiet() < 64 * MB ? 0 : 3;
+	return rss_bytes_quiet() < 64 * MB || !rss_is_meaningful() ? 0 : 3;
 }
 
 static void exec_with_many_cpus(void *arg)
 {
 	(void)arg;
 	setenv("USLAB_NR_CPUS", "1024", 1);
-	execl("/proc/self/exe", "test-edges", "many-cpus", (char *)NULL);
+	execl(self_exe(), "test-edges", "many-cpus", (char *)NULL);
 }
 
 START_TEST(a_machine_with_1024_possible_cpus)
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
 	Suite *s;
 	TCase *tc;
 
+	self_argv0 = argv[0];
 	if (argc > 1 && strcmp(argv[1], "many-cpus") == 0)
 		return many_cpus_child();
 	s = suite_create("edges");

@@ -257,7 +257,7 @@ static void exec_with_fault(void *arg)
 {
 	(void)arg;
 	setenv("USLAB_FAULT_MMAP", "20", 1);
-	execl("/proc/self/exe", "test-fault", "child", (char *)NULL);
+	execl(self_exe(), "test-fault", "child", (char *)NULL);
 }
 
 static int child_main(void)
@@ -298,6 +298,7 @@ int main(int argc, char **argv)
 	Suite *s;
 	TCase *tc;
 
+	self_argv0 = argv[0];
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return child_main();
 	s = suite_create("fault");

@@ -21,15 +21,17 @@
 
 #include "testutil.h"
 
+static __thread int inside;
+static _Atomic unsigned long calls;
+static _Atomic unsigned long failures;
+
+/* A sanitizer owns malloc: then this program does not replace it. */
+#ifndef USLAB_TEST_SANITIZED
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
-
-static __thread int inside;
-static _Atomic unsigned long calls;
-static _Atomic unsigned long failures;
 
 static void note(void)
 {
@@ -79,6 +81,8 @@ void *memalign(size_t align, size_t n)
 	note();
 	return __libc_memalign(align, n);
 }
+
+#endif /* USLAB_TEST_SANITIZED */
 
 static void *early_object;
 

@@ -246,7 +246,7 @@ static void run(const struct run_opts *o)
 	if (o->hop)
 		ck_assert_uint_gt(atomic_load(&hops), 0);
 	if (o->signals)
-		ck_assert_uint_gt(atomic_load(&signals_seen), 100);
+		ck_assert_uint_gt(atomic_load(&signals_seen), on_valgrind() ? 0 : 100);
 }
 
 START_TEST(fast_path_is_used_where_available)

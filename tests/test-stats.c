@@ -186,7 +186,7 @@ static void run_child_with(const char *stats)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		setenv("USLAB_STATS", stats, 1);
-		execl("/proc/self/exe", "test-stats", "child", (char *)NULL);
+		execl(self_exe(), "test-stats", "child", (char *)NULL);
 		_exit(127);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -254,7 +254,7 @@ static void exec_child_closing_stderr(void *arg)
 {
 	(void)arg;
 	setenv("USLAB_STATS", "1", 1);
-	execl("/proc/self/exe", "test-stats", "child", "close-stderr",
+	execl(self_exe(), "test-stats", "child", "close-stderr",
 	      (char *)NULL);
 }
 
@@ -274,6 +274,7 @@ int main(int argc, char **argv)
 	Suite *s;
 	TCase *tc;
 
+	self_argv0 = argv[0];
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return child_main(argc > 2);
 	s = suite_create("stats");

@@ -106,6 +106,48 @@ static inline unsigned int test_seed(void)
 	return seed;
 }
 
+/*
+ * This program, to run again in a child: /proc/self/exe, except under
+ * valgrind, where that is valgrind itself; then argv[0], which main()
+ * stores here.
+ */
+static const char *self_argv0;
+
+static inline const char *self_exe(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	if (p && strstr(p, "vgpreload") && self_argv0)
+		return self_argv0;
+	return "/proc/self/exe";
+}
+
+/* Are we running under valgrind (make check-valgrind)? */
+static inline bool on_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p && strstr(p, "vgpreload") != NULL;
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
+/* Is resident memory ours to measure (not valgrind's or TSan's shadow)? */
+static inline bool rss_is_meaningful(void)
+{
+#ifdef TEST_TSAN
+	return false;
+#else
+	return !on_valgrind();
+#endif
+}
+
 /* xorshift64*: a fast private generator per thread. */
 static inline uint64_t rng_next(uint64_t *state)
 {
