@@ -36,8 +36,10 @@
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
  * regions in use are ever touched).  A bit is set before a chunk is
- * handed out and cleared before it is unmapped, with atomic bit
- * operations, so lookups need no lock.
+ * handed out and cleared before its range is unmapped or moved away,
+ * with atomic bit operations, so lookups need no lock.  (Cleared after,
+ * another thread could map and register a chunk in the freed range and
+ * lose its bit.)
  *
  * Locking: page_lock protects the per-order chunk lists, each chunk's
  * free map and nfree; large_lock the cache of freed large chunks.  They
@@ -406,10 +408,18 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		to = us_os_map_aligned(new_len, ch->align, US_CHUNK_SIZE);
 	if (!to)
 		return NULL;
+	/*
+	 * The move unmaps the old range, which another thread may then map
+	 * for a chunk of its own and register: so the old region's bit goes
+	 * first, as when a chunk is unmapped, and comes back if the move
+	 * fails.  Only this thread can be looking the block up meanwhile.
+	 */
+	registry_clear(ch);
 	if (!address_fits(to, new_len) ||
 	    !us_os_move(ch->map_base, old_len, new_len, to)) {
 		char *copy;
 
+		registry_set(ch);
 		/* The kernel would not: copy, as a last resort. */
 		us_os_unmap(to, new_len);
 		copy = large_map(new_size, ch->align);
@@ -419,7 +429,6 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		}
 		return copy;
 	}
-	registry_clear(ch);
 	moved = (struct us_chunk *)to;	/* the header came with the pages */
 	moved->magic = US_CHUNK_MAGIC ^ (uintptr_t)moved;
 	moved->map_base = to;

@@ -4,6 +4,11 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #include "chunk.h"
 #include "internal.h"
 #include "os.h"
@@ -218,6 +223,80 @@ START_TEST(large_allocation_fails_cleanly)
 }
 END_TEST
 
+/*
+ * The registry's invariant: a region's bit is cleared before its range
+ * is unmapped or moved away, or another thread could map and register a
+ * chunk there in between and then lose its bit.  This program is linked
+ * with the library statically, so its mremap() and munmap() are the ones
+ * uslab calls: they check the invariant on every call.
+ */
+static _Atomic int violations;
+
+/* A sanitizer intercepts these itself: then the check cannot run. */
+#ifndef USLAB_TEST_SANITIZED
+static void registered_range_check(void *addr)
+{
+	if (((uintptr_t)addr & US_CHUNK_MASK) == 0 &&
+	    us_chunk_lookup((char *)addr + 1) == (struct us_chunk *)addr)
+		atomic_fetch_add(&violations, 1);
+}
+
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *to = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (flags & MREMAP_MAYMOVE)
+		registered_range_check(old);
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
+}
+
+int munmap(void *addr, size_t len)
+{
+	registered_range_check(addr);
+	return (int)syscall(SYS_munmap, addr, len);
+}
+#endif
+
+START_TEST(registered_ranges_are_never_unmapped_or_moved)
+{
+	char *blocker[8];
+
+#ifdef USLAB_TEST_SANITIZED
+	return;
+#endif
+	atomic_store(&violations, 0);
+	/* Large blocks moved by growth, freed, and chunks unmapped. */
+	for (int round = 0; round < 20; round++) {
+		char *p = us_chunk_large_alloc(70000, 0, false);
+
+		for (int i = 0; i < 8; i++)
+			blocker[i] = us_chunk_large_alloc(10000, 1u << 16, false);
+		for (size_t size = 200000; size < (16u << 20); size *= 3)
+			p = us_chunk_large_resize(us_chunk_lookup(p), size);
+		us_chunk_large_free(us_chunk_lookup(p));
+		for (int i = 0; i < 8; i++)
+			us_chunk_large_free(us_chunk_lookup(blocker[i]));
+	}
+	us_chunk_large_reap(true);
+	{
+		struct us_slab *s[48];
+
+		for (int i = 0; i < 48; i++)
+			s[i] = us_chunk_slot_alloc(6);
+		for (int i = 0; i < 48; i++)
+			us_chunk_slot_free(s[i]);
+	}
+	ck_assert_int_eq(atomic_load(&violations), 0);
+}
+END_TEST
+
 static Suite *chunk_suite(void)
 {
 	Suite *s = suite_create("chunk");
@@ -231,11 +310,13 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, foreign_pointers_are_not_ours);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("large");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, large_allocations_find_their_header);
 	tcase_add_test(tc, large_allocation_fails_cleanly);
 	tcase_add_test(tc, freed_large_chunks_are_reused_then_unmapped);
 	tcase_add_test(tc, the_large_cache_is_bounded);
 	tcase_add_test(tc, large_chunks_resize_without_copying);
+	tcase_add_test(tc, registered_ranges_are_never_unmapped_or_moved);
 	suite_add_tcase(s, tc);
 	return s;
 }
