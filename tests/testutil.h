@@ -130,18 +130,21 @@ static inline bool on_valgrind(void)
 	return p && strstr(p, "vgpreload") != NULL;
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define TEST_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define TEST_SANITIZER 1
 #endif
 #endif
 
-/* Is resident memory ours to measure (not valgrind's or TSan's shadow)? */
+/*
+ * Is resident memory ours to measure?  Not under valgrind, nor with a
+ * sanitizer's shadow memory and allocator quarantine beside it.
+ */
 static inline bool rss_is_meaningful(void)
 {
-#ifdef TEST_TSAN
+#ifdef TEST_SANITIZER
 	return false;
 #else
 	return !on_valgrind();
