@@ -317,6 +317,75 @@ START_TEST(foreign_pointers_are_reported_and_abort)
 }
 END_TEST
 
+/*
+ * Fault injection through the malloc family: this program again, with
+ * USLAB_FAULT_MMAP set, so every request for new memory from the 40th
+ * on fails.  Each function must then fail with ENOMEM and change
+ * nothing, and memory already held must still serve.
+ */
+static int fault_child(void)
+{
+	char *held = malloc(100), *big[64], *p;
+	void *q = NULL;
+	int i;
+
+	if (!held)
+		return 1;
+	strcpy(held, "held");
+	for (i = 0; i < 64; i++) {
+		big[i] = malloc(200000);	/* each a new mapping */
+		if (!big[i])
+			break;
+		memset(big[i], 1, 4096);
+	}
+	if (i == 64 || errno != ENOMEM)
+		return 2;
+	errno = 0;
+	if (calloc(1, 300000) || errno != ENOMEM)
+		return 3;
+	errno = 0;
+	if (posix_memalign(&q, 1u << 22, 100) != ENOMEM || q)
+		return 4;
+	errno = 0;
+	if (aligned_alloc(1u << 22, 100) || errno != ENOMEM)
+		return 5;
+	errno = 0;
+	if (realloc(held, 5000000) || errno != ENOMEM || strcmp(held, "held"))
+		return 6;
+	errno = 0;
+	if (valloc(300000) || pvalloc(300000) || memalign(4096, 300000))
+		return 7;
+	/* What is held still serves, and frees still work. */
+	while (i--)
+		free(big[i]);
+	p = malloc(200000);	/* a freed block, kept for reuse */
+	if (!p)
+		return 8;
+	free(p);
+	p = realloc(held, 90);
+	if (!p || strcmp(p, "held"))
+		return 9;
+	free(p);
+	return 0;
+}
+
+static void exec_with_faults(void *arg)
+{
+	(void)arg;
+	setenv("USLAB_FAULT_MMAP", "40", 1);
+	execl(self_exe(), "test-malloc", "fault", (char *)NULL);
+}
+
+START_TEST(the_family_fails_cleanly_when_memory_runs_out)
+{
+	struct captured r;
+
+	run_captured(exec_with_faults, NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
 /* ------------------------------------------------------ contexts */
 
 START_TEST(dlopen_and_dlsym_work)
@@ -575,10 +644,14 @@ START_TEST(fork_while_threads_allocate)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc;
+
+	self_argv0 = argv[0];
+	if (argc > 1 && strcmp(argv[1], "fault") == 0)
+		return fault_child();
 
 #ifdef USLAB_TEST_SANITIZED
 	/* A sanitizer owns malloc; a second one cannot be linked in. */
@@ -604,6 +677,7 @@ int main(void)
 	tcase_add_test(tc, other_aligned_allocators);
 	tcase_add_test(tc, malloc_trim_gives_memory_back);
 	tcase_add_test(tc, foreign_pointers_are_reported_and_abort);
+	tcase_add_test(tc, the_family_fails_cleanly_when_memory_runs_out);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("contexts");
