@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "memtool.h"
 #include "os.h"
 
 _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
@@ -213,6 +214,7 @@ void us_chunk_slot_free(struct us_slab *slab)
 	atomic_store_explicit(&slab->cache, NULL, memory_order_relaxed);
 	slab->list = US_SLAB_FREE_SLOT;
 	us_os_decommit(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
+	us_mem_hide(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
 
 	us_lock(&page_lock);
 	ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
@@ -331,8 +333,10 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
 	}
 	if (!ch)
 		return large_map(size, align);
-	if (zero)
+	if (zero) {
+		us_mem_open(ch->object, ch->usable);
 		memset(ch->object, 0, ch->usable);
+	}
 	return ch->object;
 }
 
@@ -424,6 +428,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		us_os_unmap(to, new_len);
 		copy = large_map(new_size, ch->align);
 		if (copy) {
+			us_mem_open(ch->object, ch->usable);
 			memcpy(copy, ch->object, ch->usable);
 			large_unmap(ch);
 		}

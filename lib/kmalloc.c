@@ -29,6 +29,7 @@
 #include "chunk.h"
 #include "kmalloc.h"
 #include "magazine.h"
+#include "memtool.h"
 #include "os.h"
 #include "report.h"
 
@@ -104,10 +105,21 @@ static void *large_alloc(size_t size, size_t align, gfp_t flags)
 	for (unsigned int attempt = 0;; attempt++) {
 		void *p = us_chunk_large_alloc(size, align, flags & __GFP_ZERO);
 
-		if (p || !(flags & __GFP_NOFAIL))
+		if (p) {
+			us_mem_handout(p, us_chunk_lookup(p)->usable,
+				       flags & __GFP_ZERO);
 			return p;
+		}
+		if (!(flags & __GFP_NOFAIL))
+			return NULL;
 		us_cache_nofail_wait(attempt, size);
 	}
+}
+
+static void large_free(struct us_chunk *ch)
+{
+	us_mem_takeback(ch->object, ch->usable);
+	us_chunk_large_free(ch);
 }
 
 US_COLD static void *kmalloc_hard(size_t size, gfp_t flags)
@@ -201,7 +213,7 @@ void kfree(const void *objp)
 		us_mag_free(us_cache_of(ch, p, "kfree"), p);
 		return;
 	}
-	us_chunk_large_free(large_of(ch, p, "kfree"));
+	large_free(large_of(ch, p, "kfree"));
 }
 
 size_t ksize(const void *objp)
@@ -247,11 +259,24 @@ void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	}
 	if (ks > US_KMALLOC_MAX_CACHE_SIZE && new_size > US_KMALLOC_MAX_CACHE_SIZE) {
 		/* Large to large: remap, never copy. */
+		struct us_chunk *ch = us_chunk_lookup(p);
+
 		if (flags & ~US_GFP_VALID) {
 			errno = EINVAL;
 			return NULL;
 		}
-		return us_chunk_large_resize(us_chunk_lookup(p), new_size);
+		/*
+		 * To the memory tools, the block is freed and the same bytes,
+		 * perhaps elsewhere, allocated again.  Freed first: once moved,
+		 * the old range may be another thread's.
+		 */
+		us_mem_takeback((void *)(uintptr_t)p, ks);
+		n = us_chunk_large_resize(ch, new_size);
+		if (n)
+			us_mem_handout(n, us_chunk_lookup(n)->usable, true);
+		else
+			us_mem_handout((void *)(uintptr_t)p, ks, true);
+		return n;
 	}
 	if (new_size <= ks)	/* a large block that now fits a class */
 		return (void *)(uintptr_t)p;

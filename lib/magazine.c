@@ -333,24 +333,28 @@ static struct us_mag *depot_get_empty(struct kmem_cache *c)
 void *us_mag_alloc_locking(struct kmem_cache *c)
 {
 	struct us_cpu_slot *slot = us_mag_lock_current(c);
-	struct us_mag *m;
+	struct us_mag *m = slot->loaded;
+	void *obj;
 
-	m = slot->loaded;
 	if (likely(m->rounds != 0)) {
-		void *obj = m->objs[--m->rounds];
-
+		obj = m->objs[--m->rounds];
 		us_stat_add(&slot->alloc_fast, 1);
 		us_unlock(&slot->lock);
-		return obj;
+	} else {
+		obj = us_mag_alloc_slow(c, slot);
 	}
-	return us_mag_alloc_slow(c, slot);
+	if (obj)
+		us_obj_handout(c, obj);
+	return obj;
 }
 
 void us_mag_free_locking(struct kmem_cache *c, void *obj)
 {
-	struct us_cpu_slot *slot = us_mag_lock_current(c);
+	struct us_cpu_slot *slot;
 	struct us_mag *m;
 
+	us_obj_takeback(c, obj);
+	slot = us_mag_lock_current(c);
 	m = slot->loaded;
 	if (likely(m->rounds < m->capacity)) {
 		if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
@@ -540,6 +544,8 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 	}
 	us_stat_add(&slot->alloc_fast, got);
 	us_unlock(&slot->lock);
+	for (unsigned int i = 0; i < got; i++)
+		us_obj_handout(c, p[i]);
 
 	while (got < n) {
 		unsigned int more = us_slab_alloc_batch(c, p + got, n - got);
@@ -550,6 +556,8 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 			errno = ENOMEM;
 			return 0;
 		}
+		for (unsigned int i = got; i < got + more; i++)
+			us_obj_handout(c, p[i]);
 		got += more;
 	}
 	return n;

@@ -10,6 +10,7 @@
 
 #include "cpu.h"
 #include "internal.h"
+#include "memtool.h"
 #include "rseq.h"
 
 /* Magazines are 64 to 2048 bytes: 5 to 253 rounds. */
@@ -83,8 +84,10 @@ static inline void *us_mag_alloc(struct kmem_cache *c)
 #if US_RSEQ_FAST
 	void *obj = us_rseq_pop(c);
 
-	if (likely(obj != NULL))
+	if (likely(obj != NULL)) {
+		us_obj_asan_handout(c, obj);
 		return obj;
+	}
 #endif
 	return us_mag_alloc_locking(c);
 }
@@ -93,7 +96,10 @@ static inline void *us_mag_alloc(struct kmem_cache *c)
 static inline void us_mag_free(struct kmem_cache *c, void *obj)
 {
 #if US_RSEQ_FAST
-	enum us_rseq_push_result r = us_rseq_push(c, obj);
+	enum us_rseq_push_result r;
+
+	us_obj_asan_takeback(c, obj);
+	r = us_rseq_push(c, obj);
 
 	if (likely(r == US_PUSHED))
 		return;

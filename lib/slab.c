@@ -53,6 +53,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "memtool.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -68,6 +69,31 @@ static inline void *fp_encode(const struct kmem_cache *c, void *next,
 static inline void **fp_addr(const struct kmem_cache *c, void *obj)
 {
 	return (void **)(void *)((char *)obj + c->offset);
+}
+
+/*
+ * A tracked cache's free objects are hidden from the memory tools
+ * (memtool.h) and opened around the slab layer's own accesses.
+ */
+static inline void *fp_read(const struct kmem_cache *c, void **at)
+{
+	void *v;
+
+	if (us_mem_tracked(c))
+		us_mem_open(at, sizeof(*at));
+	v = fp_encode(c, *at, at);
+	if (us_mem_tracked(c))
+		us_mem_close(at, sizeof(*at));
+	return v;
+}
+
+static inline void fp_write(const struct kmem_cache *c, void **at, void *next)
+{
+	if (us_mem_tracked(c))
+		us_mem_open(at, sizeof(*at));
+	*at = fp_encode(c, next, at);
+	if (us_mem_tracked(c))
+		us_mem_close(at, sizeof(*at));
 }
 
 /*
@@ -275,16 +301,21 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
 {
 	struct us_slab *slab = us_chunk_slot_alloc(c->order);
+	char *start;
 
 	if (!slab)
 		return NULL;
-	slab->base = us_chunk_slot_start(slab) +
-		     (size_t)(colour % c->colour_count) * c->colour_step;
+	start = us_chunk_slot_start(slab);
+	/* A slot hidden from the memory tools while free: ours now. */
+	us_mem_open(start, c->slab_size);
+	slab->base = start + (size_t)(colour % c->colour_count) * c->colour_step;
 	slab->objects = c->objects;
 	if (c->ctor) {
 		for (uint32_t i = 0; i < slab->objects; i++)
 			c->ctor(slab->base + (size_t)i * c->size);
 	}
+	if (us_mem_tracked(c))
+		us_mem_hide(start, c->slab_size);
 	atomic_store_explicit(&slab->cache, c, memory_order_release);
 	us_stat_add(&c->slabs.grown, 1);
 	return slab;
@@ -298,8 +329,7 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 
 	while (got < n && slab->freelist) {
 		void *obj = slab->freelist;
-		void **at = fp_addr(c, obj);
-		void *next = fp_encode(c, *at, at);
+		void *next = fp_read(c, fp_addr(c, obj));
 
 		if (next && unlikely(!us_slab_is_object(c, slab, next) ||
 				     !is_carved(c, slab,
@@ -418,7 +448,7 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 		if (unlikely(obj == slab->freelist ||
 			     !is_carved(c, slab, us_slab_obj_index(c, slab, obj))))
 			already_free(c, obj);
-		*at = fp_encode(c, slab->freelist, at);
+		fp_write(c, at, slab->freelist);
 		slab->freelist = obj;
 		if (--slab->inuse == 0) {
 			slab->freelist = NULL;
@@ -503,7 +533,7 @@ static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
 				problems++;
 				break;
 			}
-			obj = fp_encode(c, *at, at);
+			obj = fp_read(c, at);
 		}
 		if (nfree != slab->carved - slab->inuse)
 			problems++;

@@ -11,6 +11,7 @@
 
 #include "chunk.h"
 #include "internal.h"
+#include "memtool.h"
 #include "os.h"
 #include "testutil.h"
 
@@ -26,6 +27,7 @@ START_TEST(slots_are_aligned_distinct_and_registered)
 			ck_assert_ptr_nonnull(s[i]);
 			ck_assert_int_eq(s[i]->list, US_SLAB_ORPHAN);
 			start[i] = us_chunk_slot_start(s[i]);
+			us_mem_open(start[i], slot_size);	/* as slab_grow() */
 			ck_assert_uint_eq((uintptr_t)start[i] % slot_size, 0);
 			/* The slot's memory reads as zero and is usable. */
 			ck_assert_int_eq(start[i][0], 0);
@@ -52,10 +54,12 @@ START_TEST(freed_slots_read_zero_when_reused)
 	struct us_slab *s = us_chunk_slot_alloc(0);
 	char *p = us_chunk_slot_start(s);
 
+	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slot_free(s);
 	s = us_chunk_slot_alloc(0);
 	p = us_chunk_slot_start(s);
+	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
 	for (size_t i = 0; i < us_page_size; i++)
 		ck_assert_int_eq(p[i], 0);
 	us_chunk_slot_free(s);

@@ -63,6 +63,8 @@ START_TEST(kmem_cache_alloc_fails_cleanly_and_recovers)
 	char *keep = canary();
 	unsigned long n = 0;
 
+	/* The objects freed below must be in this CPU's magazines. */
+	pin_to_one_cpu();
 	us_os_fault_from(1);
 	errno = 0;
 	while (n < LIMIT && (objs[n] = kmem_cache_alloc(c, GFP_KERNEL)) != NULL) {

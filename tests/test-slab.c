@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "chunk.h"
 #include "internal.h"
+#include "memtool.h"
 #include "options.h"
 #include "os.h"
 #include "slab.h"
@@ -23,6 +24,19 @@ static struct kmem_cache *make(unsigned int size, unsigned int align,
 
 	ck_assert_ptr_nonnull(c);
 	return c;
+}
+
+/*
+ * The slab layer's batches, opened to memcheck: the slab layer keeps
+ * free objects hidden and only the magazine layer hands them out.
+ */
+static unsigned int take(struct kmem_cache *c, void **objs, unsigned int n)
+{
+	unsigned int got = us_slab_alloc_batch(c, objs, n);
+
+	for (unsigned int i = 0; i < got; i++)
+		us_mem_open(objs[i], c->object_size);
+	return got;
 }
 
 START_TEST(geometry_follows_the_kernel_rules)
@@ -125,7 +139,7 @@ START_TEST(batches_are_distinct_aligned_objects_of_the_cache)
 	unsigned int got = 0;
 
 	while (got < N) {
-		unsigned int n = us_slab_alloc_batch(c, objs + got, N - got);
+		unsigned int n = take(c, objs + got, N - got);
 
 		ck_assert_uint_ge(n, 1);
 		got += n;
@@ -157,10 +171,10 @@ START_TEST(freed_objects_come_back_first)
 	struct kmem_cache *c = make(64, 0, 0, NULL);
 	void *a[3], *b[2];
 
-	ck_assert_uint_eq(us_slab_alloc_batch(c, a, 3), 3);
+	ck_assert_uint_eq(take(c, a, 3), 3);
 	us_slab_free_batch(c, &a[1], 1);
 	us_slab_free_batch(c, &a[0], 1);
-	ck_assert_uint_eq(us_slab_alloc_batch(c, b, 2), 2);
+	ck_assert_uint_eq(take(c, b, 2), 2);
 	ck_assert_ptr_eq(b[0], a[0]);
 	ck_assert_ptr_eq(b[1], a[1]);
 	ck_assert_uint_eq(us_slab_validate(c), 0);
@@ -181,12 +195,12 @@ START_TEST(constructor_runs_once_per_object_at_slab_creation)
 	void *obj;
 
 	ctor_calls = 0;
-	ck_assert_uint_eq(us_slab_alloc_batch(c, &obj, 1), 1);
+	ck_assert_uint_eq(take(c, &obj, 1), 1);
 	ck_assert_int_eq(ctor_calls, (int)c->objects);
 	/* Free and reuse: the object keeps its constructed state. */
 	for (int i = 0; i < 100; i++) {
 		us_slab_free_batch(c, &obj, 1);
-		ck_assert_uint_eq(us_slab_alloc_batch(c, &obj, 1), 1);
+		ck_assert_uint_eq(take(c, &obj, 1), 1);
 		for (int b = 0; b < 40; b++)
 			ck_assert_int_eq(((unsigned char *)obj)[b], 0xc5);
 	}
@@ -204,12 +218,13 @@ static void overwrite_free_pointer(void *arg)
 	struct corrupt_arg *a = arg;
 	void *objs[4], *got[4];
 
-	us_slab_alloc_batch(a->c, objs, 4);
+	take(a->c, objs, 4);
 	us_slab_free_batch(a->c, &objs[2], 1);
 	us_slab_free_batch(a->c, &objs[1], 1);
 	/* objs[1] heads the free list and links to objs[2]: steer it. */
+	us_mem_open(objs[1], sizeof(void *));
 	*(void **)objs[1] = a->target;
-	us_slab_alloc_batch(a->c, got, 2);
+	take(a->c, got, 2);
 	/* Not reached: the corruption is detected. */
 	if (got[1] == a->target)
 		fprintf(stderr, "handed out the attacker's address\n");
@@ -227,7 +242,7 @@ START_TEST(a_steered_free_pointer_is_caught_not_followed)
 	{
 		void *o;
 
-		us_slab_alloc_batch(a.c, &o, 1);
+		take(a.c, &o, 1);
 		a.target = (char *)o + 10 * 64;
 		us_slab_free_batch(a.c, &o, 1);
 	}
@@ -240,7 +255,7 @@ static void free_twice(void *arg)
 	struct kmem_cache *c = arg;
 	void *objs[2];
 
-	us_slab_alloc_batch(c, objs, 2);
+	take(c, objs, 2);
 	us_slab_free_batch(c, &objs[0], 1);
 	us_slab_free_batch(c, &objs[0], 1);
 }
@@ -250,7 +265,7 @@ static void free_never_allocated(void *arg)
 	struct kmem_cache *c = arg;
 	void *obj;
 
-	us_slab_alloc_batch(c, &obj, 1);
+	take(c, &obj, 1);
 	obj = (char *)obj + 5 * c->size;	/* not yet carved */
 	us_slab_free_batch(c, &obj, 1);
 }
@@ -272,7 +287,7 @@ START_TEST(empty_slabs_go_back_beyond_the_keep_count)
 	struct us_slab_counts sc;
 
 	while (got < n)
-		got += us_slab_alloc_batch(c, objs + got, n - got);
+		got += take(c, objs + got, n - got);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.full, 6);
 	us_slab_free_batch(c, objs, n);
@@ -297,13 +312,13 @@ START_TEST(idle_empty_slabs_go_back_without_a_shrink)
 	void *one;
 
 	while (got < n)
-		got += us_slab_alloc_batch(c, objs + got, n - got);
+		got += take(c, objs + got, n - got);
 	us_slab_free_batch(c, objs, n);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.empty, 2);
 	nanosleep(&ts, NULL);
 	/* Any later activity of the cache returns what idled. */
-	ck_assert_uint_eq(us_slab_alloc_batch(c, &one, 1), 1);
+	ck_assert_uint_eq(take(c, &one, 1), 1);
 	us_slab_free_batch(c, &one, 1);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_le(sc.empty, 1);
@@ -319,7 +334,7 @@ START_TEST(typesafe_by_rcu_slabs_stay_mapped)
 	struct us_slab_counts sc;
 
 	while (got < n)
-		got += us_slab_alloc_batch(c, objs + got, n - got);
+		got += take(c, objs + got, n - got);
 	for (unsigned int i = 0; i < n; i++)
 		memset(objs[i], 0x3c, 128);
 	us_slab_free_batch(c, objs, n);
@@ -347,7 +362,7 @@ START_TEST(random_carving_order_covers_each_object_once)
 	n = c->objects;
 	objs = calloc(n, sizeof(void *));
 	seen = calloc(n, 1);
-	ck_assert_uint_eq(us_slab_alloc_batch(c, objs, n), n);
+	ck_assert_uint_eq(take(c, objs, n), n);
 	for (unsigned int i = 0; i < n; i++) {
 		struct us_slab *slab = us_chunk_slab(us_chunk_lookup(objs[i]),
 						     objs[i]);
@@ -364,7 +379,7 @@ START_TEST(random_carving_order_covers_each_object_once)
 	ck_assert_uint_eq(us_slab_validate(c), 0);
 	us_slab_free_batch(c, objs + 1, n - 1);
 	ck_assert_uint_eq(us_slab_validate(c), 0);
-	ck_assert_uint_eq(us_slab_alloc_batch(c, objs + 1, n - 1), n - 1);
+	ck_assert_uint_eq(take(c, objs + 1, n - 1), n - 1);
 	us_slab_free_batch(c, objs, n);
 	free(objs);
 	free(seen);
@@ -379,7 +394,7 @@ static void random_order_double_free(void *arg)
 	(void)arg;
 	us_options.random_freelist = 1;
 	c = make(64, 0, 0, NULL);
-	us_slab_alloc_batch(c, objs, 3);
+	take(c, objs, 3);
 	/* An object not yet carved, in random order, is not ours to free. */
 	for (uint32_t i = 0; i < c->objects; i++) {
 		char *o = (char *)us_chunk_slot_start(

@@ -10,6 +10,7 @@
  *                     or the clock, printed so a failure can be replayed
  *   rss_bytes()       resident memory from /proc/self/statm
  *   run_suite()       run a suite and turn its result into an exit code
+ *   read_anyway()     tell memcheck a test reads undefined bytes on purpose
  */
 #ifndef USLAB_TESTUTIL_H
 #define USLAB_TESTUTIL_H
@@ -27,6 +28,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define TEST_HAVE_MEMCHECK 1
+#endif
+#endif
 
 struct captured {
 	int status;		/* as from waitpid() */
@@ -123,6 +130,20 @@ static inline const char *self_exe(void)
 }
 
 /* Are we running under valgrind (make check-valgrind)? */
+/*
+ * Bytes a test inspects although the contract leaves them undefined (an
+ * object's contents as handed out again): defined, to memcheck.
+ */
+static inline void read_anyway(const void *p, size_t n)
+{
+#ifdef TEST_HAVE_MEMCHECK
+	VALGRIND_MAKE_MEM_DEFINED(p, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 static inline bool on_valgrind(void)
 {
 	const char *p = getenv("LD_PRELOAD");
