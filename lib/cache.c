@@ -25,12 +25,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cache.h"
 #include "chunk.h"
 #include "cpu.h"
+#include "debug.h"
 #include "magazine.h"
 #include "report.h"
 #include "slab.h"
@@ -102,9 +104,9 @@ struct kmem_cache *us_cache_create(const char *name, unsigned int size,
 	len = strnlen(name, USLAB_NAME_MAX);
 	memcpy(c->name, name, len);
 	c->name[len] = '\0';
-	c->flags = flags;
+	c->flags = us_debug_cache_flags(c->name, flags);
 	c->ctor = ctor;
-	if (us_slab_geometry(c, size, align, flags, ctor != NULL) != 0) {
+	if (us_slab_geometry(c, size, align, c->flags, ctor != NULL) != 0) {
 		void *obj = c;
 
 		us_slab_free_batch(&kmem_cache_boot, &obj, 1);
@@ -153,8 +155,11 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		return;
 	}
 	us_mag_drain(s);
+	us_debug_validate(s);
 	live = us_slab_release_all(s);
 	if (live) {
+		if (s->flags & US_CACHE_DEBUG)
+			us_debug_report_leaks(s, live);
 		us_report("kmem_cache_destroy %s: Slab cache still has objects "
 			  "(%llu objects allocated); the cache is kept",
 			  s->name, (unsigned long long)live);
@@ -200,11 +205,16 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 
 void us_cache_invalid_pointer(const char *who, const void *p, const char *why)
 {
-	us_panic("BUG %s: Invalid object pointer %p: %s", who, p, why);
+	us_bug_invalid_pointer(NULL, who, p, why);
+	abort();
 }
 
-US_COLD US_NORETURN static void wrong_cache(struct kmem_cache *s,
-					    struct us_chunk *ch, void *p)
+/*
+ * p, handed to s's free, is not an object of s: report it.  Returns only
+ * if s is a debug cache in repair mode; p is then left alone.
+ */
+US_COLD static void wrong_cache(struct kmem_cache *s, struct us_chunk *ch,
+				void *p)
 {
 	struct kmem_cache *c = NULL;
 
@@ -212,11 +222,11 @@ US_COLD US_NORETURN static void wrong_cache(struct kmem_cache *s,
 		c = atomic_load_explicit(&us_chunk_slab(ch, p)->cache,
 					 memory_order_relaxed);
 	if (!c)
-		us_cache_invalid_pointer(s->name, p, ch->kind == US_CHUNK_LARGE
+		us_bug_invalid_pointer(s, s->name, p, ch->kind == US_CHUNK_LARGE
 				? "a large kmalloc allocation, not a cache object"
 				: "not in a slab in use");
-	us_panic("BUG %s: Wrong slab cache. %s but object is from %s: "
-		 "object %p", s->name, s->name, c->name, p);
+	else
+		us_bug_wrong_cache(s, c, p);
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)
@@ -230,17 +240,24 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 		us_cache_invalid_pointer("kmem_cache_free", objp,
 					 "freed into a NULL cache");
 	ch = us_chunk_lookup(objp);
-	if (unlikely(!ch))
-		us_cache_invalid_pointer(s->name, objp, "not allocated by uslab");
+	if (unlikely(!ch)) {
+		us_bug_invalid_pointer(s, s->name, objp,
+				       "not allocated by uslab");
+		return;
+	}
 	slab = us_chunk_slab(ch, objp);
 	if (unlikely(ch->kind != US_CHUNK_SLAB ||
 		     ((uintptr_t)objp & US_CHUNK_MASK) == 0 ||
 		     atomic_load_explicit(&slab->cache,
-					  memory_order_relaxed) != s))
+					  memory_order_relaxed) != s)) {
 		wrong_cache(s, ch, objp);
-	if (unlikely(!us_slab_is_object(s, slab, objp)))
-		us_cache_invalid_pointer(s->name, objp,
-					 "not the start of an object");
+		return;
+	}
+	if (unlikely(!us_slab_is_object(s, slab, objp))) {
+		us_bug_invalid_pointer(s, s->name, objp,
+				       "not the start of an object");
+		return;
+	}
 	us_mag_free(s, objp);
 }
 
@@ -289,6 +306,7 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	if (!s)
 		return -EINVAL;
 	us_mag_drain(s);
+	us_debug_validate(s);
 	us_slab_reap(s, true);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "cache.h"
 #include "cpu.h"
+#include "debug.h"
 #include "internal.h"
 #include "kmalloc.h"
 #include "options.h"
@@ -58,6 +59,7 @@ void us_init(void)
 	us_lock(&init_lock);
 	if (!atomic_load_explicit(&us_initialized, memory_order_relaxed)) {
 		us_options_init();
+		us_debug_init();
 		us_os_init();
 		us_cpu_init();
 		us_cache_init();

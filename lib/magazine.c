@@ -49,9 +49,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chunk.h"
+#include "debug.h"
 #include "magazine.h"
 #include "os.h"
 #include "report.h"
@@ -332,10 +334,15 @@ static struct us_mag *depot_get_empty(struct kmem_cache *c)
 
 void *us_mag_alloc_locking(struct kmem_cache *c)
 {
-	struct us_cpu_slot *slot = us_mag_lock_current(c);
-	struct us_mag *m = slot->loaded;
+	struct us_cpu_slot *slot;
+	struct us_mag *m;
 	void *obj;
 
+	/* A debug cache's slots keep the sentinel: every call comes here. */
+	if (unlikely(c->flags & US_CACHE_DEBUG))
+		return us_debug_alloc(c);
+	slot = us_mag_lock_current(c);
+	m = slot->loaded;
 	if (likely(m->rounds != 0)) {
 		obj = m->objs[--m->rounds];
 		us_stat_add(&slot->alloc_fast, 1);
@@ -353,6 +360,10 @@ void us_mag_free_locking(struct kmem_cache *c, void *obj)
 	struct us_cpu_slot *slot;
 	struct us_mag *m;
 
+	if (unlikely(c->flags & US_CACHE_DEBUG)) {
+		us_debug_free(c, obj);
+		return;
+	}
 	us_obj_takeback(c, obj);
 	slot = us_mag_lock_current(c);
 	m = slot->loaded;
@@ -519,7 +530,8 @@ void us_mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
 
 void us_mag_report_double_free(struct kmem_cache *c, void *obj)
 {
-	us_panic("BUG %s: Object already free: %p", c->name, obj);
+	us_bug_already_free(c, obj);	/* never a debug cache: aborts */
+	abort();
 }
 
 /* Lock slot i from wherever we run; see rseq.h for the fence. */
@@ -531,10 +543,29 @@ static struct us_cpu_slot *lock_slot(struct kmem_cache *c, unsigned int i)
 	return &c->cpu[i];
 }
 
+static unsigned int debug_alloc_bulk(struct kmem_cache *c, void **p,
+				     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		p[i] = us_debug_alloc(c);
+		if (!p[i]) {
+			while (i--)
+				us_debug_free(c, p[i]);
+			errno = ENOMEM;
+			return 0;
+		}
+	}
+	return n;
+}
+
 unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 {
-	struct us_cpu_slot *slot = us_mag_lock_current(c);
+	struct us_cpu_slot *slot;
 	unsigned int got = 0;
+
+	if (unlikely(c->flags & US_CACHE_DEBUG))
+		return debug_alloc_bulk(c, p, n);
+	slot = us_mag_lock_current(c);
 
 	for (int pass = 0; pass < 2 && got < n; pass++) {
 		struct us_mag *m = pass ? slot->prev : slot->loaded;

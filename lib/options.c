@@ -32,6 +32,12 @@ static bool stats_valid(const char *s)
 	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
 }
 
+static bool any_text(const char *s)
+{
+	(void)s;
+	return true;
+}
+
 static const struct option_desc options[] = {
 	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL },
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL },
@@ -41,6 +47,8 @@ static const struct option_desc options[] = {
 	  NULL, NULL },
 	{ "USLAB_STATS", NULL, 0, 0, us_options.stats, stats_valid,
 	  "1 or file:PATH" },
+	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, us_options.debug,
+	  any_text, "at most 255 characters" },
 };
 
 static bool parse_ulong(const char *s, unsigned long *out)
@@ -73,7 +81,9 @@ void us_options_init(void)
 					  s, o->expect);
 				continue;
 			}
-			if (strcmp(s, "0") != 0)
+			if (o->value)		/* present, whatever it says */
+				*o->value = 1;
+			if (strcmp(s, "0") != 0 || o->value)
 				strcpy(o->text, s);
 			continue;
 		}

@@ -16,6 +16,9 @@ struct us_options {
 	unsigned int random_freelist;	/* USLAB_RANDOM_FREELIST=1 */
 	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
 	char stats[US_OPTION_PATH_MAX];
+	/* USLAB_DEBUG: the kernel's slab_debug syntax (debug.c) */
+	char debug[US_OPTION_PATH_MAX];
+	unsigned int debug_set;		/* USLAB_DEBUG present, even empty */
 };
 
 extern struct us_options us_options;

@@ -157,14 +157,14 @@ size_t us_format(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-static void vreport(const char *fmt, va_list ap)
+static void vreport_prefixed(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[REPORT_LINE_MAX];
-	size_t n, off = 0;
+	size_t n, off = 0, plen = strlen(prefix);
 	int saved = errno;
 
-	memcpy(line, "uslab: ", 7);
-	n = 7 + us_vformat(line + 7, sizeof(line) - 8, fmt, ap);
+	memcpy(line, prefix, plen);
+	n = plen + us_vformat(line + plen, sizeof(line) - plen - 1, fmt, ap);
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
@@ -178,6 +178,20 @@ static void vreport(const char *fmt, va_list ap)
 		off += (size_t)w;
 	}
 	errno = saved;
+}
+
+static void vreport(const char *fmt, va_list ap)
+{
+	vreport_prefixed("uslab: ", fmt, ap);
+}
+
+void us_report_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_prefixed("", fmt, ap);
+	va_end(ap);
 }
 
 void us_report(const char *fmt, ...)

@@ -22,6 +22,9 @@ size_t us_format(char *buf, size_t size, const char *fmt, ...)
 /* Write a line to stderr with write(2): "uslab: " fmt "\n". */
 void us_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One line as it is, with no prefix: the lines of a multi-line report. */
+void us_report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* us_report(), then abort(). */
 US_NORETURN void us_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -50,9 +50,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chunk.h"
+#include "debug.h"
 #include "memtool.h"
 #include "options.h"
 #include "os.h"
@@ -182,7 +184,11 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 	}
 	c->align = align;
 	c->object_size = object_size;
-	if (has_ctor || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) {
+	c->red_left = 0;
+	if (flags & US_CACHE_DEBUG) {
+		us_debug_layout(c, has_ctor);
+		raw = c->size;
+	} else if (has_ctor || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) {
 		c->offset = (uint32_t)US_ALIGN_UP((size_t)object_size,
 						  sizeof(void *));
 		raw = c->offset + sizeof(void *);
@@ -204,14 +210,16 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 
 		for (unsigned int order = 0; order <= US_SLAB_MAX_ORDER; order++) {
 			size_t slab = us_page_size << order;
+			/* A debug cache's first left red zone comes first. */
+			size_t room = slab - c->red_left;
 			size_t n, waste;
 
 			if (slab > US_SLAB_MAX_SIZE)
 				break;
-			if (slab < raw)
+			if (room < raw)
 				continue;
-			n = slab / raw;
-			waste = slab - n * raw;
+			n = room / raw;
+			waste = room - n * raw;
 			if (!last && (n < min_objects[m] || waste * 8 > slab))
 				continue;
 			c->order = order;
@@ -252,14 +260,14 @@ static US_COLD US_NORETURN void freepointer_corrupt(struct kmem_cache *c,
 						    struct us_slab *slab,
 						    void *obj, void *bad)
 {
-	us_panic("BUG %s: Freepointer corrupt: object %p in slab %p holds "
-		 "free pointer %p, which is not an object of its slab",
-		 c->name, obj, (void *)us_chunk_slot_start(slab), bad);
+	us_bug_freepointer(c, slab, obj, bad);
 }
 
+/* Only caches without debugging free here: the report aborts. */
 static US_COLD US_NORETURN void already_free(struct kmem_cache *c, void *obj)
 {
-	us_panic("BUG %s: Object already free: %p", c->name, obj);
+	us_bug_already_free(c, obj);
+	abort();
 }
 
 /* Move a slab to the list its counts call for; slab lock held. */
@@ -308,8 +316,11 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
 	start = us_chunk_slot_start(slab);
 	/* A slot hidden from the memory tools while free: ours now. */
 	us_mem_open(start, c->slab_size);
-	slab->base = start + (size_t)(colour % c->colour_count) * c->colour_step;
+	slab->base = start + c->red_left +
+		     (size_t)(colour % c->colour_count) * c->colour_step;
 	slab->objects = c->objects;
+	if (c->flags & US_CACHE_DEBUG)
+		us_debug_init_slab(c, slab);
 	if (c->ctor) {
 		for (uint32_t i = 0; i < slab->objects; i++)
 			c->ctor(slab->base + (size_t)i * c->size);
@@ -431,6 +442,22 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list)
 	return released;
 }
 
+/* Put obj on its slab's free list and relist the slab; slab lock held. */
+static void free_one(struct kmem_cache *c, struct us_slab *slab, void *obj,
+		     uint64_t now)
+{
+	fp_write(c, fp_addr(c, obj), slab->freelist);
+	slab->freelist = obj;
+	if (--slab->inuse == 0) {
+		slab->freelist = NULL;
+		slab->carved = 0;
+		slab->empty_since = now;
+		slab_relist(&c->slabs, slab, US_SLAB_EMPTY);
+	} else {
+		slab_relist(&c->slabs, slab, US_SLAB_PARTIAL);
+	}
+}
+
 void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 			unsigned int n)
 {
@@ -443,21 +470,11 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 	for (unsigned int i = 0; i < n; i++) {
 		void *obj = objs[i];
 		struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
-		void **at = fp_addr(c, obj);
 
 		if (unlikely(obj == slab->freelist ||
 			     !is_carved(c, slab, us_slab_obj_index(c, slab, obj))))
 			already_free(c, obj);
-		fp_write(c, at, slab->freelist);
-		slab->freelist = obj;
-		if (--slab->inuse == 0) {
-			slab->freelist = NULL;
-			slab->carved = 0;
-			slab->empty_since = now;
-			slab_relist(pool, slab, US_SLAB_EMPTY);
-		} else {
-			slab_relist(pool, slab, US_SLAB_PARTIAL);
-		}
+		free_one(c, slab, obj, now);
 	}
 	pool->inuse -= n;
 	us_stat_add(&pool->flushes, 1);
@@ -465,6 +482,111 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 		collect_empty(c, false, &doomed);
 	us_unlock(&pool->lock);
 	release_slabs(c, &doomed);
+}
+
+void us_slab_free_debug(struct kmem_cache *c, void *obj)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+	struct us_list doomed;
+
+	us_list_init(&doomed);
+	us_lock(&pool->lock);
+	if (!us_debug_free_checks(c, slab, obj)) {
+		us_unlock(&pool->lock);
+		return;
+	}
+	free_one(c, slab, obj, us_os_now_ms());
+	pool->inuse--;
+	if (may_release(c))
+		collect_empty(c, false, &doomed);
+	us_unlock(&pool->lock);
+	release_slabs(c, &doomed);
+}
+
+/* Is p an object of slab that has been carved (so may be on its list)? */
+static bool is_listed_object(const struct kmem_cache *c,
+			     const struct us_slab *slab, const void *p)
+{
+	return us_slab_is_object(c, slab, p) &&
+	       is_carved(c, slab, us_slab_obj_index(c, slab, p));
+}
+
+bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
+			 const void *obj)
+{
+	uint32_t n = 0;
+
+	if (!is_carved(c, slab, us_slab_obj_index(c, slab, obj)))
+		return true;
+	for (void *p = slab->freelist; p && n <= slab->objects; n++) {
+		if (p == obj)
+			return true;
+		if (!is_listed_object(c, slab, p))
+			break;
+		p = fp_read(c, fp_addr(c, p));
+	}
+	return false;
+}
+
+void *us_slab_fp_peek(struct kmem_cache *c, struct us_slab *slab, void *obj)
+{
+	(void)slab;
+	return fp_read(c, fp_addr(c, obj));
+}
+
+/*
+ * Call fn on every object of one slab, in windows of WALK_WINDOW objects
+ * so that the "is it free?" bitmap fits on the stack; slab lock held.
+ */
+#define WALK_WINDOW 4096
+
+static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
+		      void (*fn)(struct kmem_cache *, struct us_slab *, void *,
+				 bool, void *),
+		      void *arg)
+{
+	uint64_t free_map[WALK_WINDOW / 64];
+
+	for (uint32_t lo = 0; lo < slab->objects; lo += WALK_WINDOW) {
+		uint32_t hi = US_MIN(lo + WALK_WINDOW, slab->objects), n = 0;
+
+		memset(free_map, 0, sizeof(free_map));
+		for (void *p = slab->freelist; p && n <= slab->objects; n++) {
+			uint32_t i;
+
+			if (!is_listed_object(c, slab, p))
+				break;
+			i = us_slab_obj_index(c, slab, p);
+			if (i >= lo && i < hi)
+				free_map[(i - lo) / 64] |= 1ull << ((i - lo) % 64);
+			p = fp_read(c, fp_addr(c, p));
+		}
+		for (uint32_t i = lo; i < hi; i++) {
+			bool is_free = !is_carved(c, slab, i) ||
+				       (free_map[(i - lo) / 64] >> ((i - lo) % 64) & 1);
+
+			fn(c, slab, slab->base + (size_t)i * c->size, is_free,
+			   arg);
+		}
+	}
+}
+
+void us_slab_for_each_object(struct kmem_cache *c,
+			     void (*fn)(struct kmem_cache *, struct us_slab *,
+					void *, bool, void *),
+			     void *arg)
+{
+	struct us_slab_pool *pool = &c->slabs;
+	struct us_list *lists[] = { &pool->partial, &pool->full, &pool->empty };
+
+	us_lock(&pool->lock);
+	for (size_t k = 0; k < US_ARRAY_SIZE(lists); k++)
+		for (struct us_list *l = lists[k]->next; l != lists[k];
+		     l = l->next)
+			walk_slab(c, us_container_of(l, struct us_slab, link),
+				  fn, arg);
+	us_unlock(&pool->lock);
 }
 
 size_t us_slab_reap(struct kmem_cache *c, bool all)

@@ -76,6 +76,29 @@ static inline bool us_slab_is_object(const struct kmem_cache *c,
 	return us_slab_obj_index(c, slab, p) * (uintptr_t)c->size == off;
 }
 
+/*
+ * Free one object of a debug cache (debug.h checks it first, under the
+ * slab lock; a refused object stays allocated).  Takes c's slab lock.
+ */
+void us_slab_free_debug(struct kmem_cache *c, void *obj);
+
+/* Is obj, an object of slab, free?  Slab lock held.  O(free objects). */
+bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
+			 const void *obj);
+
+/* The decoded free pointer stored in obj (meaningful if obj is free). */
+void *us_slab_fp_peek(struct kmem_cache *c, struct us_slab *slab, void *obj);
+
+/*
+ * Call fn(c, slab, obj, is_free, arg) on every object of every slab of
+ * c, under c's slab lock.  For debug caches, whose objects are never in
+ * magazines, is_free is exact.
+ */
+void us_slab_for_each_object(struct kmem_cache *c,
+			     void (*fn)(struct kmem_cache *, struct us_slab *,
+					void *, bool, void *),
+			     void *arg);
+
 struct us_slab_counts {
 	uint64_t partial, full, empty;
 	uint64_t inuse;

@@ -203,6 +203,7 @@ struct us_slab_pool {
 #define US_CACHE_STATIC	    0x40000000u	/* descriptor is not allocated */
 #define US_CACHE_DEAD	    0x20000000u	/* destroyed with live objects */
 #define US_CACHE_KMALLOC    0x10000000u	/* a kmalloc-N cache */
+#define US_CACHE_DEBUG	    0x08000000u	/* debug.h: no magazines */
 
 struct kmem_cache {
 	/* Read by the fast paths; [ro]. */
@@ -223,6 +224,10 @@ struct kmem_cache {
 	uint32_t slab_size;
 	uint32_t colour_step;
 	uint32_t colour_count;
+	uint32_t red_left;		/* debug layout (debug.h): left red */
+	uint32_t rz_end;		/* zone, end of the right one, */
+	uint32_t track_off;		/* the tracks, and the end of the */
+	uint32_t meta_end;		/* metadata; 0 without debugging */
 	char name[USLAB_NAME_MAX + 1];
 	struct us_list link;		/* [list] every cache */
 

@@ -151,6 +151,14 @@ static inline bool on_valgrind(void)
 	return p && strstr(p, "vgpreload") != NULL;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define TEST_SANITIZER 1
 #elif defined(__has_feature)
