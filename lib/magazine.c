@@ -81,8 +81,24 @@ static unsigned int mag_rounds(unsigned int i)
 	       (unsigned int)sizeof(void *);
 }
 
+/*
+ * Under valgrind, a popped round is cleared, so that memcheck's leak
+ * check finds no stale pointer to a block the caller has lost.
+ */
+static bool scrub_popped;
+
+static inline void *mag_pop(struct us_mag *m)
+{
+	void *obj = m->objs[--m->rounds];
+
+	if (unlikely(scrub_popped))
+		m->objs[m->rounds] = NULL;
+	return obj;
+}
+
 void us_mag_init(void)
 {
+	scrub_popped = us_mem_on_valgrind();
 	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
 		struct kmem_cache *mc = mag_caches[i];
 		unsigned int size = 64u << i;
@@ -344,7 +360,7 @@ void *us_mag_alloc_locking(struct kmem_cache *c)
 	slot = us_mag_lock_current(c);
 	m = slot->loaded;
 	if (likely(m->rounds != 0)) {
-		obj = m->objs[--m->rounds];
+		obj = mag_pop(m);
 		us_stat_add(&slot->alloc_fast, 1);
 		us_unlock(&slot->lock);
 	} else {
@@ -396,7 +412,7 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 	us_stat_add(&slot->alloc_slow, 1);
 	if (slot->prev->rounds) {
 		slot_swap(slot);
-		obj = slot->loaded->objs[--slot->loaded->rounds];
+		obj = mag_pop(slot->loaded);
 		us_unlock(&slot->lock);
 		return obj;
 	}
@@ -409,7 +425,7 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		old = slot->prev;
 		slot->prev = slot->loaded;
 		slot->loaded = m;
-		obj = m->objs[--m->rounds];
+		obj = mag_pop(m);
 		us_unlock(&slot->lock);
 		depot_put_empty(c, old);
 		return obj;
@@ -571,7 +587,7 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 		struct us_mag *m = pass ? slot->prev : slot->loaded;
 
 		while (got < n && m->rounds)
-			p[got++] = m->objs[--m->rounds];
+			p[got++] = mag_pop(m);
 	}
 	us_stat_add(&slot->alloc_fast, got);
 	us_unlock(&slot->lock);

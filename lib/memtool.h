@@ -57,6 +57,16 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+/* Is the program running under valgrind now? */
+static inline bool us_mem_on_valgrind(void)
+{
+#if US_VALGRIND
+	return RUNNING_ON_VALGRIND != 0;
+#else
+	return false;
+#endif
+}
+
 /* ASan's half only: for the rseq fast paths, which valgrind never runs. */
 static inline void us_asan_handout(void *p, size_t n)
 {
