@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -318,10 +319,69 @@ static const char *const internal_prefixes[] = {
 	"aligned_alloc", "memalign", "valloc", "pvalloc",
 };
 
+/*
+ * uslab's code, found once: the text of libuslab and libuslab-malloc
+ * when they are shared libraries, so that a frame is placed by two
+ * compares.  Linked into the executable, uslab has no range of its own,
+ * and frames are told by their symbols' names instead.
+ */
+struct text_range {
+	uintptr_t lo, hi;
+};
+
+static struct text_range own_text[2];
+static _Atomic int own_text_state;	/* 0 not yet, 1 finding, 2 found */
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t self = (uintptr_t)arg;
+	int slot = -1;
+
+	(void)size;
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0;		/* the executable */
+	if (strstr(info->dlpi_name, "libuslab-malloc"))
+		slot = 1;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (slot < 0 && self >= lo && self < lo + ph->p_memsz)
+			slot = 0;
+		if (slot >= 0)
+			own_text[slot] = (struct text_range){ lo, lo + ph->p_memsz };
+	}
+	return 0;
+}
+
+static void find_own_text(void)
+{
+	int expect = 0;
+
+	if (atomic_load_explicit(&own_text_state, memory_order_acquire) == 2)
+		return;
+	if (!atomic_compare_exchange_strong(&own_text_state, &expect, 1))
+		return;			/* another thread is at it */
+	dl_iterate_phdr(find_text, (void *)(uintptr_t)&find_own_text);
+	atomic_store_explicit(&own_text_state, 2, memory_order_release);
+}
+
 /* Is this frame uslab's own (to be skipped in "Allocated in")? */
 static bool frame_is_internal(void *ip)
 {
 	Dl_info info;
+
+	find_own_text();
+	if (atomic_load_explicit(&own_text_state, memory_order_acquire) == 2) {
+		for (int i = 0; i < 2; i++)
+			if ((uintptr_t)ip > own_text[i].lo &&
+			    (uintptr_t)ip <= own_text[i].hi)
+				return true;
+		if (own_text[0].hi)	/* shared: nothing else is ours */
+			return false;
+	}
 
 	if (!dladdr((char *)ip - 1, &info))
 		return false;
