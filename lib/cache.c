@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "anchor.h"
 #include "cache.h"
 #include "chunk.h"
 #include "cpu.h"
@@ -42,6 +43,16 @@
 static struct us_lock list_lock = US_LOCK_INIT;
 static struct us_list cache_list = { &cache_list, &cache_list };
 static struct kmem_cache kmem_cache_boot;
+
+/* For uslabtop (anchor.h); exported by the version script. */
+__attribute__((visibility("default"), used))
+const struct us_anchor uslab_anchor = {
+	.magic = US_ANCHOR_MAGIC,
+	.cache_size = sizeof(struct kmem_cache),
+	.slot_size = sizeof(struct us_cpu_slot),
+	.cache_list = &cache_list,
+	.nr_cpus = &us_nr_cpus,
+};
 
 static void list_add_cache(struct kmem_cache *c)
 {

@@ -3,7 +3,8 @@
 #
 # The exported interface has three descriptions that must agree: the
 # functions declared USLAB_EXPORT in the header, the version script, and
-# the dynamic symbols the built library defines.  Prints the differences
+# the dynamic symbols the built library defines (data symbols, marked
+# with a comment in the version script, are not compared).  Prints the differences
 # and fails if there are any.
 set -eu
 header=$1 symfile=$2 library=$3

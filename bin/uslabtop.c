@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uslabtop - slabtop(1) for a running process that uses uslab.
+ *
+ *   uslabtop -p PID [-d DELAY] [-s KEY] [-o]
+ *
+ * Reads the target's caches from outside with process_vm_readv(2),
+ * starting from the uslab_anchor object of its libuslab (lib/anchor.h):
+ * the target is not stopped, not signalled and not asked to publish
+ * anything.  uslabtop must use the same libuslab file as the target,
+ * since it reads the target's structures with its own idea of their
+ * layout; it says so when they differ.
+ *
+ * The display and the sort keys are slabtop's.  Values are a close
+ * snapshot of a process that keeps running while they are read.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anchor.h"
+#include "types.h"
+
+/* Bounds on walks of lists the target may change while we read them. */
+#define MAX_CACHES 100000
+#define MAX_MAGS 100000
+
+
+struct row {
+	char name[USLAB_NAME_MAX + 1];
+	unsigned long objs, active, slabs, active_slabs;
+	unsigned int obj_size, per_slab, slab_size;
+	unsigned long cache_kib;
+};
+
+struct target {
+	pid_t pid;
+	uintptr_t anchor;
+	struct us_anchor a;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Read len bytes at addr in the target; 0 or an errno value. */
+static int rread(const struct target *t, uintptr_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? errno : EFAULT;
+}
+
+static bool alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * The target's anchor: at the same offset from the base of the same
+ * library file as ours.  0 with a message on failure.
+ */
+static int find_anchor(struct target *t)
+{
+	Dl_info self;
+	struct stat st;
+	char path[64], line[4096];
+	FILE *maps;
+	uintptr_t base = 0;
+	bool other_uslab = false;
+	void *lib, *anchor = NULL;
+
+	/*
+	 * Our libuslab's own uslab_anchor: looked up in the library, since
+	 * a reference from this program would be to a copy of it here.
+	 */
+	if (dladdr((void *)kmem_cache_size, &self) && self.dli_fname &&
+	    (lib = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) != NULL)
+		anchor = dlsym(lib, "uslab_anchor");
+	if (!anchor || stat(self.dli_fname, &st) != 0) {
+		fprintf(stderr, "uslabtop: cannot find its own libuslab\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
+	maps = fopen(path, "r");
+	if (!maps) {
+		fprintf(stderr, "uslabtop: process %d: %s\n", (int)t->pid,
+			errno == ENOENT ? "no such process" : strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi, off, ino;
+		char perms[8], dev[16], file[4096] = "";
+
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %4095s", &lo, &hi,
+			   perms, &off, dev, &ino, file) < 6)
+			continue;
+		if (ino == (unsigned long)st.st_ino && off == 0 && !base &&
+		    strstr(file, "libuslab.so")) {
+			base = lo;
+		} else if (strstr(file, "/libuslab.so")) {
+			other_uslab = true;
+		}
+	}
+	fclose(maps);
+	if (!base) {
+		if (other_uslab)
+			fprintf(stderr, "uslabtop: process %d uses another "
+				"build of libuslab than uslabtop's (%s); use "
+				"the uslabtop installed with it\n", (int)t->pid,
+				self.dli_fname);
+		else
+			fprintf(stderr, "uslabtop: process %d does not use "
+				"libuslab\n", (int)t->pid);
+		return -1;
+	}
+	t->anchor = base + ((uintptr_t)anchor - (uintptr_t)self.dli_fbase);
+	errno = rread(t, t->anchor, &t->a, sizeof(t->a));
+	if (errno) {
+		fprintf(stderr, "uslabtop: cannot read process %d: %s%s\n",
+			(int)t->pid, strerror(errno),
+			errno == EPERM ? " (see ptrace(2), Yama's ptrace_scope)"
+				       : "");
+		return -1;
+	}
+	if (t->a.magic != US_ANCHOR_MAGIC ||
+	    t->a.cache_size != sizeof(struct kmem_cache) ||
+	    t->a.slot_size != sizeof(struct us_cpu_slot)) {
+		fprintf(stderr, "uslabtop: process %d: libuslab's layout is not "
+			"uslabtop's\n", (int)t->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static unsigned long mag_rounds(const struct target *t, uintptr_t m)
+{
+	struct us_mag mag;
+
+	if (!m || rread(t, m, &mag, sizeof(mag)))
+		return 0;
+	return mag.rounds;
+}
+
+/* Objects the cache at addr (already read into c) holds in magazines. */
+static unsigned long cached_objects(const struct target *t, uintptr_t addr,
+				    const struct kmem_cache *c,
+				    unsigned int nr_cpus)
+{
+	unsigned long n = 0;
+	uintptr_t m = (uintptr_t)c->depot.full;
+
+	if (c->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG))
+		return 0;
+	for (unsigned int i = 0; i < nr_cpus; i++) {
+		struct us_cpu_slot slot;
+
+		if (rread(t, addr + offsetof(struct kmem_cache, cpu) +
+			     (uintptr_t)i * sizeof(slot), &slot, sizeof(slot)))
+			break;
+		n += mag_rounds(t, (uintptr_t)slot.loaded) +
+		     mag_rounds(t, (uintptr_t)slot.prev);
+	}
+	for (unsigned int k = 0; m && k < MAX_MAGS; k++) {
+		struct us_mag mag;
+
+		if (rread(t, m, &mag, sizeof(mag)))
+			break;
+		n += mag.rounds;
+		m = (uintptr_t)mag.next;
+	}
+	return n;
+}
+
+/* Read every cache; the number of rows, or -1 if the target is gone. */
+static long read_caches(const struct target *t, struct row **rows)
+{
+	uintptr_t head = (uintptr_t)t->a.cache_list;
+	struct us_list l;
+	unsigned int nr_cpus;
+	size_t n = 0, cap = 0;
+
+	if (rread(t, (uintptr_t)t->a.nr_cpus, &nr_cpus, sizeof(nr_cpus)) ||
+	    rread(t, head, &l, sizeof(l)))
+		return -1;
+	for (unsigned int k = 0; (uintptr_t)l.next != head && k < MAX_CACHES;
+	     k++) {
+		uintptr_t addr = (uintptr_t)l.next -
+				 offsetof(struct kmem_cache, link);
+		struct kmem_cache c;
+		struct row *r;
+		unsigned long inuse, cached;
+
+		if (rread(t, addr, &c, sizeof(c)))
+			return alive(t->pid) ? (long)n : -1;
+		l = c.link;
+		if (n == cap) {
+			struct row *more;
+
+			cap = cap ? cap * 2 : 64;
+			more = realloc(*rows, cap * sizeof(**rows));
+			if (!more) {
+				perror("uslabtop");
+				exit(1);
+			}
+			*rows = more;
+		}
+		r = &(*rows)[n++];
+		memset(r, 0, sizeof(*r));
+		memcpy(r->name, c.name, sizeof(r->name));
+		r->name[USLAB_NAME_MAX] = '\0';
+		r->obj_size = c.size;
+		r->per_slab = c.objects;
+		r->slab_size = c.slab_size;
+		r->slabs = c.slabs.nr_partial + c.slabs.nr_full + c.slabs.nr_empty;
+		r->active_slabs = c.slabs.nr_partial + c.slabs.nr_full;
+		r->objs = r->slabs * c.objects;
+		inuse = c.slabs.inuse;
+		cached = cached_objects(t, addr, &c, nr_cpus);
+		r->active = inuse > cached ? inuse - cached : 0;
+		if (r->active > r->objs)
+			r->active = r->objs;	/* read mid-change */
+		r->cache_kib = r->slabs * (unsigned long)c.slab_size / 1024;
+	}
+	return (long)n;
+}
+
+static char sort_key = 'o';
+
+static unsigned int use_pct(const struct row *r)
+{
+	return r->objs ? (unsigned int)(r->active * 100 / r->objs) : 0;
+}
+
+static int compare(const void *pa, const void *pb)
+{
+	const struct row *a = pa, *b = pb;
+	unsigned long x, y;
+
+	switch (sort_key) {
+	case 'a': x = a->active; y = b->active; break;
+	case 'b': x = a->per_slab; y = b->per_slab; break;
+	case 'c': x = a->cache_kib; y = b->cache_kib; break;
+	case 'l': x = a->slabs; y = b->slabs; break;
+	case 'v': x = a->active_slabs; y = b->active_slabs; break;
+	case 'n': return strcmp(a->name, b->name);
+	case 'p': x = a->slab_size; y = b->slab_size; break;
+	case 's': x = a->obj_size; y = b->obj_size; break;
+	case 'u': x = use_pct(a); y = use_pct(b); break;
+	default: x = a->objs; y = b->objs; break;
+	}
+	if (x != y)
+		return x < y ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+static double pct(unsigned long part, unsigned long whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void show(struct row *rows, size_t n, size_t max_rows)
+{
+	unsigned long objs = 0, active = 0, slabs = 0, aslabs = 0, caches = 0;
+	double size = 0, asize = 0, min = 0, max = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		double k = r->obj_size / 1024.0;
+
+		objs += r->objs;
+		active += r->active;
+		slabs += r->slabs;
+		aslabs += r->active_slabs;
+		caches += r->active != 0;
+		size += (double)r->objs * k;
+		asize += (double)r->active * k;
+		if (i == 0 || k < min)
+			min = k;
+		if (k > max)
+			max = k;
+	}
+	printf(" Active / Total Objects (%% used)    : %lu / %lu (%.1f%%)\n",
+	       active, objs, pct(active, objs));
+	printf(" Active / Total Slabs (%% used)      : %lu / %lu (%.1f%%)\n",
+	       aslabs, slabs, pct(aslabs, slabs));
+	printf(" Active / Total Caches (%% used)     : %lu / %zu (%.1f%%)\n",
+	       caches, n, pct(caches, n));
+	printf(" Active / Total Size (%% used)       : %.2fK / %.2fK (%.1f%%)\n",
+	       asize, size, size > 0 ? 100.0 * asize / size : 0.0);
+	printf(" Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK\n\n",
+	       min, objs ? size / (double)objs : 0.0, max);
+	printf("  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME\n");
+	qsort(rows, n, sizeof(*rows), compare);
+	for (size_t i = 0; i < n && i < max_rows; i++) {
+		const struct row *r = &rows[i];
+
+		printf("%6lu %6lu %3u%% %7.2fK %6lu %8u %9luK %s\n", r->objs,
+		       r->active, use_pct(r), r->obj_size / 1024.0, r->slabs,
+		       r->per_slab, r->cache_kib, r->name);
+	}
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: uslabtop -p PID [-d DELAY] [-s KEY] [-o]\n"
+		"  -p, --pid PID      the process to watch\n"
+		"  -d, --delay SECS   seconds between refreshes (default 3)\n"
+		"  -s, --sort KEY     a active objects, b objects per slab,\n"
+		"                     c cache size, l slabs, v active slabs,\n"
+		"                     n name, o objects (default), p slab size,\n"
+		"                     s object size, u use\n"
+		"  -o, --once         print once and exit\n"
+		"  -h, --help         this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct target t = { 0 };
+	struct row *rows = NULL;
+	double delay = 3;
+	bool once = false;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "p:d:s:oh", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 'p':
+			t.pid = (pid_t)strtol(optarg, &end, 10);
+			if (*end || t.pid <= 0) {
+				fprintf(stderr, "uslabtop: bad PID '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			delay = strtod(optarg, &end);
+			if (*end || !(delay > 0) || delay > 86400) {
+				fprintf(stderr, "uslabtop: bad delay '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			if (strlen(optarg) != 1 || !strchr("abclvnpsuo", optarg[0])) {
+				fprintf(stderr, "uslabtop: bad sort key '%s'\n",
+					optarg);
+				usage(stderr);
+				return 2;
+			}
+			sort_key = optarg[0];
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!t.pid || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (find_anchor(&t) != 0)
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (;;) {
+		long n = read_caches(&t, &rows);
+		size_t max_rows = (size_t)-1;
+		struct winsize ws;
+		struct timespec ts;
+
+		if (n < 0) {
+			printf("uslabtop: process %d has exited\n", (int)t.pid);
+			break;
+		}
+		if (!once && isatty(STDOUT_FILENO) &&
+		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 9)
+			max_rows = ws.ws_row - 8u;
+		if (!once)
+			printf("\033[H\033[2J");
+		show(rows, (size_t)n, max_rows);
+		fflush(stdout);
+		if (once || stop)
+			break;
+		ts.tv_sec = (time_t)delay;
+		ts.tv_nsec = (long)((delay - (double)ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) != 0 && !stop)
+			;
+		if (stop)
+			break;
+	}
+	free(rows);
+	return 0;
+}

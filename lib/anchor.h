@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * anchor.h - where uslabtop finds a running process's caches.
+ *
+ * libuslab exports one read-only object, uslab_anchor, that points at
+ * the list of every cache and at the CPU count.  uslabtop(1) finds the
+ * anchor in another process at the same offset from libuslab's base as
+ * in its own copy of the library (it requires the very same file), and
+ * reads the caches with process_vm_readv(2): the target does nothing,
+ * takes no lock and pays nothing, and need not be restarted.
+ *
+ * The reads race with the target's allocator: counts are a close
+ * snapshot, and list walks are bounded so that a list changing under the
+ * reader cannot trap it.  The magic and the sizes let uslabtop refuse a
+ * library whose layout is not its own.
+ */
+#ifndef USLAB_ANCHOR_H
+#define USLAB_ANCHOR_H
+
+#include <stdint.h>
+
+#define US_ANCHOR_MAGIC 0x75736c6162746f70ull	/* "uslabtop" */
+
+struct us_anchor {
+	uint64_t magic;
+	uint32_t cache_size;		/* sizeof(struct kmem_cache) */
+	uint32_t slot_size;		/* sizeof(struct us_cpu_slot) */
+	const void *cache_list;		/* struct us_list head of caches */
+	const unsigned int *nr_cpus;	/* slots per cache */
+};
+
+#endif /* USLAB_ANCHOR_H */

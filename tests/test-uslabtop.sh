@@ -1,0 +1,100 @@
+#!/bin/sh
+# test-uslabtop.sh - uslabtop against a live process.
+#
+# Starts tests/live-helper (1000 objects in "live-conn", an empty
+# "live-idle", 10 in the debug cache "live-debug"), reads it with
+# uslabtop -o -p, and checks the summary, the columns and the figures,
+# the sort keys, the errors for a process that is gone or does not use
+# uslab, and that a refreshing uslabtop notices its target exit.
+set -u
+: "${top_builddir:=.}"
+lt="$top_builddir/libtool --mode=execute"
+top="$top_builddir/bin/uslabtop"
+helper="$top_builddir/tests/live-helper"
+work=$(mktemp -d "${TMPDIR:-/tmp}/uslab-top.XXXXXX")
+fifo="$work/in"
+failed=0
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "FAIL: $*"; failed=1; }
+
+mkfifo "$fifo"
+$lt "$helper" 1000 < "$fifo" > "$work/helper.out" &
+pid=$!
+exec 3> "$fifo"			# the helper lives until fd 3 closes
+for i in $(seq 100); do
+	grep -q ready "$work/helper.out" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q ready "$work/helper.out" || { echo "helper did not start"; exit 99; }
+real=$pid			# libtool's wrapper execs the program
+
+$lt "$top" -o -p "$real" > "$work/once" 2> "$work/once.err" ||
+	fail "uslabtop -o -p exited $?: $(cat "$work/once.err")"
+cat "$work/once"
+grep -q '^ Active / Total Objects (% used)    : [0-9]* / [0-9]* ' "$work/once" ||
+	fail "no objects summary"
+grep -q '^ Active / Total Slabs (% used)' "$work/once" || fail "no slabs summary"
+grep -q '^ Active / Total Caches (% used)' "$work/once" || fail "no caches summary"
+grep -q '^ Active / Total Size (% used)' "$work/once" || fail "no size summary"
+grep -q '^ Minimum / Average / Maximum Object' "$work/once" || fail "no object summary"
+grep -q '^  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME$' "$work/once" ||
+	fail "no column header"
+# live-conn: 1000 active of 200 bytes (stride 200), 20 per 4 KiB slab.
+line=$(grep ' live-conn$' "$work/once")
+set -- $line
+[ "$#" -eq 8 ] || fail "live-conn row: $line"
+[ "${2:-}" = 1000 ] || fail "live-conn ACTIVE ${2:-} != 1000"
+[ "${1:-0}" -ge 1000 ] || fail "live-conn OBJS ${1:-} < 1000"
+[ "${4:-}" = 0.20K ] || fail "live-conn OBJ SIZE ${4:-} != 0.20K"
+objs=${1:-0} slabs=${5:-0} per=${6:-0}
+[ "$objs" -eq $((slabs * per)) ] || fail "live-conn OBJS != SLABS * OBJ/SLAB"
+line=$(grep ' live-debug$' "$work/once")
+set -- $line
+[ "${2:-}" = 10 ] || fail "live-debug ACTIVE ${2:-} != 10"
+line=$(grep ' live-idle$' "$work/once")
+set -- $line
+[ "${2:-}" = 0 ] || fail "live-idle ACTIVE ${2:-} != 0"
+grep -q ' kmalloc-64$' "$work/once" || fail "no kmalloc-64 row"
+
+# Sort keys: by name, names ascend; by active objects, live-conn leads.
+$lt "$top" -o -s n -p "$real" | awk 'NR > 7 { print $NF }' > "$work/names"
+LC_ALL=C sort -c "$work/names" 2>/dev/null || fail "-s n does not sort by name"
+first=$($lt "$top" -o -s a -p "$real" | awk 'NR == 8 { print $NF }')
+[ "$first" = live-conn ] || fail "-s a puts $first first"
+$lt "$top" -o -s q -p "$real" > /dev/null 2>&1 && fail "-s q accepted"
+
+# Errors: a process without uslab, a process that does not exist.
+sleep 30 3>&- & other=$!
+if $lt "$top" -o -p "$other" > /dev/null 2> "$work/err"; then
+	fail "a process without uslab accepted"
+fi
+grep -q "does not use libuslab" "$work/err" || fail "no 'does not use libuslab': $(cat "$work/err")"
+kill "$other"
+if $lt "$top" -o -p 999999999 > /dev/null 2> "$work/err"; then
+	fail "a missing process accepted"
+fi
+grep -q "no such process" "$work/err" || fail "no 'no such process': $(cat "$work/err")"
+
+# Refreshing, it notices the target exit and ends cleanly.
+$lt "$top" -d 0.2 -p "$real" > "$work/live" 2>&1 3>&- &
+toppid=$!
+sleep 1
+exec 3>&-
+wait "$pid"
+pid=
+for i in $(seq 50); do
+	kill -0 "$toppid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$toppid" 2>/dev/null; then
+	kill "$toppid"; fail "uslabtop kept running after its target exited"
+fi
+wait "$toppid" || fail "uslabtop exited $? after its target exited"
+grep -q "has exited" "$work/live" || fail "no 'has exited' message"
+[ "$(grep -c 'live-conn' "$work/live")" -ge 2 ] || fail "did not refresh"
+exit "$failed"
