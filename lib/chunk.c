@@ -70,6 +70,12 @@ static struct us_lock page_lock = US_LOCK_INIT;
 static struct order_pool pools[US_SLAB_MAX_ORDER + 1];
 static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
+static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
+
+static void count_returned(size_t len)
+{
+	atomic_fetch_add_explicit(&returned_bytes, len, memory_order_relaxed);
+}
 
 /* Freed large mappings kept for reuse, newest first. */
 static struct us_lock large_lock = US_LOCK_INIT;
@@ -105,6 +111,7 @@ static void large_unmap(struct us_chunk *ch)
 
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
+	count_returned(len);
 	us_os_unmap(ch->map_base, len);
 }
 
@@ -213,6 +220,7 @@ void us_chunk_slot_free(struct us_slab *slab)
 
 	atomic_store_explicit(&slab->cache, NULL, memory_order_relaxed);
 	slab->list = US_SLAB_FREE_SLOT;
+	count_returned((size_t)1 << ch->slab_shift);
 	us_os_decommit(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
 	us_mem_hide(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
 
@@ -385,6 +393,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	if (new_len <= old_len) {
 		/* Shrink in place; the tail's pages go back at once. */
 		if (new_len < old_len) {
+			count_returned(old_len - new_len);
 			us_os_unmap((char *)ch->map_base + new_len,
 				    old_len - new_len);
 			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
@@ -444,6 +453,11 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 				  memory_order_relaxed);
 	registry_set(moved);
 	return moved->object;
+}
+
+uint64_t us_chunk_returned_bytes(void)
+{
+	return atomic_load_explicit(&returned_bytes, memory_order_relaxed);
 }
 
 size_t us_chunk_mapped_bytes(void)

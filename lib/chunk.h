@@ -93,6 +93,9 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size);
 /* Unmap cached free large chunks: all, or those idle long enough. */
 size_t us_chunk_large_reap(bool all);
 
+/* Bytes given back to the OS so far: unmapped, or decommitted slots. */
+uint64_t us_chunk_returned_bytes(void);
+
 /* Bytes of address space the page layer has mapped now. */
 size_t us_chunk_mapped_bytes(void);
 

@@ -259,5 +259,8 @@ void us_stats_report(void)
 	us_format(line, sizeof(line), "# mapped bytes %zu\n",
 		  us_chunk_mapped_bytes());
 	write_all(fd, line);
+	us_format(line, sizeof(line), "# returned bytes %llu\n",
+		  (unsigned long long)us_chunk_returned_bytes());
+	write_all(fd, line);
 	close(fd);
 }

@@ -207,6 +207,8 @@ static int child_main(int close_stderr)
 	}
 	for (int i = 0; i < 300; i++)
 		kfree(kmalloc(200, GFP_KERNEL));
+	kfree(kmalloc(1 << 20, GFP_KERNEL));
+	uslab_shrink_all();		/* 1 MiB and more back to the OS */
 	if (close_stderr)
 		close(STDERR_FILENO);	/* as coreutils do at exit */
 	return 0;
@@ -218,6 +220,7 @@ START_TEST(uslab_stats_reports_at_exit)
 	char *text, *save = NULL, *line;
 	int fd = mkstemp(path), found = 0;
 	char spec[64];
+	static char copy[65536];
 	struct line l;
 
 	ck_assert_int_ge(fd, 0);
@@ -236,6 +239,7 @@ START_TEST(uslab_stats_reports_at_exit)
 		text = buf;
 	}
 	unlink(path);
+	strcpy(copy, text);	/* strtok_r() below cuts text up */
 	ck_assert_ptr_nonnull(strstr(text, "slabinfo - version: 2.1\n"));
 	ck_assert(find_line(text, "reported", &l));
 	ck_assert_uint_eq(l.active, 500);
@@ -247,6 +251,10 @@ START_TEST(uslab_stats_reports_at_exit)
 			found++;
 	}
 	ck_assert_int_eq(found, 2);
+	ck_assert_ptr_nonnull(strstr(copy, "\n# mapped bytes "));
+	line = strstr(copy, "\n# returned bytes ");
+	ck_assert_ptr_nonnull(line);
+	ck_assert_uint_ge(strtoull(line + 18, NULL, 10), 1 << 20);
 }
 END_TEST
 
