@@ -185,7 +185,7 @@ static void report_counters(struct kmem_cache *c, void *arg)
 		  "%s allocs=%llu frees=%llu alloc_fast=%llu free_fast=%llu "
 		  "depot_full=%llu depot_empty=%llu depot_contended=%llu "
 		  "depot_reaped=%llu refills=%llu flushes=%llu grown=%llu "
-		  "reaped=%llu failed=%llu bytes=%llu\n",
+		  "reaped=%llu failed=%llu bytes=%llu returned=%llu\n",
 		  st.name, (unsigned long long)st.allocs,
 		  (unsigned long long)st.frees,
 		  (unsigned long long)st.alloc_fast,
@@ -199,7 +199,8 @@ static void report_counters(struct kmem_cache *c, void *arg)
 		  (unsigned long long)st.slabs_grown,
 		  (unsigned long long)st.slabs_reaped,
 		  (unsigned long long)st.alloc_failed,
-		  (unsigned long long)st.bytes_mapped);
+		  (unsigned long long)st.bytes_mapped,
+		  (unsigned long long)st.slabs_reaped * st.slab_size);
 	write_all(*(int *)arg, line);
 }
 
