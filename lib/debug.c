@@ -36,6 +36,19 @@ enum { TRACK_ALLOC, TRACK_FREE };
 static struct us_lock report_lock = US_LOCK_INIT;
 static bool abort_on_report;	/* X in USLAB_DEBUG */
 
+void us_debug_fork_prepare(void)
+{
+	us_lock(&report_lock);
+}
+
+void us_debug_fork_release(bool child)
+{
+	if (child)
+		us_lock_reset(&report_lock);
+	else
+		us_unlock(&report_lock);
+}
+
 /* ------------------------------------------------------------ USLAB_DEBUG */
 
 /* Shell-style match of * and ? (no classes): cache names only. */
@@ -427,9 +440,9 @@ static unsigned int gettid_now(void)
 	return (unsigned int)syscall(SYS_gettid);
 }
 
-static void set_track(struct kmem_cache *c, void *obj, int which)
+/* Fill t with the caller's stack, thread, CPU and time; no lock held. */
+static void capture_track(struct us_track *t)
 {
-	struct us_track *t = track_of(c, obj, which);
 	void *frames[US_TRACK_DEPTH + 8];
 	unsigned int n, first = 0;
 
@@ -444,6 +457,7 @@ static void set_track(struct kmem_cache *c, void *obj, int which)
 	t->cpu = us_cpu_current();
 	t->tid = gettid_now();
 }
+
 
 /* ---------------------------------------------------------------- reports */
 
@@ -642,35 +656,49 @@ static void trace(struct kmem_cache *c, struct us_slab *slab, void *obj,
 
 /* ------------------------------------------------------------ alloc, free */
 
-void *us_debug_alloc(struct kmem_cache *c)
+void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
+			   void *obj, const void *owner)
 {
-	struct us_slab *slab;
-	void *obj;
-
-	if (!us_slab_alloc_batch(c, &obj, 1))
-		return NULL;
-	slab = us_chunk_slab(us_chunk_of(obj), obj);
 	meta_open(c, obj);
 	us_mem_open(obj, c->object_size);
 	check_object(c, slab, obj, US_RED_INACTIVE);
 	if (c->flags & SLAB_STORE_USER)
-		set_track(c, obj, TRACK_ALLOC);
+		*track_of(c, obj, TRACK_ALLOC) = *(const struct us_track *)owner;
 	init_redzones(c, obj, US_RED_ACTIVE);
 	if (c->flags & SLAB_TRACE)
 		trace(c, slab, obj, "alloc");
 	meta_close(c, obj);
-	us_obj_handout(c, obj);
+	if (us_mem_tracked(c))
+		us_mem_hide(obj, c->object_size);
+}
+
+void *us_debug_alloc(struct kmem_cache *c)
+{
+	struct us_track t = { 0 };
+	void *obj;
+
+	/* Unwound before the slab lock is taken: see internal.h, 7. */
+	if (c->flags & SLAB_STORE_USER)
+		capture_track(&t);
+	obj = us_slab_alloc_debug(c, &t);
+	if (obj)
+		us_obj_handout(c, obj);
 	return obj;
 }
 
 void us_debug_free(struct kmem_cache *c, void *obj)
 {
+	struct us_track t = { 0 };
+
+	/* Unwound before the slab lock is taken: see internal.h, 7. */
+	if (c->flags & SLAB_STORE_USER)
+		capture_track(&t);
 	us_obj_takeback(c, obj);
-	us_slab_free_debug(c, obj);
+	us_slab_free_debug(c, obj, &t);
 }
 
 bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj)
+			  void *obj, const struct us_track *freer)
 {
 	bool ok;
 
@@ -687,7 +715,7 @@ bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
 		return false;
 	}
 	if (c->flags & SLAB_STORE_USER)
-		set_track(c, obj, TRACK_FREE);
+		*track_of(c, obj, TRACK_FREE) = *freer;
 	if (c->flags & SLAB_TRACE)
 		trace(c, slab, obj, "free");
 	init_redzones(c, obj, US_RED_INACTIVE);

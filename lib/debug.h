@@ -84,6 +84,14 @@ void us_debug_layout(struct kmem_cache *c, bool has_ctor);
 /* Fill every object of a new slab as free (called by slab_grow). */
 void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab);
 
+/*
+ * Check that obj, just taken from its slab, is intact and free, and arm
+ * it (red zones active, owner recorded); under the slab lock, so that no
+ * walk of the cache sees it half-armed.  owner is a struct us_track.
+ */
+void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
+			   void *obj, const void *owner);
+
 /* The debug cache's alloc and free, from the magazine layer. */
 void *us_debug_alloc(struct kmem_cache *c);
 void us_debug_free(struct kmem_cache *c, void *obj);
@@ -91,11 +99,12 @@ void us_debug_free(struct kmem_cache *c, void *obj);
 /*
  * Check, under the slab lock, that obj may be freed into its slab (not
  * already free) and that its red zones and padding are intact; returns
- * false, having reported, if it must not be freed.  Records the free and
- * poisons the object.  Called by slab.c.
+ * false, having reported, if it must not be freed.  Records the free
+ * (freer, captured before the lock) and poisons the object.  Called by
+ * slab.c.
  */
 bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj);
+			  void *obj, const struct us_track *freer);
 
 /*
  * Check every object of c: free objects for poison and red zones,
@@ -123,5 +132,9 @@ void us_bug_already_free(struct kmem_cache *c, const void *p);
 US_NORETURN void us_bug_freepointer(struct kmem_cache *c,
 				    struct us_slab *slab, void *obj,
 				    void *bad);
+
+/* fork: the report lock, taken after every other lock. */
+void us_debug_fork_prepare(void);
+void us_debug_fork_release(bool child);
 
 #endif /* USLAB_DEBUG_H */

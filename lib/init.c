@@ -36,10 +36,12 @@ static void fork_prepare(void)
 	us_lock(&init_lock);
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
+	us_debug_fork_prepare();	/* the report lock: a leaf, last */
 }
 
 static void fork_parent(void)
 {
+	us_debug_fork_release(false);
 	us_cache_fork_parent();
 	us_kmalloc_fork_release(false);
 	us_unlock(&init_lock);
@@ -47,6 +49,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	us_debug_fork_release(true);
 	us_cache_fork_child();
 	us_kmalloc_fork_release(true);
 	us_lock_reset(&init_lock);

@@ -98,8 +98,12 @@
  *                                    magazine caches' slab locks are
  *                                    taken under any depot lock
  *      5. page_lock                  (chunk.c)
+ *      6. report_lock                (debug.c) keeps a report's lines
+ *                                    together; nothing is taken under it
  *
- *    No lock is held while calling a constructor or a user callback.
+ *    No lock is held while calling a constructor or a user callback, or
+ *    while unwinding the stack for SLAB_STORE_USER (the unwinder may
+ *    take the dynamic loader's locks, whose holders may allocate).
  *
  * 8. fork.  pthread_atfork handlers take every lock in the order above
  *    before fork() and release them after it in the parent; in the child,

@@ -356,8 +356,16 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 	return got;
 }
 
-unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
-				 unsigned int n)
+/*
+ * Take up to n objects; prepare, if not NULL, sees each one under the
+ * slab lock, before any other thread can see it allocated.
+ */
+static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
+				unsigned int n,
+				void (*prepare)(struct kmem_cache *,
+						struct us_slab *, void *,
+						const void *),
+				const void *arg)
 {
 	struct us_slab_pool *pool = &c->slabs;
 	unsigned int got = 0, taken;
@@ -382,6 +390,9 @@ unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 				break;
 		}
 		taken = slab_take(c, slab, objs + got, n - got);
+		if (prepare)
+			for (unsigned int i = 0; i < taken; i++)
+				prepare(c, slab, objs[got + i], arg);
 		/* Counted now: the lock may drop to grow another slab. */
 		pool->inuse += taken;
 		got += taken;
@@ -397,6 +408,21 @@ unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 		errno = ENOMEM;
 	}
 	return got;
+}
+
+unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
+				 unsigned int n)
+{
+	return alloc_batch(c, objs, n, NULL, NULL);
+}
+
+void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner)
+{
+	void *obj;
+
+	if (!alloc_batch(c, &obj, 1, us_debug_alloc_checks, owner))
+		return NULL;
+	return obj;
 }
 
 static bool may_release(const struct kmem_cache *c)
@@ -484,7 +510,8 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 	release_slabs(c, &doomed);
 }
 
-void us_slab_free_debug(struct kmem_cache *c, void *obj)
+void us_slab_free_debug(struct kmem_cache *c, void *obj,
+			const struct us_track *freer)
 {
 	struct us_slab_pool *pool = &c->slabs;
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
@@ -492,7 +519,7 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj)
 
 	us_list_init(&doomed);
 	us_lock(&pool->lock);
-	if (!us_debug_free_checks(c, slab, obj)) {
+	if (!us_debug_free_checks(c, slab, obj, freer)) {
 		us_unlock(&pool->lock);
 		return;
 	}

@@ -77,10 +77,19 @@ static inline bool us_slab_is_object(const struct kmem_cache *c,
 }
 
 /*
+ * Allocate one object of a debug cache: debug.h checks and arms it
+ * under the slab lock (owner: the caller's track, captured before).
+ * NULL with errno ENOMEM.
+ */
+struct us_track;
+void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner);
+
+/*
  * Free one object of a debug cache (debug.h checks it first, under the
  * slab lock; a refused object stays allocated).  Takes c's slab lock.
  */
-void us_slab_free_debug(struct kmem_cache *c, void *obj);
+void us_slab_free_debug(struct kmem_cache *c, void *obj,
+			const struct us_track *freer);
 
 /* Is obj, an object of slab, free?  Slab lock held.  O(free objects). */
 bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
