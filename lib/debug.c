@@ -472,23 +472,25 @@ static void report_begin(const char *cache, const char *what)
 
 static void hex_dump(const char *prefix, const void *p, size_t len)
 {
-	const unsigned char *b = p;
-
 	for (size_t off = 0; off < len; off += 16) {
 		char line[128];
 		size_t n = us_format(line, sizeof(line), "%s%016lx: ", prefix,
-				     (unsigned long)(uintptr_t)(b + off));
+				     (unsigned long)((uintptr_t)p + off));
 		size_t row = US_MIN(len - off, (size_t)16);
+		unsigned char b[16];
+
+		/* A copy: the caller's bytes may be ones it never wrote. */
+		memcpy(b, (const unsigned char *)p + off, row);
+		us_mem_defined(b, row);
 
 		for (size_t i = 0; i < 16; i++)
 			n += i < row ? us_format(line + n, sizeof(line) - n,
-						 "%02x ", b[off + i])
+						 "%02x ", b[i])
 				     : us_format(line + n, sizeof(line) - n,
 						 "   ");
 		line[n++] = ' ';
 		for (size_t i = 0; i < row && n < sizeof(line) - 1; i++)
-			line[n++] = b[off + i] >= 0x20 && b[off + i] < 0x7f
-					    ? (char)b[off + i] : '.';
+			line[n++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
 		line[n] = '\0';
 		us_report_line("%s", line);
 	}

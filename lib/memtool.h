@@ -57,6 +57,21 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+/*
+ * Tell memcheck that p's n bytes, a private copy of object memory about
+ * to be shown in a report, may be read even if the caller never wrote
+ * them.
+ */
+static inline void us_mem_defined(void *p, size_t n)
+{
+#if US_VALGRIND
+	VALGRIND_MAKE_MEM_DEFINED(p, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 /* Is the program running under valgrind now? */
 static inline bool us_mem_on_valgrind(void)
 {

@@ -79,16 +79,31 @@ static void expect_asan_report(void (*fn)(void *), void *arg)
 		return;                                                      \
 	} while (0)
 #else
+/*
+ * Under memcheck, which also hides red zones and free objects, the bad
+ * write is reported by memcheck (on valgrind's own descriptor, not the
+ * captured one) and then by uslab, whose report is checked as usual.
+ */
 #define ASAN_CATCHES_FIRST(fn) (void)expect_asan_report
 #endif
+
+/*
+ * Did the child run to its end?  Under memcheck, which reports the
+ * deliberate bugs too, valgrind's error exit code (1) counts as well.
+ */
+static bool exited_ok(int status)
+{
+	return WIFEXITED(status) &&
+	       (WEXITSTATUS(status) == 0 ||
+		(on_valgrind() && WEXITSTATUS(status) == 1));
+}
 
 /* The child must have continued to its end after reporting needle. */
 #define ck_assert_repairs_with(fn, arg, needle)                              \
 	do {                                                                 \
 		struct captured cap_;                                        \
 		run_captured((fn), (arg), &cap_);                            \
-		ck_assert_msg(WIFEXITED(cap_.status) &&                      \
-				      WEXITSTATUS(cap_.status) == 0,         \
+		ck_assert_msg(exited_ok(cap_.status),                       \
 			      "expected exit 0, status 0x%x, output: %s",    \
 			      cap_.status, cap_.out);                        \
 		ck_assert_msg(strstr(cap_.out, (needle)) != NULL,            \
@@ -133,7 +148,7 @@ START_TEST(right_redzone_is_caught_at_free_and_repaired)
 
 	ASAN_CATCHES_FIRST(right_redzone);
 	run_captured(right_redzone, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	expect_in(&cap, "=============================================="
 			"===============================\nBUG rz: Right Redzone "
@@ -203,7 +218,7 @@ START_TEST(redzone_of_a_live_object_is_caught_at_validation)
 
 	ASAN_CATCHES_FIRST(redzone_at_validation);
 	run_captured(redzone_at_validation, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status), "status 0x%x", cap.status);
+	ck_assert_msg(exited_ok(cap.status), "status 0x%x", cap.status);
 	mark = strstr(cap.out, "--shrunk--");
 	ck_assert_ptr_nonnull(mark);
 	expect_in(&cap, "BUG rzv: Right Redzone overwritten");
@@ -424,6 +439,7 @@ START_TEST(pointers_inside_or_outside_objects_are_reported)
 }
 END_TEST
 
+#ifdef TEST_ASAN
 /* Without debugging, ASan alone guards the objects of an ASan build. */
 static void plain_use_after_free(void *arg)
 {
@@ -444,18 +460,16 @@ static void plain_overflow(void *arg)
 	poke(p, 64, 1);			/* into the never-used next object */
 	_exit(0);
 }
+#endif
 
+#ifdef TEST_ASAN
 START_TEST(asan_reports_misuse_of_plain_objects)
 {
-#ifdef TEST_ASAN
 	expect_asan_report(plain_use_after_free, NULL);
 	expect_asan_report(plain_overflow, NULL);
-#else
-	(void)plain_use_after_free;
-	(void)plain_overflow;
-#endif
 }
 END_TEST
+#endif
 
 /* ---------------------------------------------- owners, leaks, tracing */
 
@@ -478,7 +492,7 @@ START_TEST(destroy_lists_live_objects_by_allocation_site)
 	struct captured cap;
 
 	run_captured(leaks, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status), "status 0x%x", cap.status);
+	ck_assert_msg(exited_ok(cap.status), "status 0x%x", cap.status);
 	expect_in(&cap, "BUG lk: Objects remaining in lk on kmem_cache_destroy()");
 	expect_in(&cap, "INFO: 3 objects allocated in leak_three_site+0x");
 	expect_in(&cap, "INFO: 1 objects allocated in leak_one_site+0x");
@@ -504,7 +518,7 @@ START_TEST(trace_reports_every_operation)
 	struct captured cap;
 
 	run_captured(traced, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status), "status 0x%x", cap.status);
+	ck_assert_msg(exited_ok(cap.status), "status 0x%x", cap.status);
 	expect_in(&cap, "TRACE tr alloc 0x");
 	expect_in(&cap, "TRACE tr free 0x");
 	expect_in(&cap, "hello, tracing!");
@@ -616,7 +630,7 @@ START_TEST(debug_caches_are_thread_safe)
 	struct captured cap;
 
 	run_captured(threads_share, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_str_eq(cap.out, "");
 }
@@ -667,7 +681,12 @@ static void exec_scenario(const char *env, const char *name,
 	int efd[2], ofd[2];
 	pid_t pid;
 	size_t len = 0;
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
+	/* readlink(), not exec of /proc/self/exe: valgrind answers it. */
+	ck_assert_int_gt(sl, 0);
+	self[sl] = '\0';
 	ck_assert_int_eq(pipe(efd), 0);
 	ck_assert_int_eq(pipe(ofd), 0);
 	pid = fork();
@@ -677,8 +696,7 @@ static void exec_scenario(const char *env, const char *name,
 		dup2(efd[1], STDERR_FILENO);
 		dup2(ofd[1], STDOUT_FILENO);
 		setenv("USLAB_DEBUG", env, 1);
-		execl("/proc/self/exe", "test-debug", "--scenario", name,
-		      (char *)NULL);
+		execl(self, "test-debug", "--scenario", name, (char *)NULL);
 		_exit(127);
 	}
 	close(efd[1]);
@@ -707,7 +725,7 @@ START_TEST(uslab_debug_reaches_kmalloc_caches_by_glob)
 	ck_assert_msg(strstr(cap.out, "use-after-poison") != NULL, "%s", cap.out);
 	return;
 #endif
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	expect_in(&cap, "BUG kmalloc-64: Right Redzone overwritten");
 	expect_in(&cap, "First byte 0x99 instead of 0xcc");
@@ -737,7 +755,7 @@ START_TEST(uslab_debug_selects_and_excludes_caches)
 	char out[512];
 
 	exec_scenario("FZPU;-,plain*", "sizes", &cap, out, sizeof(out));
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_str_eq(out, "conn debug\nplain-1 plain\ndentry debug\n"
 			      "kmalloc-64 debug\n");
@@ -757,7 +775,7 @@ START_TEST(uslab_debug_warns_once_about_unknown_letters)
 	char out[512];
 
 	exec_scenario("FZQ;Q,conn", "sizes", &cap, out, sizeof(out));
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_str_eq(cap.out, "uslab: USLAB_DEBUG: unknown option 'Q' "
 				  "ignored; the options are F Z P U T X and -\n");
@@ -785,7 +803,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, uninitialised_memory_shows_the_poison);
 	tcase_add_test(tc, constructed_objects_are_not_poisoned);
 	tcase_add_test(tc, double_free_is_caught_anywhere_on_the_free_list);
+#ifdef TEST_ASAN
 	tcase_add_test(tc, asan_reports_misuse_of_plain_objects);
+#endif
 	tcase_add_test(tc, wrong_cache_is_reported_and_the_object_kept);
 	tcase_add_test(tc, pointers_inside_or_outside_objects_are_reported);
 	tcase_add_test(tc, destroy_lists_live_objects_by_allocation_site);
