@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "options.h"
+#include "memtool.h"
 #include "os.h"
 
 size_t us_page_size = 4096;
@@ -122,6 +123,11 @@ void us_os_unmap(void *addr, size_t len)
 {
 	int saved = errno;
 
+	/*
+	 * ASan keeps manual poisoning across munmap: a later mapping at
+	 * these addresses would start out poisoned.  Clear it first.
+	 */
+	us_asan_handout(addr, len);
 	munmap(addr, len);
 	errno = saved;
 }

@@ -159,6 +159,38 @@ static void exec_with_many_cpus(void *arg)
 	execl(self_exe(), "test-edges", "many-cpus", (char *)NULL);
 }
 
+/*
+ * Memory given back to the OS and mapped again at the same addresses
+ * starts clean: in an ASan build, none of the old poisoning survives.
+ */
+START_TEST(memory_given_back_and_mapped_again_is_clean)
+{
+	struct kmem_cache *c = kmem_cache_create("remap", 8000, 0, 0, NULL);
+	static void *p[3000];
+
+	ck_assert_ptr_nonnull(c);
+	for (int round = 0; round < 4; round++) {
+		/* A large block, freed (poisoned) and unmapped ... */
+		void *big = kmalloc(24 << 20, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(big);
+		memset(big, round, 24 << 20);
+		kfree(big);
+		uslab_shrink_all();
+		/* ... and slab chunks mapped where it was. */
+		for (int i = 0; i < 3000; i++) {
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+			ck_assert_ptr_nonnull(p[i]);
+			memset(p[i], round, 8000);
+		}
+		for (int i = 0; i < 3000; i++)
+			kmem_cache_free(c, p[i]);
+		uslab_shrink_all();
+	}
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 START_TEST(a_machine_with_1024_possible_cpus)
 {
 	struct captured r;
@@ -185,6 +217,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, alignments_up_to_a_mebibyte);
 	tcase_add_test(tc, a_thousand_threads_leave_nothing_behind);
 	tcase_add_test(tc, a_machine_with_1024_possible_cpus);
+	tcase_add_test(tc, memory_given_back_and_mapped_again_is_clean);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
