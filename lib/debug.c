@@ -189,8 +189,9 @@ unsigned int us_debug_cache_flags(const char *name, unsigned int flags)
 		return flags;
 	if (us_options.debug_set) {
 		f = spec_flags(name, &matched, &bad);
+		/* Added to the cache's own, as the kernel's slab_debug. */
 		if (matched)
-			flags = (flags & ~US_DEBUG_FLAGS) | f;
+			flags |= f;
 	}
 	if (flags & US_DEBUG_FLAGS)
 		flags |= US_CACHE_DEBUG;

@@ -71,7 +71,7 @@ void us_debug_init(void);
 
 /*
  * The flags a new cache called name gets: its own, with USLAB_DEBUG's
- * debug flags added or removed, and US_CACHE_DEBUG if any remain.
+ * debug flags for it added, and US_CACHE_DEBUG if it has any.
  */
 unsigned int us_debug_cache_flags(const char *name, unsigned int flags);
 

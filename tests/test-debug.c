@@ -657,14 +657,18 @@ static int scenario(const char *name)
 		return 0;
 	}
 	if (strcmp(name, "sizes") == 0) {
-		const char *names[] = { "conn", "plain-1", "dentry", "kmalloc-64" };
+		/* "flagged" asks for red zones itself: they always apply. */
+		const char *names[] = { "conn", "plain-1", "dentry", "kmalloc-64",
+					"flagged" };
 
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; i < 5; i++) {
 			struct uslab_cache_stats st = {
 				.version = USLAB_CACHE_STATS_VERSION
 			};
 			struct kmem_cache *c = strncmp(names[i], "kmalloc", 7)
-				? kmem_cache_create(names[i], 64, 0, 0, NULL)
+				? kmem_cache_create(names[i], 64, 0,
+						    i == 4 ? SLAB_RED_ZONE : 0,
+						    NULL)
 				: uslab_kmalloc_cache(64);
 
 			uslab_cache_stats(c, &st);
@@ -754,18 +758,18 @@ START_TEST(uslab_debug_selects_and_excludes_caches)
 	struct captured cap;
 	char out[512];
 
-	exec_scenario("FZPU;-,plain*", "sizes", &cap, out, sizeof(out));
+	exec_scenario("FZPU;-,plain*,flagged", "sizes", &cap, out, sizeof(out));
 	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_str_eq(out, "conn debug\nplain-1 plain\ndentry debug\n"
-			      "kmalloc-64 debug\n");
+			      "kmalloc-64 debug\nflagged debug\n");
 	exec_scenario("Z,con?;P,dent*", "sizes", &cap, out, sizeof(out));
 	ck_assert_str_eq(out, "conn debug\nplain-1 plain\ndentry debug\n"
-			      "kmalloc-64 plain\n");
+			      "kmalloc-64 plain\nflagged debug\n");
 	ck_assert_str_eq(cap.out, "");
 	exec_scenario("", "sizes", &cap, out, sizeof(out));
 	ck_assert_str_eq(out, "conn debug\nplain-1 debug\ndentry debug\n"
-			      "kmalloc-64 debug\n");
+			      "kmalloc-64 debug\nflagged debug\n");
 }
 END_TEST
 
@@ -780,7 +784,7 @@ START_TEST(uslab_debug_warns_once_about_unknown_letters)
 	ck_assert_str_eq(cap.out, "uslab: USLAB_DEBUG: unknown option 'Q' "
 				  "ignored; the options are F Z P U T X and -\n");
 	ck_assert_str_eq(out, "conn plain\nplain-1 debug\ndentry debug\n"
-			      "kmalloc-64 debug\n");
+			      "kmalloc-64 debug\nflagged debug\n");
 }
 END_TEST
 

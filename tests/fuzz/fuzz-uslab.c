@@ -254,8 +254,12 @@ static void op_create(struct input *in)
 	if (how & 2)
 		align = 1u << (byte(in) % 13);	/* up to 4 KiB */
 	hw = how & 4 ? SLAB_HWCACHE_ALIGN : 0;
+	/* Debug caches: their checks must never fire on correct use. */
 	c->c = kmem_cache_create("fuzz", size, align,
-				 hw | (how & 8 ? SLAB_TYPESAFE_BY_RCU : 0),
+				 hw | (how & 8 ? SLAB_TYPESAFE_BY_RCU : 0) |
+				 (how & 16 ? SLAB_CONSISTENCY_CHECKS |
+				  SLAB_RED_ZONE | SLAB_STORE_USER : 0) |
+				 (how & 32 ? SLAB_POISON : 0),
 				 ctor >= 0 ? ctors[ctor].fn : NULL);
 	if (!c->c)
 		fail("kmem_cache_create failed", NULL);
