@@ -21,11 +21,12 @@
  * magazines) never reach a caller: neither is described to the tools;
  * their memory stays open for as long as their slab lives.
  *
- * Valgrind's client requests compile to a few no-op instructions when
- * not under valgrind; they are used only on the locked paths, which are
- * the fast paths under valgrind (it has no rseq).  The ASan calls exist
- * only in --enable-sanitizers=address builds.  Without either, every
- * function here is empty.
+ * Valgrind's client requests are used only on the locked paths, which
+ * are the fast paths under valgrind (it has no rseq), and only when the
+ * process runs under valgrind (us_mem_valgrind, read at start-up): a
+ * request costs a few instructions even natively.  The ASan calls exist
+ * only in --enable-sanitizers=address builds.  Natively, every function
+ * here is a test of one flag, or empty.
  */
 #ifndef USLAB_MEMTOOL_H
 #define USLAB_MEMTOOL_H
@@ -38,8 +39,16 @@
 #if defined(HAVE_VALGRIND_MEMCHECK_H) && !defined(USLAB_NO_VALGRIND)
 #include <valgrind/memcheck.h>
 #define US_VALGRIND 1
+/*
+ * Whether the process runs under valgrind, read once at start-up
+ * (os.c): a client request costs a few instructions even natively, so
+ * the locked paths test this flag instead.
+ */
+extern bool us_mem_valgrind;
+#define US_VG unlikely(us_mem_valgrind)
 #else
 #define US_VALGRIND 0
+#define US_VG 0
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -65,7 +74,8 @@
 static inline void us_mem_defined(void *p, size_t n)
 {
 #if US_VALGRIND
-	VALGRIND_MAKE_MEM_DEFINED(p, n);
+	if (US_VG)
+		VALGRIND_MAKE_MEM_DEFINED(p, n);
 #else
 	(void)p;
 	(void)n;
@@ -106,9 +116,11 @@ static inline void us_asan_takeback(void *p, size_t n)
 static inline void us_mem_handout(void *p, size_t n, bool defined)
 {
 #if US_VALGRIND
-	VALGRIND_MALLOCLIKE_BLOCK(p, n, 0, 0);
-	if (defined)
-		VALGRIND_MAKE_MEM_DEFINED(p, n);
+	if (US_VG) {
+		VALGRIND_MALLOCLIKE_BLOCK(p, n, 0, 0);
+		if (defined)
+			VALGRIND_MAKE_MEM_DEFINED(p, n);
+	}
 #else
 	(void)defined;
 #endif
@@ -118,7 +130,8 @@ static inline void us_mem_handout(void *p, size_t n, bool defined)
 static inline void us_mem_takeback(void *p, size_t n)
 {
 #if US_VALGRIND
-	VALGRIND_FREELIKE_BLOCK(p, 0);
+	if (US_VG)
+		VALGRIND_FREELIKE_BLOCK(p, 0);
 #endif
 	us_asan_takeback(p, n);
 }
@@ -126,7 +139,8 @@ static inline void us_mem_takeback(void *p, size_t n)
 static inline void us_mem_hide(void *p, size_t n)
 {
 #if US_VALGRIND
-	VALGRIND_MAKE_MEM_NOACCESS(p, n);
+	if (US_VG)
+		VALGRIND_MAKE_MEM_NOACCESS(p, n);
 #endif
 	us_asan_takeback(p, n);
 }
@@ -134,7 +148,8 @@ static inline void us_mem_hide(void *p, size_t n)
 static inline void us_mem_open(void *p, size_t n)
 {
 #if US_VALGRIND
-	VALGRIND_MAKE_MEM_DEFINED(p, n);
+	if (US_VG)
+		VALGRIND_MAKE_MEM_DEFINED(p, n);
 #endif
 	us_asan_handout(p, n);
 }
@@ -147,19 +162,20 @@ static inline void us_mem_close(void *p, size_t n)
 /* Whether the cache's objects are described to the tools at all. */
 static inline bool us_mem_tracked(const struct kmem_cache *c)
 {
-	return !(c->flags & (US_CACHE_NOMAGAZINE | SLAB_TYPESAFE_BY_RCU));
+	return (US_VG || US_ASAN) &&
+	       !(c->flags & (US_CACHE_NOMAGAZINE | SLAB_TYPESAFE_BY_RCU));
 }
 
 /* The object-level calls of the magazine layer: no-ops untracked. */
 static inline void us_obj_handout(const struct kmem_cache *c, void *obj)
 {
-	if ((US_VALGRIND || US_ASAN) && us_mem_tracked(c))
+	if (us_mem_tracked(c))
 		us_mem_handout(obj, c->object_size, c->ctor != NULL);
 }
 
 static inline void us_obj_takeback(const struct kmem_cache *c, void *obj)
 {
-	if ((US_VALGRIND || US_ASAN) && us_mem_tracked(c))
+	if (us_mem_tracked(c))
 		us_mem_takeback(obj, c->object_size);
 }
 

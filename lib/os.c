@@ -53,10 +53,17 @@ static bool fault_injected(void)
 	return true;
 }
 
+#if US_VALGRIND
+bool us_mem_valgrind;
+#endif
+
 void us_os_init(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
 
+#if US_VALGRIND
+	us_mem_valgrind = us_mem_on_valgrind();
+#endif
 	if (ps > 0 && US_IS_POWER_OF_2((unsigned long)ps)) {
 		us_page_size = (size_t)ps;
 		us_page_shift = us_ilog2((uint64_t)ps);
