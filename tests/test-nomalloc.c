@@ -93,6 +93,31 @@ __attribute__((constructor(101))) static void before_uslab(void)
 	inside = 0;
 }
 
+/*
+ * A debug cache, and (where no tool would catch the write first) a
+ * report of a damaged red zone with its stack trace and symbols, and a
+ * leak report at destroy: the reporting path allocates nothing either.
+ */
+static void exercise_debug(bool damage)
+{
+	struct kmem_cache *d = kmem_cache_create("nomalloc-debug", 40, 0,
+						 SLAB_CONSISTENCY_CHECKS |
+						 SLAB_RED_ZONE | SLAB_POISON |
+						 SLAB_STORE_USER, NULL);
+	unsigned char *volatile p = kmem_cache_alloc(d, GFP_KERNEL);
+
+	if (!p) {
+		atomic_fetch_add(&failures, 1);
+		return;
+	}
+	if (damage)
+		p[40] = 1;		/* reported and repaired, not freed */
+	kmem_cache_free(d, p);
+	kmem_cache_free(d, kmem_cache_alloc(d, GFP_KERNEL));
+	kmem_cache_shrink(d);
+	kmem_cache_destroy(d);
+}
+
 static void exercise(void)
 {
 	struct kmem_cache *c = kmem_cache_create("nomalloc", 96, 0,
@@ -125,6 +150,7 @@ static void exercise(void)
 
 		uslab_cache_stats(uslab_kmalloc_cache(64), &st);
 	}
+	exercise_debug(false);
 }
 
 static void *thread_main(void *arg)
@@ -143,6 +169,9 @@ START_TEST(no_entry_point_calls_malloc)
 	kfree(early_object);
 	inside = 1;
 	exercise();
+#if !defined(USLAB_TEST_SANITIZED)
+	exercise_debug(!on_valgrind());
+#endif
 	inside = 0;
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, thread_main, NULL);
