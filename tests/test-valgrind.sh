@@ -8,7 +8,9 @@
 # that bug: a read of a freed object (kmem_cache, and malloc through
 # libuslab-malloc), a read past an object, a branch on uninitialised
 # object memory, and a leaked block.  Skipped (77) only where valgrind is
-# not installed, or in a sanitizer build; .ci/run installs valgrind.
+# not installed or cannot read the build's debug information (valgrind
+# 3.19 and clang 14's DWARF 5), or in a sanitizer build; .ci/run
+# installs valgrind.
 set -u
 : "${top_builddir:=.}"
 if [ -n "${USLAB_TEST_SANITIZED:-}" ]; then
@@ -32,6 +34,11 @@ expect() {
 		--soname-synonyms=somalloc=nouserintercepts \
 		--error-exitcode=42 "$bugs" "$mode" > "$work/$mode.log" 2>&1
 	rc=$?
+	# Valgrind 3.19 cannot read clang 14's DWARF 5 and gives up.
+	if grep -q "debuginfo reader: ensure_valid failed" "$work/$mode.log"; then
+		echo "skipped: this valgrind cannot read this compiler's debug info"
+		exit 77
+	fi
 	if [ "$rc" -ne 42 ]; then
 		echo "FAIL $mode: valgrind exited $rc, not 42 (errors found)"
 		failed=1
