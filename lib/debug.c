@@ -174,11 +174,6 @@ void us_debug_init(void)
 			  "options are F Z P U T X and -", bad);
 }
 
-bool us_debug_aborts(void)
-{
-	return abort_on_report;
-}
-
 unsigned int us_debug_cache_flags(const char *name, unsigned int flags)
 {
 	char bad = 0;
@@ -556,7 +551,7 @@ static void print_trailer(struct kmem_cache *c, struct us_slab *slab,
 			  void *obj)
 {
 	char *slot = us_chunk_slot_start(slab);
-	void *fp = us_slab_fp_peek(c, slab, obj);
+	void *fp = us_slab_fp_peek(c, obj);
 
 	/* The peek closes the word behind it; the caller has it open. */
 	us_mem_open(bytes(obj) + c->offset, sizeof(void *));

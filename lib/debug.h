@@ -75,9 +75,6 @@ void us_debug_init(void);
  */
 unsigned int us_debug_cache_flags(const char *name, unsigned int flags);
 
-/* Does USLAB_DEBUG ask for an abort after the first report? */
-bool us_debug_aborts(void);
-
 /* Lay out a debug cache's stride (called by us_slab_geometry). */
 void us_debug_layout(struct kmem_cache *c, bool has_ctor);
 

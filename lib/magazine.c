@@ -85,20 +85,17 @@ static unsigned int mag_rounds(unsigned int i)
  * Under valgrind, a popped round is cleared, so that memcheck's leak
  * check finds no stale pointer to a block the caller has lost.
  */
-static bool scrub_popped;
-
 static inline void *mag_pop(struct us_mag *m)
 {
 	void *obj = m->objs[--m->rounds];
 
-	if (unlikely(scrub_popped))
+	if (US_VG)
 		m->objs[m->rounds] = NULL;
 	return obj;
 }
 
 void us_mag_init(void)
 {
-	scrub_popped = us_mem_on_valgrind();
 	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
 		struct kmem_cache *mc = mag_caches[i];
 		unsigned int size = 64u << i;

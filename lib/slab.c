@@ -556,9 +556,8 @@ bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
 	return false;
 }
 
-void *us_slab_fp_peek(struct kmem_cache *c, struct us_slab *slab, void *obj)
+void *us_slab_fp_peek(struct kmem_cache *c, void *obj)
 {
-	(void)slab;
 	return fp_read(c, fp_addr(c, obj));
 }
 

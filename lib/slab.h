@@ -96,7 +96,7 @@ bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
 			 const void *obj);
 
 /* The decoded free pointer stored in obj (meaningful if obj is free). */
-void *us_slab_fp_peek(struct kmem_cache *c, struct us_slab *slab, void *obj);
+void *us_slab_fp_peek(struct kmem_cache *c, void *obj);
 
 /*
  * Call fn(c, slab, obj, is_free, arg) on every object of every slab of
