@@ -95,3 +95,18 @@ unsigned int us_cpu_current_slow(void)
 		return 0;
 	return (unsigned int)cpu % us_nr_cpus;
 }
+
+unsigned int us_cpu_id(void)
+{
+	int cpu;
+
+#if US_CPU_USE_RSEQ
+	cpu = (int32_t)__atomic_load_n(&((const struct rseq *)(void *)(
+		(char *)__builtin_thread_pointer() + __rseq_offset))->cpu_id,
+		__ATOMIC_RELAXED);
+	if (cpu >= 0)
+		return (unsigned int)cpu;
+#endif
+	cpu = sched_getcpu();
+	return cpu < 0 ? 0 : (unsigned int)cpu;
+}

@@ -43,4 +43,10 @@ static inline unsigned int us_cpu_current(void)
 	return us_cpu_current_slow();
 }
 
+/*
+ * The kernel's number for the CPU the calling thread runs on, not folded
+ * onto a slot: for reports, and for any question of "am I on CPU n?".
+ */
+unsigned int us_cpu_id(void);
+
 #endif /* USLAB_CPU_H */

@@ -450,7 +450,7 @@ static void capture_track(struct us_track *t)
 	for (unsigned int i = 0; i < US_TRACK_DEPTH && first + i < n; i++)
 		t->frames[i] = frames[first + i];
 	t->when = us_os_now_ms();
-	t->cpu = us_cpu_current();
+	t->cpu = us_cpu_id();
 	t->tid = gettid_now();
 }
 
@@ -497,7 +497,7 @@ static void print_stack(void)
 	void *frames[STACK_MAX];
 	unsigned int n = capture_stack(frames, STACK_MAX, 2);
 
-	us_report_line("CPU: %u PID: %u Comm: %s", us_cpu_current(),
+	us_report_line("CPU: %u PID: %u Comm: %s", us_cpu_id(),
 		       gettid_now(), program_invocation_short_name);
 	us_report_line("Call Trace:");
 	for (unsigned int i = 0; i < n; i++) {

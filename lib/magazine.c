@@ -551,7 +551,7 @@ void us_mag_report_double_free(struct kmem_cache *c, void *obj)
 static struct us_cpu_slot *lock_slot(struct kmem_cache *c, unsigned int i)
 {
 	us_lock(&c->cpu[i].lock);
-	if (us_rseq_enabled && us_cpu_current() != i)
+	if (us_rseq_must_fence(i))
 		us_rseq_fence((int)i);
 	return &c->cpu[i];
 }

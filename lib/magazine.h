@@ -64,7 +64,7 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 	struct us_cpu_slot *slot = &c->cpu[cpu];
 
 	us_lock(&slot->lock);
-	if (unlikely(us_rseq_enabled) && us_cpu_current() != cpu)
+	if (us_rseq_must_fence(cpu))
 		us_rseq_fence((int)cpu);
 	return slot;
 }

@@ -33,7 +33,10 @@
  * with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) before touching
  * the slot (us_rseq_fence()).  A thread that takes the lock on the slot's
  * own CPU needs no fence: any sequence it interrupted to run there has
- * been aborted.  This is the exchange with the previous magazine and the
+ * been aborted.  "The slot's own CPU" is the kernel's CPU number equal to
+ * the slot index, never the folded number of cpu.h: a thread on a CPU
+ * beyond the slot count uses a slot whose own CPU may be running a
+ * sequence on it (us_rseq_must_fence()).  This is the exchange with the previous magazine and the
  * depot, the refill and the drain: all take the lock.
  *
  * The counter increment is the one store before the commit; a sequence
@@ -214,5 +217,22 @@ twice:
 }
 
 #endif /* US_RSEQ_FAST */
+
+/*
+ * Must a thread that has just locked slot `slot` fence the slot's CPU?
+ * Yes unless it runs on that very CPU, by the kernel's CPU number: a CPU
+ * at or above the slot count folds onto a slot (cpu.h) whose own CPU may
+ * be inside a sequence on it, so the folded number never answers this.
+ */
+static inline bool us_rseq_must_fence(unsigned int slot)
+{
+#if US_RSEQ_FAST
+	return unlikely(us_rseq_enabled) &&
+	       __atomic_load_n(&us_rseq_area()->cpu_id, __ATOMIC_RELAXED) != slot;
+#else
+	(void)slot;
+	return false;
+#endif
+}
 
 #endif /* USLAB_RSEQ_H */

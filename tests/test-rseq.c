@@ -364,10 +364,100 @@ START_TEST(double_free_is_caught_on_the_fast_path)
 }
 END_TEST
 
-int main(void)
+/*
+ * A slot shared by two CPUs.  With one slot (USLAB_NR_CPUS=1) the CPU
+ * numbers 1 and up fold onto slot 0: a thread on CPU 1 takes the locked
+ * path on slot 0 while a thread on CPU 0 may be inside a sequence on it,
+ * so the thread on CPU 1 must fence CPU 0 after taking the lock.  Two
+ * threads pinned to CPUs 0 and 1 allocate, stamp, check and free batches
+ * of 1 to 70 objects; an object handed out twice loses a stamp, or is
+ * later freed twice.
+ */
+#define FOLD_SECONDS 2
+
+static struct kmem_cache *fold_cache;
+
+static void *fold_worker(void *arg)
 {
-	Suite *s = suite_create("rseq");
-	TCase *tc = tcase_create("rseq");
+	unsigned int cpu = (unsigned int)(uintptr_t)arg;
+	uint64_t rng = (cpu + 7) * 0x9e3779b97f4a7c15ull, tag = 0;
+	cpu_set_t set;
+	void *p[70];
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return NULL;
+	while (!past_deadline()) {
+		unsigned int n = 1 + (unsigned int)(rng_next(&rng) % 70);
+
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t *w = p[i] = kmem_cache_alloc(fold_cache, GFP_KERNEL);
+
+			if (!w)
+				abort();
+			w[0] = (uint64_t)(uintptr_t)w;
+			w[1] = ++tag << 1 | cpu;
+			w[5] = ~w[1];
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t *w = p[i];
+
+			if (w[0] != (uint64_t)(uintptr_t)w || w[5] != ~w[1] ||
+			    (w[1] & 1) != cpu) {
+				fprintf(stderr, "object %p handed out twice\n", p[i]);
+				abort();
+			}
+		}
+		for (unsigned int i = 0; i < n; i++)
+			kmem_cache_free(fold_cache, p[i]);
+	}
+	return NULL;
+}
+
+static int folded_slot_child(void)
+{
+	pthread_t t[2];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("one CPU online: no slot is shared\n");
+		return 0;
+	}
+	printf("rseq fast path: %s; %u slot(s)\n",
+	       us_rseq_enabled ? "on" : "off (locked paths)", us_nr_cpus);
+	fold_cache = kmem_cache_create("fold", 64, 0, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += FOLD_SECONDS;
+	for (unsigned int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, fold_worker, (void *)(uintptr_t)i);
+	for (unsigned int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	kmem_cache_shrink(fold_cache);
+	return us_cache_validate(fold_cache) ? 3 : 0;
+}
+
+START_TEST(a_slot_shared_by_two_cpus_is_fenced)
+{
+	static const char *const env[] = { "USLAB_NR_CPUS=1", NULL };
+	struct captured r;
+
+	run_self("folded", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s;
+	TCase *tc;
+	const char *mode;
+
+	self_argv0 = argv[0];
+	if (is_self_child(argc, argv, &mode) && strcmp(mode, "folded") == 0)
+		return folded_slot_child();
+	s = suite_create("rseq");
+	tc = tcase_create("rseq");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, fast_path_is_used_where_available);
@@ -377,6 +467,7 @@ int main(void)
 	tcase_add_test(tc, draining_every_slot_while_threads_allocate);
 	tcase_add_test(tc, forking_while_threads_allocate);
 	tcase_add_test(tc, double_free_is_caught_on_the_fast_path);
+	tcase_add_test(tc, a_slot_shared_by_two_cpus_is_fenced);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

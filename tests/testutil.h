@@ -10,6 +10,8 @@
  *                     or the clock, printed so a failure can be replayed
  *   rss_bytes()       resident memory from /proc/self/statm
  *   run_suite()       run a suite and turn its result into an exit code
+ *   run_self()        run this program again in a child, in a given mode
+ *                     and environment, with stderr captured
  *   read_anyway()     tell memcheck a test reads undefined bytes on purpose
  */
 #ifndef USLAB_TESTUTIL_H
@@ -127,6 +129,45 @@ static inline const char *self_exe(void)
 	if (p && strstr(p, "vgpreload") && self_argv0)
 		return self_argv0;
 	return "/proc/self/exe";
+}
+
+/*
+ * Run this program again in a child, as "argv0 --child MODE", with the
+ * "NAME=value" strings of env (NULL-terminated) added to its
+ * environment, and capture its stderr and status.  main() stores argv[0]
+ * in self_argv0 and hands "--child MODE" to the test's own dispatcher.
+ */
+struct self_exec {
+	const char *mode;
+	const char *const *env;
+};
+
+static inline void exec_self_child(void *arg)
+{
+	const struct self_exec *x = arg;
+
+	for (const char *const *e = x->env; e && *e; e++)
+		putenv((char *)(uintptr_t)*e);
+	execl(self_exe(), self_argv0 ? self_argv0 : "test", "--child", x->mode,
+	      (char *)NULL);
+	_exit(127);
+}
+
+static inline void run_self(const char *mode, const char *const *env,
+			    struct captured *r)
+{
+	struct self_exec x = { mode, env };
+
+	run_captured(exec_self_child, &x, r);
+}
+
+/* Is argv "prog --child MODE"?  Then *mode is MODE. */
+static inline bool is_self_child(int argc, char **argv, const char **mode)
+{
+	if (argc < 3 || strcmp(argv[1], "--child") != 0)
+		return false;
+	*mode = argv[2];
+	return true;
 }
 
 /* Are we running under valgrind (make check-valgrind)? */
