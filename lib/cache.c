@@ -165,6 +165,16 @@ void kmem_cache_destroy(struct kmem_cache *s)
 			  "ignored", s->name);
 		return;
 	}
+	/*
+	 * Off the list first.  The sweep and uslab_shrink_all() walk the
+	 * list under list_lock and flush magazines they have detached from
+	 * a cache after dropping its depot lock; once the cache is off the
+	 * list, none of them is in flight, and its objects are all where
+	 * the drain below can count them.
+	 */
+	us_lock(&list_lock);
+	us_list_del(&s->link);
+	us_unlock(&list_lock);
 	us_mag_drain(s);
 	us_debug_validate(s);
 	live = us_slab_release_all(s);
@@ -175,11 +185,9 @@ void kmem_cache_destroy(struct kmem_cache *s)
 			  "(%llu objects allocated); the cache is kept",
 			  s->name, (unsigned long long)live);
 		s->flags |= US_CACHE_DEAD;
+		list_add_cache(s);
 		return;
 	}
-	us_lock(&list_lock);
-	us_list_del(&s->link);
-	us_unlock(&list_lock);
 	us_slab_free_batch(&kmem_cache_boot, &obj, 1);
 }
 

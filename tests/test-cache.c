@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-cache.c - the cache layer: creation, destruction and the list of
+ * caches, against everything else that walks that list (the sweep of
+ * idle memory, uslab_shrink_all(), statistics).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cache.h"
+#include "magazine.h"
+#include "slab.h"
+#include "testutil.h"
+
+#define RACE_OBJECTS 20000
+#define RACE_ROUNDS 60
+
+static _Atomic int stop_shrinking;
+static _Atomic unsigned long shrinks;
+
+static void *shrinker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_shrinking)) {
+		uslab_shrink_all();
+		atomic_fetch_add(&shrinks, 1);
+	}
+	return NULL;
+}
+
+/*
+ * A cache emptied by its user and destroyed while another thread shrinks
+ * every cache: the shrink may be flushing the cache's magazines into its
+ * slabs at that moment, which must not look like live objects to the
+ * destroy.  Any report fails the test.
+ */
+static void destroy_while_shrinking(void *arg)
+{
+	static void *p[RACE_OBJECTS];
+	pthread_t t;
+
+	(void)arg;
+	pthread_create(&t, NULL, shrinker, NULL);
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		struct kmem_cache *c = kmem_cache_create("race", 64, 0, 0, NULL);
+
+		for (int i = 0; i < RACE_OBJECTS; i++)
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		for (int i = 0; i < RACE_OBJECTS; i++)
+			kmem_cache_free(c, p[i]);
+		kmem_cache_destroy(c);
+	}
+	atomic_store(&stop_shrinking, 1);
+	pthread_join(t, NULL);
+	printf("%lu shrinks\n", atomic_load(&shrinks));
+}
+
+START_TEST(destroy_racing_a_shrink_is_quiet)
+{
+	struct captured r;
+
+	run_captured(destroy_while_shrinking, NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_msg(r.out[0] == '\0', "destroy reported: %s", r.out);
+}
+END_TEST
+
+/*
+ * The same against the sweep that the slow paths run on their own: a
+ * thread churns another cache, so that its slow paths sweep every cache
+ * every US_MAG_SWEEP_MS, reaping depot magazines idle for
+ * US_MAG_IDLE_MS; each victim cache waits out that idle time, so that
+ * the sweep finds its magazines, and is then destroyed.
+ */
+static void *churner(void *arg)
+{
+	struct kmem_cache *c = kmem_cache_create("churn", 256, 0, 0, NULL);
+	void **p = arg;
+
+	while (!atomic_load(&stop_shrinking)) {
+		for (int i = 0; i < 4096; i++)
+			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		for (int i = 0; i < 4096; i++)
+			kmem_cache_free(c, p[i]);
+		kmem_cache_shrink(c);
+	}
+	kmem_cache_destroy(c);
+	return NULL;
+}
+
+static void destroy_while_sweeping(void *arg)
+{
+	static void *p[RACE_OBJECTS], *q[4096];
+	struct timespec idle = { 0, (US_MAG_IDLE_MS % 1000) * 1000000L };
+	pthread_t t;
+
+	idle.tv_sec = US_MAG_IDLE_MS / 1000;
+	(void)arg;
+	pthread_create(&t, NULL, churner, q);
+	for (int round = 0; round < 4; round++) {
+		struct kmem_cache *c[8];
+
+		for (int k = 0; k < 8; k++) {
+			c[k] = kmem_cache_create("sweep-race", 64, 0, 0, NULL);
+			for (int i = 0; i < RACE_OBJECTS; i++)
+				p[i] = kmem_cache_alloc(c[k], GFP_KERNEL);
+			for (int i = 0; i < RACE_OBJECTS; i++)
+				kmem_cache_free(c[k], p[i]);
+		}
+		nanosleep(&idle, NULL);
+		for (int k = 0; k < 8; k++) {
+			struct timespec gap = { 0, 30 * 1000000L };
+
+			kmem_cache_destroy(c[k]);
+			nanosleep(&gap, NULL);
+		}
+	}
+	atomic_store(&stop_shrinking, 1);
+	pthread_join(t, NULL);
+}
+
+START_TEST(destroy_racing_the_sweep_is_quiet)
+{
+	struct captured r;
+
+	run_captured(destroy_while_sweeping, NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_msg(r.out[0] == '\0', "destroy reported: %s", r.out);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s = suite_create("cache");
+	TCase *tc = tcase_create("cache");
+
+	(void)argc;
+	self_argv0 = argv[0];
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, destroy_racing_a_shrink_is_quiet);
+	tcase_add_test(tc, destroy_racing_the_sweep_is_quiet);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
