@@ -316,11 +316,11 @@ static void *large_map(size_t size, size_t align)
 	ch->map_base = map;
 	ch->map_len = len;
 	ch->usable = len - offset;
-	ch->object = map + offset;
+	ch->obj_offset = offset;
 	ch->align = align;
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
 	registry_set(ch);
-	return ch->object;
+	return us_chunk_large_object(ch);
 }
 
 void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
@@ -342,10 +342,10 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
 	if (!ch)
 		return large_map(size, align);
 	if (zero) {
-		us_mem_open(ch->object, ch->usable);
-		memset(ch->object, 0, ch->usable);
+		us_mem_open(us_chunk_large_object(ch), ch->usable);
+		memset(us_chunk_large_object(ch), 0, ch->usable);
 	}
-	return ch->object;
+	return us_chunk_large_object(ch);
 }
 
 void us_chunk_large_free(struct us_chunk *ch)
@@ -380,7 +380,7 @@ size_t us_chunk_large_reap(bool all)
 
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 {
-	size_t offset = (size_t)((char *)ch->object - (char *)ch->map_base);
+	size_t offset = ch->obj_offset;
 	size_t new_len, old_len = ch->map_len;
 	struct us_chunk *moved;
 	char *to;
@@ -401,14 +401,14 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 			ch->map_len = new_len;
 			ch->usable = new_len - offset;
 		}
-		return ch->object;
+		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
 					  memory_order_relaxed);
 		ch->map_len = new_len;
 		ch->usable = new_len - offset;
-		return ch->object;
+		return us_chunk_large_object(ch);
 	}
 	/*
 	 * Elsewhere: reserve an aligned range, then move the old pages onto
@@ -437,8 +437,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		us_os_unmap(to, new_len);
 		copy = large_map(new_size, ch->align);
 		if (copy) {
-			us_mem_open(ch->object, ch->usable);
-			memcpy(copy, ch->object, ch->usable);
+			us_mem_open(us_chunk_large_object(ch), ch->usable);
+			memcpy(copy, us_chunk_large_object(ch), ch->usable);
 			large_unmap(ch);
 		}
 		return copy;
@@ -448,11 +448,11 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	moved->map_base = to;
 	moved->map_len = new_len;
 	moved->usable = new_len - offset;
-	moved->object = to + offset;
+
 	atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
 				  memory_order_relaxed);
 	registry_set(moved);
-	return moved->object;
+	return us_chunk_large_object(moved);
 }
 
 uint64_t us_chunk_returned_bytes(void)

@@ -43,6 +43,12 @@ static inline struct us_slab *us_chunk_slab(struct us_chunk *ch, const void *p)
 	return &ch->slabs[((uintptr_t)p - (uintptr_t)ch) >> ch->slab_shift];
 }
 
+/* A large chunk's object: what kmalloc returned. */
+static inline void *us_chunk_large_object(const struct us_chunk *ch)
+{
+	return (char *)ch + ch->obj_offset;
+}
+
 /* The first byte of a slab's slot. */
 static inline char *us_chunk_slot_start(const struct us_slab *slab)
 {

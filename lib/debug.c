@@ -279,7 +279,7 @@ static void poison_object(struct kmem_cache *c, void *obj)
 void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab)
 {
 	for (uint32_t i = 0; i < slab->objects; i++) {
-		void *obj = slab->base + (size_t)i * c->size;
+		void *obj = us_slab_base(slab) + (size_t)i * c->size;
 
 		init_redzones(c, obj, US_RED_INACTIVE);
 		poison_object(c, obj);

@@ -118,7 +118,7 @@ static void *large_alloc(size_t size, size_t align, gfp_t flags)
 
 static void large_free(struct us_chunk *ch)
 {
-	us_mem_takeback(ch->object, ch->usable);
+	us_mem_takeback(us_chunk_large_object(ch), ch->usable);
 	us_chunk_large_free(ch);
 }
 
@@ -191,7 +191,7 @@ static struct us_chunk *large_of(struct us_chunk *ch, const void *p,
 				 const char *who)
 {
 	if (unlikely(ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
-		     ch->object != p))
+		     us_chunk_large_object(ch) != p))
 		us_cache_invalid_pointer(who, p,
 					 "not the start of a kmalloc allocation");
 	if (unlikely(ch->kind != US_CHUNK_LARGE))

@@ -82,8 +82,10 @@ static unsigned int mag_rounds(unsigned int i)
 }
 
 /*
- * Under valgrind, a popped round is cleared, so that memcheck's leak
- * check finds no stale pointer to a block the caller has lost.
+ * Under valgrind, every round that leaves a magazine is cleared, whether
+ * handed out (mag_pop(), the refill) or flushed to the slabs
+ * (mag_flush()), so that memcheck's leak check finds no stale pointer to
+ * a block the caller has lost in uslab's own memory.
  */
 static inline void *mag_pop(struct us_mag *m)
 {
@@ -274,6 +276,8 @@ static void mag_flush(struct kmem_cache *c, struct us_mag *m)
 {
 	if (m->rounds) {
 		us_slab_free_batch(c, m->objs, m->rounds);
+		if (US_VG)
+			memset(m->objs, 0, m->rounds * sizeof(m->objs[0]));
 		m->rounds = 0;
 	}
 }
@@ -441,8 +445,8 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->rounds = n - 1;
-	obj = m->objs[n - 1];
+	m->rounds = n;
+	obj = mag_pop(m);
 
 	slot = us_mag_lock_current(c);
 	if (slot->loaded->rounds == 0) {

@@ -5,7 +5,8 @@
  * Owns a cache's slabs: which slots of the page layer it holds, which of
  * their objects are free, and the geometry of objects in a slab.
  *
- * A slab's objects start at base = slot + colour and are `size` apart.
+ * A slab's objects start at base = slot + base_off (its colour) and are
+ * `size` apart.
  * Free objects are either on the slab's free list or not yet carved (the
  * first `carved` objects in carving order have been handed out); a slab
  * is handed out in carving order first, so a fresh slab touches its pages
@@ -110,7 +111,8 @@ static inline void fp_write(const struct kmem_cache *c, void **at, void *next)
 static inline uint32_t carve_start(const struct kmem_cache *c,
 				   const struct us_slab *slab)
 {
-	uint64_t h = ((uintptr_t)slab->base ^ c->secret) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uintptr_t)us_slab_base(slab) ^ c->secret) *
+		     0x9e3779b97f4a7c15ull;
 
 	return (uint32_t)((h >> 32) % slab->objects);
 }
@@ -316,20 +318,31 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
 	start = us_chunk_slot_start(slab);
 	/* A slot hidden from the memory tools while free: ours now. */
 	us_mem_open(start, c->slab_size);
-	slab->base = start + c->red_left +
-		     (size_t)(colour % c->colour_count) * c->colour_step;
+	slab->base_off = c->red_left +
+			 (colour % c->colour_count) * c->colour_step;
 	slab->objects = c->objects;
 	if (c->flags & US_CACHE_DEBUG)
 		us_debug_init_slab(c, slab);
 	if (c->ctor) {
 		for (uint32_t i = 0; i < slab->objects; i++)
-			c->ctor(slab->base + (size_t)i * c->size);
+			c->ctor(start + slab->base_off + (size_t)i * c->size);
 	}
 	if (us_mem_tracked(c))
 		us_mem_hide(start, c->slab_size);
 	atomic_store_explicit(&slab->cache, c, memory_order_release);
 	us_stat_add(&c->slabs.grown, 1);
 	return slab;
+}
+
+/*
+ * Is p, a decoded free pointer from anywhere, an object of slab that has
+ * been carved (so may be on its free list)?
+ */
+static inline bool is_listed_object(const struct kmem_cache *c,
+				    const struct us_slab *slab, const void *p)
+{
+	return us_slab_holds_object(c, slab, p) &&
+	       is_carved(c, slab, us_slab_obj_index(c, slab, p));
 }
 
 /* Take up to n objects from one slab; slab lock held. */
@@ -342,15 +355,13 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 		void *obj = slab->freelist;
 		void *next = fp_read(c, fp_addr(c, obj));
 
-		if (next && unlikely(!us_slab_is_object(c, slab, next) ||
-				     !is_carved(c, slab,
-						us_slab_obj_index(c, slab, next))))
+		if (next && unlikely(!is_listed_object(c, slab, next)))
 			freepointer_corrupt(c, slab, obj, next);
 		slab->freelist = next;
 		objs[got++] = obj;
 	}
 	while (got < n && slab->carved < slab->objects)
-		objs[got++] = slab->base +
+		objs[got++] = us_slab_base(slab) +
 			      (size_t)carve_index(c, slab, slab->carved++) * c->size;
 	slab->inuse += got;
 	return got;
@@ -531,13 +542,6 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj,
 	release_slabs(c, &doomed);
 }
 
-/* Is p an object of slab that has been carved (so may be on its list)? */
-static bool is_listed_object(const struct kmem_cache *c,
-			     const struct us_slab *slab, const void *p)
-{
-	return us_slab_is_object(c, slab, p) &&
-	       is_carved(c, slab, us_slab_obj_index(c, slab, p));
-}
 
 bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
 			 const void *obj)
@@ -592,7 +596,7 @@ static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
 			bool is_free = !is_carved(c, slab, i) ||
 				       (free_map[(i - lo) / 64] >> ((i - lo) % 64) & 1);
 
-			fn(c, slab, slab->base + (size_t)i * c->size, is_free,
+			fn(c, slab, us_slab_base(slab) + (size_t)i * c->size, is_free,
 			   arg);
 		}
 	}
@@ -676,8 +680,7 @@ static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
 		     nfree++) {
 			void **at = fp_addr(c, obj);
 
-			if (!us_slab_is_object(c, slab, obj) ||
-			    !is_carved(c, slab, us_slab_obj_index(c, slab, obj))) {
+			if (!is_listed_object(c, slab, obj)) {
 				problems++;
 				break;
 			}

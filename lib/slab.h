@@ -55,25 +55,56 @@ size_t us_slab_reap(struct kmem_cache *c, bool all);
  */
 uint64_t us_slab_release_all(struct kmem_cache *c);
 
+/* The address of slab's first object. */
+static inline char *us_slab_base(const struct us_slab *slab)
+{
+	return us_chunk_slot_start(slab) + slab->base_off;
+}
+
+/*
+ * p's offset from the first object of slab, p's slab: slots are aligned
+ * to their size, so p's offset in its slot is a mask away.  Below the
+ * first object it wraps to a huge number.
+ */
+static inline uintptr_t us_slab_obj_offset(const struct kmem_cache *c,
+					   const struct us_slab *slab,
+					   const void *p)
+{
+	return ((uintptr_t)p & (c->slab_size - 1)) - slab->base_off;
+}
+
 /* The index of object p in its slab, by multiplication (no division). */
 static inline uint32_t us_slab_obj_index(const struct kmem_cache *c,
 					 const struct us_slab *slab,
 					 const void *p)
 {
-	uint64_t off = (uint64_t)((const char *)p - slab->base);
+	uint64_t off = us_slab_obj_offset(c, slab, p);
 
 	return (uint32_t)((off * c->reciprocal) >> 40);
 }
 
-/* Is p exactly the start of one of slab's objects? */
+/*
+ * Is p, an address in slab's slot, exactly the start of one of its
+ * objects?  (For an address from anywhere, us_slab_holds_object().)
+ */
 static inline bool us_slab_is_object(const struct kmem_cache *c,
 				     const struct us_slab *slab, const void *p)
 {
-	uintptr_t off = (uintptr_t)p - (uintptr_t)slab->base;
+	uintptr_t off = us_slab_obj_offset(c, slab, p);
 
 	if (unlikely(off >= c->span))
 		return false;
 	return us_slab_obj_index(c, slab, p) * (uintptr_t)c->size == off;
+}
+
+/* Is p, from anywhere, the start of one of slab's objects? */
+static inline bool us_slab_holds_object(const struct kmem_cache *c,
+					const struct us_slab *slab,
+					const void *p)
+{
+	return ((uintptr_t)p & ~(uintptr_t)(c->slab_size - 1)) ==
+		       (uintptr_t)us_chunk_slot_start(slab) &&
+	       us_slab_is_object(c, slab, p);
 }
 
 /*

@@ -13,7 +13,7 @@
  *   slot       One slab-sized piece of a slab chunk.  The first slots of a
  *              chunk hold its header; the rest are free or hold one slab.
  *   slab       A slot owned by a cache: objects of one size laid out from
- *              base (the slot start plus a colour offset), described by a
+ *              base (the slot start plus base_off, the colour), described by a
  *              struct us_slab in the chunk header, never inside the slot.
  *   object     What kmem_cache_alloc() returns.  size bytes apart in its
  *              slab; object_size of them are the caller's.
@@ -89,14 +89,23 @@ struct us_slab {
 	struct us_list link;		/* [slab] in a slab list */
 	struct kmem_cache *_Atomic cache; /* owner; NULL while a free slot */
 	void *freelist;			/* [slab] first free object */
-	char *base;			/* [slab] first object */
+	/*
+	 * [slab] Where the first object starts in the slot (colour and a
+	 * debug cache's left red zone): an offset, not a pointer, so that
+	 * no pointer to an allocated object survives in uslab's own
+	 * memory, where memcheck's leak check would find it.
+	 */
+	uint32_t base_off;
 	uint32_t inuse;			/* [slab] objects out of the slab */
 	uint32_t carved;		/* [slab] objects ever handed out */
 	uint32_t objects;		/* [slab] objects in the slab */
 	uint8_t list;			/* [slab] enum us_slab_list */
-	uint8_t pad[3];
+	uint8_t pad[7];
 	uint64_t empty_since;		/* [slab] when it became empty, ms */
 };
+
+/* The chunk header's slab array is indexed by shifting: one line each. */
+_Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");
 
 enum us_chunk_kind {
 	US_CHUNK_SLAB = 0x51ab,
@@ -127,7 +136,12 @@ struct us_chunk {
 			void *map_base;		/* the whole mapping */
 			size_t map_len;
 			size_t usable;		/* bytes from the object */
-			void *object;		/* what kmalloc returned */
+			/*
+			 * Where the object (what kmalloc returned) starts,
+			 * from the header: an offset, so that memcheck's
+			 * leak check finds no pointer to it here.
+			 */
+			size_t obj_offset;
 			size_t align;		/* as asked, at least a page */
 			struct us_list free_link; /* [large] while free */
 			uint64_t freed_at;	/* [large] ms */

@@ -117,7 +117,7 @@ START_TEST(large_allocations_find_their_header)
 			ch = us_chunk_lookup(p);
 			ck_assert_ptr_nonnull(ch);
 			ck_assert_uint_eq(ch->kind, US_CHUNK_LARGE);
-			ck_assert_ptr_eq(ch->object, p);
+			ck_assert_ptr_eq(us_chunk_large_object(ch), p);
 			ck_assert_uint_ge(ch->usable, sizes[i]);
 			memset(p, 0x77, ch->usable);
 			us_chunk_large_free(ch);
@@ -195,7 +195,7 @@ START_TEST(large_chunks_resize_without_copying)
 			if (aligns[a])
 				ck_assert_uint_eq((uintptr_t)p % aligns[a], 0);
 			ch = us_chunk_lookup(p);
-			ck_assert_ptr_eq(ch->object, p);
+			ck_assert_ptr_eq(us_chunk_large_object(ch), p);
 			ck_assert_uint_ge(ch->usable, size * 3);
 			for (size_t i = 0; i < size; i += 4096)
 				ck_assert_int_eq(p[i], (char)(i >> 12));

@@ -105,13 +105,17 @@ START_TEST(reciprocal_index_is_exact)
 	for (unsigned int size = 8; size <= (1u << 20); size = size * 3 / 2 + 8) {
 		struct kmem_cache k;
 		struct us_slab slab;
-		char *base = (char *)(uintptr_t)0x100000000ull;
+		/* A slot at an address aligned to any slab size. */
+		char *slot = (char *)(uintptr_t)0x100000000ull, *base;
 
 		memset(&k, 0, sizeof(k));
+		memset(&slab, 0, sizeof(slab));
 		size &= ~7u;
 		if (us_slab_geometry(&k, size, 0, 0, false) != 0)
 			continue;
-		slab.base = base;
+		/* The last colour: objects start furthest into the slot. */
+		slab.base_off = (k.colour_count - 1) * k.colour_step;
+		base = slot + slab.base_off;
 		for (uint32_t i = 0; i < k.objects; i++) {
 			char *obj = base + (size_t)i * k.size;
 
@@ -124,9 +128,11 @@ START_TEST(reciprocal_index_is_exact)
 			}
 			ck_assert(!us_slab_is_object(&k, &slab, obj + 1));
 		}
-		ck_assert(!us_slab_is_object(&k, &slab, base - k.size));
-		ck_assert(!us_slab_is_object(&k, &slab,
-					     base + (size_t)k.objects * k.size));
+		if (slab.base_off)
+			ck_assert(!us_slab_is_object(&k, &slab, base - 8));
+		if (base + (size_t)k.objects * k.size < slot + k.slab_size)
+			ck_assert(!us_slab_is_object(&k, &slab,
+						     base + (size_t)k.objects * k.size));
 	}
 }
 END_TEST

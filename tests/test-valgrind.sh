@@ -4,10 +4,14 @@
 # Runs tests/vg-bugs, whose every mode commits one memory bug on a uslab
 # object, under valgrind's memcheck (told to leave libuslab-malloc's
 # malloc in place, so that it is uslab's that is tested), and requires
-# memcheck's report of
-# that bug: a read of a freed object (kmem_cache, and malloc through
-# libuslab-malloc), a read past an object, a branch on uninitialised
-# object memory, and a leaked block.  Skipped (77) only where valgrind is
+# memcheck's report of that bug: a read of a freed object (kmem_cache,
+# and malloc through libuslab-malloc), a read past an object, a branch
+# on uninitialised object memory, and a leak.  A leak is the program's
+# one and only block, small, large or from malloc, with its pointer
+# dropped: memcheck must call it definitely lost and find nothing still
+# reachable, so no pointer to it may remain in uslab's own memory (a
+# magazine round, a slab's first object, a large block's header).
+# Skipped (77) only where valgrind is
 # not installed or cannot read the build's debug information (valgrind
 # 3.19 and clang 14's DWARF 5), or in a sanitizer build; .ci/run
 # installs valgrind.
@@ -62,7 +66,13 @@ expect malloc-read-freed 'Invalid read of size 1' \
 expect read-past 'Invalid read of size 1' \
 	'is 0 bytes after a block of size 64 alloc.d'
 expect uninit-branch 'Conditional jump or move depends on uninitialised value'
-expect leak '128 bytes in 1 blocks are definitely lost' 'by 0x[0-9A-F]+: main'
+expect leak '128 bytes in 1 blocks are definitely lost' 'by 0x[0-9A-F]+: main' \
+	'definitely lost: 128 bytes in 1 blocks' 'still reachable: 0 bytes'
+expect leak-large '[0-9,]+ bytes in 1 blocks are definitely lost' \
+	'by 0x[0-9A-F]+: main' 'definitely lost: 20[0-9],[0-9]+ bytes in 1 blocks' \
+	'still reachable: 0 bytes'
+expect leak-malloc '128 bytes in 1 blocks are definitely lost' \
+	'by 0x[0-9A-F]+: main' 'definitely lost: 128 bytes in 1 blocks'
 if [ "$failed" -ne 0 ]; then
 	for f in "$work"/*.log; do echo "=== $f"; cat "$f"; done
 fi

@@ -2,7 +2,8 @@
 /*
  * vg-bugs.c - deliberate memory bugs on uslab objects, for memcheck.
  *
- *   vg-bugs read-freed|read-past|uninit-branch|leak|malloc-read-freed
+ *   vg-bugs read-freed|read-past|uninit-branch|malloc-read-freed|
+ *           leak|leak-large|leak-malloc
  *
  * Each mode commits one bug that valgrind's memcheck must report, now
  * that uslab describes its objects as heap blocks (lib/memtool.h);
@@ -20,7 +21,6 @@
 #include <uslab.h>
 
 static volatile unsigned char sink;
-static void *volatile keep;
 
 int main(int argc, char **argv)
 {
@@ -52,12 +52,18 @@ int main(int argc, char **argv)
 		kmem_cache_free(c, p);
 		return 0;
 	}
-	if (strcmp(mode, "leak") == 0) {
-		void *p;
+	/*
+	 * One block, the only one the program ever allocated, and no
+	 * pointer to it left anywhere: memcheck must call it definitely
+	 * lost, which it can only if uslab's own structures hold no
+	 * pointer to it either.
+	 */
+	if (strcmp(mode, "leak") == 0 || strcmp(mode, "leak-large") == 0 ||
+	    strcmp(mode, "leak-malloc") == 0) {
+		size_t size = mode[4] == '-' && mode[5] == 'l' ? 200000 : 100;
+		void *p = mode[5] == 'm' ? malloc(size) : kmalloc(size, GFP_KERNEL);
 
-		keep = kmalloc(100, GFP_KERNEL);	/* not the leak */
-		p = kmalloc(100, GFP_KERNEL);
-		memset(p, 0, 100);
+		memset(p, 0, size);
 		p = (void *)((uintptr_t)p ^ 1);	/* lost: no pointer left */
 		return p == NULL;
 	}
@@ -69,7 +75,7 @@ int main(int argc, char **argv)
 		sink = (unsigned char)p[100];
 		return 0;
 	}
-	fprintf(stderr, "usage: %s read-freed|read-past|uninit-branch|leak|"
-		"malloc-read-freed\n", argv[0]);
+	fprintf(stderr, "usage: %s read-freed|read-past|uninit-branch|"
+		"malloc-read-freed|leak|leak-large|leak-malloc\n", argv[0]);
 	return 2;
 }
