@@ -267,9 +267,11 @@ USLAB_EXPORT unsigned int kmem_cache_size(struct kmem_cache *s);
  * @flags: GFP flags.
  *
  * Sizes up to the largest kmalloc cache (see uslab(7)) come from the
- * kmalloc-N caches; power-of-two sizes are aligned to their size up to
- * the page size, and every object is at least 8-byte aligned (16 for 16
- * bytes or more).  Larger sizes get page-aligned mappings of their own.
+ * kmalloc-N caches; power-of-two sizes are aligned to their size (the
+ * kernel promises it up to the page size; uslab up to
+ * KMALLOC_MAX_CACHE_SIZE, with or without debugging), and every object
+ * is at least 8-byte aligned (16 for 16 bytes or more).  Larger sizes
+ * get page-aligned mappings of their own.
  *
  * Context: any thread.
  * Return: the memory; ZERO_SIZE_PTR for @size 0; NULL with errno ENOMEM
@@ -432,8 +434,8 @@ USLAB_EXPORT void *kmemdup(const void *src, size_t len, gfp_t gfp)
  * The memory is freed with kfree() and measured with ksize(), like any
  * kmalloc() memory.  Alignments up to 16 cost nothing; larger ones up to
  * KMALLOC_MAX_CACHE_SIZE are served from the power-of-two class of at
- * least max(@size, @align), which is aligned to its size; the rest take
- * the large path.
+ * least max(@size, @align), which is aligned to its size in every debug
+ * layout; the rest take the large path.
  *
  * Context: any thread.
  * Return: the memory; ZERO_SIZE_PTR for @size 0; NULL with errno EINVAL

@@ -4,10 +4,10 @@
  *
  * Owns the kmalloc-N caches and the large path.  The size classes are
  * the kernel's: powers of two from 8 to US_KMALLOC_MAX_CACHE_SIZE, plus
- * 96 and 192.  A power-of-two class is aligned to its size (slabs are
- * aligned to their own size and these classes leave no room for
- * colouring), so kmalloc(2^k) is 2^k-aligned, beyond the kernel's
- * promise of up to the page size; 96 and 192 are 32- and 64-aligned.
+ * 96 and 192.  A power-of-two class is created aligned to its size, as
+ * the kernel's are, so kmalloc(2^k) is 2^k-aligned with any debug layout
+ * too (a red zone then takes a whole alignment unit, as in SLUB); 96 and
+ * 192 are 32- and 64-aligned.
  *
  * Sizes up to 192 find their class in a table, larger ones by their
  * highest bit (the kernel's size_index and fls).  Above the largest class
@@ -66,9 +66,8 @@ void us_kmalloc_init(void)
 	us_lock(&kmalloc_lock);
 	for (unsigned int i = 0; i < NR_KMALLOC; i++) {
 		unsigned int size = kmalloc_sizes[i];
-		unsigned int align = US_IS_POWER_OF_2(size)
-					     ? US_MIN(size, (unsigned int)us_page_size)
-					     : (size & 63) == 0 ? 64u : 32u;
+		unsigned int align = US_IS_POWER_OF_2(size) ? size
+				     : (size & 63) == 0 ? 64u : 32u;
 		char name[24];
 		struct kmem_cache *c;
 
@@ -353,11 +352,22 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 	/* Classes of 16 bytes and more are 16-aligned, smaller ones 8. */
 	if (align <= 16)
 		return kmalloc(US_MAX(size, align), flags);
-	/* Power-of-two classes are aligned to their size. */
+	/*
+	 * The power-of-two class that holds both, if its objects keep the
+	 * alignment (a cache's align is what every object of it has, in any
+	 * layout); else the large path, which takes any alignment.
+	 */
 	class = US_MAX(size, align);
-	if (class <= US_KMALLOC_MAX_CACHE_SIZE)
-		return kmalloc((size_t)1 << (us_ilog2(class - 1) + 1), flags);
 	us_kmalloc_init();
+	if (class <= US_KMALLOC_MAX_CACHE_SIZE) {
+		struct kmem_cache *c;
+
+		class = (size_t)1 << (us_ilog2(class - 1) + 1);
+		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(class)],
+					 memory_order_acquire);
+		if (c && c->align >= align)
+			return kmalloc(class, flags);
+	}
 	return large_alloc(size, align, flags);
 }
 

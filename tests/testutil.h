@@ -63,15 +63,19 @@ static inline void run_captured(void (*fn)(void *), void *arg,
 	}
 	close(fds[1]);
 	for (;;) {
-		ssize_t n = read(fds[0], r->out + len, sizeof(r->out) - 1 - len);
+		char spill[4096];
+		bool full = len == sizeof(r->out) - 1;
+		/* Past the buffer, keep reading, so the child never blocks. */
+		ssize_t n = full ? read(fds[0], spill, sizeof(spill))
+				 : read(fds[0], r->out + len,
+					sizeof(r->out) - 1 - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
-		if (len == sizeof(r->out) - 1)
-			break;
+		if (!full)
+			len += (size_t)n;
 	}
 	r->out[len] = '\0';
 	close(fds[0]);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-kmalloc.c - the kmalloc layer's promises on every path: the
+ * size classes, the large path, and the debug layouts that change where
+ * objects sit (red zones, tracks), which every promise must survive.
+ *
+ * Tests that need USLAB_DEBUG run this program again in a child with it
+ * set (run_self()); the child says what failed on stdout and exits
+ * non-zero.
+ */
+#include <uslab.h>
+
+#include <stdarg.h>
+
+#include "testutil.h"
+
+/* The debug settings every layout-sensitive promise is checked under. */
+static const char *const debug_settings[] = {
+	NULL, "USLAB_DEBUG=F", "USLAB_DEBUG=Z", "USLAB_DEBUG=P",
+	"USLAB_DEBUG=U", "USLAB_DEBUG=T", "USLAB_DEBUG=FZPU", "USLAB_DEBUG=ZU",
+};
+
+static int failures;
+
+static __attribute__((format(printf, 1, 2))) void
+say_failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	failures++;
+}
+
+static void run_in_every_debug_setting(const char *mode)
+{
+	for (size_t i = 0; i < sizeof(debug_settings) / sizeof(debug_settings[0]);
+	     i++) {
+		const char *env[] = { debug_settings[i], NULL };
+		struct captured r;
+
+		run_self(mode, env, &r);
+		ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+			      "%s under %s: status 0x%x: %s", mode,
+			      env[0] ? env[0] : "no debugging", r.status, r.out);
+	}
+}
+
+/* ------------------------------------------------------------ alignment */
+
+static int aligned_child(void)
+{
+	static const size_t sizes[] = { 1, 24, 100, 4000, 4097, 70000, 300000 };
+
+	for (size_t align = 1; align <= ((size_t)4 << 20); align *= 2) {
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			void *p[3];
+
+			for (int k = 0; k < 3; k++) {
+				p[k] = uslab_kmalloc_aligned(sizes[i], align,
+							     GFP_KERNEL);
+				if (!p[k] || (uintptr_t)p[k] % align ||
+				    ksize(p[k]) < sizes[i])
+					say_failed("uslab_kmalloc_aligned(%zu, %zu) -> "
+					     "%p, ksize %zu", sizes[i], align,
+					     p[k], p[k] ? ksize(p[k]) : 0);
+				else
+					memset(p[k], 0x11, ksize(p[k]));
+			}
+			for (int k = 0; k < 3; k++)
+				kfree(p[k]);
+		}
+	}
+	/* kmalloc(2^k) is aligned to 2^k, as the kernel promises. */
+	for (size_t size = 8; size <= KMALLOC_MAX_CACHE_SIZE; size *= 2) {
+		void *p[4];
+
+		for (int k = 0; k < 4; k++) {
+			p[k] = kmalloc(size, GFP_KERNEL);
+			if (!p[k] || (uintptr_t)p[k] % size)
+				say_failed("kmalloc(%zu) -> %p", size, p[k]);
+		}
+		for (int k = 0; k < 4; k++)
+			kfree(p[k]);
+	}
+	return failures != 0;
+}
+
+START_TEST(alignment_holds_under_every_debug_letter)
+{
+	run_in_every_debug_setting("aligned");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- main */
+
+static const struct {
+	const char *mode;
+	int (*fn)(void);
+} children[] = {
+	{ "aligned", aligned_child },
+};
+
+int main(int argc, char **argv)
+{
+	Suite *s;
+	TCase *tc;
+	const char *mode;
+
+	self_argv0 = argv[0];
+	if (is_self_child(argc, argv, &mode)) {
+		for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+			if (strcmp(mode, children[i].mode) == 0)
+				return children[i].fn();
+		return 99;
+	}
+	s = suite_create("kmalloc");
+	tc = tcase_create("kmalloc");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, alignment_holds_under_every_debug_letter);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
