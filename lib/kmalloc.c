@@ -239,6 +239,47 @@ void kfree_sensitive(const void *objp)
 	}
 }
 
+/*
+ * krealloc() promises that with __GFP_ZERO the bytes it adds are zero.
+ * As in the kernel, that holds across calls only if every shrink also
+ * zeroes what it cuts off, [new_size, what the block then holds), since
+ * a later growth in place hands those bytes back: every path below does.
+ */
+static void zero_cut_off(void *p, size_t new_size, size_t holds, gfp_t flags)
+{
+	if ((flags & __GFP_ZERO) && new_size < holds)
+		memset((char *)p + new_size, 0, holds - new_size);
+}
+
+/* Resize a large block in place or by moving its pages; never copied. */
+static void *large_resize(const void *p, size_t ks, size_t new_size,
+			  gfp_t flags)
+{
+	struct us_chunk *ch = us_chunk_lookup(p);
+	void *n;
+
+	if (flags & ~US_GFP_VALID) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/*
+	 * To the memory tools, the block is freed and the same bytes,
+	 * perhaps elsewhere, allocated again.  Freed first: once moved, the
+	 * old range may be another thread's.
+	 */
+	us_mem_takeback((void *)(uintptr_t)p, ks);
+	n = us_chunk_large_resize(ch, new_size);
+	if (!n) {
+		us_mem_handout((void *)(uintptr_t)p, ks, true);
+		return NULL;
+	}
+	ch = us_chunk_lookup(n);
+	us_mem_handout(n, ch->usable, true);
+	/* Grown, the bytes past the old block are new pages, zero already. */
+	zero_cut_off(n, new_size, US_MIN(ks, ch->usable), flags);
+	return n;
+}
+
 void *krealloc(const void *p, size_t new_size, gfp_t flags)
 {
 	size_t ks;
@@ -251,34 +292,16 @@ void *krealloc(const void *p, size_t new_size, gfp_t flags)
 		kfree(p);
 		return ZERO_SIZE_PTR;
 	}
-	if (new_size <= ks && ks <= US_KMALLOC_MAX_CACHE_SIZE) {
-		if (flags & __GFP_ZERO)
-			memset((char *)(uintptr_t)p + new_size, 0, ks - new_size);
+	/*
+	 * A large block stays large, whatever the new size: shrinking it in
+	 * place gives its tail pages back without a copy.
+	 */
+	if (ks > US_KMALLOC_MAX_CACHE_SIZE)
+		return large_resize(p, ks, new_size, flags);
+	if (new_size <= ks) {
+		zero_cut_off((void *)(uintptr_t)p, new_size, ks, flags);
 		return (void *)(uintptr_t)p;
 	}
-	if (ks > US_KMALLOC_MAX_CACHE_SIZE && new_size > US_KMALLOC_MAX_CACHE_SIZE) {
-		/* Large to large: remap, never copy. */
-		struct us_chunk *ch = us_chunk_lookup(p);
-
-		if (flags & ~US_GFP_VALID) {
-			errno = EINVAL;
-			return NULL;
-		}
-		/*
-		 * To the memory tools, the block is freed and the same bytes,
-		 * perhaps elsewhere, allocated again.  Freed first: once moved,
-		 * the old range may be another thread's.
-		 */
-		us_mem_takeback((void *)(uintptr_t)p, ks);
-		n = us_chunk_large_resize(ch, new_size);
-		if (n)
-			us_mem_handout(n, us_chunk_lookup(n)->usable, true);
-		else
-			us_mem_handout((void *)(uintptr_t)p, ks, true);
-		return n;
-	}
-	if (new_size <= ks)	/* a large block that now fits a class */
-		return (void *)(uintptr_t)p;
 	n = kmalloc(new_size, flags);
 	if (!n)
 		return NULL;

@@ -95,6 +95,64 @@ START_TEST(alignment_holds_under_every_debug_letter)
 }
 END_TEST
 
+/* ------------------------------------------------------- krealloc zero */
+
+/*
+ * krealloc() with __GFP_ZERO, in every call, zeroes every byte it adds:
+ * after growing from old to new bytes, [old, new) reads as zero, on
+ * every path (within a class, between classes, to and from the large
+ * path, large to large in place or moved) and after any earlier shrink,
+ * which must have zeroed what it cut off for the later growth to find.
+ * The caller writes every byte it owns in between.
+ */
+static const size_t zero_sizes[] = { 50, 1000, 5000, 70000, 100000, 300000 };
+#define NZ (sizeof(zero_sizes) / sizeof(zero_sizes[0]))
+
+static void check_added_zero(const unsigned char *p, size_t from, size_t to,
+			     const char *what)
+{
+	for (size_t b = from; b < to; b++) {
+		if (p[b] != 0) {
+			say_failed("%s: byte %zu of %zu is %#x, not zero", what, b,
+				   to, p[b]);
+			return;
+		}
+	}
+}
+
+static int krealloc_zero_child(void)
+{
+	for (size_t a = 0; a < NZ; a++)
+	for (size_t b = 0; b < NZ; b++)
+	for (size_t c = 0; c < NZ; c++) {
+		const size_t seq[3] = { zero_sizes[a], zero_sizes[b], zero_sizes[c] };
+		unsigned char *p = kzalloc(seq[0], GFP_KERNEL);
+		char what[96];
+
+		memset(p, 0xab, seq[0]);
+		for (int k = 1; k < 3; k++) {
+			snprintf(what, sizeof(what), "%zu -> %zu -> %zu, step %d",
+				 seq[0], seq[1], seq[2], k);
+			p = krealloc(p, seq[k], GFP_KERNEL | __GFP_ZERO);
+			if (!p) {
+				say_failed("%s: NULL", what);
+				return 1;
+			}
+			if (seq[k] > seq[k - 1])
+				check_added_zero(p, seq[k - 1], seq[k], what);
+			memset(p, 0xab, seq[k]);
+		}
+		kfree(p);
+	}
+	return failures != 0;
+}
+
+START_TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
+{
+	run_in_every_debug_setting("krealloc-zero");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -102,6 +160,7 @@ static const struct {
 	int (*fn)(void);
 } children[] = {
 	{ "aligned", aligned_child },
+	{ "krealloc-zero", krealloc_zero_child },
 };
 
 int main(int argc, char **argv)
@@ -121,6 +180,7 @@ int main(int argc, char **argv)
 	tc = tcase_create("kmalloc");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, alignment_holds_under_every_debug_letter);
+	tcase_add_test(tc, krealloc_gfp_zero_zeroes_what_it_adds_on_every_path);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
