@@ -40,8 +40,10 @@ US_NORETURN void us_cache_invalid_pointer(const char *who, const void *p,
 
 /*
  * The cache of p, an address in slab chunk ch, checked to be the start
- * of an allocated slab's object.  Anything else is reported, and the
- * process aborts.  No lock.
+ * of an allocated slab's object of a cache a caller may free into: not
+ * one of uslab's own (cache descriptors, magazines), which have no
+ * per-CPU slots.  Anything else is reported, and the process aborts.
+ * No lock.
  */
 static inline struct kmem_cache *us_cache_of(struct us_chunk *ch,
 					     const void *p, const char *who)
@@ -55,6 +57,10 @@ static inline struct kmem_cache *us_cache_of(struct us_chunk *ch,
 	c = atomic_load_explicit(&slab->cache, memory_order_relaxed);
 	if (unlikely(!c))
 		us_cache_invalid_pointer(who, p, "not in a slab in use");
+	if (unlikely(c->flags & US_CACHE_NOMAGAZINE))
+		us_cache_invalid_pointer(who, p, "uslab's own object (a cache "
+					 "descriptor or a magazine), not "
+					 "kmalloc memory");
 	if (unlikely(!us_slab_is_object(c, slab, p)))
 		us_cache_invalid_pointer(c->name, p,
 					 "not the start of an object");

@@ -315,6 +315,44 @@ START_TEST(contention_grows_the_magazines)
 }
 END_TEST
 
+/* A magazine, an object of uslab's own caches, is not kmalloc memory. */
+static struct us_mag *a_magazine(void)
+{
+	struct kmem_cache *c = make(64);
+	void *p[200];
+
+	pin_to_cpu0();
+	cycle(c, p, 200);
+	ck_assert_ptr_ne(c->cpu[0].loaded, &us_mag_sentinel);
+	return c->cpu[0].loaded;
+}
+
+static void kfree_magazine(void *arg)
+{
+	(void)arg;
+	kfree(a_magazine());
+}
+
+static void ksize_magazine(void *arg)
+{
+	(void)arg;
+	printf("%zu\n", ksize(a_magazine()));
+}
+
+static void krealloc_magazine(void *arg)
+{
+	(void)arg;
+	printf("%p\n", krealloc(a_magazine(), 100000, GFP_KERNEL));
+}
+
+START_TEST(a_magazine_is_not_kmalloc_memory)
+{
+	ck_assert_aborts_with(kfree_magazine, NULL, "uslab's own object");
+	ck_assert_aborts_with(ksize_magazine, NULL, "uslab's own object");
+	ck_assert_aborts_with(krealloc_magazine, NULL, "uslab's own object");
+}
+END_TEST
+
 static Suite *magazine_suite(void)
 {
 	Suite *s = suite_create("magazine");
@@ -324,6 +362,7 @@ static Suite *magazine_suite(void)
 	tcase_add_test(tc, steady_alloc_free_stays_on_the_fast_path);
 	tcase_add_test(tc, two_magazines_absorb_a_boundary);
 	tcase_add_test(tc, double_free_on_top_of_a_magazine_is_caught);
+	tcase_add_test(tc, a_magazine_is_not_kmalloc_memory);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("depot");
 	tcase_set_timeout(tc, 60);
