@@ -230,7 +230,8 @@ USLAB_EXPORT int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags,
 
 /**
  * kmem_cache_free_bulk - free several objects of one cache.
- * @s: the cache.
+ * @s: the cache; NULL to free each object into its own cache, as kfree()
+ *     does (then @p may mix caches and kmalloc() memory).
  * @size: the number of pointers in @p.
  * @p: the objects; NULL entries are skipped.
  *
@@ -356,6 +357,20 @@ USLAB_EXPORT void *krealloc_array(void *p, size_t new_n, size_t new_size,
  * Context: any thread.
  */
 USLAB_EXPORT void kfree(const void *objp);
+
+/**
+ * kfree_bulk - free several blocks from kmalloc() or any cache.
+ * @size: the number of pointers in @p.
+ * @p: the blocks; NULL entries are skipped.
+ *
+ * kmem_cache_free_bulk() with no cache: each block goes to its own.
+ *
+ * Context: any thread.
+ */
+static inline void kfree_bulk(size_t size, void **p)
+{
+	kmem_cache_free_bulk((struct kmem_cache *)0, size, p);
+}
 
 /**
  * kfree_sensitive - clear memory, then free it.

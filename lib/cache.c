@@ -316,8 +316,13 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < size; i++)
-		kmem_cache_free(s, p[i]);
+	/* No cache: each object's own, as the kernel's kfree_bulk(). */
+	for (size_t i = 0; i < size; i++) {
+		if (s)
+			kmem_cache_free(s, p[i]);
+		else
+			kfree(p[i]);
+	}
 }
 
 int kmem_cache_shrink(struct kmem_cache *s)

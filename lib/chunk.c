@@ -248,15 +248,22 @@ static struct us_chunk *large_cache_take_locked(size_t size)
 		struct us_chunk *ch = us_container_of(l, struct us_chunk,
 						      free_link);
 
+		size_t room = ch->map_len - ch->obj_offset;
+
 		/* Big enough, and not wasting more than it holds. */
-		if (ch->usable >= size && ch->usable / 2 <= size &&
-		    (!best || ch->usable < best->usable))
+		if (room >= size && room / 2 <= size &&
+		    (!best || room < best->map_len - best->obj_offset))
 			best = ch;
 	}
 	if (best) {
 		us_list_del(&best->free_link);
 		large_free_bytes -= best->map_len;
 		best->kind = US_CHUNK_LARGE;
+		/*
+		 * What ksize() says is what a new mapping would hold,
+		 * kmalloc_size_roundup(size), whatever this one has room for.
+		 */
+		best->usable = US_ALIGN_UP(size, us_page_size);
 	}
 	return best;
 }
@@ -390,8 +397,22 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		return NULL;
 	}
 	new_len = offset + US_ALIGN_UP(new_size, us_page_size);
+	if (new_len - offset > ch->usable && old_len - offset > ch->usable) {
+		/*
+		 * Growing over the room a reused mapping has beyond the
+		 * caller's bytes: zero it, as the new pages past it will be.
+		 */
+		char *obj = us_chunk_large_object(ch);
+		size_t upto = US_MIN(old_len, new_len) - offset;
+
+		us_mem_open(obj + ch->usable, upto - ch->usable);
+		memset(obj + ch->usable, 0, upto - ch->usable);
+	}
 	if (new_len <= old_len) {
-		/* Shrink in place; the tail's pages go back at once. */
+		/*
+		 * Within the mapping (a reused one may hold more than it
+		 * was asked for); a shrink gives the tail's pages back now.
+		 */
 		if (new_len < old_len) {
 			count_returned(old_len - new_len);
 			us_os_unmap((char *)ch->map_base + new_len,
@@ -399,8 +420,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
 						  memory_order_relaxed);
 			ch->map_len = new_len;
-			ch->usable = new_len - offset;
 		}
+		ch->usable = new_len - offset;
 		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {

@@ -91,8 +91,9 @@ void us_chunk_large_free(struct us_chunk *ch);
 /*
  * Resize a large allocation to hold new_size bytes, keeping its contents
  * and alignment: in place when it shrinks or the address space after it
- * is free, else by moving its pages.  Returns the object, which may have
- * moved, or NULL with errno ENOMEM and nothing changed.
+ * is free, else by moving its pages.  Bytes it grows by read as zero.
+ * Returns the object, which may have moved, or NULL with errno ENOMEM
+ * and nothing changed.
  */
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size);
 

@@ -49,6 +49,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	us_os_fork_child();
 	us_debug_fork_release(true);
 	us_cache_fork_child();
 	us_kmalloc_fork_release(true);

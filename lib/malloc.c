@@ -20,6 +20,9 @@
  *   - Alignment: kmalloc's classes give 16 bytes from 16 bytes up and 8
  *     below, which is what malloc must; larger alignments take
  *     uslab_kmalloc_aligned(), which supports any power of two.
+ *     aligned_alloc() and posix_memalign() refuse any other alignment
+ *     with EINVAL, as C and glibc 2.38 do; memalign() rounds it up, as
+ *     every glibc does.
  *   - free() and realloc() of a pointer uslab did not allocate are
  *     reported by kfree()/ksize() and abort.
  *
@@ -151,8 +154,19 @@ MALLOC_EXPORT void *aligned_alloc(size_t align, size_t size)
 	return aligned(align, size);
 }
 
+/*
+ * memalign() is older than the rules of aligned_alloc() and lenient, as
+ * glibc's: an alignment that is not a power of two is rounded up to one
+ * (0 and 1 mean none), and programs rely on that.
+ */
 MALLOC_EXPORT void *memalign(size_t align, size_t size)
 {
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (!IS_POWER_OF_2(align))
+		align = align ? (align | (align - 1)) + 1 : 1;
 	return aligned(align, size);
 }
 

@@ -163,14 +163,20 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+/*
+ * One getrandom() per process, then a counter through splitmix64: each
+ * cache asks for a secret, and a syscall apiece showed in the start-up of
+ * short-lived processes.  A forked child draws a seed of its own.
+ */
+static _Atomic uint64_t seed, counter;
+
+void us_os_fork_child(void)
+{
+	atomic_store_explicit(&seed, 0, memory_order_relaxed);
+}
+
 uint64_t us_os_random(void)
 {
-	/*
-	 * One getrandom() per process, then a counter through splitmix64:
-	 * each cache asks for a secret, and a syscall apiece showed in the
-	 * start-up of short-lived processes.
-	 */
-	static _Atomic uint64_t seed, counter;
 	uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
 	int saved = errno;
 

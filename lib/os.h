@@ -64,4 +64,10 @@ uint64_t us_os_now_ms(void);
 /* Random bits for hardening secrets; never fails. */
 uint64_t us_os_random(void);
 
+/*
+ * In a child after fork(): draw a new seed at the next us_os_random(),
+ * so that children do not share secrets with their parent or each other.
+ */
+void us_os_fork_child(void);
+
 #endif /* USLAB_OS_H */

@@ -135,7 +135,12 @@ struct us_chunk {
 		struct {		/* US_CHUNK_LARGE(_FREE) */
 			void *map_base;		/* the whole mapping */
 			size_t map_len;
-			size_t usable;		/* bytes from the object */
+			/*
+			 * Bytes from the object that are the caller's: its
+			 * size rounded up to the page.  A reused mapping may
+			 * have room beyond it, up to map_len.
+			 */
+			size_t usable;
 			/*
 			 * Where the object (what kmalloc returned) starts,
 			 * from the header: an offset, so that memcheck's

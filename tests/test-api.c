@@ -344,7 +344,10 @@ START_TEST(bulk_allocates_and_frees_many)
 	}
 	check_distinct_aligned(p, N, 48, 8);
 	p[5] = NULL;	/* NULL entries are skipped */
-	kmem_cache_free_bulk(c, N, p);
+	kmem_cache_free_bulk(c, N / 2, p);
+	/* No cache: each object finds its own, as in the kernel. */
+	kmem_cache_free_bulk(NULL, N / 4, p + N / 2);
+	kfree_bulk(N - N / 2 - N / 4, p + N / 2 + N / 4);
 	ck_assert_int_eq(kmem_cache_alloc_bulk(c, GFP_KERNEL, 0, p), 0);
 	kmem_cache_free_bulk(c, 0, NULL);
 }

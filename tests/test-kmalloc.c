@@ -153,6 +153,77 @@ START_TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
 }
 END_TEST
 
+/* ----------------------------------------------------------- large path */
+
+/*
+ * A freed large block is kept for reuse and may serve a smaller request;
+ * ksize() still says what a fresh block would hold,
+ * kmalloc_size_roundup(size), and growing into the room the reused
+ * mapping has beyond that adds zero bytes, as new pages would.
+ */
+START_TEST(a_reused_large_block_is_the_size_asked_for)
+{
+	static const size_t big[] = { 300000, 200000, 1u << 20 };
+	static const size_t small[] = { 160000, 110000, 100001, 600000 };
+
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+	for (size_t k = 0; k < sizeof(small) / sizeof(small[0]); k++) {
+		unsigned char *p = kmalloc(big[i], GFP_KERNEL), *q;
+
+		memset(p, 0xee, ksize(p));
+		kfree(p);
+		q = kzalloc(small[k], GFP_KERNEL);
+		ck_assert_ptr_nonnull(q);
+		ck_assert_uint_eq(ksize(q), kmalloc_size_roundup(small[k]));
+		memset(q, 0xab, small[k]);
+		q = krealloc(q, big[i], GFP_KERNEL | __GFP_ZERO);
+		ck_assert_ptr_nonnull(q);
+		ck_assert_uint_ge(ksize(q), big[i]);
+		for (size_t b = small[k]; b < big[i]; b++)
+			ck_assert_msg(q[b] == 0, "%zu -> %zu: byte %zu is %#x",
+				      small[k], big[i], b, q[b]);
+		kfree(q);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------- uslab's own objects */
+
+/*
+ * A cache descriptor is an object of uslab's own "kmem_cache" cache; it
+ * is not kmalloc memory, and kfree(), ksize() and krealloc() of it are
+ * reported like any foreign pointer.  (They used to index the per-CPU
+ * slots the bootstrap cache does not have: a hang or a SIGSEGV.)
+ */
+static void kfree_descriptor(void *arg)
+{
+	(void)arg;
+	kfree(kmem_cache_create("victim", 64, 0, 0, NULL));
+}
+
+static void ksize_descriptor(void *arg)
+{
+	(void)arg;
+	printf("%zu\n", ksize(kmem_cache_create("victim", 64, 0, 0, NULL)));
+}
+
+static void krealloc_descriptor(void *arg)
+{
+	(void)arg;
+	printf("%p\n", krealloc(kmem_cache_create("victim", 64, 0, 0, NULL),
+				4096, GFP_KERNEL));
+}
+
+START_TEST(a_cache_descriptor_is_not_kmalloc_memory)
+{
+	ck_assert_aborts_with(kfree_descriptor, NULL,
+			      "Invalid object pointer");
+	ck_assert_aborts_with(kfree_descriptor, NULL, "uslab's own object");
+	ck_assert_aborts_with(ksize_descriptor, NULL, "uslab's own object");
+	ck_assert_aborts_with(krealloc_descriptor, NULL, "uslab's own object");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -181,6 +252,8 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, alignment_holds_under_every_debug_letter);
 	tcase_add_test(tc, krealloc_gfp_zero_zeroes_what_it_adds_on_every_path);
+	tcase_add_test(tc, a_cache_descriptor_is_not_kmalloc_memory);
+	tcase_add_test(tc, a_reused_large_block_is_the_size_asked_for);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

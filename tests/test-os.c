@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "internal.h"
 #include "lock.h"
 #include "os.h"
 #include "report.h"
@@ -76,6 +77,44 @@ START_TEST(clock_and_random_behave)
 	nanosleep(&ts, NULL);
 	ck_assert_uint_ge(us_os_now_ms() - t0, 30);
 	ck_assert_uint_ne(r0, r1);
+}
+END_TEST
+
+/* What a child forked now draws first from us_os_random(). */
+static uint64_t random_in_a_child(void)
+{
+	uint64_t v = 0;
+	int fds[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		v = us_os_random();
+		_exit(write(fds[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &v, sizeof(v)), sizeof(v));
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	return v;
+}
+
+/*
+ * Children draw secrets of their own: otherwise every child of a process
+ * hardens the caches it creates with the same secrets, and one child's
+ * leak tells an attacker the others'.
+ */
+START_TEST(forked_children_draw_their_own_random_bits)
+{
+	uint64_t a, b;
+
+	us_init();	/* the fork handlers */
+	(void)us_os_random();
+	a = random_in_a_child();
+	b = random_in_a_child();
+	ck_assert_uint_ne(a, b);
 }
 END_TEST
 
@@ -168,6 +207,7 @@ static Suite *os_suite(void)
 	tcase_add_test(tc, decommit_returns_pages_and_zeroes_them);
 	tcase_add_test(tc, page_size_matches_sysconf);
 	tcase_add_test(tc, clock_and_random_behave);
+	tcase_add_test(tc, forked_children_draw_their_own_random_bits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("report");
 	tcase_add_test(tc, format_understands_its_subset);
