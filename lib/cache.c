@@ -228,6 +228,22 @@ void us_cache_invalid_pointer(const char *who, const void *p, const char *why)
 	abort();
 }
 
+void us_cache_reject(struct us_chunk *ch, const void *p, const char *who)
+{
+	struct kmem_cache *c = NULL;
+
+	if ((uintptr_t)p & US_CHUNK_MASK)
+		c = atomic_load_explicit(&us_chunk_slab(ch, p)->cache,
+					 memory_order_relaxed);
+	if (!c)
+		us_cache_invalid_pointer(who, p, "not in a slab in use");
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		us_cache_invalid_pointer(who, p, "uslab's own object (a cache "
+					 "descriptor or a magazine), not "
+					 "kmalloc memory");
+	us_cache_invalid_pointer(c->name, p, "not the start of an object");
+}
+
 /*
  * p, handed to s's free, is not an object of s: report it.  Returns only
  * if s is a debug cache in repair mode; p is then left alone.
@@ -248,36 +264,43 @@ US_COLD static void wrong_cache(struct kmem_cache *s, struct us_chunk *ch,
 		us_bug_wrong_cache(s, c, p);
 }
 
-void kmem_cache_free(struct kmem_cache *s, void *objp)
+/*
+ * What kmem_cache_free() does with anything but an object of s: NULL is
+ * nothing, the rest is reported.  Returns only for a debug cache in
+ * repair mode, leaving objp alone.
+ */
+US_COLD static void free_slow(struct kmem_cache *s, void *objp)
 {
 	struct us_chunk *ch;
 	struct us_slab *slab;
 
-	if (unlikely(!objp))
+	if (!objp)
 		return;
-	if (unlikely(!s))
+	if (!s)
 		us_cache_invalid_pointer("kmem_cache_free", objp,
 					 "freed into a NULL cache");
 	ch = us_chunk_lookup(objp);
-	if (unlikely(!ch)) {
+	if (!ch) {
 		us_bug_invalid_pointer(s, s->name, objp,
 				       "not allocated by uslab");
 		return;
 	}
 	slab = us_chunk_slab(ch, objp);
-	if (unlikely(ch->kind != US_CHUNK_SLAB ||
-		     ((uintptr_t)objp & US_CHUNK_MASK) == 0 ||
-		     atomic_load_explicit(&slab->cache,
-					  memory_order_relaxed) != s)) {
+	if (ch->kind != US_CHUNK_SLAB ||
+	    ((uintptr_t)objp & US_CHUNK_MASK) == 0 ||
+	    atomic_load_explicit(&slab->cache, memory_order_relaxed) != s) {
 		wrong_cache(s, ch, objp);
 		return;
 	}
-	if (unlikely(!us_slab_is_object(s, slab, objp))) {
-		us_bug_invalid_pointer(s, s->name, objp,
-				       "not the start of an object");
-		return;
-	}
-	us_mag_free(s, objp);
+	us_bug_invalid_pointer(s, s->name, objp, "not the start of an object");
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *objp)
+{
+	if (likely(us_cache_owns(s, objp)))
+		us_mag_free(s, objp);
+	else
+		free_slow(s, objp);
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,

@@ -39,33 +39,46 @@ US_NORETURN void us_cache_invalid_pointer(const char *who, const void *p,
 					  const char *why);
 
 /*
- * The cache of p, an address in slab chunk ch, checked to be the start
- * of an allocated slab's object of a cache a caller may free into: not
- * one of uslab's own (cache descriptors, magazines), which have no
- * per-CPU slots.  Anything else is reported, and the process aborts.
- * No lock.
+ * The free path's verdict on p, in three dependent loads at most (the
+ * registry word and p's page entry, which can load side by side; then
+ * the cache's first line): the cache whose allocated object starts at p,
+ * if p is exactly that and the cache is one a caller may free into; else
+ * NULL, and us_cache_reject() says why.  No lock.
  */
-static inline struct kmem_cache *us_cache_of(struct us_chunk *ch,
-					     const void *p, const char *who)
+static inline struct kmem_cache *us_cache_find(const void *p)
 {
-	struct us_slab *slab;
+	struct us_page *pg = us_chunk_page(p);
 	struct kmem_cache *c;
 
-	if (unlikely(((uintptr_t)p & US_CHUNK_MASK) == 0))
-		us_cache_invalid_pointer(who, p, "not in a slab in use");
-	slab = us_chunk_slab(ch, p);
-	c = atomic_load_explicit(&slab->cache, memory_order_relaxed);
-	if (unlikely(!c))
-		us_cache_invalid_pointer(who, p, "not in a slab in use");
-	if (unlikely(c->flags & US_CACHE_NOMAGAZINE))
-		us_cache_invalid_pointer(who, p, "uslab's own object (a cache "
-					 "descriptor or a magazine), not "
-					 "kmalloc memory");
-	if (unlikely(!us_slab_is_object(c, slab, p)))
-		us_cache_invalid_pointer(c->name, p,
-					 "not the start of an object");
+	if (unlikely(!pg))
+		return NULL;
+	c = atomic_load_explicit(&pg->cache, memory_order_relaxed);
+	if (unlikely(!c) ||
+	    unlikely(!us_slab_offset_is_object(c, us_page_obj_offset(pg, p))))
+		return NULL;
 	return c;
 }
+
+/*
+ * Is p exactly an allocated object of s?  As us_cache_find(), with the
+ * cache known: one load fewer.
+ */
+static inline bool us_cache_owns(const struct kmem_cache *s, const void *p)
+{
+	struct us_page *pg = us_chunk_page(p);
+
+	return likely(pg != NULL) &&
+	       likely(atomic_load_explicit(&pg->cache, memory_order_relaxed) ==
+		      s) &&
+	       likely(us_slab_offset_is_object(s, us_page_obj_offset(pg, p)));
+}
+
+/*
+ * p, in slab chunk ch, is not an object us_cache_find() accepts: report
+ * why, as given to who, and abort.
+ */
+US_NORETURN void us_cache_reject(struct us_chunk *ch, const void *p,
+				 const char *who);
 
 /*
  * On a __GFP_NOFAIL allocation's attempt'th failure: return every

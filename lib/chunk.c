@@ -7,13 +7,16 @@
  *   slab chunk   CHUNK_SIZE bytes at a CHUNK_SIZE boundary, cut into
  *                slots of 2^order pages (order 0 to US_SLAB_MAX_ORDER;
  *                one order per chunk).  The header fills the first slots:
- *                the fixed fields, then one 64-byte struct us_slab per
- *                slot.  A bitmap records the free slots.
+ *                the fixed fields; the page table, one 16-byte struct
+ *                us_page per 4 KiB granule of the chunk, which the free
+ *                path reads (at a fixed offset, so found from an address
+ *                alone); then one 64-byte struct us_slab per slot, which
+ *                the slow paths use.  A bitmap records the free slots.
  *
- *                  +--------+-----------------+------+------+-- ... --+
- *                  | header | slabs[nslots]   | slot | slot |         |
- *                  +--------+-----------------+------+------+-- ... --+
- *                  ^ chunk   (first_slot slots)  ^ first_slot
+ *                  +-------+---------------+---------------+------+-- ...
+ *                  | fixed | pages[1024]   | slabs[nslots] | slot |
+ *                  +-------+---------------+---------------+------+-- ...
+ *                  ^ chunk   (first_slot slots in all)      ^ first_slot
  *
  *   large chunk  One allocation above the largest kmalloc class: a
  *                mapping whose header sits at a CHUNK_SIZE boundary and
@@ -35,7 +38,9 @@
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
- * regions in use are ever touched).  A bit is set before a chunk is
+ * regions in use are ever touched), and a second one as large holds the
+ * slab chunks alone, so that the free path tells a slab object with one
+ * load.  A bit is set before a chunk is
  * handed out and cleared before its range is unmapped or moved away,
  * with atomic bit operations, so lookups need no lock.  (Cleared after,
  * another thread could map and register a chunk in the freed range and
@@ -60,6 +65,7 @@
 #include "os.h"
 
 _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
+_Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
 
 struct order_pool {
 	struct us_list chunks;		/* chunks with a free slot */
@@ -82,22 +88,31 @@ static struct us_lock large_lock = US_LOCK_INIT;
 static struct us_list large_free = { &large_free, &large_free }; /* [large] */
 static size_t large_free_bytes;		/* [large] */
 
-static void registry_set(const void *chunk)
+static void bitmap_set(_Atomic uint64_t *map, const void *chunk)
 {
 	size_t region = (uintptr_t)chunk >> US_CHUNK_SHIFT;
 
-	atomic_fetch_or_explicit(&us_registry[region / 64],
-				 (uint64_t)1 << (region % 64),
+	atomic_fetch_or_explicit(&map[region / 64], (uint64_t)1 << (region % 64),
 				 memory_order_release);
+}
+
+static void bitmap_clear(_Atomic uint64_t *map, const void *chunk)
+{
+	size_t region = (uintptr_t)chunk >> US_CHUNK_SHIFT;
+
+	atomic_fetch_and_explicit(&map[region / 64],
+				  ~((uint64_t)1 << (region % 64)),
+				  memory_order_release);
+}
+
+static void registry_set(const void *chunk)
+{
+	bitmap_set(us_registry, chunk);
 }
 
 static void registry_clear(const void *chunk)
 {
-	size_t region = (uintptr_t)chunk >> US_CHUNK_SHIFT;
-
-	atomic_fetch_and_explicit(&us_registry[region / 64],
-				  ~((uint64_t)1 << (region % 64)),
-				  memory_order_release);
+	bitmap_clear(us_registry, chunk);
 }
 
 static bool address_fits(const void *p, size_t len)
@@ -159,11 +174,13 @@ static struct us_chunk *chunk_create_locked(unsigned int order)
 	atomic_fetch_add_explicit(&mapped_bytes, US_CHUNK_SIZE,
 				  memory_order_relaxed);
 	registry_set(ch);
+	bitmap_set(us_registry_slab, ch);
 	return ch;
 }
 
 static void chunk_destroy_locked(struct us_chunk *ch)
 {
+	bitmap_clear(us_registry_slab, ch);
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, US_CHUNK_SIZE,
 				  memory_order_relaxed);
@@ -212,6 +229,21 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order)
 	return slab;
 }
 
+void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
+			   uint32_t base_off)
+{
+	struct us_chunk *ch = us_chunk_of(slab);
+	size_t start = (size_t)(slab - ch->slabs) << ch->slab_shift;
+	size_t first = start >> US_GRANULE_SHIFT;
+	size_t n = ((size_t)1 << ch->slab_shift) >> US_GRANULE_SHIFT;
+
+	for (size_t i = first; i < first + n; i++) {
+		ch->pages[i].obj0 = (uint32_t)(start + base_off);
+		atomic_store_explicit(&ch->pages[i].cache, cache,
+				      memory_order_release);
+	}
+}
+
 void us_chunk_slot_free(struct us_slab *slab)
 {
 	struct us_chunk *ch = us_chunk_of(slab);
@@ -219,6 +251,7 @@ void us_chunk_slot_free(struct us_slab *slab)
 	uint32_t slot = (uint32_t)(slab - ch->slabs);
 
 	atomic_store_explicit(&slab->cache, NULL, memory_order_relaxed);
+	us_chunk_slot_publish(slab, NULL, 0);
 	slab->list = US_SLAB_FREE_SLOT;
 	count_returned((size_t)1 << ch->slab_shift);
 	us_os_decommit(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
@@ -508,7 +541,9 @@ unsigned int us_chunk_validate(void)
 			if (ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
 			    ch->kind != US_CHUNK_SLAB || ch->order != o)
 				problems++;
-			if (!us_chunk_lookup((char *)ch + 1))
+			if (!us_chunk_lookup((char *)ch + 1) ||
+			    !us_chunk_page((char *)ch +
+					   ((size_t)ch->first_slot << ch->slab_shift)))
 				problems++;
 			for (uint32_t w = 0; w < US_ARRAY_SIZE(ch->free_map); w++)
 				bits += (uint32_t)__builtin_popcountll(ch->free_map[w]);

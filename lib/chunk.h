@@ -11,10 +11,14 @@
 
 #include "internal.h"
 
-/* One bit per chunk-sized region of the user address space. */
+/*
+ * One bit per chunk-sized region of the user address space: us_registry
+ * for every chunk uslab owns, us_registry_slab for slab chunks alone.
+ */
 #define US_REGISTRY_WORDS \
 	(((size_t)1 << (US_ADDRESS_BITS - US_CHUNK_SHIFT)) / 64)
 extern _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
+extern _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
 
 /* The chunk whose header governs p (see the design essay, 5). */
 static inline struct us_chunk *us_chunk_of(const void *p)
@@ -36,6 +40,44 @@ static inline struct us_chunk *us_chunk_lookup(const void *p)
 		return NULL;
 	return (struct us_chunk *)(a & ~(uintptr_t)US_CHUNK_MASK);
 }
+
+/*
+ * The page entry of p if p lies in a slab chunk, else NULL: the free
+ * path's first step.  The entry's address depends on p alone, so its
+ * load need not wait for the registry's.  No lock.
+ */
+static inline struct us_page *us_chunk_page(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	size_t region = a >> US_CHUNK_SHIFT;
+
+	if (unlikely(a >> US_ADDRESS_BITS))
+		return NULL;
+	if (!(atomic_load_explicit(&us_registry_slab[region / 64],
+				   memory_order_relaxed) &
+	      ((uint64_t)1 << (region % 64))))
+		return NULL;
+	return &((struct us_chunk *)(a & ~(uintptr_t)US_CHUNK_MASK))
+			->pages[(a & US_CHUNK_MASK) >> US_GRANULE_SHIFT];
+}
+
+/*
+ * p's offset from the first object of the slab its page entry pg
+ * describes; below that object it wraps to a huge number.
+ */
+static inline uintptr_t us_page_obj_offset(const struct us_page *pg,
+					   const void *p)
+{
+	return ((uintptr_t)p & US_CHUNK_MASK) - pg->obj0;
+}
+
+/*
+ * Point every page entry of slab's slot at cache (NULL: callers may not
+ * free into it), with its first object base_off into the slot; cache is
+ * stored last, with release.  Clear with cache NULL.
+ */
+void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
+			   uint32_t base_off);
 
 /* The slot descriptor of p in a slab chunk. */
 static inline struct us_slab *us_chunk_slab(struct us_chunk *ch, const void *p)

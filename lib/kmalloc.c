@@ -198,35 +198,47 @@ static struct us_chunk *large_of(struct us_chunk *ch, const void *p,
 	return ch;
 }
 
+/*
+ * The large block p, or a report of why p is nothing kfree() and ksize()
+ * accept; NULL and ZERO_SIZE_PTR are the caller's to handle first.
+ */
+US_COLD static struct us_chunk *large_or_reject(const void *p, const char *who)
+{
+	struct us_chunk *ch = us_chunk_lookup(p);
+
+	if (!ch)
+		us_cache_invalid_pointer(who, p, "not allocated by uslab");
+	if (ch->kind == US_CHUNK_SLAB)
+		us_cache_reject(ch, p, who);
+	return large_of(ch, p, who);
+}
+
+US_COLD static void kfree_slow(const void *p)
+{
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	large_free(large_or_reject(p, "kfree"));
+}
+
 void kfree(const void *objp)
 {
-	void *p = (void *)(uintptr_t)objp;
-	struct us_chunk *ch;
+	struct kmem_cache *c = us_cache_find(objp);
 
-	if (unlikely(ZERO_OR_NULL_PTR(p)))
-		return;
-	ch = us_chunk_lookup(p);
-	if (unlikely(!ch))
-		us_cache_invalid_pointer("kfree", p, "not allocated by uslab");
-	if (likely(ch->kind == US_CHUNK_SLAB)) {
-		us_mag_free(us_cache_of(ch, p, "kfree"), p);
-		return;
-	}
-	large_free(large_of(ch, p, "kfree"));
+	if (likely(c))
+		us_mag_free(c, (void *)(uintptr_t)objp);
+	else
+		kfree_slow(objp);
 }
 
 size_t ksize(const void *objp)
 {
-	struct us_chunk *ch;
+	struct kmem_cache *c = us_cache_find(objp);
 
+	if (likely(c))
+		return c->object_size;
 	if (ZERO_OR_NULL_PTR(objp))
 		return 0;
-	ch = us_chunk_lookup(objp);
-	if (unlikely(!ch))
-		us_cache_invalid_pointer("ksize", objp, "not allocated by uslab");
-	if (ch->kind == US_CHUNK_SLAB)
-		return us_cache_of(ch, objp, "ksize")->object_size;
-	return large_of(ch, objp, "ksize")->usable;
+	return large_or_reject(objp, "ksize")->usable;
 }
 
 void kfree_sensitive(const void *objp)

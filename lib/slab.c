@@ -329,6 +329,9 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
 	}
 	if (us_mem_tracked(c))
 		us_mem_hide(start, c->slab_size);
+	/* uslab's own caches' objects are not for callers to free. */
+	us_chunk_slot_publish(slab, c->flags & US_CACHE_NOMAGAZINE ? NULL : c,
+			      slab->base_off);
 	atomic_store_explicit(&slab->cache, c, memory_order_release);
 	us_stat_add(&c->slabs.grown, 1);
 	return slab;

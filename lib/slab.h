@@ -73,6 +73,18 @@ static inline uintptr_t us_slab_obj_offset(const struct kmem_cache *c,
 	return ((uintptr_t)p & (c->slab_size - 1)) - slab->base_off;
 }
 
+/*
+ * Is off, an offset from a slab's first object, exactly an object's
+ * start?  By multiplication: no division.
+ */
+static inline bool us_slab_offset_is_object(const struct kmem_cache *c,
+					    uintptr_t off)
+{
+	if (unlikely(off >= c->span))
+		return false;
+	return ((off * c->reciprocal) >> 40) * c->size == off;
+}
+
 /* The index of object p in its slab, by multiplication (no division). */
 static inline uint32_t us_slab_obj_index(const struct kmem_cache *c,
 					 const struct us_slab *slab,
@@ -90,11 +102,7 @@ static inline uint32_t us_slab_obj_index(const struct kmem_cache *c,
 static inline bool us_slab_is_object(const struct kmem_cache *c,
 				     const struct us_slab *slab, const void *p)
 {
-	uintptr_t off = us_slab_obj_offset(c, slab, p);
-
-	if (unlikely(off >= c->span))
-		return false;
-	return us_slab_obj_index(c, slab, p) * (uintptr_t)c->size == off;
+	return us_slab_offset_is_object(c, us_slab_obj_offset(c, slab, p));
 }
 
 /* Is p, from anywhere, the start of one of slab's objects? */

@@ -31,7 +31,12 @@
  *   large      An allocation above the largest kmalloc class: its own
  *              chunk-aligned mapping, header and all.
  *   registry   One bit per CHUNK_SIZE of address space, set while uslab
- *              owns a chunk there: the O(1) answer to "is this ours?".
+ *              owns a chunk there: the O(1) answer to "is this ours?";
+ *              and a second bitmap of the slab chunks alone.
+ *   page entry What the free path reads for an address in a slab chunk
+ *              (struct us_page): the cache of the slab on that granule and
+ *              where the slab's first object is.  At a fixed place in
+ *              the chunk header, so found from the address alone.
  *
  * Field comments name the lock that protects the field: [ro] is written
  * only before the structure is published, [cpu], [depot], [slab],
@@ -61,6 +66,14 @@
 
 /* The most slots a chunk can have: CHUNK_SIZE / smallest page. */
 #define US_CHUNK_MAX_SLOTS 1024
+
+/*
+ * The page table of a slab chunk has one entry per granule of 4 KiB,
+ * whatever the OS page size (a larger page is several granules), so that
+ * the free path finds an address's entry with constants alone.
+ */
+#define US_GRANULE_SHIFT 12
+#define US_CHUNK_PAGES (US_CHUNK_SIZE >> US_GRANULE_SHIFT)
 
 /* Only user addresses below this are registered (x86-64, AArch64 48-bit). */
 #define US_ADDRESS_BITS 48
@@ -107,6 +120,21 @@ struct us_slab {
 /* The chunk header's slab array is indexed by shifting: one line each. */
 _Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");
 
+/*
+ * A page entry: one per US_GRANULE of a slab chunk, the same in every
+ * granule of a slab.  `cache` is the cache a caller may free the slab's
+ * objects into: the slab's own, or NULL while the slot is free or holds
+ * a slab of uslab's own caches (descriptors, magazines), which callers
+ * never free.  Written by the slab layer before the slab's first object
+ * is handed out (cache last, with release) and cleared after its last
+ * one came back; read with no lock by the free paths.
+ */
+struct us_page {
+	struct kmem_cache *_Atomic cache;
+	uint32_t obj0;			/* first object, from the chunk */
+	uint32_t pad;
+};
+
 enum us_chunk_kind {
 	US_CHUNK_SLAB = 0x51ab,
 	US_CHUNK_LARGE = 0x1a46e,
@@ -152,8 +180,14 @@ struct us_chunk {
 			uint64_t freed_at;	/* [large] ms */
 		};
 	};
-	struct us_slab slabs[];		/* by slot; slab chunks only */
+	/* Slab chunks only from here: a large chunk's object may start. */
+	struct us_page pages[US_CHUNK_PAGES] __attribute__((aligned(64)));
+	struct us_slab slabs[];		/* by slot */
 };
+
+/* A large chunk's header must fit before its object, a page in. */
+_Static_assert(offsetof(struct us_chunk, pages) <= 256,
+	       "the fixed chunk header is small");
 
 /*
  * A magazine: capacity object pointers, the first `rounds` of them full.
