@@ -19,8 +19,12 @@
  *                    them, through a single-producer ring
  *   larson THREADS   threads replace random slots of random-size objects
  *                    (16-1024 bytes) and hand a share to other threads
- *   mixed            a realistic size mix with calloc, posix_memalign and
- *                    realloc; reports live bytes and peak resident memory
+ *   mixed            a size mix with calloc, posix_memalign and realloc;
+ *                    reports live bytes and peak resident memory
+ *   heap             a program's heap as seen from outside: small blocks,
+ *                    a log-uniform tail to 64 KiB, rare 1 MiB blocks,
+ *                    realloc of a quarter of those touched, every page
+ *                    written; about 40 MiB live
  *   rss-return       1 GiB of small objects; free all but 1 in 64, then
  *                    all; resident memory at each stage and after idling
  *   churn THREADS    short-lived threads that each allocate and free
@@ -427,6 +431,107 @@ static int bench_mixed(unsigned long ops)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- heap */
+
+/*
+ * A program's heap as it looks from outside: mostly blocks of 1 KiB or
+ * less, a tail up to 64 KiB (log-uniform, so smaller ones are commoner)
+ * and rare blocks of about 1 MiB; 10% of allocations by calloc, 2% by
+ * posix_memalign(64); a quarter of the blocks touched are resized with
+ * realloc, the rest replaced; every page of every block written once,
+ * as a program writes what it asks for.  The share of slots in use rises
+ * and falls in phases, between about 25 and 60 MiB live.
+ */
+static size_t heap_size(uint64_t x)
+{
+	unsigned int pick = (unsigned int)(x % 1000);
+
+	x >>= 10;
+	if (pick < 500)
+		return 8 + x % 121;			/* 8-128 */
+	if (pick < 900)
+		return 129 + x % 896;			/* 129-1024 */
+	if (pick < 999) {				/* 1 KiB-64 KiB */
+		double f = (double)(x % 1000000) / 1e6;
+
+		return (size_t)(1024.0 * __builtin_exp2(6.0 * f));
+	}
+	return ((size_t)3 << 18) + x % ((size_t)1 << 19);	/* ~1 MiB */
+}
+
+static void heap_touch(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 4096)
+		p[i] = 1;
+	p[n - 1] = 1;
+}
+
+static int bench_heap(unsigned long ops)
+{
+	enum { SLOTS = 15000, PHASE = 400000 };
+	static void *slot[SLOTS];
+	static size_t sz[SLOTS];
+	uint64_t rng = 4242;
+	size_t live = 0, live_peak = 0;
+	double t0, t1;
+
+	t0 = now_ns();
+	for (unsigned long op = 0; op < ops; op++) {
+		uint64_t x = rng_next(&rng), y = rng_next(&rng);
+		unsigned int i = (unsigned int)(x % SLOTS);
+		unsigned int how = (unsigned int)((x >> 32) % 100);
+		/*
+		 * Phases, as a server's load rises and falls: the share of
+		 * slots in use swings between 40% and 100% and back.
+		 */
+		unsigned long t = op % PHASE;
+		unsigned int fill = 40 + (unsigned int)(60 * (t < PHASE / 2 ? t :
+							   PHASE - t) / (PHASE / 2));
+		size_t n = heap_size(y);
+
+		if ((unsigned int)((x >> 48) % 100) >= fill) {
+			free(slot[i]);	/* the load falls: let it go */
+			live -= sz[i];
+			slot[i] = NULL;
+			sz[i] = 0;
+			continue;
+		}
+		if (slot[i] && how < 25) {
+			void *p = realloc(slot[i], n);
+
+			if (!p)
+				die("realloc");
+			slot[i] = p;
+			live += n - sz[i];
+		} else {
+			free(slot[i]);
+			live -= sz[i];
+			if (how < 35) {
+				slot[i] = calloc(1, n);
+			} else if (how < 37) {
+				if (posix_memalign(&slot[i], 64, n) != 0)
+					slot[i] = NULL;
+			} else {
+				slot[i] = malloc(n);
+			}
+			if (!slot[i])
+				die("allocation");
+			live += n;
+		}
+		sz[i] = n;
+		heap_touch(slot[i], n);
+		if (live > live_peak)
+			live_peak = live;
+	}
+	t1 = now_ns();
+	printf("ns_per_op=%.2f peak_kib=%zu live_peak_kib=%zu rss_per_live=%.2f\n",
+	       (t1 - t0) / (double)ops, peak_kib(), live_peak / 1024,
+	       (double)peak_kib() / (double)(live_peak / 1024));
+	for (unsigned int i = 0; i < SLOTS; i++)
+		free(slot[i]);
+	return 0;
+}
+
 /* ---------------------------------------------------------- rss-return */
 
 static int bench_rss_return(void)
@@ -516,12 +621,14 @@ int main(int argc, char **argv)
 				    argc > 4 ? strtoul(argv[4], NULL, 0) : 2000000);
 	if (strcmp(w, "mixed") == 0)
 		return bench_mixed(arg ? arg : 3000000);
+	if (strcmp(w, "heap") == 0)
+		return bench_heap(arg ? arg : 2000000);
 	if (strcmp(w, "rss-return") == 0)
 		return bench_rss_return();
 	if (strcmp(w, "churn") == 0)
 		return bench_churn(arg ? (unsigned int)arg : 10000);
 usage:
-	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|rss-return|"
-			"churn kmem|malloc [ARG...]\n", argv[0]);
+	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|heap|"
+			"rss-return|churn kmem|malloc [ARG...]\n", argv[0]);
 	return 2;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runstat.c - run a command; record its time and peak resident memory.
+ * runstat.c - run a command; record its time, peak resident memory, page
+ * faults and CPU time.
  *
  *   RUNSTAT_OUT=FILE runstat COMMAND [ARG...]
  *
  * Runs COMMAND with the environment it was given, waits for it, appends
- * "SECONDS MAXRSS_KIB" to FILE, and exits with the command's status.
+ * "SECONDS MAXRSS_KIB MINOR_FAULTS USER_SECONDS SYSTEM_SECONDS" to FILE,
+ * and exits with the command's status.
  * The peak covers the command and every descendant it waited for (a
  * shell and its pipeline), as wait4(2) reports it.  The preload suite
  * uses it to compare programs with and without uslab.
@@ -52,10 +54,14 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	f = fopen(out, "a");
 	if (f) {
-		fprintf(f, "%.3f %ld\n",
+		fprintf(f, "%.3f %ld %ld %.3f %.3f\n",
 			(double)(t1.tv_sec - t0.tv_sec) +
 				(double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-			ru.ru_maxrss);
+			ru.ru_maxrss, ru.ru_minflt,
+			(double)ru.ru_utime.tv_sec +
+				(double)ru.ru_utime.tv_usec / 1e6,
+			(double)ru.ru_stime.tv_sec +
+				(double)ru.ru_stime.tv_usec / 1e6);
 		fclose(f);
 	}
 	if (WIFSIGNALED(status))

@@ -68,8 +68,8 @@ run_case() {
 	else
 		echo "ok   $name: same output; uslab served $allocs allocations"
 	fi
-	read -r gt gm < "$work/$name.glibc.stat"
-	read -r ut um < "$work/$name.uslab.stat"
+	read -r gt gm _ < "$work/$name.glibc.stat"
+	read -r ut um _ < "$work/$name.uslab.stat"
 	printf '%-14s %9s %9s %11s %11s\n' "$name" "$gt" "$ut" "$gm" "$um" \
 		>> "$work/table"
 }
