@@ -583,6 +583,22 @@ USLAB_EXPORT int uslab_cache_stats(struct kmem_cache *s,
  */
 USLAB_EXPORT struct kmem_cache *uslab_kmalloc_cache(size_t size);
 
+/**
+ * uslab_malloc_cache - the cache that serves malloc() of a size.
+ * @size: a request size.
+ *
+ * libuslab-malloc serves malloc() from finer classes than kmalloc()'s
+ * (see uslab-malloc(7)): the kmalloc-N caches where the sizes agree,
+ * and caches named malloc-N between them, made on its first call.  This
+ * names the one that serves @size, for uslab_cache_stats().
+ *
+ * Context: any thread.
+ * Return: the cache; NULL with errno EINVAL if @size is 0 or is served
+ * by the large path, or with errno ENOENT if no malloc() has run on
+ * uslab yet.
+ */
+USLAB_EXPORT struct kmem_cache *uslab_malloc_cache(size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,7 @@
 #define US_REGISTRY_WORDS \
 	(((size_t)1 << (US_ADDRESS_BITS - US_CHUNK_SHIFT)) / 64)
 extern _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
-extern _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
+extern US_SHARED _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
 
 /* The chunk whose header governs p (see the design essay, 5). */
 static inline struct us_chunk *us_chunk_of(const void *p)

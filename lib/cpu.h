@@ -17,7 +17,7 @@
 #endif
 
 /* Possible CPUs: the number of per-CPU slots every cache has. */
-extern unsigned int us_nr_cpus;
+extern US_SHARED unsigned int us_nr_cpus;
 
 /* Count the possible CPUs; USLAB_NR_CPUS overrides (tests). */
 void us_cpu_init(void);

@@ -140,6 +140,22 @@
 #define US_NORETURN __attribute__((noreturn))
 #define US_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The private interface of libuslab: the few variables and functions
+ * that libuslab-malloc's inlined fast paths reach (design essay, 11).
+ * libuslab exports them in the version node USLAB_PRIVATE_<version> and
+ * reaches them directly itself (protected); libuslab-malloc reaches
+ * them through its GOT, and loads only beside the libuslab of its own
+ * version.
+ */
+#if defined(USLAB_BUILDING_LIBRARY)
+#define US_SHARED __attribute__((visibility("protected")))
+#elif defined(USLAB_BUILDING_MALLOC)
+#define US_SHARED __attribute__((visibility("default")))
+#else
+#define US_SHARED
+#endif
+
 #define US_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define US_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define US_IS_POWER_OF_2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)

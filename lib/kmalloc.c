@@ -50,6 +50,9 @@ static struct kmem_cache *_Atomic kmalloc_caches[NR_KMALLOC];
 static struct us_lock kmalloc_lock = US_LOCK_INIT;
 static _Atomic bool kmalloc_ready;
 
+struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];
+static _Atomic bool malloc_ready;
+
 /* The class of a size from 1 to US_KMALLOC_MAX_CACHE_SIZE. */
 static inline unsigned int kmalloc_index(size_t size)
 {
@@ -83,6 +86,37 @@ void us_kmalloc_init(void)
 		atomic_store_explicit(&kmalloc_caches[i], c, memory_order_release);
 	}
 	atomic_store_explicit(&kmalloc_ready, true, memory_order_release);
+	us_unlock(&kmalloc_lock);
+}
+
+void us_malloc_init(void)
+{
+	if (likely(atomic_load_explicit(&malloc_ready, memory_order_acquire)))
+		return;
+	us_kmalloc_init();
+	if (!atomic_load_explicit(&kmalloc_ready, memory_order_acquire))
+		return;
+	us_lock(&kmalloc_lock);
+	for (unsigned int i = 0; i < US_MALLOC_CLASSES; i++) {
+		size_t size = us_malloc_class_size(i);
+		struct kmem_cache *c = kmalloc_caches[kmalloc_index(size)];
+		char name[24];
+
+		if (atomic_load_explicit(&us_malloc_caches[i], memory_order_relaxed))
+			continue;
+		if (kmalloc_sizes[kmalloc_index(size)] != size) {
+			us_format(name, sizeof(name), "malloc-%zu", size);
+			c = us_cache_create(name, (unsigned int)size, 16,
+					    US_CACHE_KMALLOC, NULL);
+			if (!c) {
+				/* Out of memory: malloc takes kmalloc's. */
+				us_unlock(&kmalloc_lock);
+				return;
+			}
+		}
+		atomic_store_explicit(&us_malloc_caches[i], c, memory_order_release);
+	}
+	atomic_store_explicit(&malloc_ready, true, memory_order_release);
 	us_unlock(&kmalloc_lock);
 }
 
@@ -404,6 +438,21 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 			return kmalloc(class, flags);
 	}
 	return large_alloc(size, align, flags);
+}
+
+struct kmem_cache *uslab_malloc_cache(size_t size)
+{
+	struct kmem_cache *c;
+
+	if (size == 0 || size > US_KMALLOC_MAX_CACHE_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
+				 memory_order_acquire);
+	if (!c)
+		errno = ENOENT;
+	return c;
 }
 
 struct kmem_cache *uslab_kmalloc_cache(size_t size)

@@ -1,21 +1,66 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kmalloc.h - the kmalloc layer's start-up and fork hooks.
+ * kmalloc.h - the kmalloc layer: its start-up and fork hooks, and the
+ * finer size classes of the malloc wrapper.
  */
 #ifndef USLAB_KMALLOC_H
 #define USLAB_KMALLOC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <uslab.h>
+
+#include "internal.h"
 
 /* The largest size served by a kmalloc-N cache; above: the large path. */
 #define US_KMALLOC_MAX_CACHE_SIZE KMALLOC_MAX_CACHE_SIZE
 
 /* Initialise uslab and create the kmalloc-N caches; once. */
-void us_kmalloc_init(void);
+US_SHARED void us_kmalloc_init(void);
 
 void us_kmalloc_fork_prepare(void);
 void us_kmalloc_fork_release(bool child);
+
+/*
+ * The malloc classes.  kmalloc() keeps the kernel's classes (powers of
+ * two, 96 and 192), which waste a quarter of the memory on average for
+ * sizes spread evenly between them.  malloc() owes no such contract, so
+ * libuslab-malloc serves sizes up to US_KMALLOC_MAX_CACHE_SIZE from
+ * finer classes, four per doubling from 128 bytes up (as jemalloc's and
+ * mimalloc's): 8, 16, 32, 48, ... 128, 160, 192, 224, 256, 320, ...
+ * 65536.  A class whose size is a kmalloc class is that kmalloc-N cache;
+ * the others are caches of their own, "malloc-N", 16-byte aligned,
+ * made by us_malloc_init() on libuslab-malloc's first call, so that a
+ * program on the kernel API alone never has them.
+ */
+#define US_MALLOC_CLASSES 45
+
+extern US_SHARED struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];
+
+/* Make the malloc classes (and the kmalloc ones); once. */
+US_SHARED void us_malloc_init(void);
+
+/* The malloc class of a size from 1 to US_KMALLOC_MAX_CACHE_SIZE. */
+static inline unsigned int us_malloc_class(size_t size)
+{
+	unsigned int b, m;
+
+	if (size <= 128)
+		return size <= 8 ? 0 : size <= 16 ? 1
+				     : (unsigned int)((size + 15) >> 4);
+	b = us_ilog2(size - 1);			/* 7 for 129-256 */
+	m = (unsigned int)((size - 1) >> (b - 2)) & 3;
+	return 9 + 4 * (b - 7) + m;
+}
+
+/* The object size of malloc class i. */
+static inline size_t us_malloc_class_size(unsigned int i)
+{
+	if (i <= 8)
+		return i == 0 ? 8 : (size_t)16 * i;
+	i -= 9;
+	return (size_t)(5 + i % 4) << (5 + i / 4);
+}
 
 #endif /* USLAB_KMALLOC_H */

@@ -73,10 +73,11 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
  * The locked fast paths: the fast paths without rseq, and the slow path
  * where a sequence gave up (slot locked, CPU moved, magazine empty/full).
  */
-void *us_mag_alloc_locking(struct kmem_cache *c);
-void us_mag_free_locking(struct kmem_cache *c, void *obj);
+US_SHARED void *us_mag_alloc_locking(struct kmem_cache *c);
+US_SHARED void us_mag_free_locking(struct kmem_cache *c, void *obj);
 
-US_NORETURN void us_mag_report_double_free(struct kmem_cache *c, void *obj);
+US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
+						    void *obj);
 
 /* Allocate from c's magazines; NULL with errno ENOMEM. */
 static inline void *us_mag_alloc(struct kmem_cache *c)

@@ -2,22 +2,23 @@
 /*
  * malloc.c - the C malloc family on uslab: libuslab-malloc.
  *
- * The top layer (design essay, 1), and a client of <uslab.h> only: it
- * maps each function onto kmalloc(), kfree(), krealloc(), ksize(),
- * uslab_kmalloc_aligned() and uslab_shrink_all(), and adds what C, POSIX
- * and glibc promise beyond the kernel's API:
+ * The top layer (design essay, 1).  It maps each function onto the
+ * kmalloc layer and adds what C, POSIX and glibc promise beyond the
+ * kernel's API:
  *
  *   - malloc(0) is a unique pointer (an 8-byte object), not ZERO_SIZE_PTR;
  *     so are calloc(0, n), aligned_alloc(a, 0) and the rest.
+ *   - Sizes up to KMALLOC_MAX_CACHE_SIZE take the malloc classes
+ *     (kmalloc.h): four per doubling, where kmalloc() keeps the kernel's
+ *     powers of two; so a 4.2 KiB block takes 5 KiB, not 8.
  *   - Failure is NULL with errno ENOMEM and changes nothing; calloc()
  *     and reallocarray() check their multiplication; posix_memalign()
  *     returns its error and leaves errno and *memptr alone.
  *   - realloc(p, 0) frees p and returns NULL, as glibc does.  A block
- *     shrunk below half its size class moves to a smaller class, so that
- *     shrinking gives memory back; otherwise realloc() stays in place
- *     when the class holds the new size, and large blocks grow and
- *     shrink by remapping (krealloc()).
- *   - Alignment: kmalloc's classes give 16 bytes from 16 bytes up and 8
+ *     stays in place while its class holds the new size and it would not
+ *     fit a class of half that; otherwise it moves to the new size's
+ *     class.  Large blocks grow and shrink by remapping (krealloc()).
+ *   - Alignment: the classes give 16 bytes from 16 bytes up and 8
  *     below, which is what malloc must; larger alignments take
  *     uslab_kmalloc_aligned(), which supports any power of two.
  *     aligned_alloc() and posix_memalign() refuse any other alignment
@@ -25,6 +26,14 @@
  *     every glibc does.
  *   - free() and realloc() of a pointer uslab did not allocate are
  *     reported by kfree()/ksize() and abort.
+ *
+ * The fast paths of malloc() and free() are libuslab's own, inlined from
+ * its headers (us_malloc_class(), us_mag_alloc(), us_cache_find(),
+ * us_mag_free()), so that the common case makes no call into libuslab:
+ * a size class, a table load and a restartable sequence.  The data they
+ * read and the slow paths they call belong to libuslab, through its
+ * private interface (internal.h, US_SHARED): one heap per process,
+ * whichever library loads first.
  *
  * Start-up: uslab initialises itself on the first call from any entry
  * point, allocates nothing from libc while doing so, and keeps no
@@ -46,6 +55,10 @@
 
 #include <uslab.h>
 
+#include "cache.h"
+#include "kmalloc.h"
+#include "magazine.h"
+
 #define MALLOC_EXPORT __attribute__((visibility("default")))
 #define IS_POWER_OF_2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
 
@@ -55,14 +68,45 @@ static inline size_t nonzero(size_t size)
 	return size ? size : 1;
 }
 
+/* The cache of a malloc class, or NULL before the classes exist. */
+static inline struct kmem_cache *class_cache(size_t size)
+{
+	return atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
+				    memory_order_acquire);
+}
+
+/* malloc() of 0, of a large size, or before the classes exist. */
+static __attribute__((noinline)) void *malloc_slow(size_t size)
+{
+	struct kmem_cache *c;
+
+	size = nonzero(size);
+	if (size > KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc(size, GFP_KERNEL);
+	us_malloc_init();
+	c = class_cache(size);
+	return c ? us_mag_alloc(c) : kmalloc(size, GFP_KERNEL);
+}
+
 MALLOC_EXPORT void *malloc(size_t size)
 {
-	return kmalloc(nonzero(size), GFP_KERNEL);
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE)) {
+		struct kmem_cache *c = class_cache(size);
+
+		if (likely(c != NULL))
+			return us_mag_alloc(c);
+	}
+	return malloc_slow(size);
 }
 
 MALLOC_EXPORT void free(void *p)
 {
-	kfree(p);
+	struct kmem_cache *c = us_cache_find(p);
+
+	if (likely(c != NULL))
+		us_mag_free(c, p);
+	else
+		kfree(p);	/* NULL, a large block, or a report */
 }
 
 MALLOC_EXPORT void *calloc(size_t n, size_t size)
@@ -81,7 +125,7 @@ MALLOC_EXPORT void *calloc(size_t n, size_t size)
 	 */
 	if (bytes > KMALLOC_MAX_CACHE_SIZE)
 		return kzalloc(bytes, GFP_KERNEL);
-	p = kmalloc(nonzero(bytes), GFP_KERNEL);
+	p = malloc(bytes);
 	if (p)
 		memset(p, 0, bytes);
 	return p;
@@ -99,17 +143,16 @@ MALLOC_EXPORT void *realloc(void *p, size_t size)
 		return NULL;
 	}
 	have = ksize(p);
-	if (size > have || (have > KMALLOC_MAX_CACHE_SIZE &&
-			    size > KMALLOC_MAX_CACHE_SIZE))
+	if (have > KMALLOC_MAX_CACHE_SIZE && size > KMALLOC_MAX_CACHE_SIZE)
 		return krealloc(p, size, GFP_KERNEL);
-	if (size >= have / 2 || have <= 16)
+	/* In place while it fits and a class of half the size would not. */
+	if (size <= have && (size > have / 2 || have <= 16))
 		return p;
-	/* Shrinking to well under its class: move to a smaller one. */
-	n = kmalloc(size, GFP_KERNEL);
+	n = malloc(size);
 	if (!n)
-		return p;	/* it still fits where it is */
-	memcpy(n, p, size);
-	kfree(p);
+		return size <= have ? p : NULL;	/* a shrink still fits */
+	memcpy(n, p, size < have ? size : have);
+	free(p);
 	return n;
 }
 

@@ -44,7 +44,7 @@
  * (os.c): a client request costs a few instructions even natively, so
  * the locked paths test this flag instead.
  */
-extern bool us_mem_valgrind;
+extern US_SHARED bool us_mem_valgrind;
 #define US_VG unlikely(us_mem_valgrind)
 #else
 #define US_VALGRIND 0

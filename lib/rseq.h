@@ -74,17 +74,17 @@
 #endif
 
 /* Set once at start-up when every condition above holds. */
-extern bool us_rseq_enabled;
+extern US_SHARED bool us_rseq_enabled;
 
 /* glibc's __rseq_offset, copied where one load reaches it. */
-extern ptrdiff_t us_rseq_offset;
+extern US_SHARED ptrdiff_t us_rseq_offset;
 
 /*
  * CPUs the sequences serve: us_nr_cpus when enabled, else 0, so that the
  * bound check the sequences make anyway also sends every call to the
  * locked paths when rseq is off.
  */
-extern uint32_t us_rseq_cpus;
+extern US_SHARED uint32_t us_rseq_cpus;
 
 /* Detect rseq and register for membarrier fences; from us_cpu_init(). */
 void us_rseq_init(void);

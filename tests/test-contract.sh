@@ -32,4 +32,4 @@ $CXX -std=c++11 -pedantic -Wall -Wextra -Werror $inc -c "$tmp/cxx.cc" -o "$tmp/c
 echo "C++11 pedantic: ok"
 
 "$top_srcdir/tools/check-exports.sh" "$top_srcdir/include/uslab.h" \
-	"$top_srcdir/lib/uslab.sym" "$top_builddir/lib/.libs/libuslab.so"
+	"$top_builddir/lib/uslab.sym" "$top_builddir/lib/.libs/libuslab.so"

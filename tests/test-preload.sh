@@ -48,7 +48,7 @@ run_case() {
 	done
 	ran=$((ran + 1))
 	allocs=$(cat "$work/$name".stats.* 2>/dev/null |
-		sed -n 's/^kmalloc-[0-9]* allocs=\([0-9]*\) .*/\1/p' |
+		sed -n 's/^k*malloc-[0-9]* allocs=\([0-9]*\) .*/\1/p' |
 		awk '{ s += $1 } END { print s + 0 }')
 	if ! cmp -s "$work/$name.glibc.status" "$work/$name.uslab.status" ||
 	   ! cmp -s "$work/$name.glibc.out" "$work/$name.uslab.out"; then

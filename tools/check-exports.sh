@@ -4,8 +4,8 @@
 # The exported interface has three descriptions that must agree: the
 # functions declared USLAB_EXPORT in the header, the version script, and
 # the dynamic symbols the built library defines (data symbols, marked
-# with a comment in the version script, are not compared).  Prints the differences
-# and fails if there are any.
+# with a comment in the version script, are not compared, nor is the
+# private node).  Prints the differences and fails if there are any.
 set -eu
 header=$1 symfile=$2 library=$3
 tmp=${TMPDIR:-/tmp}/uslab-exports.$$
@@ -14,8 +14,12 @@ trap 'rm -f "$tmp".*' EXIT INT TERM
 # Declarations: "USLAB_EXPORT <type> <name>(" possibly over two lines.
 grep -v '^#' "$header" | tr '\n' ' ' | grep -o 'USLAB_EXPORT[^;(]*(' |
 	sed 's/($//; s/.*[ *]//' | sort -u > "$tmp.header"
-sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' "$symfile" | sort -u > "$tmp.sym"
-nm -D --defined-only "$library" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
+# The public node only: the first one, up to its "};".  A private node
+# (USLAB_PRIVATE_*) is the libraries' own business.
+sed -n '1,/^};/p' "$symfile" |
+	sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' | sort -u > "$tmp.sym"
+nm -D --defined-only "$library" |
+	awk '$2 == "T" && $3 !~ /@@?USLAB_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' |
 	sort -u > "$tmp.lib"
 
 status=0
