@@ -35,6 +35,7 @@
 #include "cpu.h"
 #include "debug.h"
 #include "magazine.h"
+#include "reclaim.h"
 #include "report.h"
 #include "slab.h"
 
@@ -61,18 +62,33 @@ static void list_add_cache(struct kmem_cache *c)
 	us_unlock(&list_lock);
 }
 
+struct sweep_state {
+	uint64_t before;	/* idle since before this: give back */
+	uint64_t waiting;	/* bytes still ageing */
+};
+
 static void reap_one(struct kmem_cache *c, void *arg)
 {
-	(void)arg;
-	us_mag_reap(c, false);
-	us_slab_reap(c, false);
+	struct sweep_state *s = arg;
+
+	us_mag_reap(c, s->before);
+	us_slab_reap(c, s->before, &s->waiting);
+	s->waiting += us_mag_depot_bytes(c);
 }
 
-/* Give back what every cache has had idle; from a slow path, no lock held. */
-static void sweep(void)
+/*
+ * The sweep of reclaim.c: give back what every cache and the large-block
+ * cache have had idle for the decay period; no lock held.
+ */
+static uint64_t sweep(uint64_t now)
 {
-	us_cache_for_each(reap_one, NULL);
-	us_chunk_large_reap(false);
+	struct sweep_state s = {
+		now >= us_decay_ms ? now - us_decay_ms + 1 : 0, 0
+	};
+
+	us_cache_for_each(reap_one, &s);
+	us_chunk_large_reap(s.before, &s.waiting);
+	return s.waiting;
 }
 
 void us_cache_init(void)
@@ -81,7 +97,7 @@ void us_cache_init(void)
 		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot);
 
 	us_mag_init();
-	us_mag_set_sweeper(sweep);
+	us_reclaim_init(sweep);
 	strcpy(kmem_cache_boot.name, "kmem_cache");
 	kmem_cache_boot.flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
 	if (desc > USLAB_MAX_OBJECT_SIZE ||
@@ -354,7 +370,7 @@ int kmem_cache_shrink(struct kmem_cache *s)
 		return -EINVAL;
 	us_mag_drain(s);
 	us_debug_validate(s);
-	us_slab_reap(s, true);
+	us_slab_reap(s, UINT64_MAX, NULL);
 	return 0;
 }
 
@@ -377,7 +393,7 @@ static void shrink_one(struct kmem_cache *c, void *arg)
 	uint64_t before = slabs_held(c), after;
 
 	us_mag_drain(c);
-	us_slab_reap(c, true);
+	us_slab_reap(c, UINT64_MAX, NULL);
 	after = slabs_held(c);
 	if (before > after)
 		*released += (size_t)(before - after) * c->slab_size;
@@ -396,7 +412,7 @@ size_t uslab_shrink_all(void)
 	us_cache_for_each(shrink_one, &released);
 	/* Draining freed magazines into caches already shrunk: again. */
 	us_cache_for_each(shrink_bootstrap, &released);
-	return released + us_chunk_large_reap(true);
+	return released + us_chunk_large_reap(UINT64_MAX, NULL);
 }
 
 void us_cache_nofail_wait(unsigned int attempt, size_t size)

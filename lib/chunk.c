@@ -63,6 +63,7 @@
 #include "chunk.h"
 #include "memtool.h"
 #include "os.h"
+#include "reclaim.h"
 
 _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
 _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
@@ -77,6 +78,7 @@ static struct order_pool pools[US_SLAB_MAX_ORDER + 1];
 static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
+static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
 
 static void count_returned(size_t len)
 {
@@ -244,65 +246,124 @@ void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
 	}
 }
 
-void us_chunk_slot_free(struct us_slab *slab)
+/* Give a slot's bit back; page_lock held.  True if its chunk emptied. */
+static bool slot_release_locked(struct us_chunk *ch, uint32_t slot)
+{
+	struct order_pool *pool = &pools[ch->order];
+
+	ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
+	if (ch->nfree++ == 0)
+		us_list_add(&ch->link, &pool->chunks);
+	if (ch->nfree < ch->nslots - ch->first_slot)
+		return false;
+	/* Every slot free: keep one such chunk per order, unmap others. */
+	us_list_del(&ch->link);
+	if (pool->idle)
+		chunk_destroy_locked(pool->idle);
+	pool->idle = ch;
+	return true;
+}
+
+static void slot_forget(struct us_slab *slab)
 {
 	struct us_chunk *ch = us_chunk_of(slab);
-	struct order_pool *pool = &pools[ch->order];
-	uint32_t slot = (uint32_t)(slab - ch->slabs);
 
 	atomic_store_explicit(&slab->cache, NULL, memory_order_relaxed);
 	us_chunk_slot_publish(slab, NULL, 0);
 	slab->list = US_SLAB_FREE_SLOT;
 	count_returned((size_t)1 << ch->slab_shift);
-	us_os_decommit(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
 	us_mem_hide(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
+}
 
+void us_chunk_slot_free(struct us_slab *slab)
+{
+	us_chunk_slots_free(&slab, 1);
+}
+
+/* Sort slot descriptors by address: a shell sort, no allocation. */
+static void sort_slabs(struct us_slab **s, unsigned int n)
+{
+	for (unsigned int gap = n / 2; gap; gap /= 2)
+		for (unsigned int i = gap; i < n; i++)
+			for (unsigned int j = i; j >= gap && s[j - gap] > s[j];
+			     j -= gap) {
+				struct us_slab *t = s[j];
+
+				s[j] = s[j - gap];
+				s[j - gap] = t;
+			}
+}
+
+void us_chunk_slots_free(struct us_slab **slabs, unsigned int n)
+{
+	sort_slabs(slabs, n);
+	for (unsigned int i = 0; i < n; i++)
+		slot_forget(slabs[i]);
+	/*
+	 * Decommit runs of adjacent slots with one madvise() each: giving
+	 * back a thousand slabs at once must not cost a thousand calls.
+	 */
+	for (unsigned int i = 0; i < n;) {
+		struct us_chunk *ch = us_chunk_of(slabs[i]);
+		size_t slot_len = (size_t)1 << ch->slab_shift;
+		unsigned int j = i + 1;
+
+		while (j < n && slabs[j] == slabs[j - 1] + 1 &&
+		       us_chunk_of(slabs[j]) == ch)
+			j++;
+		us_os_decommit(us_chunk_slot_start(slabs[i]),
+			       (size_t)(j - i) * slot_len);
+		i = j;
+	}
 	us_lock(&page_lock);
-	ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
-	if (ch->nfree++ == 0)
-		us_list_add(&ch->link, &pool->chunks);
-	if (ch->nfree == ch->nslots - ch->first_slot) {
-		us_list_del(&ch->link);
-		if (pool->idle)
-			chunk_destroy_locked(pool->idle);
-		pool->idle = ch;
+	for (unsigned int i = 0; i < n; i++) {
+		struct us_chunk *ch = us_chunk_of(slabs[i]);
+
+		slot_release_locked(ch, (uint32_t)(slabs[i] - ch->slabs));
 	}
 	us_unlock(&page_lock);
 }
 
-/* Take a cached mapping that fits size well; large_lock held. */
+/*
+ * Take the cached mapping that serves size best; large_lock held.  The
+ * smallest with room for it, else the largest without (which the caller
+ * grows: its pages are resident, a new mapping's are not), else NULL.
+ */
 static struct us_chunk *large_cache_take_locked(size_t size)
 {
-	struct us_chunk *best = NULL;
+	struct us_chunk *fit = NULL, *grow = NULL;
 	unsigned int looked = 0;
 
 	for (struct us_list *l = large_free.next; l != &large_free &&
 	     looked < US_LARGE_CACHE_SCAN; l = l->next, looked++) {
 		struct us_chunk *ch = us_container_of(l, struct us_chunk,
 						      free_link);
-
 		size_t room = ch->map_len - ch->obj_offset;
 
-		/* Big enough, and not wasting more than it holds. */
-		if (room >= size && room / 2 <= size &&
-		    (!best || room < best->map_len - best->obj_offset))
-			best = ch;
+		if (room >= size) {
+			if (!fit || room < fit->map_len - fit->obj_offset)
+				fit = ch;
+		} else if (!grow || room > grow->map_len - grow->obj_offset) {
+			grow = ch;
+		}
 	}
-	if (best) {
-		us_list_del(&best->free_link);
-		large_free_bytes -= best->map_len;
-		best->kind = US_CHUNK_LARGE;
-		/*
-		 * What ksize() says is what a new mapping would hold,
-		 * kmalloc_size_roundup(size), whatever this one has room for.
-		 */
-		best->usable = US_ALIGN_UP(size, us_page_size);
+	if (!fit)
+		fit = grow;
+	if (fit) {
+		us_list_del(&fit->free_link);
+		large_free_bytes -= fit->map_len;
+		fit->kind = US_CHUNK_LARGE;
 	}
-	return best;
+	return fit;
 }
 
-/* Unmap cached mappings freed before `before` (all: every one). */
-static void large_cache_trim(bool all, uint64_t before, size_t *released)
+/*
+ * Unmap cached mappings freed before `before` (UINT64_MAX: all), and the
+ * oldest beyond US_LARGE_CACHE_MAX_BYTES.  Adds what it unmapped to
+ * *released and what it kept to *waiting, either NULL.
+ */
+static void large_cache_trim(uint64_t before, uint64_t *released,
+			     uint64_t *waiting)
 {
 	struct us_list doomed;
 
@@ -313,12 +374,15 @@ static void large_cache_trim(bool all, uint64_t before, size_t *released)
 							  struct us_chunk,
 							  free_link);
 
-		if (!all && oldest->freed_at >= before)
+		if (oldest->freed_at >= before &&
+		    large_free_bytes <= US_LARGE_CACHE_MAX_BYTES)
 			break;
 		us_list_del(&oldest->free_link);
 		large_free_bytes -= oldest->map_len;
 		us_list_add(&oldest->free_link, &doomed);
 	}
+	if (waiting)
+		*waiting += large_free_bytes;
 	us_unlock(&large_lock);
 	while (!us_list_is_empty(&doomed)) {
 		struct us_chunk *ch = us_container_of(doomed.next,
@@ -363,9 +427,47 @@ static void *large_map(size_t size, size_t align)
 	return us_chunk_large_object(ch);
 }
 
+/*
+ * A cached mapping, taken for a request of size bytes: cut to fit if it
+ * has far more room, grown if it has too little (no copy either way).
+ * Returns the object; NULL, with the mapping gone, if it cannot grow.
+ */
+static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
+{
+	size_t room = ch->map_len - ch->obj_offset;
+	size_t want = US_ALIGN_UP(size, us_page_size);
+	size_t dirty = room;
+	char *obj;
+
+	/* Every byte of its room held a freed block's data. */
+	ch->usable = room;
+	if (room < want || room - want > US_MAX(want / 4, us_page_size)) {
+		obj = us_chunk_large_resize(ch, size);
+		if (!obj) {
+			large_unmap(ch);
+			return NULL;
+		}
+		ch = us_chunk_lookup(obj);
+		dirty = US_MIN(dirty, ch->usable);
+	}
+	/*
+	 * What ksize() says is what a new mapping would hold,
+	 * kmalloc_size_roundup(size), whatever room this one has.
+	 */
+	ch->usable = want;
+	atomic_fetch_add_explicit(&reused_bytes, want, memory_order_relaxed);
+	obj = us_chunk_large_object(ch);
+	if (zero) {
+		us_mem_open(obj, US_MIN(dirty, want));
+		memset(obj, 0, US_MIN(dirty, want));
+	}
+	return obj;
+}
+
 void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
 {
 	struct us_chunk *ch = NULL;
+	void *obj;
 
 	if (align < us_page_size)
 		align = us_page_size;
@@ -374,48 +476,61 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (align == us_page_size && size <= US_LARGE_CACHE_MAX_ONE) {
+	if (align == us_page_size) {
 		us_lock(&large_lock);
 		ch = large_cache_take_locked(size);
 		us_unlock(&large_lock);
 	}
-	if (!ch)
-		return large_map(size, align);
-	if (zero) {
-		us_mem_open(us_chunk_large_object(ch), ch->usable);
-		memset(us_chunk_large_object(ch), 0, ch->usable);
-	}
-	return us_chunk_large_object(ch);
+	if (ch && (obj = large_reuse(ch, size, zero)) != NULL)
+		return obj;
+	return large_map(size, align);
 }
 
 void us_chunk_large_free(struct us_chunk *ch)
 {
 	uint64_t now = us_os_now_ms();
 
-	if (ch->align == us_page_size && ch->map_len <= US_LARGE_CACHE_MAX_ONE) {
+	if (ch->align == us_page_size) {
+		/*
+		 * Kept for reuse until it has idled for the decay period;
+		 * the oldest go first beyond US_LARGE_CACHE_MAX_BYTES.
+		 */
 		us_lock(&large_lock);
-		if (large_free_bytes + ch->map_len <= US_LARGE_CACHE_MAX_BYTES) {
-			ch->kind = US_CHUNK_LARGE_FREE;
-			ch->freed_at = now;
-			us_list_add(&ch->free_link, &large_free);
-			large_free_bytes += ch->map_len;
-			ch = NULL;
-		}
+		ch->kind = US_CHUNK_LARGE_FREE;
+		ch->freed_at = now;
+		us_list_add(&ch->free_link, &large_free);
+		large_free_bytes += ch->map_len;
 		us_unlock(&large_lock);
-	}
-	if (ch)
+		us_reclaim_note();
+	} else {
 		large_unmap(ch);
-	/* What idled in the cache goes now; no thread of its own. */
-	large_cache_trim(false, now - US_LARGE_CACHE_IDLE_MS, NULL);
+	}
+	large_cache_trim(now >= us_decay_ms ? now - us_decay_ms + 1 : 0, NULL,
+			 NULL);
+	us_reclaim_poke();
 }
 
-size_t us_chunk_large_reap(bool all)
+size_t us_chunk_large_reap(uint64_t before, uint64_t *waiting)
 {
-	size_t released = 0;
+	uint64_t released = 0;
 
-	large_cache_trim(all, us_os_now_ms() - US_LARGE_CACHE_IDLE_MS,
-			 &released);
+	large_cache_trim(before, &released, waiting);
 	return released;
+}
+
+uint64_t us_chunk_reused_bytes(void)
+{
+	return atomic_load_explicit(&reused_bytes, memory_order_relaxed);
+}
+
+size_t us_chunk_large_cached_bytes(void)
+{
+	size_t bytes;
+
+	us_lock(&large_lock);
+	bytes = large_free_bytes;
+	us_unlock(&large_lock);
+	return bytes;
 }
 
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)

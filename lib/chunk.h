@@ -113,10 +113,18 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order);
  */
 void us_chunk_slot_free(struct us_slab *slab);
 
-/* The cache of freed large chunks. */
-#define US_LARGE_CACHE_MAX_ONE ((size_t)16 << 20)
+/*
+ * Give n slots back at once, in any order (sorted here): adjacent ones
+ * are decommitted with one call.  Takes the page lock.
+ */
+void us_chunk_slots_free(struct us_slab **slabs, unsigned int n);
+
+/*
+ * The cache of freed large chunks: kept for reuse for the decay period
+ * (reclaim.c), the oldest unmapped beyond US_LARGE_CACHE_MAX_BYTES; a
+ * request looks at the newest US_LARGE_CACHE_SCAN.
+ */
 #define US_LARGE_CACHE_MAX_BYTES ((size_t)64 << 20)
-#define US_LARGE_CACHE_IDLE_MS 1000
 #define US_LARGE_CACHE_SCAN 16
 
 /*
@@ -139,8 +147,18 @@ void us_chunk_large_free(struct us_chunk *ch);
  */
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size);
 
-/* Unmap cached free large chunks: all, or those idle long enough. */
-size_t us_chunk_large_reap(bool all);
+/*
+ * Unmap cached free large chunks freed before `before` (ms; UINT64_MAX:
+ * all).  Returns the bytes unmapped; adds the bytes kept to *waiting
+ * (if not NULL).
+ */
+size_t us_chunk_large_reap(uint64_t before, uint64_t *waiting);
+
+/* Bytes of large blocks served from the cache, not mapped afresh. */
+uint64_t us_chunk_reused_bytes(void);
+
+/* Bytes of freed large blocks kept in the cache now. */
+size_t us_chunk_large_cached_bytes(void);
 
 /* Bytes given back to the OS so far: unmapped, or decommitted slots. */
 uint64_t us_chunk_returned_bytes(void);

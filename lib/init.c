@@ -25,6 +25,7 @@
 #include "kmalloc.h"
 #include "options.h"
 #include "os.h"
+#include "reclaim.h"
 #include "report.h"
 #include "stats.h"
 
@@ -33,6 +34,7 @@ static struct us_lock init_lock = US_LOCK_INIT;
 
 static void fork_prepare(void)
 {
+	us_reclaim_fork_prepare();	/* outermost: stops the helper */
 	us_lock(&init_lock);
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
@@ -45,6 +47,7 @@ static void fork_parent(void)
 	us_cache_fork_parent();
 	us_kmalloc_fork_release(false);
 	us_unlock(&init_lock);
+	us_reclaim_fork_release(false);
 }
 
 static void fork_child(void)
@@ -54,6 +57,7 @@ static void fork_child(void)
 	us_cache_fork_child();
 	us_kmalloc_fork_release(true);
 	us_lock_reset(&init_lock);
+	us_reclaim_fork_release(true);
 }
 
 void us_init(void)
@@ -80,6 +84,7 @@ void us_init(void)
 __attribute__((constructor)) static void uslab_constructor(void)
 {
 	us_kmalloc_init();
+	us_reclaim_allow_helper(US_RECLAIM_CONSTRUCTED);
 }
 
 __attribute__((destructor)) static void uslab_destructor(void)

@@ -20,6 +20,10 @@
  *      chunk.c      chunks, slots, large mappings, the registry
  *      os.c         mmap, munmap, madvise, clocks, randomness
  *
+ *    reclaim.c (the memory policy: when idle memory goes back, and the
+ *    helper thread) is a service the slow paths call, beside stats.c,
+ *    report.c and options.c.
+ *
  * 2. Object states.  An object is, at any moment, exactly one of:
  *    allocated (the caller's); in a magazine (free, constructed, its
  *    bytes untouched by uslab); on its slab's free list (free,
@@ -59,35 +63,41 @@
  *
  * 4. The depot.  Full and empty magazines under one lock per cache: the
  *    cache's working set.  A magazine that sits in the depot unused for
- *    US_MAG_IDLE_MS goes back to the slabs (Bonwick's working-set reap);
- *    with no timer thread, whichever thread takes a slow path next sweeps
- *    every cache, at most every US_MAG_SWEEP_MS.  A depot also keeps at
- *    most US_DEPOT_MAX_BYTES in full magazines, which bounds what they
- *    can hide from the OS between sweeps.  When its lock is contended
- *    often within a second, the depot raises the capacity of the
- *    magazines it makes (Bonwick's magazine resizing).
+ *    the decay period goes back to the slabs (Bonwick's working-set
+ *    reap; see 11).  A depot keeps at most US_DEPOT_MAX_BYTES in full
+ *    magazines, which bounds what they can hide from the OS between
+ *    sweeps.  Magazines are sized in bytes (US_MAG_START_BYTES of
+ *    objects), so a 64 KiB class does not pin what 1,000 objects of a
+ *    64-byte class would; when its lock is contended often within a
+ *    second, the depot raises the capacity of the magazines it makes
+ *    (Bonwick's magazine resizing), up to US_MAG_GROW_BYTES.
  *
  * 5. Slabs and how a pointer finds its slab.  Chunks are CHUNK_SIZE
  *    aligned, so chunk = (p - 1) & ~CHUNK_MASK.  (Minus one, so that a
  *    large allocation aligned to CHUNK_SIZE or more, whose object sits at
  *    a chunk boundary, finds the header one chunk below it; no slab
  *    object is ever at a chunk boundary, since every slab chunk starts
- *    with its header.)  The slab is chunk->slabs[(p - chunk) >>
- *    slab_shift]; its cache is slab->cache.  Before dereferencing the
- *    chunk, the free paths test the registry bit of that chunk, so a
- *    foreign pointer is reported instead of followed.  Empty slabs are
- *    kept a little (US_SLAB_KEEP_EMPTY per cache, for at most
- *    US_SLAB_EMPTY_MS) and then returned to the page layer, which gives
- *    their pages back with MADV_DONTNEED and unmaps a chunk whose slots
- *    are all free.  So memory a program stops using returns to the OS
- *    about a second after it was freed, at the next slow-path allocation
- *    or free in any cache, and at once on kmem_cache_shrink().
+ *    with its header.)  The free paths read the chunk's page table
+ *    entry of p's 4 KiB granule, at an address computed from p alone:
+ *    it names the cache a caller may free the slab's objects into and
+ *    where its first object is, so one multiplication tells an object's
+ *    start from an interior pointer.  Beside it they test the registry
+ *    bit of slab chunks, so a foreign pointer is reported instead of
+ *    followed.  The slow paths use the slab descriptor,
+ *    chunk->slabs[(p - chunk) >> slab_shift].  An empty slab goes back
+ *    to the page layer once it has been empty for the decay period (11),
+ *    which gives its pages back with MADV_DONTNEED and unmaps a chunk
+ *    whose slots are all free.
  *
  * 6. Size classes (kmalloc.c).  8, 16, 32, 64, 96, 128, 192, 256, ...
- *    65536 bytes, as the kernel's kmalloc-N caches; above, the large path.
+ *    65536 bytes, as the kernel's kmalloc-N caches; above, the large
+ *    path, sized by the page and reused from a bounded cache of freed
+ *    blocks.  malloc() has finer classes, four per doubling (kmalloc.h).
  *
  * 7. Lock order.  A thread holding a lock may take only locks below it:
  *
+ *      0. helper_lock (reclaim.c): starting and stopping the helper
+ *         thread; nothing else is held while it is taken
  *      1. init_lock (init.c), then kmalloc_lock (kmalloc.c): start-up;
  *         then list_lock (cache.c): the list of caches
  *      2. cpu slot locks             (magazine.c) one per CPU per cache;
@@ -116,7 +126,22 @@
  *    Nothing calls malloc; initialisation allocates nothing from libc
  *    and is safe from the first allocation of a process.
  *
- * 10. Checklist for a risky change: Does a new lock fit the order above,
+ * 10. libuslab-malloc.  Its malloc() and free() inline libuslab's fast
+ *    paths from these headers; the data they read and the slow paths
+ *    they call are libuslab's private interface (US_SHARED), exported in
+ *    a version node named after the exact version.  All state stays in
+ *    libuslab, so a process has one heap whichever library loads first.
+ *
+ * 11. Memory policy (reclaim.c).  Free memory ages: an empty slab, a full
+ *    magazine idle in a depot and a freed large block each carry the time
+ *    they went idle, and go back to the OS once idle for the decay period
+ *    (USLAB_DECAY_MS), never sooner.  Memory reused within the period is
+ *    never decommitted and faulted in again; memory idle for longer goes
+ *    back without a call.  The sweep runs from the slow paths every
+ *    quarter period, and, where uslab is the process's malloc, from a
+ *    helper thread while memory waits, which fork() stops.
+ *
+ * 12. Checklist for a risky change: Does a new lock fit the order above,
  *    and do the fork handlers take it?  Can the path run before
  *    initialisation, or in a forked child?  Does it touch memory of a
  *    free object that a constructor relies on?  Does the fast path gain
@@ -142,7 +167,7 @@
 
 /*
  * The private interface of libuslab: the few variables and functions
- * that libuslab-malloc's inlined fast paths reach (design essay, 11).
+ * that libuslab-malloc's inlined fast paths reach (design essay, 10).
  * libuslab exports them in the version node USLAB_PRIVATE_<version> and
  * reaches them directly itself (protected); libuslab-malloc reaches
  * them through its GOT, and loads only beside the libuslab of its own

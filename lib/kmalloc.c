@@ -31,6 +31,7 @@
 #include "magazine.h"
 #include "memtool.h"
 #include "os.h"
+#include "reclaim.h"
 #include "report.h"
 
 #define NR_KMALLOC 16
@@ -118,6 +119,8 @@ void us_malloc_init(void)
 	}
 	atomic_store_explicit(&malloc_ready, true, memory_order_release);
 	us_unlock(&kmalloc_lock);
+	/* uslab is the process's malloc: its helper may allocate. */
+	us_reclaim_allow_helper(US_RECLAIM_IS_MALLOC);
 }
 
 void us_kmalloc_fork_prepare(void)

@@ -16,15 +16,20 @@
  *          came in.  The depot holds the cache's working set: what the
  *          CPUs handed back and will soon want again.
  *
- * Reaping (Bonwick's working-set reap, without his timer thread): a
- * magazine that sits in the depot for US_MAG_IDLE_MS was not needed for
- * that long, so it goes back to the slabs, which return empty slabs to
- * the OS.  The lists are newest first, so the idle ones are a tail cut
- * off in one step.  Reaping runs from the slow paths: at most every
- * US_MAG_SWEEP_MS, whichever thread next takes a slow path, holding no
- * lock, sweeps every cache through the sweeper the cache layer set.  A
- * depot also never keeps more than US_DEPOT_MAX_BYTES of objects
- * (max_full magazines); a full magazine beyond that is flushed at once.
+ * Reaping (Bonwick's working-set reap): a magazine that sits in the
+ * depot for the decay period (reclaim.c) was not needed for that long,
+ * so the sweep sends it back to the slabs, and the slabs it leaves empty
+ * count as idle since the magazine was: they go back to the OS in the
+ * same sweep.  The lists are newest first, so the idle ones are a tail
+ * cut off in one step.  A depot also never keeps more than
+ * US_DEPOT_MAX_BYTES of objects (max_full magazines); a full magazine
+ * beyond that is flushed at once.
+ *
+ * Sizes are in bytes, not objects: a magazine starts with
+ * US_MAG_START_BYTES of objects (at least one, at most
+ * US_MAG_MAX_ROUNDS), so that a magazine of a 64 KiB class pins what one
+ * of a 64-byte class does, and grows with contention up to
+ * US_MAG_GROW_BYTES.
  *
  * The fast paths (magazine.h) pop and push `loaded`.  The slow paths
  * below first try `prev`, then the depot, then the slabs.  They drop the
@@ -56,6 +61,7 @@
 #include "debug.h"
 #include "magazine.h"
 #include "os.h"
+#include "reclaim.h"
 #include "report.h"
 #include "slab.h"
 
@@ -63,9 +69,6 @@
 #define US_DEPOT_WINDOW_MS 1000
 
 struct us_mag us_mag_sentinel = { NULL, 0, 0, 0 };
-
-static void (*sweeper)(void);
-static _Atomic uint64_t next_sweep;
 
 #define NR_MAG_CACHES 6
 static struct kmem_cache mag_cache_6, mag_cache_14, mag_cache_30,
@@ -116,26 +119,6 @@ struct kmem_cache *us_mag_boot_cache(unsigned int i)
 	return i < NR_MAG_CACHES ? mag_caches[i] : NULL;
 }
 
-void us_mag_set_sweeper(void (*sweep)(void))
-{
-	sweeper = sweep;
-}
-
-/* Run the sweeper if it is due; the caller holds no lock. */
-static void maybe_sweep(void)
-{
-	uint64_t now = us_os_now_ms();
-	uint64_t due = atomic_load_explicit(&next_sweep, memory_order_relaxed);
-
-	if (likely(now < due) || !sweeper)
-		return;
-	if (atomic_compare_exchange_strong_explicit(&next_sweep, &due,
-						    now + US_MAG_SWEEP_MS,
-						    memory_order_relaxed,
-						    memory_order_relaxed))
-		sweeper();
-}
-
 /* How many full magazines of this capacity fit US_DEPOT_MAX_BYTES. */
 static uint32_t depot_max_full(const struct kmem_cache *c, unsigned int capacity)
 {
@@ -144,51 +127,53 @@ static uint32_t depot_max_full(const struct kmem_cache *c, unsigned int capacity
 	return (uint32_t)US_MIN(US_MAX(n, (size_t)2), (size_t)4096);
 }
 
-static unsigned int next_capacity(unsigned int capacity)
+/* Twice the capacity, within US_MAG_GROW_BYTES and the largest magazine. */
+static unsigned int next_capacity(const struct kmem_cache *c,
+				  unsigned int capacity)
+{
+	unsigned int most = US_MAX(capacity,
+				   US_MIN(US_MAG_MAX_ROUNDS,
+					  (unsigned int)(US_MAG_GROW_BYTES / c->size)));
+
+	return US_MIN(capacity * 2, most);
+}
+
+/* The smallest bootstrap magazine cache holding a capacity. */
+static struct kmem_cache *mag_cache_for(unsigned int capacity)
 {
 	for (unsigned int i = 0; i < NR_MAG_CACHES; i++)
-		if (mag_rounds(i) > capacity)
-			return mag_rounds(i);
-	return capacity;
+		if (mag_rounds(i) >= capacity)
+			return mag_caches[i];
+	return NULL;
 }
 
 static struct us_mag *mag_new(unsigned int capacity)
 {
-	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
-		struct us_mag *m;
+	struct us_mag *m;
 
-		if (mag_rounds(i) != capacity)
-			continue;
-		if (!us_slab_alloc_batch(mag_caches[i], (void **)&m, 1))
-			return NULL;
-		m->next = NULL;
-		m->rounds = 0;
-		m->capacity = capacity;
-		return m;
-	}
-	return NULL;
+	if (!us_slab_alloc_batch(mag_cache_for(capacity), (void **)&m, 1))
+		return NULL;
+	m->next = NULL;
+	m->rounds = 0;
+	m->capacity = capacity;
+	return m;
 }
 
 static void mag_delete(struct us_mag *m)
 {
-	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
-		if (mag_rounds(i) == m->capacity) {
-			void *obj = m;
+	void *obj = m;
 
-			us_slab_free_batch(mag_caches[i], &obj, 1);
-			return;
-		}
-	}
+	us_slab_free_batch(mag_cache_for(m->capacity), &obj, 1);
 }
 
 void us_mag_cache_init(struct kmem_cache *c)
 {
 	struct us_depot *d = &c->depot;
 
-	/* Smaller objects get bigger magazines: 61, 29, 13 or 5 rounds. */
+	/* A magazine holds about US_MAG_START_BYTES of objects. */
 	memset(d, 0, sizeof(*d));
-	d->capacity = mag_rounds(c->size <= 256 ? 3 : c->size <= 1024 ? 2
-						 : c->size <= 4096 ? 1 : 0);
+	d->capacity = US_MAX(1u, US_MIN(US_MAG_MAX_ROUNDS,
+					(unsigned int)(US_MAG_START_BYTES / c->size)));
 	d->max_full = depot_max_full(c, d->capacity);
 	d->window_start = us_os_now_ms();
 
@@ -218,7 +203,7 @@ static void depot_lock(struct kmem_cache *c)
 		d->window_contended = 0;
 	}
 	if (++d->window_contended >= US_DEPOT_CONTENTION) {
-		d->capacity = next_capacity(d->capacity);
+		d->capacity = next_capacity(c, d->capacity);
 		d->max_full = depot_max_full(c, d->capacity);
 		d->window_contended = 0;
 	}
@@ -271,15 +256,22 @@ static void mag_delete_list(struct us_mag *m)
 	}
 }
 
-/* Flush a magazine's rounds to the slabs. */
-static void mag_flush(struct kmem_cache *c, struct us_mag *m)
+/* Flush a magazine's rounds, idle since idle_since, to the slabs. */
+static void mag_flush_idle(struct kmem_cache *c, struct us_mag *m,
+			   uint64_t idle_since)
 {
 	if (m->rounds) {
-		us_slab_free_batch(c, m->objs, m->rounds);
+		us_slab_free_batch_idle(c, m->objs, m->rounds, idle_since);
 		if (US_VG)
 			memset(m->objs, 0, m->rounds * sizeof(m->objs[0]));
 		m->rounds = 0;
 	}
+}
+
+/* Flush a magazine's rounds, idle from now, to the slabs. */
+static void mag_flush(struct kmem_cache *c, struct us_mag *m)
+{
+	mag_flush_idle(c, m, us_os_now_ms());
 }
 
 /* Keep a full magazine in the depot if under its cap; depot locked. */
@@ -291,6 +283,7 @@ static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
 	m->next = d->full;
 	d->full = m;
 	d->nfull++;
+	us_reclaim_note();
 	return true;
 }
 
@@ -467,7 +460,7 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
-	maybe_sweep();
+	us_reclaim_poke();
 	return obj;
 }
 
@@ -479,7 +472,7 @@ void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 {
 	us_stat_add(&slot->free_slow, 1);
 	free_slow_locked(c, slot, obj);
-	maybe_sweep();
+	us_reclaim_poke();
 }
 
 /* Entered with slot locked; returns with no lock held. */
@@ -630,10 +623,9 @@ static struct us_mag *cut_idle(struct us_mag **head, uint32_t *count,
 	return idle;
 }
 
-void us_mag_reap(struct kmem_cache *c, bool all)
+void us_mag_reap(struct kmem_cache *c, uint64_t before)
 {
 	struct us_depot *d = &c->depot;
-	uint64_t before = all ? UINT64_MAX : us_os_now_ms() - US_MAG_IDLE_MS;
 	struct us_mag *full, *empty;
 	uint64_t n = 0;
 
@@ -646,10 +638,25 @@ void us_mag_reap(struct kmem_cache *c, bool all)
 		n++;
 	us_stat_add(&d->reaped, n);
 	depot_unlock(c);
+	/* Idle since they came in: the slabs they empty are cold too. */
 	for (struct us_mag *m = full; m; m = m->next)
-		mag_flush(c, m);
+		mag_flush_idle(c, m, before == UINT64_MAX ? us_os_now_ms()
+							   : m->stamp);
 	mag_delete_list(full);
 	mag_delete_list(empty);
+}
+
+uint64_t us_mag_depot_bytes(struct kmem_cache *c)
+{
+	uint64_t bytes = 0;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return 0;
+	us_lock(&c->depot.lock);
+	for (struct us_mag *m = c->depot.full; m; m = m->next)
+		bytes += (uint64_t)m->rounds * c->size;
+	us_unlock(&c->depot.lock);
+	return bytes;
 }
 
 void us_mag_drain(struct kmem_cache *c)
@@ -674,7 +681,7 @@ void us_mag_drain(struct kmem_cache *c)
 			mag_delete(prev);
 		}
 	}
-	us_mag_reap(c, true);
+	us_mag_reap(c, UINT64_MAX);
 }
 
 unsigned int us_mag_capacity(struct kmem_cache *c)

@@ -13,17 +13,16 @@
 #include "memtool.h"
 #include "rseq.h"
 
-/* Magazines are 64 to 2048 bytes: 5 to 253 rounds. */
+/* Magazines are 64 to 2048 bytes: up to 253 rounds. */
 #define US_MAG_MAX_ROUNDS 253
 
-/* A magazine idle in the depot this long goes back to the slabs. */
-#define US_MAG_IDLE_MS 1000
-
-/* Idle magazines are looked for at most this often, process-wide. */
-#define US_MAG_SWEEP_MS 250
+/* A new cache's magazines hold about this many bytes of objects ... */
+#define US_MAG_START_BYTES ((size_t)32 << 10)
+/* ... and contention grows them to at most this many. */
+#define US_MAG_GROW_BYTES ((size_t)128 << 10)
 
 /* The most bytes of objects a depot keeps in full magazines. */
-#define US_DEPOT_MAX_BYTES ((size_t)16 << 20)
+#define US_DEPOT_MAX_BYTES ((size_t)2 << 20)
 
 /* The empty magazine of capacity 0 that every slot starts with. */
 extern struct us_mag us_mag_sentinel;
@@ -38,13 +37,13 @@ struct kmem_cache *us_mag_boot_cache(unsigned int i);
 void us_mag_cache_init(struct kmem_cache *c);
 
 /*
- * The function the slow paths call, at most every US_MAG_SWEEP_MS and
- * holding no lock, to reap every cache (set by the cache layer).
+ * Flush c's depot magazines that came in before `before` (ms; UINT64_MAX:
+ * every one) to the slabs, and free them and the idle empty ones.
  */
-void us_mag_set_sweeper(void (*sweep)(void));
+void us_mag_reap(struct kmem_cache *c, uint64_t before);
 
-/* Flush c's depot magazines idle for US_MAG_IDLE_MS (all: every one). */
-void us_mag_reap(struct kmem_cache *c, bool all);
+/* Bytes of objects in c's depot's full magazines (the sweep). */
+uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 
 /* The slow paths: entered with slot locked, return with it unlocked. */
 void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot);

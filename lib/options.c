@@ -21,6 +21,7 @@ struct option_desc {
 	const char *name;
 	unsigned int *value;		/* a number ... */
 	unsigned long min, max;
+	unsigned int *given;		/* set to 1 if the number was given */
 	char *text;			/* ... or a string of US_OPTION_PATH_MAX */
 	bool (*valid)(const char *s);
 	const char *expect;
@@ -39,15 +40,20 @@ static bool any_text(const char *s)
 }
 
 static const struct option_desc options[] = {
-	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL },
-	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL },
+	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL,
+	  NULL },
+	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL, NULL },
 	{ "USLAB_FAULT_MMAP", &us_options.fault_mmap, 0, 4000000000ul, NULL,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "USLAB_RANDOM_FREELIST", &us_options.random_freelist, 0, 1, NULL,
-	  NULL, NULL },
-	{ "USLAB_STATS", NULL, 0, 0, us_options.stats, stats_valid,
+	  NULL, NULL, NULL },
+	{ "USLAB_DECAY_MS", &us_options.decay_ms, 0, 60000,
+	  &us_options.decay_set, NULL, NULL, NULL },
+	{ "USLAB_BACKGROUND", &us_options.background, 0, 1,
+	  &us_options.background_set, NULL, NULL, NULL },
+	{ "USLAB_STATS", NULL, 0, 0, NULL, us_options.stats, stats_valid,
 	  "1 or file:PATH" },
-	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, us_options.debug,
+	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, NULL, us_options.debug,
 	  any_text, "at most 255 characters" },
 };
 
@@ -93,5 +99,7 @@ void us_options_init(void)
 			continue;
 		}
 		*o->value = (unsigned int)v;
+		if (o->given)
+			*o->given = 1;
 	}
 }

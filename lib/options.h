@@ -14,6 +14,12 @@ struct us_options {
 	 * ones fail; 0: none */
 	unsigned int fault_mmap;
 	unsigned int random_freelist;	/* USLAB_RANDOM_FREELIST=1 */
+	/* USLAB_DECAY_MS: free memory idle this long goes back (reclaim.c) */
+	unsigned int decay_ms;
+	unsigned int decay_set;		/* USLAB_DECAY_MS given */
+	/* USLAB_BACKGROUND=0: no helper thread returns cold memory */
+	unsigned int background;
+	unsigned int background_set;
 	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
 	char stats[US_OPTION_PATH_MAX];
 	/* USLAB_DEBUG: the kernel's slab_debug syntax (debug.c) */

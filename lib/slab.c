@@ -37,10 +37,13 @@
  *	^ object                              size ----------------^
  *
  * Lists: partial (some objects free), full (none free), empty (all free,
- * newest at the head).  Empty slabs beyond US_SLAB_KEEP_EMPTY, and those
- * idle for US_SLAB_EMPTY_MS, go back to the page layer; the check runs
- * whenever objects come back, so caches return memory with no thread of
- * their own.
+ * newest at the head).  Allocation takes the head of the partial list
+ * and a full slab that gets a free object back joins its tail, so the
+ * slabs being filled stay filled and the rest can drain empty; then it
+ * takes the newest empty slab, so the oldest age out.  An empty slab goes
+ * back to the page layer once it has been empty for the decay period
+ * (reclaim.c), never sooner: the check runs whenever objects come back
+ * and in the sweep.
  *
  * Locking: every field of the pool and of the cache's slab descriptors is
  * under the cache's slab lock (design essay, 7), except slab->cache,
@@ -59,6 +62,7 @@
 #include "memtool.h"
 #include "options.h"
 #include "os.h"
+#include "reclaim.h"
 #include "report.h"
 #include "slab.h"
 
@@ -272,10 +276,15 @@ static US_COLD US_NORETURN void already_free(struct kmem_cache *c, void *obj)
 	abort();
 }
 
-/* Move a slab to the list its counts call for; slab lock held. */
+/*
+ * Move a slab to the list its counts call for; slab lock held.  A full
+ * slab that gets an object back goes to the tail of the partial list.
+ */
 static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 			uint8_t to)
 {
+	bool was_full = slab->list == US_SLAB_FULL;
+
 	if (slab->list == to)
 		return;
 	switch (slab->list) {
@@ -289,7 +298,10 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 	switch (to) {
 	case US_SLAB_PARTIAL:
 		pool->nr_partial++;
-		us_list_add(&slab->link, &pool->partial);
+		if (was_full)
+			us_list_add_tail(&slab->link, &pool->partial);
+		else
+			us_list_add(&slab->link, &pool->partial);
 		break;
 	case US_SLAB_FULL:
 		pool->nr_full++;
@@ -394,6 +406,8 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 		} else if (!us_list_is_empty(&pool->empty)) {
 			slab = us_container_of(pool->empty.next,
 					       struct us_slab, link);
+			/* Kept, not released: its pages need no faulting in. */
+			us_stat_add(&pool->reused, 1);
 		} else {
 			uint32_t colour = pool->colour_next++;
 
@@ -445,65 +459,92 @@ static bool may_release(const struct kmem_cache *c)
 }
 
 /*
- * Detach the empty slabs that should go back to the page layer onto
- * `out`; slab lock held.  all: every empty slab; otherwise those beyond
- * the keep count and those idle too long.
+ * Detach the empty slabs that have been empty since before `before` (ms)
+ * onto `out`, oldest first; slab lock held.
  */
-static void collect_empty(struct kmem_cache *c, bool all, struct us_list *out)
+static void collect_empty(struct kmem_cache *c, uint64_t before,
+			  struct us_list *out)
 {
 	struct us_slab_pool *pool = &c->slabs;
-	uint64_t now = all ? 0 : us_os_now_ms();
 
 	while (!us_list_is_empty(&pool->empty)) {
 		struct us_slab *oldest = us_container_of(pool->empty.prev,
 							 struct us_slab, link);
 
-		if (!all && pool->nr_empty <= US_SLAB_KEEP_EMPTY &&
-		    now - oldest->empty_since < US_SLAB_EMPTY_MS)
+		if (oldest->empty_since >= before)
 			break;
 		slab_relist(pool, oldest, US_SLAB_ORPHAN);
 		us_list_add(&oldest->link, out);
 	}
 }
 
+/* Empty slabs idle since before this go back now (reclaim.c). */
+static uint64_t decay_cutoff(uint64_t now)
+{
+	return now >= us_decay_ms ? now - us_decay_ms + 1 : 0;
+}
+
+/* Slots handed to the page layer in one call, from the stack. */
+#define RELEASE_BATCH 256
+
 static size_t release_slabs(struct kmem_cache *c, struct us_list *list)
 {
+	struct us_slab *batch[RELEASE_BATCH];
 	size_t released = 0;
 
 	while (!us_list_is_empty(list)) {
-		struct us_slab *slab = us_container_of(list->next,
-						       struct us_slab, link);
+		unsigned int n = 0;
 
-		us_list_del(&slab->link);
-		us_chunk_slot_free(slab);
-		us_stat_add(&c->slabs.reaped, 1);
-		released += c->slab_size;
+		while (n < RELEASE_BATCH && !us_list_is_empty(list)) {
+			struct us_slab *slab = us_container_of(list->next,
+							       struct us_slab,
+							       link);
+
+			us_list_del(&slab->link);
+			batch[n++] = slab;
+		}
+		us_chunk_slots_free(batch, n);
+		us_stat_add(&c->slabs.reaped, n);
+		released += (size_t)n * c->slab_size;
 	}
 	return released;
 }
 
-/* Put obj on its slab's free list and relist the slab; slab lock held. */
-static void free_one(struct kmem_cache *c, struct us_slab *slab, void *obj,
-		     uint64_t now)
+/*
+ * Put obj on its slab's free list and relist the slab; slab lock held.
+ * Returns whether the slab became empty.
+ */
+static bool free_one(struct kmem_cache *c, struct us_slab *slab, void *obj,
+		     uint64_t idle_since)
 {
 	fp_write(c, fp_addr(c, obj), slab->freelist);
 	slab->freelist = obj;
 	if (--slab->inuse == 0) {
+		struct us_list *empty = &c->slabs.empty;
+		struct us_slab *oldest;
+
 		slab->freelist = NULL;
 		slab->carved = 0;
-		slab->empty_since = now;
+		slab->empty_since = idle_since;
 		slab_relist(&c->slabs, slab, US_SLAB_EMPTY);
-	} else {
-		slab_relist(&c->slabs, slab, US_SLAB_PARTIAL);
+		/* Idle since long before (a reaped magazine): age it first. */
+		oldest = us_container_of(empty->prev, struct us_slab, link);
+		if (oldest != slab && idle_since <= oldest->empty_since) {
+			us_list_del(&slab->link);
+			us_list_add_tail(&slab->link, empty);
+		}
+		return true;
 	}
+	slab_relist(&c->slabs, slab, US_SLAB_PARTIAL);
+	return false;
 }
 
-void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
-			unsigned int n)
+void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
+			     unsigned int n, uint64_t idle_since)
 {
 	struct us_slab_pool *pool = &c->slabs;
 	struct us_list doomed;
-	uint64_t now = us_os_now_ms();
+	bool emptied = false;
 
 	us_list_init(&doomed);
 	us_lock(&pool->lock);
@@ -514,14 +555,22 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 		if (unlikely(obj == slab->freelist ||
 			     !is_carved(c, slab, us_slab_obj_index(c, slab, obj))))
 			already_free(c, obj);
-		free_one(c, slab, obj, now);
+		emptied |= free_one(c, slab, obj, idle_since);
 	}
 	pool->inuse -= n;
 	us_stat_add(&pool->flushes, 1);
 	if (may_release(c))
-		collect_empty(c, false, &doomed);
+		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
 	us_unlock(&pool->lock);
 	release_slabs(c, &doomed);
+	if (emptied)
+		us_reclaim_note();
+}
+
+void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
+			unsigned int n)
+{
+	us_slab_free_batch_idle(c, objs, n, us_os_now_ms());
 }
 
 void us_slab_free_debug(struct kmem_cache *c, void *obj,
@@ -540,7 +589,7 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj,
 	free_one(c, slab, obj, us_os_now_ms());
 	pool->inuse--;
 	if (may_release(c))
-		collect_empty(c, false, &doomed);
+		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
 	us_unlock(&pool->lock);
 	release_slabs(c, &doomed);
 }
@@ -622,16 +671,19 @@ void us_slab_for_each_object(struct kmem_cache *c,
 	us_unlock(&pool->lock);
 }
 
-size_t us_slab_reap(struct kmem_cache *c, bool all)
+size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting)
 {
 	struct us_list doomed;
+	uint64_t kept;
 
-	if (!may_release(c))
-		return 0;
 	us_list_init(&doomed);
 	us_lock(&c->slabs.lock);
-	collect_empty(c, all, &doomed);
+	if (may_release(c))
+		collect_empty(c, before, &doomed);
+	kept = c->slabs.nr_empty * c->slab_size;
 	us_unlock(&c->slabs.lock);
+	if (waiting && may_release(c))
+		*waiting += kept;
 	return release_slabs(c, &doomed);
 }
 
@@ -642,7 +694,7 @@ uint64_t us_slab_release_all(struct kmem_cache *c)
 
 	us_list_init(&doomed);
 	us_lock(&c->slabs.lock);
-	collect_empty(c, true, &doomed);
+	collect_empty(c, UINT64_MAX, &doomed);
 	inuse = c->slabs.inuse;
 	us_unlock(&c->slabs.lock);
 	release_slabs(c, &doomed);

@@ -11,10 +11,6 @@
 #include "chunk.h"
 #include "internal.h"
 
-/* Empty slabs a cache keeps for reuse, and for how long. */
-#define US_SLAB_KEEP_EMPTY 2
-#define US_SLAB_EMPTY_MS 1000
-
 /*
  * Fill in c's object geometry (size, align, offset, objects, order,
  * slab_size, colour, reciprocal) for objects of object_size bytes.
@@ -37,17 +33,24 @@ unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 /*
  * Return n objects of c to their slabs.  The caller has checked that each
  * belongs to c; an object already on its slab's free list is reported
- * and the process aborts.  Takes c's slab lock.
+ * and the process aborts.  A slab they leave empty starts to age from
+ * idle_since (ms): now, or when they went idle in a magazine.  Takes c's
+ * slab lock.
  */
+void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
+			     unsigned int n, uint64_t idle_since);
+
+/* us_slab_free_batch_idle() of objects idle from now. */
 void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 			unsigned int n);
 
 /*
- * Give c's empty slabs back to the page layer: every one if all, else
- * only those idle longer than US_SLAB_EMPTY_MS.  SLAB_TYPESAFE_BY_RCU
- * caches keep theirs.  Takes c's slab lock.  Returns the bytes released.
+ * Give c's empty slabs that have been empty since before `before` (ms;
+ * UINT64_MAX: all of them) back to the page layer.  SLAB_TYPESAFE_BY_RCU
+ * caches keep theirs.  Takes c's slab lock.  Returns the bytes released;
+ * *waiting (if not NULL) gets the bytes of empty slabs kept.
  */
-size_t us_slab_reap(struct kmem_cache *c, bool all);
+size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting);
 
 /*
  * Release every slab of c that holds no object, whatever its flags.

@@ -248,6 +248,7 @@ struct us_slab_pool {
 	_Atomic uint64_t flushes;	/* [slab] */
 	_Atomic uint64_t grown;		/* [slab] */
 	_Atomic uint64_t reaped;	/* [slab] */
+	_Atomic uint64_t reused;	/* [slab] empty slabs taken again */
 	_Atomic uint64_t alloc_failed;	/* any thread */
 } __attribute__((aligned(US_CACHE_LINE)));
 

@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "magazine.h"
+#include "reclaim.h"
 #include "slab.h"
 #include "testutil.h"
 
@@ -75,9 +76,9 @@ END_TEST
 /*
  * The same against the sweep that the slow paths run on their own: a
  * thread churns another cache, so that its slow paths sweep every cache
- * every US_MAG_SWEEP_MS, reaping depot magazines idle for
- * US_MAG_IDLE_MS; each victim cache waits out that idle time, so that
- * the sweep finds its magazines, and is then destroyed.
+ * every quarter of the decay period, reaping depot magazines idle for
+ * the period; each victim cache waits out that idle time, so that the
+ * sweep finds its magazines, and is then destroyed.
  */
 static void *churner(void *arg)
 {
@@ -98,13 +99,13 @@ static void *churner(void *arg)
 static void destroy_while_sweeping(void *arg)
 {
 	static void *p[RACE_OBJECTS], *q[4096];
-	struct timespec idle = { 0, (US_MAG_IDLE_MS % 1000) * 1000000L };
+	struct timespec idle = { 0, (long)(us_decay_ms % 1000) * 1000000L };
 	pthread_t t;
 
 	int rounds = on_valgrind() ? 1 : 4;
 	int objects = on_valgrind() ? RACE_OBJECTS / 10 : RACE_OBJECTS;
 
-	idle.tv_sec = US_MAG_IDLE_MS / 1000;
+	idle.tv_sec = (time_t)(us_decay_ms / 1000);
 	(void)arg;
 	pthread_create(&t, NULL, churner, q);
 	for (int round = 0; round < rounds; round++) {

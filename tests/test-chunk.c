@@ -126,56 +126,77 @@ START_TEST(large_allocations_find_their_header)
 			ck_assert(ch == NULL || ch->kind == US_CHUNK_LARGE_FREE);
 		}
 	}
-	us_chunk_large_reap(true);
+	us_chunk_large_reap(UINT64_MAX, NULL);
 }
 END_TEST
 
 START_TEST(freed_large_chunks_are_reused_then_unmapped)
 {
+	size_t page = us_page_size;
 	char *p = us_chunk_large_alloc(1u << 20, 0, false), *q;
+	uint64_t reused = us_chunk_reused_bytes();
 	size_t mapped;
 
 	memset(p, 0xaa, 1u << 20);
 	us_chunk_large_free(us_chunk_lookup(p));
+	ck_assert_uint_ge(us_chunk_large_cached_bytes(), 1u << 20);
 	/*
 	 * A close size reuses it; zero asked, zero given; and its usable
 	 * size is what was asked for, rounded to the page.
 	 */
 	q = us_chunk_large_alloc(900000, 0, true);
 	ck_assert_ptr_eq(q, p);
-	ck_assert_uint_eq(us_chunk_lookup(q)->usable, US_ALIGN_UP((size_t)900000, us_page_size));
+	ck_assert_uint_eq(us_chunk_lookup(q)->usable, US_ALIGN_UP((size_t)900000, page));
 	ck_assert_int_eq(q[0], 0);
-	ck_assert_int_eq(q[US_ALIGN_UP((size_t)900000, us_page_size) - 1], 0);
-	memset(q, 0xbb, US_ALIGN_UP((size_t)900000, us_page_size));
+	ck_assert_int_eq(q[US_ALIGN_UP((size_t)900000, page) - 1], 0);
+	ck_assert_uint_gt(us_chunk_reused_bytes(), reused);
+	memset(q, 0xbb, US_ALIGN_UP((size_t)900000, page));
 	us_chunk_large_free(us_chunk_lookup(q));
-	/* A much smaller size does not take a mapping twice its size. */
+	/* A much smaller size reuses it too, cut down to what it needs. */
+	mapped = us_chunk_mapped_bytes();
 	q = us_chunk_large_alloc(300000, 0, false);
-	ck_assert_ptr_ne(q, p);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_le(us_chunk_lookup(q)->map_len, 300000 + 2 * page);
+	us_chunk_large_free(us_chunk_lookup(q));
+	/* A larger one grows it: only the new pages are new. */
+	q = us_chunk_large_alloc(2u << 20, 0, true);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);	/* it took the cached one */
+	for (size_t i = 0; i < (2u << 20); i += page)
+		ck_assert_int_eq(q[i], 0);
+	p = q;
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* An aligned request never takes a cached one. */
 	q = us_chunk_large_alloc(1u << 20, 1u << 16, false);
 	ck_assert_ptr_ne(q, p);
 	us_chunk_large_free(us_chunk_lookup(q));
+	/* Young blocks stay; those freed before the cutoff go. */
+	ck_assert_uint_eq(us_chunk_large_reap(0, NULL), 0);
+	ck_assert_ptr_nonnull(us_chunk_lookup(p));
 	mapped = us_chunk_mapped_bytes();
-	ck_assert_uint_ge(us_chunk_large_reap(true), (1u << 20) + 300000);
+	ck_assert_uint_ge(us_chunk_large_reap(UINT64_MAX, NULL), 2u << 20);
 	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
 	ck_assert_ptr_null(us_chunk_lookup(p));
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
 }
 END_TEST
 
 START_TEST(the_large_cache_is_bounded)
 {
-	char *p[12];
+	enum { N = 12 };
+	size_t each = US_LARGE_CACHE_MAX_BYTES / 8;
+	char *p[N];
 
-	for (int i = 0; i < 12; i++)
-		p[i] = us_chunk_large_alloc(US_LARGE_CACHE_MAX_ONE / 2, 0, false);
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < N; i++)
+		p[i] = us_chunk_large_alloc(each, 0, false);
+	for (int i = 0; i < N; i++)
 		us_chunk_large_free(us_chunk_lookup(p[i]));
-	ck_assert_uint_le(us_chunk_large_reap(true),
+	ck_assert_uint_le(us_chunk_large_cached_bytes(), US_LARGE_CACHE_MAX_BYTES);
+	ck_assert_ptr_null(us_chunk_lookup(p[0]));	/* the oldest went */
+	ck_assert_ptr_nonnull(us_chunk_lookup(p[N - 1]));
+	ck_assert_uint_le(us_chunk_large_reap(UINT64_MAX, NULL),
 			  US_LARGE_CACHE_MAX_BYTES);
-	p[0] = us_chunk_large_alloc(US_LARGE_CACHE_MAX_ONE * 2, 0, false);
-	us_chunk_large_free(us_chunk_lookup(p[0]));
-	ck_assert_ptr_null(us_chunk_lookup(p[0]));	/* too big to keep */
 }
 END_TEST
 
@@ -215,7 +236,7 @@ START_TEST(large_chunks_resize_without_copying)
 		us_chunk_large_free(ch);
 		us_chunk_large_free(us_chunk_lookup(blocker));
 	}
-	us_chunk_large_reap(true);
+	us_chunk_large_reap(UINT64_MAX, NULL);
 	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
 END_TEST
@@ -292,7 +313,7 @@ START_TEST(registered_ranges_are_never_unmapped_or_moved)
 		for (int i = 0; i < 8; i++)
 			us_chunk_large_free(us_chunk_lookup(blocker[i]));
 	}
-	us_chunk_large_reap(true);
+	us_chunk_large_reap(UINT64_MAX, NULL);
 	{
 		struct us_slab *s[48];
 

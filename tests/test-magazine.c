@@ -13,6 +13,8 @@
 #include "cache.h"
 #include "cpu.h"
 #include "magazine.h"
+#include "os.h"
+#include "reclaim.h"
 #include "slab.h"
 #include "testutil.h"
 
@@ -202,21 +204,26 @@ START_TEST(idle_depot_magazines_are_reaped)
 	struct kmem_cache *c = make(64);
 	unsigned int cap = us_mag_capacity(c), n = 10 * cap;
 	void **objs = calloc(n, sizeof(void *));
-	struct timespec idle = { (US_MAG_IDLE_MS + 100) / 1000,
-				 (US_MAG_IDLE_MS + 100) % 1000 * 1000000L };
+	struct timespec tick = { 0, 20 * 1000000L };
 	struct us_slab_counts sc;
+	uint64_t after;
 
 	cycle(c, objs, n);
 	ck_assert_uint_ge(c->depot.nfull, 5);
 	/* Still part of the working set: nothing goes. */
-	us_mag_reap(c, false);
+	us_mag_reap(c, us_os_now_ms() - us_decay_ms);
 	ck_assert_uint_ge(c->depot.nfull, 5);
-	nanosleep(&idle, NULL);
-	us_mag_reap(c, false);
+	nanosleep(&tick, NULL);
+	after = us_os_now_ms();
+	/* Idle since before the cutoff: flushed, and their slabs with them. */
+	us_mag_reap(c, after);
 	ck_assert_uint_eq(c->depot.nfull, 0);
 	ck_assert_uint_eq(c->depot.nempty, 0);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_le(sc.inuse, 2 * us_nr_cpus * cap);
+	us_slab_reap(c, after, NULL);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.empty, 0);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
 	free(objs);
 }
@@ -289,7 +296,7 @@ static void *churn_thread(void *arg)
 
 START_TEST(contention_grows_the_magazines)
 {
-	struct churn ch = { make(64), 0, 0 };
+	struct churn ch = { make(1024), 0, 0 };
 	unsigned int initial = us_mag_capacity(ch.c);
 	pthread_t t[4];
 	struct timespec hold = { 0, 3 * 1000000L }, gap = { 0, 200000L };

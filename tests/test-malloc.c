@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <uslab.h>
@@ -661,14 +662,162 @@ START_TEST(fork_while_threads_allocate)
 }
 END_TEST
 
+/* ------------------------------------------------------- memory policy */
+
+/* Threads of this process, from /proc/self/status; 0 if unknown. */
+static unsigned int threads_now(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	const char *t;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	t = strstr(buf, "Threads:");
+	return t ? (unsigned int)strtoul(t + 8, NULL, 10) : 0;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Fill and free MiB of 1 KiB blocks, writing every byte; base RSS. */
+static size_t fill_and_free(size_t mib)
+{
+	size_t n = mib * MB / 1024, base = rss_bytes_quiet();
+	void **p = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	for (size_t i = 0; i < n; i++)
+		memset(p[i] = malloc(1000), 7, 1000);
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	munmap(p, n * sizeof(void *));
+	return base;
+}
+
+/*
+ * With USLAB_DECAY_MS=200: memory a program frees and then stops using
+ * goes back within about the period, with no further call into uslab;
+ * the helper thread that returns it is gone once it has.
+ */
+static int idle_child(void)
+{
+	size_t base = fill_and_free(200), after;
+
+	if (!rss_is_meaningful())
+		return 0;
+	sleep_ms(600);
+	after = rss_bytes_quiet();
+	printf("idle: base %zu KiB, after 600 ms %zu KiB, %u threads\n",
+	       base >> 10, after >> 10, threads_now());
+	if (after > base + 20 * MB)
+		return 1;
+	sleep_ms(600);
+	return threads_now() == 1 ? 0 : 2;
+}
+
+/*
+ * USLAB_BACKGROUND=0: no helper.  The memory stays while the program
+ * makes no call, and goes back when it next takes a slow path.
+ */
+static int no_helper_child(void)
+{
+	size_t base = fill_and_free(200), idle;
+	void *p[4096];
+
+	sleep_ms(600);
+	idle = rss_bytes_quiet();
+	if (threads_now() != 1)
+		return 1;
+	if (idle < base + 150 * MB)
+		return 2;
+	for (int i = 0; i < 4096; i++)
+		p[i] = malloc(1000);
+	for (int i = 0; i < 4096; i++)
+		free(p[i]);
+	return rss_bytes_quiet() <= base + 20 * MB ? 0 : 3;
+}
+
+/*
+ * The helper is stopped before fork(), and neither side restarts it by
+ * itself: a program that counts its threads around a fork sees one.
+ */
+static int fork_child_mode(void)
+{
+	pid_t pid;
+	int status;
+
+	fill_and_free(100);
+	if (threads_now() != 2)
+		return 1;	/* the helper should be at work */
+	pid = fork();
+	if (pid == 0)
+		_exit(threads_now() == 1 ? 0 : 1);
+	if (threads_now() != 1)
+		return 2;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 3;
+}
+
+START_TEST(idle_memory_goes_back_with_no_call)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=200", NULL };
+	struct captured r;
+
+	run_self("idle", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
+START_TEST(without_the_helper_a_slow_path_returns_it)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=200",
+					   "USLAB_BACKGROUND=0", NULL };
+	struct captured r;
+
+	if (!rss_is_meaningful())
+		return;
+	run_self("no-helper", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
+START_TEST(fork_stops_the_helper)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=2000", NULL };
+	struct captured r;
+
+	run_self("fork", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc;
+	const char *mode;
 
 	self_argv0 = argv[0];
 	if (argc > 1 && strcmp(argv[1], "fault") == 0)
 		return fault_child();
+	if (is_self_child(argc, argv, &mode))
+		return strcmp(mode, "idle") == 0	? idle_child()
+		       : strcmp(mode, "no-helper") == 0 ? no_helper_child()
+		       : strcmp(mode, "fork") == 0	? fork_child_mode()
+							: 99;
 
 #ifdef USLAB_TEST_SANITIZED
 	/* A sanitizer owns malloc; a second one cannot be linked in. */
@@ -708,6 +857,13 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, threads_malloc_realloc_and_free_each_others_blocks);
 	tcase_add_test(tc, fork_while_threads_allocate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory policy");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, idle_memory_goes_back_with_no_call);
+	tcase_add_test(tc, without_the_helper_a_slow_path_returns_it);
+	tcase_add_test(tc, fork_stops_the_helper);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include "memtool.h"
 #include "options.h"
 #include "os.h"
+#include "reclaim.h"
 #include "slab.h"
 #include "testutil.h"
 
@@ -285,7 +286,12 @@ START_TEST(double_free_at_the_slab_is_caught)
 }
 END_TEST
 
-START_TEST(empty_slabs_go_back_beyond_the_keep_count)
+/*
+ * Empty slabs stay for the decay period, however many there are: memory
+ * freed and reused within it is never returned and faulted in again.
+ * Reused, they count as such; idle past the period, they go back.
+ */
+START_TEST(empty_slabs_stay_for_the_decay_period)
 {
 	struct kmem_cache *c = make(256, 0, 0, NULL);
 	unsigned int n = 6 * c->objects, got = 0;
@@ -299,11 +305,43 @@ START_TEST(empty_slabs_go_back_beyond_the_keep_count)
 	us_slab_free_batch(c, objs, n);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.full + sc.partial, 0);
-	ck_assert_uint_eq(sc.empty, US_SLAB_KEEP_EMPTY);
-	ck_assert_uint_eq(c->slabs.reaped, 6 - US_SLAB_KEEP_EMPTY);
-	us_slab_reap(c, true);
+	ck_assert_uint_eq(sc.empty, 6);
+	ck_assert_uint_eq(c->slabs.reaped, 0);
+	/* Taken again: no slab grown, six reused. */
+	got = 0;
+	while (got < n)
+		got += take(c, objs + got, n - got);
+	ck_assert_uint_eq(c->slabs.grown, 6);
+	ck_assert_uint_eq(c->slabs.reused, 6);
+	us_slab_free_batch(c, objs, n);
+	/* A cutoff before they emptied keeps them; one after takes them. */
+	ck_assert_uint_eq(us_slab_reap(c, 0, NULL), 0);
+	ck_assert_uint_eq(us_slab_reap(c, UINT64_MAX, NULL), 6 * c->slab_size);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.empty, 0);
+	free(objs);
+}
+END_TEST
+
+/* Slabs emptied by a magazine that idled count as idle since then. */
+START_TEST(slabs_emptied_by_idle_objects_age_from_then)
+{
+	struct kmem_cache *c = make(512, 0, 0, NULL);
+	unsigned int n = 2 * c->objects, got = 0;
+	void **objs = calloc(n, sizeof(void *));
+	uint64_t long_ago = us_os_now_ms() - 10 * us_decay_ms - 1000, waiting = 0;
+
+	struct us_slab_counts sc;
+
+	while (got < n)
+		got += take(c, objs + got, n - got);
+	/* Cold already: back at once, with no sweep. */
+	us_slab_free_batch_idle(c, objs, n, long_ago);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_eq(sc.empty, 0);
+	ck_assert_uint_eq(c->slabs.reaped, 2);
+	ck_assert_uint_eq(us_slab_reap(c, UINT64_MAX, &waiting), 0);
+	ck_assert_uint_eq(waiting, 0);
 	free(objs);
 }
 END_TEST
@@ -314,7 +352,8 @@ START_TEST(idle_empty_slabs_go_back_without_a_shrink)
 	unsigned int n = 2 * c->objects, got = 0;
 	void **objs = calloc(n, sizeof(void *));
 	struct us_slab_counts sc;
-	struct timespec ts = { 1, 200 * 1000000L };
+	uint64_t wait = us_decay_ms + 200;
+	struct timespec ts = { (time_t)(wait / 1000), (long)(wait % 1000) * 1000000L };
 	void *one;
 
 	while (got < n)
@@ -344,7 +383,7 @@ START_TEST(typesafe_by_rcu_slabs_stay_mapped)
 	for (unsigned int i = 0; i < n; i++)
 		memset(objs[i], 0x3c, 128);
 	us_slab_free_batch(c, objs, n);
-	us_slab_reap(c, true);
+	us_slab_reap(c, UINT64_MAX, NULL);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.empty, 5);
 	/* A stale pointer still reads an object of the type. */
@@ -444,7 +483,8 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, random_order_still_catches_frees_of_free_objects);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reclaim");
-	tcase_add_test(tc, empty_slabs_go_back_beyond_the_keep_count);
+	tcase_add_test(tc, empty_slabs_stay_for_the_decay_period);
+	tcase_add_test(tc, slabs_emptied_by_idle_objects_age_from_then);
 	tcase_add_test(tc, idle_empty_slabs_go_back_without_a_shrink);
 	tcase_add_test(tc, typesafe_by_rcu_slabs_stay_mapped);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reclaim.c - the memory policy: when free memory goes back to the OS.
+ *
+ * Returning memory can fail two ways, and both are measured: holding
+ * memory the program no longer uses, and returning memory it is about to
+ * use again (a page fault per page, and system time, to get it back).
+ * The answer of jemalloc (decay), mimalloc (purge delay) and SLUB (the
+ * barn and the partial lists) is the same, and so is uslab's: free memory
+ * ages.  An empty slab, a full magazine idle in a depot and a freed large
+ * block each carry the time they went idle; the sweep gives back those
+ * idle for the decay period (us_decay_ms, USLAB_DECAY_MS), and nothing
+ * younger.  Memory reused within the period is never unmapped or
+ * decommitted; memory idle for longer is returned without the program
+ * calling uslab.
+ *
+ * Who sweeps.  The slow paths call us_reclaim_poke(), which runs the
+ * sweep at most every quarter of the period: a busy program returns its
+ * cold memory in passing, with no thread.  A program that goes quiet
+ * makes no slow-path call, so while at least US_HELPER_MIN_BYTES are
+ * waiting to age out, a helper thread ("uslab-reclaim") sweeps every
+ * quarter period, and exits as soon as less is waiting.  Why a thread
+ * and not only piggybacking: a program that frees everything and then
+ * waits would otherwise keep it all until its next allocation, and the
+ * only alternative, returning memory at free time, returns what a
+ * program is about to reuse.  How it stays out of the way:
+ *
+ *   - it exists only while memory is waiting: a short-lived program, or
+ *     one whose heap is steady, never has it;
+ *   - fork() stops it first (us_reclaim_fork_prepare()), and neither
+ *     parent nor child restarts it until memory waits again, so a
+ *     program that counts its threads around fork() (Python warns if
+ *     there are several) sees one;
+ *   - it blocks every signal, so process-directed signals never land on
+ *     it, and it takes no lock but uslab's own;
+ *   - exit() needs nothing of it: it holds nothing a destructor waits for
+ *     for long, and dies with the process; libuslab is never unloaded
+ *     (-z nodelete), so dlclose() cannot pull its code away;
+ *   - USLAB_BACKGROUND=0 turns it off: memory then goes back only from
+ *     the slow paths, as in jemalloc without its background thread.
+ *
+ * The helper runs only where uslab is the process's malloc
+ * (libuslab-malloc), and only once libuslab's constructor has run:
+ * pthread_create() allocates (glibc's TLS vector), and uslab never calls
+ * another malloc, which may be one built on uslab and holding its own
+ * lock.  A program on the kernel API with a malloc of its own gets its
+ * cold memory back from the slow paths, or at once from
+ * kmem_cache_shrink() and uslab_shrink_all().
+ *
+ * Locking: helper_lock, the outermost of all uslab locks (design essay,
+ * 7), guards starting and stopping the helper; the helper never takes
+ * it.  The sweep itself takes the locks of whatever it sweeps, one at a
+ * time; two sweeps never run at once (next_sweep is claimed by CAS).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "options.h"
+#include "os.h"
+#include "reclaim.h"
+
+/* Below this much waiting memory, the slow paths alone return it. */
+#define US_HELPER_MIN_BYTES ((uint64_t)1 << 20)
+#define US_HELPER_STACK ((size_t)64 << 10)
+
+uint64_t us_decay_ms = US_DECAY_MS_DEFAULT;
+
+static us_reclaim_sweep_fn sweep_fn;
+static _Atomic uint64_t next_sweep;	/* ms: when the sweep is due */
+static _Atomic uint64_t waiting;	/* bytes waiting to age out, about */
+static _Atomic bool sweeping;		/* a sweep is running */
+
+enum { HELPER_NONE, HELPER_RUNNING, HELPER_EXITED, HELPER_FAILED };
+
+static struct us_lock helper_lock = US_LOCK_INIT;
+static _Atomic int helper_state;	/* written under helper_lock, but
+					 * RUNNING -> EXITED by the helper */
+static pthread_t helper_tid;		/* [helper_lock] */
+static _Atomic uint32_t helper_stop;	/* futex word: 1 asks it to stop */
+static _Atomic unsigned int helper_allowed;	/* enum us_reclaim_allow */
+
+static uint64_t sweep_interval(void)
+{
+	return us_decay_ms / 4 > 10 ? us_decay_ms / 4 : 10;
+}
+
+void us_reclaim_init(us_reclaim_sweep_fn sweep)
+{
+	if (us_options.decay_set)
+		us_decay_ms = us_options.decay_ms;
+	sweep_fn = sweep;
+	atomic_store_explicit(&next_sweep, us_os_now_ms() + sweep_interval(),
+			      memory_order_relaxed);
+}
+
+void us_reclaim_allow_helper(enum us_reclaim_allow why)
+{
+	atomic_fetch_or_explicit(&helper_allowed, why, memory_order_relaxed);
+}
+
+void us_reclaim_note(void)
+{
+	/* A hint that the sweep has work; the sweep measures how much. */
+	if (!atomic_load_explicit(&waiting, memory_order_relaxed))
+		atomic_store_explicit(&waiting, 1, memory_order_relaxed);
+}
+
+/* Run the sweep unless another is running; update what is waiting. */
+static uint64_t run_sweep(uint64_t now)
+{
+	bool idle = false;
+	uint64_t left;
+
+	if (!sweep_fn || !atomic_compare_exchange_strong(&sweeping, &idle, true))
+		return atomic_load_explicit(&waiting, memory_order_relaxed);
+	atomic_store_explicit(&next_sweep, now + sweep_interval(),
+			      memory_order_relaxed);
+	left = sweep_fn(now);
+	atomic_store_explicit(&waiting, left, memory_order_relaxed);
+	atomic_store_explicit(&sweeping, false, memory_order_release);
+	return left;
+}
+
+uint64_t us_reclaim_sweep_now(void)
+{
+	return run_sweep(us_os_now_ms());
+}
+
+static long futex_wait_ms(_Atomic uint32_t *word, uint32_t val, uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void *helper_main(void *arg)
+{
+	int saved = errno;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "uslab-reclaim");
+	for (;;) {
+		futex_wait_ms(&helper_stop, 0, sweep_interval());
+		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
+			break;
+		if (run_sweep(us_os_now_ms()) < US_HELPER_MIN_BYTES)
+			break;
+	}
+	errno = saved;
+	atomic_store_explicit(&helper_state, HELPER_EXITED, memory_order_release);
+	return NULL;
+}
+
+/* Start the helper unless it runs or another thread is starting it. */
+static void start_helper(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int saved = errno;
+
+	if (!us_trylock(&helper_lock))
+		return;
+	switch (atomic_load(&helper_state)) {
+	case HELPER_EXITED:
+		pthread_join(helper_tid, NULL);
+		break;
+	case HELPER_NONE:
+		break;
+	default:		/* running, or could not be created */
+		goto out;
+	}
+	atomic_store(&helper_state, HELPER_NONE);
+	atomic_store(&helper_stop, 0);
+	/* Created with every signal blocked: it inherits the mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, US_HELPER_STACK);
+	if (pthread_create(&helper_tid, &attr, helper_main, NULL) == 0)
+		atomic_store(&helper_state, HELPER_RUNNING);
+	else
+		atomic_store(&helper_state, HELPER_FAILED);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+	us_unlock(&helper_lock);
+	errno = saved;
+}
+
+void us_reclaim_poke(void)
+{
+	uint64_t now = us_os_now_ms();
+
+	if (now >= atomic_load_explicit(&next_sweep, memory_order_relaxed))
+		run_sweep(now);
+	if ((us_options.background_set && !us_options.background) ||
+	    atomic_load_explicit(&helper_allowed, memory_order_relaxed) !=
+		    US_RECLAIM_ALLOWED ||
+	    atomic_load_explicit(&waiting, memory_order_relaxed) == 0 ||
+	    atomic_load_explicit(&helper_state, memory_order_relaxed) ==
+		    HELPER_RUNNING)
+		return;
+	start_helper();
+}
+
+bool us_reclaim_helper_running(void)
+{
+	return atomic_load(&helper_state) == HELPER_RUNNING;
+}
+
+void us_reclaim_fork_prepare(void)
+{
+	us_lock(&helper_lock);
+	switch (atomic_load(&helper_state)) {
+	case HELPER_RUNNING:
+		atomic_store_explicit(&helper_stop, 1, memory_order_release);
+		syscall(SYS_futex, &helper_stop, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
+		/* fall through */
+	case HELPER_EXITED:
+		pthread_join(helper_tid, NULL);
+		atomic_store(&helper_state, HELPER_NONE);
+		break;
+	default:
+		break;
+	}
+}
+
+void us_reclaim_fork_release(bool child)
+{
+	if (child) {
+		atomic_store(&sweeping, false);
+		us_lock_reset(&helper_lock);
+	} else {
+		us_unlock(&helper_lock);
+	}
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reclaim.h - the memory policy: free memory ages, and what has gone
+ * cold goes back to the OS.  See reclaim.c.
+ */
+#ifndef USLAB_RECLAIM_H
+#define USLAB_RECLAIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/*
+ * The decay period in milliseconds (USLAB_DECAY_MS): free memory not
+ * reused for this long goes back to the OS; memory reused within it
+ * never does.  0 returns memory as soon as it is free.
+ */
+extern uint64_t us_decay_ms;
+
+/* The default period, chosen by measurement (bench/README.md). */
+#define US_DECAY_MS_DEFAULT 500
+
+/*
+ * The sweep: give back whatever has aged past the decay period at time
+ * now (ms), in every cache and the page layer.  Returns the bytes of free
+ * memory still waiting to age out.  Set by the cache layer; run with no
+ * lock held.
+ */
+typedef uint64_t (*us_reclaim_sweep_fn)(uint64_t now);
+
+/* Read the options and register the sweep; once, from us_init(). */
+void us_reclaim_init(us_reclaim_sweep_fn sweep);
+
+/*
+ * Something started to age (a slab became empty, a magazine entered a
+ * depot, a large block was kept): the sweep has work.  Any context, any
+ * lock held: a relaxed store.
+ */
+void us_reclaim_note(void);
+
+/*
+ * From the slow paths, holding no lock: run the sweep if it is due, and
+ * start the helper thread if memory is waiting and nothing else would
+ * return it.
+ */
+void us_reclaim_poke(void);
+
+/*
+ * The helper thread may start once both have been said: libuslab's
+ * constructor has run, and uslab is the process's malloc (reclaim.c).
+ */
+enum us_reclaim_allow {
+	US_RECLAIM_CONSTRUCTED = 1,
+	US_RECLAIM_IS_MALLOC = 2,
+	US_RECLAIM_ALLOWED = 3,
+};
+void us_reclaim_allow_helper(enum us_reclaim_allow why);
+
+/* Run the sweep now, whatever the time; bytes still waiting (tests). */
+uint64_t us_reclaim_sweep_now(void);
+
+/* Is the helper thread running? (tests) */
+bool us_reclaim_helper_running(void);
+
+/* fork: the helper is stopped before, and not restarted after. */
+void us_reclaim_fork_prepare(void);
+void us_reclaim_fork_release(bool child);
+
+#endif /* USLAB_RECLAIM_H */
