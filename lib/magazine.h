@@ -62,7 +62,14 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 	unsigned int cpu = us_cpu_current();
 	struct us_cpu_slot *slot = &c->cpu[cpu];
 
-	us_lock(&slot->lock);
+	if (unlikely(!us_trylock(&slot->lock))) {
+		/* Busy: a cached CPU (no rseq area) may have gone stale. */
+		if (us_cpu_rseq_id() < 0) {
+			cpu = us_cpu_refresh();
+			slot = &c->cpu[cpu];
+		}
+		us_lock(&slot->lock);
+	}
 	if (us_rseq_must_fence(cpu))
 		us_rseq_fence((int)cpu);
 	return slot;

@@ -43,6 +43,7 @@ static const struct option_desc options[] = {
 	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL,
 	  NULL },
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL, NULL },
+	{ "USLAB_OWN_RSEQ", &us_options.own_rseq, 0, 1, NULL, NULL, NULL, NULL },
 	{ "USLAB_FAULT_MMAP", &us_options.fault_mmap, 0, 4000000000ul, NULL,
 	  NULL, NULL, NULL },
 	{ "USLAB_RANDOM_FREELIST", &us_options.random_freelist, 0, 1, NULL,

@@ -10,6 +10,9 @@
 struct us_options {
 	unsigned int nr_cpus;	/* USLAB_NR_CPUS: per-CPU slots; 0: count */
 	unsigned int no_rseq;	/* USLAB_NO_RSEQ=1: the locked fast paths */
+	/* USLAB_OWN_RSEQ=1: register uslab's own rseq area where glibc
+	 * registered none */
+	unsigned int own_rseq;
 	/* USLAB_FAULT_MMAP=N: the Nth request for new memory and all later
 	 * ones fail; 0: none */
 	unsigned int fault_mmap;

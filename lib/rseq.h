@@ -6,9 +6,18 @@
  * restarts, at an abort handler, if the thread is preempted, migrated or
  * signalled before its last instruction: the commit, a single store.
  * Code in one runs as if it owned its CPU, with no atomic instruction.
- * uslab uses the rseq area glibc registers for every thread
- * (__rseq_offset); it never registers one of its own, since the kernel
- * allows one per thread.
+ *
+ * Whose rseq area (rseq.c).  The kernel allows one per thread.  Where
+ * glibc (2.35 and later) registers one for every thread, uslab uses it
+ * and never registers its own.  Where glibc registers none because it
+ * is older, uslab registers its own, in each thread on the thread's first
+ * slow path, as tcmalloc does; so too where glibc could but did not
+ * (GLIBC_TUNABLES=glibc.pthread.rseq=0) if USLAB_OWN_RSEQ=1 says so,
+ * which is how the tests reach this mode on a newer glibc.  A library
+ * that tries to register an area after uslab did, in the same thread,
+ * gets EBUSY from the kernel and must do without; if another registered
+ * first, uslab's registration fails the same way and that thread takes
+ * the locked paths.
  *
  * The sequences pop an object from, or push one onto, the loaded
  * magazine of the current CPU's slot:
@@ -76,9 +85,6 @@
 /* Set once at start-up when every condition above holds. */
 extern US_SHARED bool us_rseq_enabled;
 
-/* glibc's __rseq_offset, copied where one load reaches it. */
-extern US_SHARED ptrdiff_t us_rseq_offset;
-
 /*
  * CPUs the sequences serve: us_nr_cpus when enabled, else 0, so that the
  * bound check the sequences make anyway also sends every call to the
@@ -86,13 +92,32 @@ extern US_SHARED ptrdiff_t us_rseq_offset;
  */
 extern US_SHARED uint32_t us_rseq_cpus;
 
-/* Detect rseq and register for membarrier fences; from us_cpu_init(). */
+/* Choose whose rseq area, register for membarrier fences; once. */
 void us_rseq_init(void);
+
+/* Whose rseq area the threads use (tests, statistics). */
+enum us_rseq_mode {
+	US_RSEQ_NONE,		/* none: the locked paths, the cached CPU */
+	US_RSEQ_GLIBC,		/* glibc's */
+	US_RSEQ_OWN,		/* uslab's own, registered per thread */
+};
+enum us_rseq_mode us_rseq_mode(void);
+
+/*
+ * In US_RSEQ_OWN mode, register the calling thread's area if it has
+ * none yet; true if it has one now.  From the slow paths.
+ */
+bool us_rseq_register_thread(void);
 
 /* Restart every sequence in flight on cpu (all CPUs for -1). */
 void us_rseq_fence(int cpu);
 
 #if US_RSEQ_FAST
+
+/* The signature before an abort handler, as glibc's <sys/rseq.h> has it. */
+#ifndef RSEQ_SIG
+#define RSEQ_SIG 0x53053053
+#endif
 
 #define US_STR_(x) #x
 #define US_STR(x) US_STR_(x)

@@ -278,10 +278,15 @@ START_TEST(fast_path_is_used_where_available)
 	void *p[20];
 
 #if US_RSEQ_FAST
-	printf("__rseq_size %u, rseq fast path %s\n", (unsigned int)__rseq_size,
+	printf("rseq area: %s, fast path %s\n",
+	       us_rseq_mode() == US_RSEQ_GLIBC ? "glibc's"
+	       : us_rseq_mode() == US_RSEQ_OWN ? "uslab's own" : "none",
 	       us_rseq_enabled ? "on" : "off");
-	if (__rseq_size > 0 && !getenv("USLAB_NO_RSEQ"))
+	if (us_rseq_mode() != US_RSEQ_NONE && !getenv("USLAB_NO_RSEQ"))
 		ck_assert_msg(us_rseq_enabled, "rseq registered but not used");
+	/* uslab's own area where glibc has none, when asked to. */
+	if (getenv("USLAB_OWN_RSEQ") && !getenv("USLAB_NO_RSEQ"))
+		ck_assert_int_ne(us_rseq_mode(), US_RSEQ_NONE);
 #endif
 	pin_to_one_cpu();
 	for (int round = 0; round < 3; round++) {
