@@ -37,6 +37,7 @@
 #include "magazine.h"
 #include "reclaim.h"
 #include "report.h"
+#include "tcache.h"
 #include "slab.h"
 
 #define NOFAIL_ATTEMPTS 10
@@ -109,6 +110,8 @@ void us_cache_init(void)
 	list_add_cache(&kmem_cache_boot);
 	for (unsigned int i = 0; us_mag_boot_cache(i); i++)
 		list_add_cache(us_mag_boot_cache(i));
+	us_tcache_init();
+	list_add_cache(us_tcache_boot_cache());
 }
 
 struct kmem_cache *us_cache_create(const char *name, unsigned int size,
@@ -142,6 +145,7 @@ struct kmem_cache *us_cache_create(const char *name, unsigned int size,
 	}
 	us_slab_pool_init(c);
 	us_mag_cache_init(c);
+	us_tcache_cache_init(c);
 	list_add_cache(c);
 	return c;
 }
@@ -409,6 +413,7 @@ size_t uslab_shrink_all(void)
 {
 	size_t released = 0;
 
+	us_tcache_flush_mine();
 	us_cache_for_each(shrink_one, &released);
 	/* Draining freed magazines into caches already shrunk: again. */
 	us_cache_for_each(shrink_bootstrap, &released);

@@ -84,19 +84,9 @@ static unsigned int mag_rounds(unsigned int i)
 	       (unsigned int)sizeof(void *);
 }
 
-/*
- * Under valgrind, every round that leaves a magazine is cleared, whether
- * handed out (mag_pop(), the refill) or flushed to the slabs
- * (mag_flush()), so that memcheck's leak check finds no stale pointer to
- * a block the caller has lost in uslab's own memory.
- */
 static inline void *mag_pop(struct us_mag *m)
 {
-	void *obj = m->objs[--m->rounds];
-
-	if (US_VG)
-		m->objs[m->rounds] = NULL;
-	return obj;
+	return us_mag_pop(m);
 }
 
 void us_mag_init(void)
@@ -287,23 +277,34 @@ static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
 	return true;
 }
 
+/*
+ * Keep an empty magazine in the depot if it has room and the magazine has
+ * the current capacity; depot locked.  The sentinel needs no keeping.
+ */
+static bool depot_push_empty_locked(struct us_depot *d, struct us_mag *m)
+{
+	if (m == &us_mag_sentinel)
+		return true;
+	if (d->nempty >= d->max_full || m->capacity != d->capacity)
+		return false;
+	m->stamp = us_os_now_ms();
+	m->next = d->empty;
+	d->empty = m;
+	d->nempty++;
+	return true;
+}
+
 /* Give an empty magazine to the depot, or free it if it has enough. */
 static void depot_put_empty(struct kmem_cache *c, struct us_mag *m)
 {
-	struct us_depot *d = &c->depot;
+	bool kept;
 
 	if (m == &us_mag_sentinel)
 		return;
 	depot_lock(c);
-	if (d->nempty < d->max_full && m->capacity == d->capacity) {
-		m->stamp = us_os_now_ms();
-		m->next = d->empty;
-		d->empty = m;
-		d->nempty++;
-		m = NULL;
-	}
+	kept = depot_push_empty_locked(&c->depot, m);
 	depot_unlock(c);
-	if (m)
+	if (!kept)
 		mag_delete(m);
 }
 
@@ -340,9 +341,80 @@ static struct us_mag *depot_get_empty(struct kmem_cache *c)
 	return m;
 }
 
+struct us_mag *us_depot_trade_empty(struct kmem_cache *c, struct us_mag *empty)
+{
+	struct us_mag *full;
+	bool kept = true;
+
+	depot_lock(c);
+	full = depot_pop_full_locked(&c->depot);
+	if (full)
+		kept = depot_push_empty_locked(&c->depot, empty);
+	depot_unlock(c);
+	if (!kept)
+		mag_delete(empty);
+	return full;
+}
+
+struct us_mag *us_depot_trade_full(struct kmem_cache *c, struct us_mag *full)
+{
+	struct us_mag *empty, *stale = NULL;
+	bool kept = true;
+
+	depot_lock(c);
+	empty = depot_pop_empty_locked(&c->depot, &stale);
+	if (empty && full != &us_mag_sentinel)
+		kept = depot_push_full_locked(&c->depot, full);
+	depot_unlock(c);
+	mag_delete_list(stale);
+	if (!kept) {
+		/* The depot is at its cap: flush, recycle. */
+		mag_flush(c, full);
+		mag_delete(full);
+	}
+	return empty;
+}
+
+struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most)
+{
+	struct us_mag *m = depot_get_empty(c);
+	unsigned int n;
+
+	if (!m)
+		return NULL;
+	n = us_slab_alloc_batch(c, m->objs, US_MIN(m->capacity, most));
+	if (!n) {
+		depot_put_empty(c, m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->rounds = n;
+	return m;
+}
+
+struct us_mag *us_mag_new_empty(struct kmem_cache *c)
+{
+	unsigned int capacity;
+
+	us_lock(&c->depot.lock);
+	capacity = c->depot.capacity;
+	us_unlock(&c->depot.lock);
+	return mag_new(capacity);
+}
+
+void us_depot_give(struct kmem_cache *c, struct us_mag *m)
+{
+	if (m == &us_mag_sentinel)
+		return;
+	if (m->rounds)
+		depot_put_full(c, m);
+	else
+		depot_put_empty(c, m);
+}
+
 /* ------------------------------------------------------------ slow paths */
 
-void *us_mag_alloc_locking(struct kmem_cache *c)
+void *us_mag_alloc_percpu(struct kmem_cache *c)
 {
 	struct us_cpu_slot *slot;
 	struct us_mag *m;
@@ -365,7 +437,7 @@ void *us_mag_alloc_locking(struct kmem_cache *c)
 	return obj;
 }
 
-void us_mag_free_locking(struct kmem_cache *c, void *obj)
+void us_mag_free_percpu(struct kmem_cache *c, void *obj)
 {
 	struct us_cpu_slot *slot;
 	struct us_mag *m;
@@ -411,17 +483,13 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		return obj;
 	}
 
-	depot_lock(c);
-	m = depot_pop_full_locked(&c->depot);
-	depot_unlock(c);
+	/* Both empty: prev goes back to the depot, for a full one. */
+	m = us_depot_trade_empty(c, slot->prev);
 	if (m) {
-		/* prev is empty: it goes back; loaded becomes prev. */
-		old = slot->prev;
 		slot->prev = slot->loaded;
 		slot->loaded = m;
 		obj = mag_pop(m);
 		us_unlock(&slot->lock);
-		depot_put_empty(c, old);
 		return obj;
 	}
 	us_unlock(&slot->lock);

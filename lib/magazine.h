@@ -76,11 +76,30 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 }
 
 /*
- * The locked fast paths: the fast paths without rseq, and the slow path
- * where a sequence gave up (slot locked, CPU moved, magazine empty/full).
+ * The locked paths: the fast paths without rseq, and the slow path where
+ * a sequence gave up (slot locked, CPU moved, magazine empty/full).
+ * us_mag_*_locking() (tcache.c) choose the thread's own magazines where
+ * they can, else us_mag_*_percpu(), which lock the CPU's slot.
  */
 US_SHARED void *us_mag_alloc_locking(struct kmem_cache *c);
 US_SHARED void us_mag_free_locking(struct kmem_cache *c, void *obj);
+void *us_mag_alloc_percpu(struct kmem_cache *c);
+void us_mag_free_percpu(struct kmem_cache *c, void *obj);
+
+/*
+ * Take a magazine's top round.  Under valgrind every round that leaves
+ * a magazine is cleared, whether handed out or flushed to the slabs, so
+ * that memcheck's leak check finds no stale pointer to a block the
+ * caller has lost in uslab's own memory.
+ */
+static inline void *us_mag_pop(struct us_mag *m)
+{
+	void *obj = m->objs[--m->rounds];
+
+	if (US_VG)
+		m->objs[m->rounds] = NULL;
+	return obj;
+}
 
 US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 						    void *obj);
@@ -115,6 +134,30 @@ static inline void us_mag_free(struct kmem_cache *c, void *obj)
 #endif
 	us_mag_free_locking(c, obj);
 }
+
+/*
+ * For the thread caches (tcache.c): the depot and refill as the per-CPU
+ * slow paths use them, with no slot lock held.
+ */
+
+/*
+ * Trade an empty magazine (or the sentinel) for a full one, in one visit
+ * to the depot: returns the full one, and the depot keeps or frees
+ * `empty`; or NULL, and `empty` stays the caller's.
+ */
+struct us_mag *us_depot_trade_empty(struct kmem_cache *c, struct us_mag *empty);
+
+/* The same the other way: an empty magazine for a full one (or NULL). */
+struct us_mag *us_depot_trade_full(struct kmem_cache *c, struct us_mag *full);
+
+/* A magazine with up to `most` objects from the slabs; NULL, ENOMEM. */
+struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most);
+
+/* A new empty magazine of c's current capacity, or NULL. */
+struct us_mag *us_mag_new_empty(struct kmem_cache *c);
+
+/* Give a magazine, full or empty, back to c's depot. */
+void us_depot_give(struct kmem_cache *c, struct us_mag *m);
 
 /* All or nothing: n objects into p, or 0 with errno ENOMEM. */
 unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n);

@@ -29,6 +29,7 @@
 #include "report.h"
 #include "slab.h"
 #include "stats.h"
+#include "tcache.h"
 
 void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 {
@@ -46,6 +47,7 @@ void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 	st->slab_size = c->slab_size;
 	st->magazine_size = us_mag_capacity(c);
 
+	us_tcache_count_mine(c);
 	us_mag_counts(c, &mc);
 	st->cached_objs = us_mag_cached(c);
 	us_slab_counts(c, &sc);

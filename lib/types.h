@@ -270,7 +270,8 @@ struct kmem_cache {
 	uint32_t span;			/* objects * size: the objects' extent */
 	uint32_t rand_step;		/* carving order: 0 in address order, */
 	uint32_t rand_inverse;		/* else a stride and its inverse mod */
-	uint32_t pad;			/* objects (USLAB_RANDOM_FREELIST) */
+					/* objects (USLAB_RANDOM_FREELIST) */
+	uint32_t tc_index;		/* thread-cache slot (tcache.c); 0: none */
 	uint64_t reciprocal;		/* ceil(2^40 / size): index by multiply */
 	uintptr_t secret;		/* free pointer hardening */
 	void (*ctor)(void *);
