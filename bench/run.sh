@@ -12,9 +12,14 @@
 # ratio of each median to the best peer's.  Missing peers are installed
 # from Debian's packages when run as root, else skipped with a note.
 #
-# "uslab-locked" is uslab with USLAB_NO_RSEQ=1: the locked fast paths, as
-# where rseq is unavailable.  A scaling line compares two threads with one
-# on the kmem_cache pair.
+# "uslab-norseq" is uslab with glibc's rseq registration turned off
+# (GLIBC_TUNABLES=glibc.pthread.rseq=0), as where rseq is unavailable: the
+# per-thread magazines of lib/tcache.c.  A scaling line compares two
+# threads with one on the kmem_cache pair.
+#
+# Beside each median: peak resident memory, minor page faults and system
+# time (runstat's medians), so that a policy that returns memory only to
+# fault it in again shows.
 #
 # --callgrind reports instructions per operation of the pair workloads
 # instead: the difference of two runs of different lengths, so start-up
@@ -82,6 +87,7 @@ larson-1|larson malloc 1|ns_per_op|no
 larson-2|larson malloc 2|ns_per_op|no
 larson-8|larson malloc 8|ns_per_op|no
 mixed|mixed malloc|ns_per_op|no
+heap|heap malloc 10000000|ns_per_op|no
 rss-return|rss-return malloc|idle_pct_of_peak|no
 churn|churn malloc|us_per_thread|no'
 
@@ -96,37 +102,50 @@ one() {
 	a=$1; shift
 	case $a in
 	uslab-kmem) pre= ;;
-	uslab|uslab-locked) pre=$USLAB_MALLOC ;;
+	uslab|uslab-norseq) pre=$USLAB_MALLOC ;;
 	glibc) pre= ;;
 	*) pre=$(peer_lib "$a") ;;
 	esac
-	locked=; [ "$a" = uslab-locked ] && locked=1
-	env LD_PRELOAD="$pre" ${locked:+USLAB_NO_RSEQ=1} RUNSTAT_OUT="$tmp/stat" \
-		"$RUNSTAT" "$BENCH" "$@"
+	norseq=; [ "$a" = uslab-norseq ] && norseq=1
+	env LD_PRELOAD="$pre" ${norseq:+GLIBC_TUNABLES=glibc.pthread.rseq=0} \
+		RUNSTAT_OUT="$tmp/stat" "$RUNSTAT" "$BENCH" "$@"
 }
 
 if [ "$callgrind" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "valgrind is not installed"; exit 1; }
+	# Valgrind runs no rseq; USLAB_COUNT_RSEQ=1 makes uslab run its
+	# restartable sequences anyway in the (single) benchmark thread, so
+	# that "rseq" columns count the fast paths as they run natively and
+	# "locked" ones the paths taken where no rseq area exists (per-CPU
+	# locks for a kmem_cache, the thread's own magazines for malloc).
 	echo "instructions per pair (callgrind: 400000 - 200000 pairs, 32 live)"
-	printf '%-10s' size
-	for a in uslab-kmem $allocators; do printf ' %11s' "$a"; done
+	cols="kmem-rseq kmem-locked uslab-rseq uslab-norseq $allocators"
+	cols=$(echo "$cols" | sed 's/ uslab / /')
+	printf '%-6s' size
+	for a in $cols; do printf ' %12s' "$a"; done
 	echo
 	for size in 16 64 256; do
-		printf '%-10s' "$size"
-		for a in uslab-kmem $allocators; do
-			mode=malloc; [ "$a" = uslab-kmem ] && mode=kmem
+		printf '%-6s' "$size"
+		for a in $cols; do
+			mode=malloc count=
+			case $a in
+			kmem-rseq) mode=kmem count=1 pre= ;;
+			kmem-locked) mode=kmem pre= ;;
+			uslab-rseq) count=1 pre=$USLAB_MALLOC ;;
+			uslab-norseq) pre=$USLAB_MALLOC ;;
+			glibc) pre= ;;
+			*) pre=$(peer_lib "$a") ;;
+			esac
 			ir() {
-				case $a in
-				uslab) pre=$USLAB_MALLOC ;; glibc|uslab-kmem) pre= ;;
-				*) pre=$(peer_lib "$a") ;;
-				esac
-				env LD_PRELOAD="$pre" valgrind --tool=callgrind \
+				env LD_PRELOAD="$pre" ${count:+USLAB_COUNT_RSEQ=1} \
+					valgrind --tool=callgrind \
+					--soname-synonyms=somalloc=nouserintercepts \
 					--callgrind-out-file="$tmp/cg" "$BENCH" pair \
 					"$mode" "$size" "$1" >/dev/null 2>&1
 				sed -n 's/^summary: //p' "$tmp/cg"
 			}
 			x=$(ir 200000); y=$(ir 400000)
-			printf ' %11.1f' "$(awk "BEGIN { print ($y - $x) / 200000 }")"
+			printf ' %12.1f' "$(awk "BEGIN { print ($y - $x) / 200000 }")"
 		done
 		echo
 	done
@@ -134,11 +153,12 @@ if [ "$callgrind" = 1 ]; then
 fi
 
 echo "$(uname -srm), $(nproc) CPUs, $(${CC:-cc} --version | head -1)"
-echo "$runs interleaved runs of each workload; medians, min-max, peak KiB,"
-echo "and each median over the best peer's (lower is better)"
+echo "$runs interleaved runs of each workload; medians, min-max, and the"
+echo "medians of peak KiB, minor faults and system seconds; each median"
+echo "over the best peer's (lower is better)"
 printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 	selected "$name" || continue
-	list="uslab-locked $allocators"
+	list="uslab-norseq $allocators"
 	[ "$kmem" = yes ] && list="uslab-kmem $list"
 	for r in $(seq "$runs"); do
 		for a in $list; do
@@ -147,8 +167,9 @@ printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 			out=$(one "$a" $(echo "$args" | sed "s/MODE/$mode/")) ||
 				{ echo "$name/$a failed: $out"; continue; }
 			v=$(printf '%s\n' "$out" | tr ' ' '\n' | sed -n "s/^$metric=//p")
-			peak=$(tail -1 "$tmp/stat" | cut -d' ' -f2)
-			echo "$v $peak" >> "$tmp/$name.$a"
+			# seconds, peak KiB, minor faults, user, system
+			set -- $(tail -1 "$tmp/stat")
+			echo "$v $2 $3 $5" >> "$tmp/$name.$a"
 		done
 	done
 	best=$(for a in $allocators; do
@@ -156,17 +177,20 @@ printf '%s\n' "$workloads" | while IFS='|' read -r name args metric kmem; do
 		sort -n "$tmp/$name.$a" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 	done | sort -g | head -1)
 	echo
-	printf '%-14s %-11s %10s %21s %10s %7s\n' "$name" allocator median min-max \
-		"peak KiB" "/best"
+	printf '%-13s %-12s %9s %19s %9s %8s %6s %6s\n' "$name" allocator median \
+		min-max "peak KiB" faults "sys s" "/best"
 	for a in $list; do
-		peak=$(cut -d' ' -f2 "$tmp/$name.$a" | sort -n |
-			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-		sort -g "$tmp/$name.$a" | awk -v a="$a" -v best="$best" -v peak="$peak" '
+		col() { cut -d' ' -f"$1" "$tmp/$name.$a" | sort -g |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+		peak=$(col 2) faults=$(col 3) sys=$(col 4)
+		sort -g "$tmp/$name.$a" | awk -v a="$a" -v best="$best" -v peak="$peak" \
+			-v faults="$faults" -v sys="$sys" '
 			{ v[NR] = $1 }
 			END {
 				med = v[int((NR + 1) / 2)]
-				printf "%-14s %-11s %10.2f %10.2f-%-10.2f %10d %7.2f\n", "", a,
-					med, v[1], v[NR], peak, (best > 0 ? med / best : 0)
+				printf "%-13s %-12s %9.2f %9.2f-%-9.2f %9d %8d %6.2f %6.2f\n", "", a,
+					med, v[1], v[NR], peak, faults, sys,
+					(best > 0 ? med / best : 0)
 			}'
 		sort -g "$tmp/$name.$a" | awk -v n="$name" -v a="$a" -v best="$best" '
 			{ v[NR] = $1 }
@@ -190,12 +214,12 @@ if selected scaling; then
 fi
 
 echo
-for a in uslab uslab-locked; do
+for a in uslab uslab-norseq; do
 	awk -v a="$a" '$2 == a && $1 !~ /^(rss-return|churn)$/ { s += log($3); n++; if ($3 > w) { w = $3; wn = $1 } }
 	     END { if (n) printf "%s (malloc) over the best peer, workloads 1-5: geometric mean %.2f, worst %.2f (%s)\n", a, exp(s / n), w, wn }' "$tmp/ratios"
 done
-awk '$2 == "uslab-locked" && $3 > 0 { l[$1] = $3 } $2 == "glibc" { g[$1] = $3 }
-     END { for (k in l) if (k in g && l[k] > g[k]) { printf "uslab-locked slower than glibc on %s\n", k; bad = 1 }
-	   if (!bad) print "uslab-locked (no rseq) beats glibc on every workload" }' "$tmp/ratios"
+awk '$2 == "uslab-norseq" && $3 > 0 { l[$1] = $3 } $2 == "glibc" { g[$1] = $3 }
+     END { for (k in l) if (k in g) printf "uslab-norseq over glibc on %s: %.2f\n", k, l[k] / g[k] }' \
+	"$tmp/ratios" | sort
 awk '$2 == "uslab-kmem" { s += log($3); n++ }
      END { if (n) printf "uslab (kmem_cache) over the best peer'\''s malloc: geometric mean %.2f\n", exp(s / n) }' "$tmp/ratios"

@@ -57,8 +57,11 @@ static inline struct us_page *us_chunk_page(const void *p)
 				   memory_order_relaxed) &
 	      ((uint64_t)1 << (region % 64))))
 		return NULL;
-	return &((struct us_chunk *)(a & ~(uintptr_t)US_CHUNK_MASK))
-			->pages[(a & US_CHUNK_MASK) >> US_GRANULE_SHIFT];
+	/* The entry's offset in the table is the granule number times 16. */
+	return (struct us_page *)((a & ~(uintptr_t)US_CHUNK_MASK) +
+				  offsetof(struct us_chunk, pages) +
+				  ((a >> (US_GRANULE_SHIFT - 4)) &
+				   ((US_CHUNK_PAGES - 1) << 4)));
 }
 
 /*

@@ -68,7 +68,7 @@
 #define US_DEPOT_CONTENTION 16
 #define US_DEPOT_WINDOW_MS 1000
 
-struct us_mag us_mag_sentinel = { NULL, 0, 0, 0 };
+struct us_mag us_mag_sentinel = { NULL, 0, 0, 0, NULL };
 
 #define NR_MAG_CACHES 6
 static struct kmem_cache mag_cache_6, mag_cache_14, mag_cache_30,
@@ -146,6 +146,7 @@ static struct us_mag *mag_new(unsigned int capacity)
 	m->next = NULL;
 	m->rounds = 0;
 	m->capacity = capacity;
+	m->guard = NULL;
 	return m;
 }
 

@@ -13,8 +13,8 @@
 #include "memtool.h"
 #include "rseq.h"
 
-/* Magazines are 64 to 2048 bytes: up to 253 rounds. */
-#define US_MAG_MAX_ROUNDS 253
+/* Magazines are 64 to 2048 bytes: up to 252 rounds. */
+#define US_MAG_MAX_ROUNDS 252
 
 /* A new cache's magazines hold about this many bytes of objects ... */
 #define US_MAG_START_BYTES ((size_t)32 << 10)
@@ -105,32 +105,44 @@ US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 						    void *obj);
 
 /* Allocate from c's magazines; NULL with errno ENOMEM. */
-static inline void *us_mag_alloc(struct kmem_cache *c)
+static inline __attribute__((always_inline)) void *
+us_mag_alloc(struct kmem_cache *c)
 {
 #if US_RSEQ_FAST
-	void *obj = us_rseq_pop(c);
+	struct rseq *rs = us_rseq_area();
+	uint32_t cpu;
+	void *obj;
 
-	if (likely(obj != NULL)) {
-		us_obj_asan_handout(c, obj);
-		return obj;
-	}
+restart:
+	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	if (unlikely(cpu >= us_rseq_cpus))
+		goto slow;
+	US_RSEQ_POP(&c->cpu[cpu], obj);
+	us_obj_asan_handout(c, obj);
+	return obj;
+slow:
 #endif
 	return us_mag_alloc_locking(c);
 }
 
 /* Free an object of c, already checked to belong to c. */
-static inline void us_mag_free(struct kmem_cache *c, void *obj)
+static inline __attribute__((always_inline)) void
+us_mag_free(struct kmem_cache *c, void *obj)
 {
 #if US_RSEQ_FAST
-	enum us_rseq_push_result r;
+	struct rseq *rs = us_rseq_area();
+	uint32_t cpu;
 
 	us_obj_asan_takeback(c, obj);
-	r = us_rseq_push(c, obj);
-
-	if (likely(r == US_PUSHED))
-		return;
-	if (unlikely(r == US_PUSH_DOUBLE_FREE))
-		us_mag_report_double_free(c, obj);
+restart:
+	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	if (unlikely(cpu >= us_rseq_cpus))
+		goto slow;
+	US_RSEQ_PUSH(&c->cpu[cpu], obj);
+	return;
+twice:
+	us_mag_report_double_free(c, obj);
+slow:
 #endif
 	us_mag_free_locking(c, obj);
 }

@@ -44,6 +44,8 @@ static const struct option_desc options[] = {
 	  NULL },
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL, NULL },
 	{ "USLAB_OWN_RSEQ", &us_options.own_rseq, 0, 1, NULL, NULL, NULL, NULL },
+	{ "USLAB_COUNT_RSEQ", &us_options.count_rseq, 0, 1, NULL, NULL, NULL,
+	  NULL },
 	{ "USLAB_FAULT_MMAP", &us_options.fault_mmap, 0, 4000000000ul, NULL,
 	  NULL, NULL, NULL },
 	{ "USLAB_RANDOM_FREELIST", &us_options.random_freelist, 0, 1, NULL,

@@ -13,6 +13,9 @@ struct us_options {
 	/* USLAB_OWN_RSEQ=1: register uslab's own rseq area where glibc
 	 * registered none */
 	unsigned int own_rseq;
+	/* USLAB_COUNT_RSEQ=1: under valgrind, run the sequences in the first
+	 * thread for counting their instructions (rseq.c) */
+	unsigned int count_rseq;
 	/* USLAB_FAULT_MMAP=N: the Nth request for new memory and all later
 	 * ones fail; 0: none */
 	unsigned int fault_mmap;

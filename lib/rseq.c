@@ -30,6 +30,7 @@
 #endif
 
 #include "cpu.h"
+#include "memtool.h"
 #include "options.h"
 #include "rseq.h"
 
@@ -38,6 +39,7 @@ ptrdiff_t us_rseq_offset;
 uint32_t us_rseq_cpus;
 
 static enum us_rseq_mode mode = US_RSEQ_NONE;
+static bool counting;	/* USLAB_COUNT_RSEQ under valgrind */
 
 #if US_CPU_USE_RSEQ
 /*
@@ -82,6 +84,22 @@ void us_rseq_init(void)
 	us_rseq_offset = (char *)&own_area - (char *)__builtin_thread_pointer();
 	if (us_options.no_rseq)
 		return;
+	/*
+	 * Counting instructions (make bench-callgrind): valgrind runs no
+	 * rseq, but nothing preempts a single thread there either, so the
+	 * sequences run correctly in the thread that started uslab with its
+	 * area marked as on CPU 0 by hand.  Other threads keep to the
+	 * locked paths; meant for single-threaded benchmarks only.
+	 */
+	if (us_options.count_rseq && us_mem_on_valgrind() && US_RSEQ_FAST) {
+		own_area.cpu_id_start = 0;
+		own_area.cpu_id = 0;
+		mode = US_RSEQ_OWN;
+		counting = true;
+		us_rseq_cpus = us_nr_cpus;
+		us_rseq_enabled = true;
+		return;
+	}
 #if HAVE_RSEQ_OFFSET
 	/* glibc registered this thread's area, and will every thread's. */
 	if (__rseq_size > 0 &&
@@ -115,8 +133,8 @@ enum us_rseq_mode us_rseq_mode(void)
 bool us_rseq_register_thread(void)
 {
 #if US_CPU_USE_RSEQ
-	if (mode != US_RSEQ_OWN)
-		return false;
+	if (mode != US_RSEQ_OWN || counting)
+		return (int32_t)own_area.cpu_id >= 0;
 	if ((int32_t)own_area.cpu_id >= 0)
 		return true;
 	return (int32_t)own_area.cpu_id == RSEQ_CPU_ID_UNINITIALIZED &&

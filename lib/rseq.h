@@ -130,8 +130,8 @@ void us_rseq_fence(int cpu);
 	".long 0x0, 0x0\n\t"                                                 \
 	".quad 1f, (2f - 1f), 4f\n\t"                                        \
 	".popsection\n\t"                                                    \
-	"leaq 3b(%%rip), %%rax\n\t"                                          \
-	"movq %%rax, %c[cs](%[rs])\n\t"                                      \
+	"leaq 3b(%%rip), %%rcx\n\t"                                          \
+	"movq %%rcx, %c[cs](%[rs])\n\t"                                      \
 	"1:\n\t"                                                             \
 	"cmpl %[cpu], %c[cpu_id](%[rs])\n\t"                                 \
 	"jnz 4f\n\t"
@@ -146,7 +146,7 @@ void us_rseq_fence(int cpu);
 	".byte 0x0f, 0xb9, 0x3d\n\t"                                         \
 	".long " US_STR(RSEQ_SIG) "\n\t"                                     \
 	"4:\n\t"                                                             \
-	"jmp %l[restart]\n\t"                                                \
+	"jmp %l[restart]\n\t"                                               \
 	".popsection\n\t"
 
 #define US_RSEQ_OPERANDS(c_slot)                                             \
@@ -167,79 +167,57 @@ static inline struct rseq *us_rseq_area(void)
 				       us_rseq_offset);
 }
 
-/* Pop an object from this CPU's loaded magazine; NULL: take the slow path. */
-static inline __attribute__((always_inline)) void *
-us_rseq_pop(struct kmem_cache *c)
-{
-	struct rseq *rs = us_rseq_area();
-	uint32_t cpu;
-	void *obj;
+/*
+ * The sequences, for use inside a function with `rs` (us_rseq_area()),
+ * `cpu` (the CPU read from it) and the labels `restart` (the sequence was
+ * aborted: read the CPU again), `slow` (the magazine cannot serve: the
+ * locked paths) and, for the push, `twice` (obj is already on top of the
+ * magazine: a double free).
+ *
+ * Pop an object from the loaded magazine of slot, this CPU's, into obj.
+ */
+#define US_RSEQ_POP(slot, obj)                                               \
+	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
+		     "cmpl $0, %c[lock](%[slot])\n\t"                         \
+		     "jnz %l[slow]\n\t"                                        \
+		     "movq %c[loaded](%[slot]), %%rdx\n\t"                    \
+		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
+		     "testl %%ecx, %%ecx\n\t"                                 \
+		     "jz %l[slow]\n\t"                                         \
+		     "subl $1, %%ecx\n\t"                                     \
+		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"             \
+		     "addq $1, %c[afast](%[slot])\n\t"                        \
+		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
+		     US_RSEQ_ABORT                                           \
+		     : [obj] "=&r"(obj)                                      \
+		     : US_RSEQ_OPERANDS(slot)                                \
+		     : "rcx", "rdx", "memory", "cc"                   \
+		     : restart, slow)
 
-restart:
-	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= us_rseq_cpus))
-		return NULL;
-	__asm__ goto(US_RSEQ_DESCRIPTOR
-		     "cmpl $0, %c[lock](%[slot])\n\t"
-		     "jnz %l[slow]\n\t"
-		     "movq %c[loaded](%[slot]), %%rdx\n\t"
-		     "movl %c[rounds](%%rdx), %%ecx\n\t"
-		     "testl %%ecx, %%ecx\n\t"
-		     "jz %l[slow]\n\t"
-		     "subl $1, %%ecx\n\t"
-		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"
-		     "addq $1, %c[afast](%[slot])\n\t"
-		     "movl %%ecx, %c[rounds](%%rdx)\n\t"
-		     US_RSEQ_ABORT
-		     : [obj] "=&r"(obj)
-		     : US_RSEQ_OPERANDS(&c->cpu[cpu])
-		     : "rax", "rcx", "rdx", "memory", "cc"
-		     : restart, slow);
-	return obj;
-slow:
-	return NULL;
-}
-
-enum us_rseq_push_result { US_PUSHED, US_PUSH_SLOW, US_PUSH_DOUBLE_FREE };
-
-/* Push obj onto this CPU's loaded magazine. */
-static inline __attribute__((always_inline)) enum us_rseq_push_result
-us_rseq_push(struct kmem_cache *c, void *obj)
-{
-	struct rseq *rs = us_rseq_area();
-	uint32_t cpu;
-
-restart:
-	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= us_rseq_cpus))
-		return US_PUSH_SLOW;
-	__asm__ goto(US_RSEQ_DESCRIPTOR
-		     "cmpl $0, %c[lock](%[slot])\n\t"
-		     "jnz %l[slow]\n\t"
-		     "movq %c[loaded](%[slot]), %%rdx\n\t"
-		     "movl %c[rounds](%%rdx), %%ecx\n\t"
-		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"
-		     "jae %l[slow]\n\t"
-		     "testl %%ecx, %%ecx\n\t"
-		     "jz 5f\n\t"
-		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"
-		     "je %l[twice]\n\t"
-		     "5:\n\t"
-		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"
-		     "addq $1, %c[ffast](%[slot])\n\t"
-		     "addl $1, %%ecx\n\t"
-		     "movl %%ecx, %c[rounds](%%rdx)\n\t"
-		     US_RSEQ_ABORT
-		     :
-		     : US_RSEQ_OPERANDS(&c->cpu[cpu]), [obj] "r"(obj)
-		     : "rax", "rcx", "rdx", "memory", "cc"
-		     : restart, slow, twice);
-	return US_PUSHED;
-slow:
-	return US_PUSH_SLOW;
-twice:
-	return US_PUSH_DOUBLE_FREE;
-}
+/*
+ * Push obj onto the loaded magazine of slot, this CPU's.  objs[-1] is
+ * the magazine's NULL guard, so an empty magazine needs no test of its
+ * own before the comparison with the top.
+ */
+#define US_RSEQ_PUSH(slot, obj)                                              \
+	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
+		     "cmpl $0, %c[lock](%[slot])\n\t"                         \
+		     "jnz %l[slow]\n\t"                                        \
+		     "movq %c[loaded](%[slot]), %%rdx\n\t"                    \
+		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
+		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"                    \
+		     "jae %l[slow]\n\t"                                        \
+		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"           \
+		     "je %l[twice]\n\t"                                        \
+		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"             \
+		     "addq $1, %c[ffast](%[slot])\n\t"                        \
+		     "addl $1, %%ecx\n\t"                                     \
+		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
+		     US_RSEQ_ABORT                                           \
+		     :                                                       \
+		     : US_RSEQ_OPERANDS(slot), [obj] "r"(obj)                \
+		     : "rcx", "rdx", "memory", "cc"                   \
+		     : restart, slow, twice)
 
 #endif /* US_RSEQ_FAST */
 

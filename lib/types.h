@@ -135,6 +135,8 @@ struct us_page {
 	uint32_t pad;
 };
 
+_Static_assert(sizeof(struct us_page) == 16, "a page entry is 16 bytes");
+
 enum us_chunk_kind {
 	US_CHUNK_SLAB = 0x51ab,
 	US_CHUNK_LARGE = 0x1a46e,
@@ -199,6 +201,11 @@ struct us_mag {
 	uint32_t rounds;
 	uint32_t capacity;
 	uint64_t stamp;			/* when it entered the depot, ms */
+	/*
+	 * Always NULL: objs[-1], so that "is obj on top?" (the double-free
+	 * check of the push) needs no test for an empty magazine first.
+	 */
+	void *guard;
 	void *objs[];
 };
 
