@@ -22,7 +22,7 @@
 #define US_MAG_GROW_BYTES ((size_t)128 << 10)
 
 /* The most bytes of objects a depot keeps in full magazines. */
-#define US_DEPOT_MAX_BYTES ((size_t)2 << 20)
+#define US_DEPOT_MAX_BYTES ((size_t)16 << 20)
 
 /* The empty magazine of capacity 0 that every slot starts with. */
 extern struct us_mag us_mag_sentinel;
