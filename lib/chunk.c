@@ -79,6 +79,7 @@ static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
 static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
+static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
 
 static void count_returned(size_t len)
 {
@@ -128,6 +129,7 @@ static void large_unmap(struct us_chunk *ch)
 
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&large_mapped, len, memory_order_relaxed);
 	count_returned(len);
 	us_os_unmap(ch->map_base, len);
 }
@@ -358,8 +360,22 @@ static struct us_chunk *large_cache_take_locked(size_t size)
 }
 
 /*
+ * How much the cache may keep; large_lock held.  As much as the large
+ * blocks in use, so a program that churns them finds them again, within
+ * US_LARGE_CACHE_MIN_BYTES and US_LARGE_CACHE_MAX_BYTES.
+ */
+static size_t large_cache_cap_locked(void)
+{
+	size_t mapped = atomic_load_explicit(&large_mapped, memory_order_relaxed);
+	size_t live = mapped > large_free_bytes ? mapped - large_free_bytes : 0;
+
+	return US_MIN(US_MAX(live, US_LARGE_CACHE_MIN_BYTES),
+		      US_LARGE_CACHE_MAX_BYTES);
+}
+
+/*
  * Unmap cached mappings freed before `before` (UINT64_MAX: all), and the
- * oldest beyond US_LARGE_CACHE_MAX_BYTES.  Adds what it unmapped to
+ * oldest beyond the cap (large_cache_cap_locked()).  Adds what it unmapped to
  * *released and what it kept to *waiting, either NULL.
  */
 static void large_cache_trim(uint64_t before, uint64_t *released,
@@ -375,7 +391,7 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 							  free_link);
 
 		if (oldest->freed_at >= before &&
-		    large_free_bytes <= US_LARGE_CACHE_MAX_BYTES)
+		    large_free_bytes <= large_cache_cap_locked())
 			break;
 		us_list_del(&oldest->free_link);
 		large_free_bytes -= oldest->map_len;
@@ -423,6 +439,7 @@ static void *large_map(size_t size, size_t align)
 	ch->obj_offset = offset;
 	ch->align = align;
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&large_mapped, len, memory_order_relaxed);
 	registry_set(ch);
 	return us_chunk_large_object(ch);
 }
@@ -441,7 +458,7 @@ static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 
 	/* Every byte of its room held a freed block's data. */
 	ch->usable = room;
-	if (room < want || room - want > US_MAX(want / 4, us_page_size)) {
+	if (room < want || room / 2 > want) {
 		obj = us_chunk_large_resize(ch, size);
 		if (!obj) {
 			large_unmap(ch);
@@ -567,6 +584,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 				    old_len - new_len);
 			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
 						  memory_order_relaxed);
+			atomic_fetch_sub_explicit(&large_mapped, old_len - new_len,
+						  memory_order_relaxed);
 			ch->map_len = new_len;
 		}
 		ch->usable = new_len - offset;
@@ -574,6 +593,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
 					  memory_order_relaxed);
 		ch->map_len = new_len;
 		ch->usable = new_len - offset;
@@ -619,6 +640,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	moved->usable = new_len - offset;
 
 	atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
 				  memory_order_relaxed);
 	registry_set(moved);
 	return us_chunk_large_object(moved);

@@ -124,10 +124,13 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n);
 
 /*
  * The cache of freed large chunks: kept for reuse for the decay period
- * (reclaim.c), the oldest unmapped beyond US_LARGE_CACHE_MAX_BYTES; a
- * request looks at the newest US_LARGE_CACHE_SCAN.
+ * (reclaim.c); beyond as many bytes as the large blocks in use (at least
+ * US_LARGE_CACHE_MIN_BYTES, at most US_LARGE_CACHE_MAX_BYTES), the oldest
+ * go at once.  A request looks at the newest US_LARGE_CACHE_SCAN, and
+ * takes one with up to twice the room it needs.
  */
-#define US_LARGE_CACHE_MAX_BYTES ((size_t)64 << 20)
+#define US_LARGE_CACHE_MIN_BYTES ((size_t)64 << 20)
+#define US_LARGE_CACHE_MAX_BYTES ((size_t)256 << 20)
 #define US_LARGE_CACHE_SCAN 16
 
 /*
