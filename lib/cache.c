@@ -88,6 +88,7 @@ static uint64_t sweep(uint64_t now)
 	};
 
 	us_cache_for_each(reap_one, &s);
+	us_chunk_decommit(s.before, &s.waiting);
 	us_chunk_large_reap(s.before, &s.waiting);
 	return s.waiting;
 }
@@ -209,6 +210,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		return;
 	}
 	us_slab_free_batch(&kmem_cache_boot, &obj, 1);
+	us_chunk_decommit(UINT64_MAX, NULL);
 }
 
 US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
@@ -375,6 +377,8 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	us_mag_drain(s);
 	us_debug_validate(s);
 	us_slab_reap(s, UINT64_MAX, NULL);
+	/* And what its slabs left resident in the page layer. */
+	us_chunk_decommit(UINT64_MAX, NULL);
 	return 0;
 }
 
@@ -417,6 +421,7 @@ size_t uslab_shrink_all(void)
 	us_cache_for_each(shrink_one, &released);
 	/* Draining freed magazines into caches already shrunk: again. */
 	us_cache_for_each(shrink_bootstrap, &released);
+	released += us_chunk_decommit(UINT64_MAX, NULL);
 	return released + us_chunk_large_reap(UINT64_MAX, NULL);
 }
 

@@ -70,7 +70,9 @@ _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
 
 struct order_pool {
 	struct us_list chunks;		/* chunks with a free slot */
-	struct us_chunk *idle;		/* a chunk with every slot free */
+	struct us_list dirty;		/* chunks with a dirty free slot */
+	struct us_chunk *idle;		/* every slot free and clean */
+	uint64_t ndirty;		/* dirty free slots */
 };
 
 static struct us_lock page_lock = US_LOCK_INIT;
@@ -80,6 +82,7 @@ static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
 static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
 static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
+static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
 
 static void count_returned(size_t len)
 {
@@ -138,7 +141,9 @@ static void pools_init_locked(void)
 {
 	for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
 		us_list_init(&pools[o].chunks);
+		us_list_init(&pools[o].dirty);
 		pools[o].idle = NULL;
+		pools[o].ndirty = 0;
 	}
 	pools_ready = true;
 }
@@ -175,6 +180,7 @@ static struct us_chunk *chunk_create_locked(unsigned int order)
 	for (uint32_t i = ch->first_slot; i < nslots; i++)
 		ch->free_map[i / 64] |= (uint64_t)1 << (i % 64);
 	us_list_init(&ch->link);
+	us_list_init(&ch->dirty_link);
 	atomic_fetch_add_explicit(&mapped_bytes, US_CHUNK_SIZE,
 				  memory_order_relaxed);
 	registry_set(ch);
@@ -191,39 +197,69 @@ static void chunk_destroy_locked(struct us_chunk *ch)
 	us_os_unmap(ch, US_CHUNK_SIZE);
 }
 
+/* Take slot i of ch, dirty or clean; page_lock held. */
+static void slot_take_locked(struct order_pool *pool, struct us_chunk *ch,
+			     uint32_t i)
+{
+	uint64_t bit = (uint64_t)1 << (i % 64);
+
+	ch->free_map[i / 64] &= ~bit;
+	if (ch->dirty_map[i / 64] & bit) {
+		ch->dirty_map[i / 64] &= ~bit;
+		pool->ndirty--;
+		if (--ch->ndirty == 0)
+			us_list_del(&ch->dirty_link);
+	}
+	if (--ch->nfree == 0)
+		us_list_del(&ch->link);
+}
+
+/* The first set bit of a slot map, or UINT32_MAX. */
+static uint32_t first_bit(const uint64_t *map)
+{
+	for (uint32_t w = 0; w < US_CHUNK_MAX_SLOTS / 64; w++)
+		if (map[w])
+			return w * 64 + (uint32_t)__builtin_ctzll(map[w]);
+	return UINT32_MAX;
+}
+
 struct us_slab *us_chunk_slot_alloc(unsigned int order)
 {
 	struct order_pool *pool = &pools[order];
 	struct us_chunk *ch;
 	struct us_slab *slab;
-	uint32_t slot = 0;
+	uint32_t slot;
 
 	us_lock(&page_lock);
 	if (unlikely(!pools_ready))
 		pools_init_locked();
-	if (!us_list_is_empty(&pool->chunks)) {
-		ch = chunk_from_link(pool->chunks.next);
-	} else if (pool->idle) {
-		ch = pool->idle;
-		pool->idle = NULL;
-		us_list_add(&ch->link, &pool->chunks);
+	/*
+	 * A slot given back recently, whatever cache had it, first: its
+	 * pages are resident, so the new slab costs no page fault.
+	 */
+	if (!us_list_is_empty(&pool->dirty)) {
+		ch = us_container_of(pool->dirty.next, struct us_chunk,
+				     dirty_link);
+		slot = first_bit(ch->dirty_map);
+		us_stat_add(&dirty_reused, (uint64_t)1 << ch->slab_shift);
 	} else {
-		ch = chunk_create_locked(order);
-		if (!ch) {
-			us_unlock(&page_lock);
-			return NULL;
+		if (!us_list_is_empty(&pool->chunks)) {
+			ch = chunk_from_link(pool->chunks.next);
+		} else if (pool->idle) {
+			ch = pool->idle;
+			pool->idle = NULL;
+			us_list_add(&ch->link, &pool->chunks);
+		} else {
+			ch = chunk_create_locked(order);
+			if (!ch) {
+				us_unlock(&page_lock);
+				return NULL;
+			}
+			us_list_add(&ch->link, &pool->chunks);
 		}
-		us_list_add(&ch->link, &pool->chunks);
+		slot = first_bit(ch->free_map);
 	}
-	for (uint32_t w = 0; w < US_ARRAY_SIZE(ch->free_map); w++) {
-		if (ch->free_map[w]) {
-			slot = w * 64 + (uint32_t)__builtin_ctzll(ch->free_map[w]);
-			ch->free_map[w] &= ch->free_map[w] - 1;
-			break;
-		}
-	}
-	if (--ch->nfree == 0)
-		us_list_del(&ch->link);
+	slot_take_locked(pool, ch, slot);
 	us_unlock(&page_lock);
 
 	slab = &ch->slabs[slot];
@@ -248,38 +284,29 @@ void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
 	}
 }
 
-/* Give a slot's bit back; page_lock held.  True if its chunk emptied. */
-static bool slot_release_locked(struct us_chunk *ch, uint32_t slot)
+/*
+ * A chunk with every slot free and clean: keep one such per order, unmap
+ * the others; page_lock held.
+ */
+static void chunk_maybe_idle_locked(struct us_chunk *ch)
 {
 	struct order_pool *pool = &pools[ch->order];
 
-	ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
-	if (ch->nfree++ == 0)
-		us_list_add(&ch->link, &pool->chunks);
-	if (ch->nfree < ch->nslots - ch->first_slot)
-		return false;
-	/* Every slot free: keep one such chunk per order, unmap others. */
+	if (ch->nfree < ch->nslots - ch->first_slot || ch->ndirty)
+		return;
 	us_list_del(&ch->link);
 	if (pool->idle)
 		chunk_destroy_locked(pool->idle);
 	pool->idle = ch;
-	return true;
 }
 
 static void slot_forget(struct us_slab *slab)
 {
-	struct us_chunk *ch = us_chunk_of(slab);
-
 	atomic_store_explicit(&slab->cache, NULL, memory_order_relaxed);
 	us_chunk_slot_publish(slab, NULL, 0);
 	slab->list = US_SLAB_FREE_SLOT;
-	count_returned((size_t)1 << ch->slab_shift);
-	us_mem_hide(us_chunk_slot_start(slab), (size_t)1 << ch->slab_shift);
-}
-
-void us_chunk_slot_free(struct us_slab *slab)
-{
-	us_chunk_slots_free(&slab, 1);
+	us_mem_hide(us_chunk_slot_start(slab),
+		    (size_t)1 << us_chunk_of(slab)->slab_shift);
 }
 
 /* Sort slot descriptors by address: a shell sort, no allocation. */
@@ -296,15 +323,12 @@ static void sort_slabs(struct us_slab **s, unsigned int n)
 			}
 }
 
-void us_chunk_slots_free(struct us_slab **slabs, unsigned int n)
+/*
+ * Decommit the pages of n slots, sorted by address, with one madvise()
+ * for each run of adjacent ones; no lock held (the slots are no one's).
+ */
+static void decommit_runs(struct us_slab **slabs, unsigned int n)
 {
-	sort_slabs(slabs, n);
-	for (unsigned int i = 0; i < n; i++)
-		slot_forget(slabs[i]);
-	/*
-	 * Decommit runs of adjacent slots with one madvise() each: giving
-	 * back a thousand slabs at once must not cost a thousand calls.
-	 */
 	for (unsigned int i = 0; i < n;) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
 		size_t slot_len = (size_t)1 << ch->slab_shift;
@@ -315,15 +339,174 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n)
 			j++;
 		us_os_decommit(us_chunk_slot_start(slabs[i]),
 			       (size_t)(j - i) * slot_len);
+		count_returned((size_t)(j - i) * slot_len);
 		i = j;
 	}
+}
+
+/* Give decommitted slots back as free and clean; page_lock held. */
+static void slots_clean_locked(struct us_slab **slabs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct us_chunk *ch = us_chunk_of(slabs[i]);
+		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
+
+		ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
+		if (ch->nfree++ == 0)
+			us_list_add(&ch->link, &pools[ch->order].chunks);
+		chunk_maybe_idle_locked(ch);
+	}
+}
+
+void us_chunk_slot_free(struct us_slab *slab)
+{
+	us_chunk_slots_free(&slab, 1, false);
+}
+
+void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
+{
+	uint64_t when = us_os_now_ms();
+
+	sort_slabs(slabs, n);
+	for (unsigned int i = 0; i < n; i++)
+		slot_forget(slabs[i]);
+	if (now) {
+		decommit_runs(slabs, n);
+		us_lock(&page_lock);
+		slots_clean_locked(slabs, n);
+		us_unlock(&page_lock);
+		return;
+	}
+	/*
+	 * Free but dirty: resident, for any cache's next slab of this order,
+	 * until us_chunk_decommit() finds them idle for the decay period.
+	 */
 	us_lock(&page_lock);
 	for (unsigned int i = 0; i < n; i++) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
+		struct order_pool *pool = &pools[ch->order];
+		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
+		uint64_t bit = (uint64_t)1 << (slot % 64);
 
-		slot_release_locked(ch, (uint32_t)(slabs[i] - ch->slabs));
+		slabs[i]->empty_since = when;
+		ch->free_map[slot / 64] |= bit;
+		ch->dirty_map[slot / 64] |= bit;
+		if (ch->nfree++ == 0)
+			us_list_add(&ch->link, &pool->chunks);
+		if (ch->ndirty++ == 0)
+			us_list_add(&ch->dirty_link, &pool->dirty);
+		pool->ndirty++;
 	}
 	us_unlock(&page_lock);
+	us_reclaim_note();
+}
+
+/*
+ * Take the dirty slots of ch free since before `before` out of the free
+ * map, into `taken` (a slot bitmap); page_lock held.  Returns how many.
+ */
+static unsigned int take_expired_locked(struct us_chunk *ch, uint64_t before,
+					uint64_t *taken)
+{
+	struct order_pool *pool = &pools[ch->order];
+	unsigned int n = 0;
+
+	for (uint32_t w = 0; w < US_CHUNK_MAX_SLOTS / 64; w++) {
+		uint64_t bits = ch->dirty_map[w];
+
+		taken[w] = 0;
+		while (bits) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (ch->slabs[i].empty_since >= before)
+				continue;
+			slot_take_locked(pool, ch, i);
+			taken[w] |= (uint64_t)1 << (i % 64);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Decommit the slots of ch in `taken`, one madvise() a run; no lock. */
+static uint64_t decommit_taken(struct us_chunk *ch, const uint64_t *taken)
+{
+	size_t slot_len = (size_t)1 << ch->slab_shift;
+	uint64_t bytes = 0;
+	uint32_t i = 0;
+
+	while (i < ch->nslots) {
+		uint32_t j;
+
+		if (!(taken[i / 64] >> (i % 64) & 1)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < ch->nslots && (taken[j / 64] >> (j % 64) & 1); j++)
+			;
+		us_os_decommit(us_chunk_slot_start(&ch->slabs[i]),
+			       (size_t)(j - i) * slot_len);
+		bytes += (size_t)(j - i) * slot_len;
+		i = j;
+	}
+	count_returned(bytes);
+	return bytes;
+}
+
+uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
+{
+	uint64_t taken[US_CHUNK_MAX_SLOTS / 64];
+	uint64_t released = 0, kept = 0;
+
+	for (;;) {
+		struct us_chunk *found = NULL;
+
+		/* A chunk with expired dirty slots: take them all. */
+		us_lock(&page_lock);
+		if (unlikely(!pools_ready))
+			pools_init_locked();
+		for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER && !found; o++) {
+			struct us_list *head = &pools[o].dirty;
+
+			for (struct us_list *l = head->next; l != head; l = l->next) {
+				struct us_chunk *ch = us_container_of(
+					l, struct us_chunk, dirty_link);
+
+				if (take_expired_locked(ch, before, taken)) {
+					found = ch;
+					break;
+				}
+			}
+		}
+		if (!found) {
+			for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++)
+				kept += pools[o].ndirty << (us_page_shift + o);
+			us_unlock(&page_lock);
+			break;
+		}
+		us_unlock(&page_lock);
+		/* Out of the free map while their pages go: no one takes them. */
+		released += decommit_taken(found, taken);
+		us_lock(&page_lock);
+		for (uint32_t i = 0; i < found->nslots; i++) {
+			if (!(taken[i / 64] >> (i % 64) & 1))
+				continue;
+			found->free_map[i / 64] |= (uint64_t)1 << (i % 64);
+			if (found->nfree++ == 0)
+				us_list_add(&found->link, &pools[found->order].chunks);
+		}
+		chunk_maybe_idle_locked(found);
+		us_unlock(&page_lock);
+	}
+	if (waiting)
+		*waiting += kept;
+	return released;
+}
+
+uint64_t us_chunk_dirty_reused_bytes(void)
+{
+	return us_stat_read(&dirty_reused);
 }
 
 /*

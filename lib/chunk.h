@@ -104,23 +104,37 @@ static inline char *us_chunk_slot_start(const struct us_slab *slab)
 
 /*
  * A free slot of 2^order pages, its descriptor zeroed but for `list`
- * (US_SLAB_ORPHAN); its memory reads as zero.  NULL with errno ENOMEM.
+ * (US_SLAB_ORPHAN); one still resident from a slab given back first, so
+ * its memory holds whatever it held, else zero.  NULL with errno ENOMEM.
  * Takes the page lock.
  */
 struct us_slab *us_chunk_slot_alloc(unsigned int order);
 
 /*
- * Give a slot back.  Its pages are returned to the OS; a chunk left
- * with no slot in use is unmapped (one per order is kept).  Takes the
- * page lock.
+ * Give a slot back, dirty (see us_chunk_slots_free()).  Takes the page
+ * lock.
  */
 void us_chunk_slot_free(struct us_slab *slab);
 
 /*
- * Give n slots back at once, in any order (sorted here): adjacent ones
- * are decommitted with one call.  Takes the page lock.
+ * Give n slots back at once, in any order (sorted here).  With now, their
+ * pages go back to the OS at once, adjacent ones with one call; else they
+ * stay resident ("dirty") for the next slab of their order, whatever its
+ * cache, until us_chunk_decommit() finds them idle for the decay period.
+ * A chunk left with every slot free and clean is unmapped (one per order
+ * is kept).  Takes the page lock.
  */
-void us_chunk_slots_free(struct us_slab **slabs, unsigned int n);
+void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now);
+
+/*
+ * Decommit the dirty free slots given back before `before` (ms;
+ * UINT64_MAX: all).  Returns the bytes decommitted; adds the bytes of
+ * dirty slots kept to *waiting (if not NULL).  Takes the page lock.
+ */
+uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting);
+
+/* Bytes of slots a new slab took while still resident (statistics). */
+uint64_t us_chunk_dirty_reused_bytes(void);
 
 /*
  * The cache of freed large chunks: kept for reuse for the decay period

@@ -172,6 +172,20 @@ static uint32_t inverse_mod(uint32_t a, uint32_t m)
 	return (uint32_t)(t < 0 ? t + m : t);
 }
 
+static int set_geometry(struct kmem_cache *c, unsigned int order, size_t slab,
+			size_t n, size_t waste, size_t raw, unsigned int align)
+{
+	c->order = order;
+	c->slab_size = (uint32_t)slab;
+	c->objects = (uint32_t)n;
+	c->span = (uint32_t)(n * raw);
+	c->colour_step = US_MAX((uint32_t)US_CACHE_LINE, align);
+	c->colour_count = (uint32_t)(waste / c->colour_step) + 1;
+	/* Exact for offsets and sizes below 2^20: slab.h. */
+	c->reciprocal = (((uint64_t)1 << 40) + raw - 1) / raw;
+	return 0;
+}
+
 int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 		     unsigned int align, unsigned int flags, bool has_ctor)
 {
@@ -208,6 +222,28 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 	c->size = (uint32_t)raw;
 
 	/*
+	 * Slabs of a few sizes only, so that a slot one cache gives back
+	 * serves another's next slab while its pages are still resident:
+	 * a page for objects of up to 256 bytes, 64 KiB up to 8 KiB, 256 KiB
+	 * above; if that wastes more than an eighth, the search below.
+	 */
+	{
+		size_t want = raw <= 256 ? us_page_size
+			      : raw <= 8192 ? (size_t)64 << 10 : (size_t)256 << 10;
+		unsigned int order = 0;
+
+		while (((size_t)us_page_size << order) < want)
+			order++;
+		if (order <= US_SLAB_MAX_ORDER && want >= raw + c->red_left) {
+			size_t room = want - c->red_left, n = room / raw;
+			size_t waste = room - n * raw;
+
+			if (waste * 8 <= want &&
+			    set_geometry(c, order, want, n, waste, raw, align) == 0)
+				return 0;
+		}
+	}
+	/*
 	 * The smallest slab that holds enough objects with little waste;
 	 * failing that, the smallest that holds one object at all.
 	 */
@@ -228,15 +264,7 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 			waste = room - n * raw;
 			if (!last && (n < min_objects[m] || waste * 8 > slab))
 				continue;
-			c->order = order;
-			c->slab_size = (uint32_t)slab;
-			c->objects = (uint32_t)n;
-			c->span = (uint32_t)(n * raw);
-			c->colour_step = US_MAX((uint32_t)US_CACHE_LINE, align);
-			c->colour_count = (uint32_t)(waste / c->colour_step) + 1;
-			/* Exact for offsets and sizes below 2^20: slab.h. */
-			c->reciprocal = (((uint64_t)1 << 40) + raw - 1) / raw;
-			return 0;
+			return set_geometry(c, order, slab, n, waste, raw, align);
 		}
 	}
 	return -EINVAL;
@@ -459,8 +487,11 @@ static bool may_release(const struct kmem_cache *c)
 }
 
 /*
- * Detach the empty slabs that have been empty since before `before` (ms)
- * onto `out`, oldest first; slab lock held.
+ * Detach the empty slabs that go back to the page layer onto `out`,
+ * oldest first; slab lock held: those beyond US_SLAB_KEEP_EMPTY, and
+ * those empty since before `before` (ms).  A cache keeps a few for a
+ * working set that crosses a slab boundary; the rest wait in the page
+ * layer, where a slab of any cache can have them.
  */
 static void collect_empty(struct kmem_cache *c, uint64_t before,
 			  struct us_list *out)
@@ -471,7 +502,8 @@ static void collect_empty(struct kmem_cache *c, uint64_t before,
 		struct us_slab *oldest = us_container_of(pool->empty.prev,
 							 struct us_slab, link);
 
-		if (oldest->empty_since >= before)
+		if (pool->nr_empty <= US_SLAB_KEEP_EMPTY &&
+		    oldest->empty_since >= before)
 			break;
 		slab_relist(pool, oldest, US_SLAB_ORPHAN);
 		us_list_add(&oldest->link, out);
@@ -487,7 +519,13 @@ static uint64_t decay_cutoff(uint64_t now)
 /* Slots handed to the page layer in one call, from the stack. */
 #define RELEASE_BATCH 256
 
-static size_t release_slabs(struct kmem_cache *c, struct us_list *list)
+/*
+ * Give slabs back to the page layer: their pages at once (now: shrink,
+ * destroy), or resident for any cache's next slab until they have been
+ * free for the decay period (us_chunk_slots_free()).
+ */
+static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
+			    bool now)
 {
 	struct us_slab *batch[RELEASE_BATCH];
 	size_t released = 0;
@@ -503,7 +541,7 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list)
 			us_list_del(&slab->link);
 			batch[n++] = slab;
 		}
-		us_chunk_slots_free(batch, n);
+		us_chunk_slots_free(batch, n, now);
 		us_stat_add(&c->slabs.reaped, n);
 		released += (size_t)n * c->slab_size;
 	}
@@ -562,7 +600,7 @@ void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 	if (may_release(c))
 		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
 	us_unlock(&pool->lock);
-	release_slabs(c, &doomed);
+	release_slabs(c, &doomed, false);
 	if (emptied)
 		us_reclaim_note();
 }
@@ -591,7 +629,7 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj,
 	if (may_release(c))
 		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
 	us_unlock(&pool->lock);
-	release_slabs(c, &doomed);
+	release_slabs(c, &doomed, false);
 }
 
 
@@ -684,7 +722,7 @@ size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting)
 	us_unlock(&c->slabs.lock);
 	if (waiting && may_release(c))
 		*waiting += kept;
-	return release_slabs(c, &doomed);
+	return release_slabs(c, &doomed, before == UINT64_MAX);
 }
 
 uint64_t us_slab_release_all(struct kmem_cache *c)
@@ -697,7 +735,7 @@ uint64_t us_slab_release_all(struct kmem_cache *c)
 	collect_empty(c, UINT64_MAX, &doomed);
 	inuse = c->slabs.inuse;
 	us_unlock(&c->slabs.lock);
-	release_slabs(c, &doomed);
+	release_slabs(c, &doomed, true);
 	return inuse;
 }
 

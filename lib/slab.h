@@ -44,9 +44,13 @@ void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 			unsigned int n);
 
+/* Empty slabs a cache keeps however recently they emptied. */
+#define US_SLAB_KEEP_EMPTY 2
+
 /*
  * Give c's empty slabs that have been empty since before `before` (ms;
- * UINT64_MAX: all of them) back to the page layer.  SLAB_TYPESAFE_BY_RCU
+ * UINT64_MAX: all of them, with their pages back to the OS at once) back
+ * to the page layer.  SLAB_TYPESAFE_BY_RCU
  * caches keep theirs.  Takes c's slab lock.  Returns the bytes released;
  * *waiting (if not NULL) gets the bytes of empty slabs kept.
  */

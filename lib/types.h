@@ -156,11 +156,17 @@ struct us_chunk {
 	union {
 		struct {		/* US_CHUNK_SLAB */
 			struct us_list link;	/* [page] chunks of an order */
+			/* [page] in its order's list of chunks with dirty slots */
+			struct us_list dirty_link;
 			uint32_t nslots;	/* [ro] slots in the chunk */
 			uint32_t first_slot;	/* [ro] first after header */
 			uint32_t nfree;		/* [page] free slots */
 			uint32_t order;		/* [ro] slot order */
+			uint32_t ndirty;	/* [page] free slots not decommitted */
+			uint32_t pad2;
 			uint64_t free_map[US_CHUNK_MAX_SLOTS / 64]; /* [page] */
+			/* [page] free slots whose pages are still resident */
+			uint64_t dirty_map[US_CHUNK_MAX_SLOTS / 64];
 		};
 		struct {		/* US_CHUNK_LARGE(_FREE) */
 			void *map_base;		/* the whole mapping */
@@ -188,7 +194,7 @@ struct us_chunk {
 };
 
 /* A large chunk's header must fit before its object, a page in. */
-_Static_assert(offsetof(struct us_chunk, pages) <= 256,
+_Static_assert(offsetof(struct us_chunk, pages) <= 1024,
 	       "the fixed chunk header is small");
 
 /*

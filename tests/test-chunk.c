@@ -49,20 +49,42 @@ START_TEST(slots_are_aligned_distinct_and_registered)
 }
 END_TEST
 
-START_TEST(freed_slots_read_zero_when_reused)
+/*
+ * A slot given back stays resident for the next slab of its order (no
+ * page fault), until it has been free for the decay period; given back
+ * with its pages (shrink), or once decommitted, it reads as zero.
+ */
+START_TEST(freed_slots_are_reused_resident_then_decommitted)
 {
-	struct us_slab *s = us_chunk_slot_alloc(0);
+	struct us_slab *s = us_chunk_slot_alloc(0), *t;
 	char *p = us_chunk_slot_start(s);
+	uint64_t reused = us_chunk_dirty_reused_bytes(), waiting = 0;
 
 	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slot_free(s);
+	t = us_chunk_slot_alloc(0);
+	ck_assert_ptr_eq(t, s);		/* the resident one, first */
+	ck_assert_uint_eq(us_chunk_dirty_reused_bytes(), reused + us_page_size);
+	us_chunk_slot_free(t);
+	/* Young: kept; a cutoff after it went: decommitted. */
+	ck_assert_uint_eq(us_chunk_decommit(0, &waiting), 0);
+	ck_assert_uint_ge(waiting, us_page_size);
+	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), us_page_size);
 	s = us_chunk_slot_alloc(0);
 	p = us_chunk_slot_start(s);
-	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
+	us_mem_open(p, us_page_size);
+	for (size_t i = 0; i < us_page_size; i++)
+		ck_assert_int_eq(p[i], 0);
+	memset(p, 0x5a, us_page_size);
+	us_chunk_slots_free(&s, 1, true);	/* pages back at once */
+	s = us_chunk_slot_alloc(0);
+	p = us_chunk_slot_start(s);
+	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
 		ck_assert_int_eq(p[i], 0);
 	us_chunk_slot_free(s);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
 END_TEST
 
@@ -77,7 +99,8 @@ START_TEST(empty_chunks_are_unmapped)
 	ck_assert_uint_ge(us_chunk_mapped_bytes(), before + 3 * US_CHUNK_SIZE);
 	for (int i = 0; i < 48; i++)
 		us_chunk_slot_free(s[i]);
-	/* One idle chunk per order may stay. */
+	/* Resident for a while; then one idle chunk per order may stay. */
+	us_chunk_decommit(UINT64_MAX, NULL);
 	ck_assert_uint_le(us_chunk_mapped_bytes(), before + US_CHUNK_SIZE);
 	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
@@ -332,7 +355,7 @@ static Suite *chunk_suite(void)
 	TCase *tc = tcase_create("slots");
 
 	tcase_add_test(tc, slots_are_aligned_distinct_and_registered);
-	tcase_add_test(tc, freed_slots_read_zero_when_reused);
+	tcase_add_test(tc, freed_slots_are_reused_resident_then_decommitted);
 	tcase_add_test(tc, empty_chunks_are_unmapped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("registry");

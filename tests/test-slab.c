@@ -287,9 +287,11 @@ START_TEST(double_free_at_the_slab_is_caught)
 END_TEST
 
 /*
- * Empty slabs stay for the decay period, however many there are: memory
- * freed and reused within it is never returned and faulted in again.
- * Reused, they count as such; idle past the period, they go back.
+ * A cache keeps US_SLAB_KEEP_EMPTY empty slabs; the rest go to the page
+ * layer, where they stay resident for the decay period and serve the
+ * next slabs of any cache of their order with no page fault.  Memory
+ * freed and reused within the period is never returned and faulted in
+ * again.
  */
 START_TEST(empty_slabs_stay_for_the_decay_period)
 {
@@ -297,6 +299,7 @@ START_TEST(empty_slabs_stay_for_the_decay_period)
 	unsigned int n = 6 * c->objects, got = 0;
 	void **objs = calloc(n, sizeof(void *));
 	struct us_slab_counts sc;
+	uint64_t reused_pages;
 
 	while (got < n)
 		got += take(c, objs + got, n - got);
@@ -305,18 +308,21 @@ START_TEST(empty_slabs_stay_for_the_decay_period)
 	us_slab_free_batch(c, objs, n);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.full + sc.partial, 0);
-	ck_assert_uint_eq(sc.empty, 6);
-	ck_assert_uint_eq(c->slabs.reaped, 0);
-	/* Taken again: no slab grown, six reused. */
+	ck_assert_uint_eq(sc.empty, US_SLAB_KEEP_EMPTY);
+	ck_assert_uint_eq(c->slabs.reaped, 6 - US_SLAB_KEEP_EMPTY);
+	/* Taken again: two kept, four resident in the page layer. */
+	reused_pages = us_chunk_dirty_reused_bytes();
 	got = 0;
 	while (got < n)
 		got += take(c, objs + got, n - got);
-	ck_assert_uint_eq(c->slabs.grown, 6);
-	ck_assert_uint_eq(c->slabs.reused, 6);
+	ck_assert_uint_eq(c->slabs.reused, US_SLAB_KEEP_EMPTY);
+	ck_assert_uint_eq(us_chunk_dirty_reused_bytes() - reused_pages,
+			  (6 - US_SLAB_KEEP_EMPTY) * (uint64_t)c->slab_size);
 	us_slab_free_batch(c, objs, n);
 	/* A cutoff before they emptied keeps them; one after takes them. */
 	ck_assert_uint_eq(us_slab_reap(c, 0, NULL), 0);
-	ck_assert_uint_eq(us_slab_reap(c, UINT64_MAX, NULL), 6 * c->slab_size);
+	ck_assert_uint_eq(us_slab_reap(c, UINT64_MAX, NULL),
+			  US_SLAB_KEEP_EMPTY * c->slab_size);
 	us_slab_counts(c, &sc);
 	ck_assert_uint_eq(sc.empty, 0);
 	free(objs);
