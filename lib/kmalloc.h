@@ -27,14 +27,18 @@ void us_kmalloc_fork_release(bool child);
  * two, 96 and 192), which waste a quarter of the memory on average for
  * sizes spread evenly between them.  malloc() owes no such contract, so
  * libuslab-malloc serves sizes up to US_KMALLOC_MAX_CACHE_SIZE from
- * finer classes, four per doubling from 128 bytes up (as jemalloc's and
- * mimalloc's): 8, 16, 32, 48, ... 128, 160, 192, 224, 256, 320, ...
- * 65536.  A class whose size is a kmalloc class is that kmalloc-N cache;
- * the others are caches of their own, "malloc-N", 16-byte aligned,
- * made by us_malloc_init() on libuslab-malloc's first call, so that a
- * program on the kernel API alone never has them.
+ * finer classes: every 16 bytes to 128, four per doubling to 1 KiB (as
+ * jemalloc's and mimalloc's), eight per doubling to 8 KiB, where a block
+ * of a page and a header (a database page, an I/O buffer: 4104 or 4368
+ * bytes) is common and a quarter's waste is a kilobyte, and four again
+ * to 64 KiB: 8, 16, 32, 48, ... 128, 160, 192, 224, 256, 320, ... 1024,
+ * 1152, 1280, ... 8192, 10240, ... 65536.
+ * A class whose size is a kmalloc class is that kmalloc-N cache; the
+ * others are caches of their own, "malloc-N", 16-byte aligned, made by
+ * us_malloc_init() on libuslab-malloc's first call, so that a program on
+ * the kernel API alone never has them.
  */
-#define US_MALLOC_CLASSES 45
+#define US_MALLOC_CLASSES 57
 
 extern US_SHARED struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];
 
@@ -50,8 +54,16 @@ static inline unsigned int us_malloc_class(size_t size)
 		return size <= 8 ? 0 : size <= 16 ? 1
 				     : (unsigned int)((size + 15) >> 4);
 	b = us_ilog2(size - 1);			/* 7 for 129-256 */
+	if (b < 10) {
+		m = (unsigned int)((size - 1) >> (b - 2)) & 3;
+		return 9 + 4 * (b - 7) + m;
+	}
+	if (b < 13) {
+		m = (unsigned int)((size - 1) >> (b - 3)) & 7;
+		return 21 + 8 * (b - 10) + m;
+	}
 	m = (unsigned int)((size - 1) >> (b - 2)) & 3;
-	return 9 + 4 * (b - 7) + m;
+	return 45 + 4 * (b - 13) + m;
 }
 
 /* The object size of malloc class i. */
@@ -59,8 +71,16 @@ static inline size_t us_malloc_class_size(unsigned int i)
 {
 	if (i <= 8)
 		return i == 0 ? 8 : (size_t)16 * i;
-	i -= 9;
-	return (size_t)(5 + i % 4) << (5 + i / 4);
+	if (i <= 20) {
+		i -= 9;
+		return (size_t)(5 + i % 4) << (5 + i / 4);
+	}
+	if (i <= 44) {
+		i -= 21;
+		return (size_t)(9 + i % 8) << (7 + i / 8);
+	}
+	i -= 45;
+	return (size_t)(5 + i % 4) << (11 + i / 4);
 }
 
 #endif /* USLAB_KMALLOC_H */

@@ -10,7 +10,7 @@
 #include "internal.h"
 
 /* Thread-cache slots: one per kmalloc-N and malloc-N cache, and spare. */
-#define US_TCACHE_SLOTS 64
+#define US_TCACHE_SLOTS 96
 
 /* A thread keeps at most about this many bytes per cache and magazine. */
 #define US_TCACHE_BYTES ((size_t)16 << 10)

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "cache.h"
+#include "kmalloc.h"
 #include "magazine.h"
 #include "reclaim.h"
 #include "slab.h"
@@ -141,6 +142,36 @@ START_TEST(destroy_racing_the_sweep_is_quiet)
 }
 END_TEST
 
+/*
+ * The malloc classes (kmalloc.h): every size from 1 to the largest class
+ * maps to a class that holds it, the smallest such, and the classes grow
+ * with the size; none wastes more than a fifth of its size above 128
+ * bytes (a quarter above the kmalloc classes' half).
+ */
+START_TEST(malloc_classes_cover_every_size_tightly)
+{
+	unsigned int prev = 0;
+
+	for (size_t size = 1; size <= KMALLOC_MAX_CACHE_SIZE; size++) {
+		unsigned int i = us_malloc_class(size);
+		size_t cs = us_malloc_class_size(i);
+
+		ck_assert_uint_lt(i, US_MALLOC_CLASSES);
+		ck_assert_uint_ge(cs, size);
+		ck_assert_uint_ge(i, prev);
+		if (i != prev)
+			ck_assert_uint_lt(us_malloc_class_size(prev), size);
+		if (size > 128)
+			ck_assert_uint_le((cs - size) * 5, cs);
+		prev = i;
+	}
+	ck_assert_uint_eq(prev, US_MALLOC_CLASSES - 1);
+	/* The classes of a page and a header are near it. */
+	ck_assert_uint_eq(us_malloc_class_size(us_malloc_class(4104)), 4608);
+	ck_assert_uint_eq(us_malloc_class_size(us_malloc_class(1032)), 1152);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("cache");
@@ -151,6 +182,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, destroy_racing_a_shrink_is_quiet);
 	tcase_add_test(tc, destroy_racing_the_sweep_is_quiet);
+	tcase_add_test(tc, malloc_classes_cover_every_size_tightly);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
