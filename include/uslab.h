@@ -28,6 +28,7 @@
 #ifndef USLAB_H
 #define USLAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,38 +59,91 @@ extern "C" {
 /**
  * typedef gfp_t - allocation flags.
  *
- * The kernel's "get free pages" flags.  In userspace there is no page
- * reclaim to wait for and no atomic context, so GFP_KERNEL, GFP_NOWAIT and
- * GFP_ATOMIC behave alike: uslab's allocation paths never sleep waiting
- * for memory.  The modifiers that change behaviour are __GFP_ZERO and
- * __GFP_NOFAIL.  Unknown bits make the allocation fail with EINVAL.
+ * The kernel's "get free pages" flags, with the names and meanings of
+ * Linux 6.12's <linux/gfp_types.h>.  The bit values are uslab's own, and
+ * those uslab 0.1 defined keep their values; use the names.  In userspace there is no page reclaim to wait for, no
+ * atomic context, no DMA zone and no memory cgroup, so most of them ask
+ * nothing uslab does not do anyway: they are accepted and change nothing
+ * (see kmalloc(3) for each).  Those that act:
+ *
+ *   __GFP_ZERO      the memory is zeroed
+ *   __GFP_NOFAIL    out of memory, return every cache's free memory to the
+ *                   OS and retry for about a second, then report and abort:
+ *                   never NULL
+ *   __GFP_THISNODE  with a _node() call, memory from that node or none
+ *
+ * GFP_KERNEL, GFP_NOWAIT and GFP_ATOMIC behave alike: uslab's allocation
+ * paths never sleep waiting for memory.  Unknown bits make the
+ * allocation fail with EINVAL.
  */
 typedef unsigned int gfp_t;
 
-#define __GFP_ZERO	0x0100u	/* return zeroed memory */
-#define __GFP_NOFAIL	0x0200u	/* retry; abort rather than return NULL */
-#define __GFP_NOWARN	0x0400u	/* accepted; uslab never warns on failure */
-#define __GFP_HIGH	0x0800u	/* accepted; no reserves in userspace */
-#define __GFP_DIRECT_RECLAIM 0x1000u /* may wait for reclaim */
+#define __GFP_DMA		0x00000001u /* no-op: no DMA zone */
+#define __GFP_HIGHMEM		0x00000002u /* no-op */
+#define __GFP_DMA32		0x00000004u /* no-op */
+#define __GFP_MOVABLE		0x00000008u /* no-op */
+#define __GFP_RECLAIMABLE	0x00000010u /* no-op */
+#define __GFP_IO		0x00000040u /* no-op: may start I/O */
+#define __GFP_FS		0x00000080u /* no-op: may call the FS */
+#define __GFP_ZERO		0x00000100u /* return zeroed memory */
+#define __GFP_NOFAIL		0x00000200u /* retry; abort, never NULL */
+#define __GFP_NOWARN		0x00000400u /* no-op: uslab never warns */
+#define __GFP_HIGH		0x00000800u /* no-op: no reserves here */
+#define __GFP_DIRECT_RECLAIM	0x00001000u /* no-op: may reclaim */
+#define __GFP_KSWAPD_RECLAIM	0x00002000u /* no-op: may wake kswapd */
+#define __GFP_WRITE		0x00004000u /* no-op */
+#define __GFP_RETRY_MAYFAIL	0x00008000u /* no-op: uslab never retries */
+#define __GFP_NORETRY		0x00010000u /* no-op: uslab never retries */
+#define __GFP_MEMALLOC		0x00020000u /* no-op: no reserves */
+#define __GFP_COMP		0x00040000u /* no-op */
+#define __GFP_NOMEMALLOC	0x00080000u /* no-op */
+#define __GFP_HARDWALL		0x00100000u /* no-op: no cpusets here */
+#define __GFP_THISNODE		0x00200000u /* that node or nothing */
+#define __GFP_ACCOUNT		0x00400000u /* no-op: no memory cgroup */
+#define __GFP_ZEROTAGS		0x00800000u /* no-op */
+#define __GFP_SKIP_ZERO		0x01000000u /* no-op */
+#define __GFP_SKIP_KASAN	0x02000000u /* no-op */
+#define __GFP_NOLOCKDEP		0x04000000u /* no-op */
+#define __GFP_NO_OBJ_EXT	0x08000000u /* no-op */
 
-#define GFP_KERNEL	(__GFP_DIRECT_RECLAIM)
-#define GFP_NOWAIT	0x0000u
-#define GFP_ATOMIC	(__GFP_HIGH)
+#define __GFP_RECLAIM		(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
+
+#define GFP_ATOMIC		(__GFP_HIGH | __GFP_KSWAPD_RECLAIM)
+#define GFP_KERNEL		(__GFP_RECLAIM | __GFP_IO | __GFP_FS)
+#define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
+#define GFP_NOWAIT		(__GFP_KSWAPD_RECLAIM)
+#define GFP_NOIO		(__GFP_RECLAIM)
+#define GFP_NOFS		(__GFP_RECLAIM | __GFP_IO)
+#define GFP_USER		(__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL)
+#define GFP_DMA			(__GFP_DMA)
+#define GFP_DMA32		(__GFP_DMA32)
+#define GFP_HIGHUSER		(GFP_USER | __GFP_HIGHMEM)
+#define GFP_HIGHUSER_MOVABLE	(GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN)
+#define GFP_TRANSHUGE_LIGHT	((GFP_HIGHUSER_MOVABLE | __GFP_COMP | \
+				  __GFP_NOMEMALLOC | __GFP_NOWARN) & \
+				 ~__GFP_RECLAIM)
+#define GFP_TRANSHUGE		(GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM)
 
 /**
  * typedef slab_flags_t - cache creation flags.
  *
- * SLAB_HWCACHE_ALIGN aligns objects to the cache line (or, for objects of
- * half a line or less, to the largest power-of-two fraction of it that
- * still holds them, as the kernel does).  SLAB_PANIC makes
- * kmem_cache_create() print the reason and abort instead of returning
- * NULL.  SLAB_TYPESAFE_BY_RCU keeps the cache's slab memory mapped and of
- * this type for as long as the cache exists, so a stale pointer to a
- * freed object still points at an object of the same type.
- * SLAB_NO_MERGE is accepted; uslab never merges caches.  The debugging
- * flags (SLAB_CONSISTENCY_CHECKS, SLAB_RED_ZONE, SLAB_POISON,
- * SLAB_STORE_USER) are accepted and recorded; see uslab(7) for which
- * checks are in force.  Unknown bits make creation fail with EINVAL.
+ * The names and meanings of Linux 6.12's <linux/slab.h> (the bit values
+ * are uslab's own).  SLAB_HWCACHE_ALIGN aligns objects to the cache line
+ * (or, for objects of half a line or less, to the largest power-of-two
+ * fraction of it that still holds them, as the kernel does).  SLAB_PANIC
+ * makes kmem_cache_create() print the reason and abort instead of
+ * returning NULL.  SLAB_TYPESAFE_BY_RCU keeps the cache's slab memory
+ * mapped and of this type for as long as the cache exists, so a stale
+ * pointer to a freed object still points at an object of the same type
+ * (see uslab-rcu(3)).  The debugging flags (SLAB_CONSISTENCY_CHECKS,
+ * SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER, SLAB_TRACE) switch on the
+ * slab_debug checks for the cache (uslab(7)).  The rest have nothing to
+ * act on in userspace and are accepted as no-ops: SLAB_ACCOUNT and
+ * SLAB_RECLAIM_ACCOUNT (no memory cgroup, no reclaim), SLAB_CACHE_DMA and
+ * SLAB_CACHE_DMA32, SLAB_NO_MERGE (uslab never merges caches),
+ * SLAB_NO_USER_FLAGS, SLAB_NOLEAKTRACE, SLAB_FAILSLAB, SLAB_KASAN,
+ * SLAB_SKIP_KFENCE, SLAB_DEBUG_OBJECTS, SLAB_MEM_SPREAD.  Unknown bits
+ * make creation fail with EINVAL.
  */
 typedef unsigned int slab_flags_t;
 
@@ -97,11 +151,22 @@ typedef unsigned int slab_flags_t;
 #define SLAB_RED_ZONE		0x00000400u
 #define SLAB_POISON		0x00000800u
 #define SLAB_HWCACHE_ALIGN	0x00002000u
+#define SLAB_CACHE_DMA		0x00004000u /* no-op */
+#define SLAB_CACHE_DMA32	0x00008000u /* no-op */
 #define SLAB_STORE_USER		0x00010000u
+#define SLAB_RECLAIM_ACCOUNT	0x00020000u /* no-op */
 #define SLAB_PANIC		0x00040000u
 #define SLAB_TYPESAFE_BY_RCU	0x00080000u
+#define SLAB_MEM_SPREAD		0x00100000u /* no-op */
 #define SLAB_TRACE		0x00200000u
-#define SLAB_NO_MERGE		0x01000000u
+#define SLAB_DEBUG_OBJECTS	0x00400000u /* no-op */
+#define SLAB_NOLEAKTRACE	0x00800000u /* no-op */
+#define SLAB_NO_MERGE		0x01000000u /* no-op */
+#define SLAB_FAILSLAB		0x02000000u /* no-op */
+#define SLAB_ACCOUNT		0x04000000u /* no-op */
+#define SLAB_NO_USER_FLAGS	0x00000001u /* no-op */
+#define SLAB_KASAN		0x00000002u /* no-op */
+#define SLAB_SKIP_KFENCE	0x00000004u /* no-op */
 
 /*
  * kmalloc(0) returns ZERO_SIZE_PTR: a non-NULL pointer that must not be
@@ -161,6 +226,120 @@ USLAB_EXPORT struct kmem_cache *kmem_cache_create(const char *name,
 						  void (*ctor)(void *));
 
 /**
+ * struct kmem_cache_args - the arguments of a cache, in Linux 6.12's form.
+ * @align: as kmem_cache_create()'s @align; 0 for the default.
+ * @useroffset: the start of the region of each object that may be copied
+ *              to or from user space (hardened usercopy in the kernel):
+ *              checked and recorded; uslab has no user space to guard.
+ * @usersize: its size; 0 for none.  The region must lie in the object.
+ * @freeptr_offset: with @use_freeptr_offset and SLAB_TYPESAFE_BY_RCU,
+ *                  where in a free object uslab keeps its free-list link,
+ *                  a multiple of sizeof(void *) inside the object, so that
+ *                  the rest of a free object keeps its contents for RCU
+ *                  readers with no room added after it.
+ * @use_freeptr_offset: whether @freeptr_offset is given.
+ * @ctor: as kmem_cache_create()'s @ctor.
+ *
+ * A zeroed struct asks for the defaults.
+ */
+struct kmem_cache_args {
+	unsigned int align;
+	unsigned int useroffset;
+	unsigned int usersize;
+	unsigned int freeptr_offset;
+	bool use_freeptr_offset;
+	void (*ctor)(void *);
+};
+
+/**
+ * __kmem_cache_create_args - create a cache from struct kmem_cache_args.
+ * @name: as kmem_cache_create().
+ * @object_size: as kmem_cache_create()'s @size.
+ * @args: the arguments; NULL for the defaults.
+ * @flags: SLAB_* flags.
+ *
+ * What kmem_cache_create(name, size, &args, flags), the kernel's 6.12
+ * form, calls: in C the kmem_cache_create() macro chooses between the two
+ * forms by the type of its third argument (_Generic, C11); in C++ an
+ * overload does.  Call it by that name, as kernel code does.
+ *
+ * Context: any thread.
+ * Return: the cache, or NULL with errno EINVAL (as kmem_cache_create(),
+ * and a usercopy region outside the object, or a @freeptr_offset that is
+ * not aligned, not inside the object or without SLAB_TYPESAFE_BY_RCU) or
+ * ENOMEM; with SLAB_PANIC a failure aborts.
+ */
+USLAB_EXPORT struct kmem_cache *
+__kmem_cache_create_args(const char *name, unsigned int object_size,
+			 struct kmem_cache_args *args, slab_flags_t flags);
+
+/**
+ * kmem_cache_create_usercopy - create a cache with a usercopy region.
+ * @name: as kmem_cache_create().
+ * @size: as kmem_cache_create().
+ * @align: as kmem_cache_create().
+ * @flags: as kmem_cache_create().
+ * @useroffset: see struct kmem_cache_args.
+ * @usersize: see struct kmem_cache_args.
+ * @ctor: as kmem_cache_create().
+ *
+ * Context: any thread.
+ * Return: as __kmem_cache_create_args().
+ */
+USLAB_EXPORT struct kmem_cache *
+kmem_cache_create_usercopy(const char *name, unsigned int size,
+			   unsigned int align, slab_flags_t flags,
+			   unsigned int useroffset, unsigned int usersize,
+			   void (*ctor)(void *));
+
+/**
+ * KMEM_CACHE_USERCOPY - KMEM_CACHE() with one field as usercopy region.
+ * @__struct: the struct name (without the "struct" keyword)
+ * @__flags: slab_flags_t
+ * @__field: the field of the struct that may be copied to user space
+ */
+#define KMEM_CACHE_USERCOPY(__struct, __flags, __field)                     \
+	kmem_cache_create_usercopy(#__struct, sizeof(struct __struct),       \
+				   __alignof__(struct __struct), (__flags),  \
+				   offsetof(struct __struct, __field),       \
+				   sizeof(((struct __struct *)0)->__field),  \
+				   NULL)
+
+#if defined(__cplusplus)
+} /* extern "C" */
+/* The 6.12 form, as an overload; NULL @args asks for the defaults. */
+static inline struct kmem_cache *
+kmem_cache_create(const char *name, unsigned int object_size,
+		  struct kmem_cache_args *args, slab_flags_t flags)
+{
+	return __kmem_cache_create_args(name, object_size, args, flags);
+}
+extern "C" {
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/* The 6.12 form with NULL: the defaults. */
+static inline struct kmem_cache *
+__kmem_cache_default_args(const char *name, unsigned int object_size,
+			  void *args, slab_flags_t flags)
+{
+	(void)args;
+	return __kmem_cache_create_args(name, object_size,
+					(struct kmem_cache_args *)0, flags);
+}
+
+/*
+ * kmem_cache_create(name, size, align, flags, ctor), the classic form, or
+ * kmem_cache_create(name, size, args, flags), the kernel's 6.12 form,
+ * told apart as the kernel does: by the type of the third argument.
+ */
+#define kmem_cache_create(__name, __object_size, __args, ...)              \
+	_Generic((__args),                                                   \
+		struct kmem_cache_args *: __kmem_cache_create_args,          \
+		void *: __kmem_cache_default_args,                           \
+		default: kmem_cache_create)(__name, __object_size, __args,    \
+					    __VA_ARGS__)
+#endif
+
+/**
  * kmem_cache_destroy - destroy a cache and return its memory to the OS.
  * @s: the cache, or NULL (which does nothing).
  *
@@ -186,6 +365,24 @@ USLAB_EXPORT void kmem_cache_destroy(struct kmem_cache *s);
  */
 USLAB_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 	USLAB_MALLOC_LIKE;
+
+/**
+ * kmem_cache_alloc_node - allocate an object from a cache, on a node.
+ * @s: the cache.
+ * @flags: GFP flags; with __GFP_THISNODE, an object from @node or none.
+ * @node: a node, or NUMA_NO_NODE for kmem_cache_alloc().
+ *
+ * The object lies in memory of @node (see kmalloc_node()); it comes from
+ * the node's slabs, not from a CPU's magazine, whose objects may be of
+ * any node.  Without __GFP_THISNODE an invalid or exhausted @node gives
+ * an object of another node.
+ *
+ * Context: any thread.
+ * Return: as kmem_cache_alloc(); NULL with errno EINVAL for an invalid
+ * @node with __GFP_THISNODE, ENOMEM if @node has no memory with it.
+ */
+USLAB_EXPORT void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags,
+					  int node) USLAB_MALLOC_LIKE;
 
 /**
  * kmem_cache_zalloc - allocate a zeroed object from a cache.
@@ -438,6 +635,153 @@ USLAB_EXPORT char *kstrndup(const char *s, size_t max, gfp_t gfp)
  */
 USLAB_EXPORT void *kmemdup(const void *src, size_t len, gfp_t gfp)
 	USLAB_MALLOC_LIKE;
+
+/**
+ * kmemdup_nul - copy bytes into a new string.
+ * @s: the bytes (need not end with a NUL).
+ * @len: how many to copy.
+ * @gfp: GFP flags.
+ *
+ * Context: any thread.
+ * Return: @len bytes of @s and a NUL; NULL if @s is NULL, or with errno
+ * ENOMEM.
+ */
+USLAB_EXPORT char *kmemdup_nul(const char *s, size_t len, gfp_t gfp)
+	USLAB_MALLOC_LIKE;
+
+/**
+ * kmemdup_array - copy an array into new kmalloc() memory.
+ * @src: the array.
+ * @count: its elements.
+ * @element_size: the size of each.
+ * @gfp: GFP flags.
+ *
+ * Context: any thread.
+ * Return: the copy, or NULL with errno ENOMEM (also if @count *
+ * @element_size overflows).
+ */
+USLAB_EXPORT void *kmemdup_array(const void *src, size_t count,
+				 size_t element_size, gfp_t gfp)
+	USLAB_MALLOC_LIKE;
+
+/**
+ * kstrdup_const - copy a string unless it is read-only data.
+ * @s: the string.
+ * @gfp: GFP flags.
+ *
+ * A string in the read-only data of the program or of a library it has
+ * loaded (a string literal) is returned as it is: it outlives any user.
+ * Any other is copied, as kstrdup().  Free the result with kfree_const().
+ *
+ * Context: any thread.
+ * Return: @s or its copy; NULL if @s is NULL, or with errno ENOMEM.
+ */
+USLAB_EXPORT const char *kstrdup_const(const char *s, gfp_t gfp);
+
+/**
+ * kfree_const - free what kstrdup_const() returned.
+ * @x: its result: read-only data is left alone, anything else kfree()d.
+ *
+ * Context: any thread.
+ */
+USLAB_EXPORT void kfree_const(const void *x);
+
+/* "No node in particular", for the _node() functions. */
+#define NUMA_NO_NODE (-1)
+
+/**
+ * kmalloc_node - kmalloc() on a NUMA node.
+ * @size: bytes wanted.
+ * @flags: GFP flags; with __GFP_THISNODE, memory from @node or none.
+ * @node: a node from 0 to the highest the machine has, or NUMA_NO_NODE.
+ *
+ * The memory is on @node: bound there with mbind(2), where the machine
+ * has several nodes (uslab(7) tells how USLAB_NR_NODES simulates them).
+ * Where @node has no memory left, or is not one of the machine's, the
+ * call takes memory from another node, as the kernel's does, unless
+ * __GFP_THISNODE forbids it.
+ *
+ * Context: any thread.
+ * Return: as kmalloc(); NULL with errno EINVAL for an invalid @node with
+ * __GFP_THISNODE, ENOMEM if @node has no memory with it.
+ */
+USLAB_EXPORT void *kmalloc_node(size_t size, gfp_t flags, int node)
+	USLAB_MALLOC_LIKE;
+
+/* kzalloc() on a node: kmalloc_node() with __GFP_ZERO. */
+USLAB_EXPORT void *kzalloc_node(size_t size, gfp_t flags, int node)
+	USLAB_MALLOC_LIKE;
+
+/* kmalloc_array() on a node; an overflowing product fails with ENOMEM. */
+USLAB_EXPORT void *kmalloc_array_node(size_t n, size_t size, gfp_t flags,
+				      int node) USLAB_MALLOC_LIKE;
+
+/* kcalloc() on a node; an overflowing product fails with ENOMEM. */
+USLAB_EXPORT void *kcalloc_node(size_t n, size_t size, gfp_t flags, int node)
+	USLAB_MALLOC_LIKE;
+
+/**
+ * kvmalloc - allocate memory, by the page if it is large.
+ * @size: bytes wanted.
+ * @flags: GFP flags.
+ *
+ * The kernel falls back on vmalloc() for sizes kmalloc() cannot serve;
+ * uslab's kmalloc() already maps large sizes page by page, so this is
+ * kmalloc(), and kvfree() and kfree() take either.
+ *
+ * Context: any thread.
+ * Return: as kmalloc().
+ */
+USLAB_EXPORT void *kvmalloc(size_t size, gfp_t flags) USLAB_MALLOC_LIKE;
+
+/* kvmalloc() on a node, as kmalloc_node(). */
+USLAB_EXPORT void *kvmalloc_node(size_t size, gfp_t flags, int node)
+	USLAB_MALLOC_LIKE;
+
+/* kvmalloc() with __GFP_ZERO. */
+USLAB_EXPORT void *kvzalloc(size_t size, gfp_t flags) USLAB_MALLOC_LIKE;
+
+/* kvmalloc() of an array; an overflowing product fails with ENOMEM. */
+USLAB_EXPORT void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
+	USLAB_MALLOC_LIKE;
+
+/* kvmalloc_array() with __GFP_ZERO. */
+USLAB_EXPORT void *kvcalloc(size_t n, size_t size, gfp_t flags)
+	USLAB_MALLOC_LIKE;
+
+/**
+ * kvrealloc - resize kvmalloc() memory (Linux 6.12's signature).
+ * @p: the memory, or NULL.
+ * @size: the new size.
+ * @flags: GFP flags.
+ *
+ * As krealloc().
+ *
+ * Context: any thread.
+ * Return: as krealloc().
+ */
+USLAB_EXPORT void *kvrealloc(const void *p, size_t size, gfp_t flags)
+	USLAB_WARN_UNUSED;
+
+/**
+ * kvfree - free kvmalloc() or kmalloc() memory.
+ * @addr: the memory; NULL and ZERO_SIZE_PTR do nothing.
+ *
+ * A pointer uslab did not allocate is reported as kfree() reports it.
+ *
+ * Context: any thread.
+ */
+USLAB_EXPORT void kvfree(const void *addr);
+
+/**
+ * kvfree_sensitive - clear memory, then kvfree() it.
+ * @addr: the memory.
+ * @len: how many of its bytes to clear, in a way the compiler cannot
+ *       remove.
+ *
+ * Context: any thread.
+ */
+USLAB_EXPORT void kvfree_sensitive(const void *addr, size_t len);
 
 /**
  * uslab_kmalloc_aligned - kmalloc() with an alignment.

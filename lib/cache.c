@@ -35,6 +35,8 @@
 #include "cpu.h"
 #include "debug.h"
 #include "magazine.h"
+#include "memtool.h"
+#include "node.h"
 #include "reclaim.h"
 #include "report.h"
 #include "tcache.h"
@@ -95,8 +97,10 @@ static uint64_t sweep(uint64_t now)
 
 void us_cache_init(void)
 {
+	/* The descriptor, its CPU slots, then its other nodes' slab pools. */
 	size_t desc = sizeof(struct kmem_cache) +
-		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot);
+		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot) +
+		      (size_t)(us_nr_nodes - 1) * sizeof(struct us_slab_pool);
 
 	us_mag_init();
 	us_reclaim_init(sweep);
@@ -105,8 +109,8 @@ void us_cache_init(void)
 	if (desc > USLAB_MAX_OBJECT_SIZE ||
 	    us_slab_geometry(&kmem_cache_boot, (unsigned int)desc,
 			     US_CACHE_LINE, 0, false) != 0)
-		us_panic("cannot lay out cache descriptors for %u CPUs",
-			 us_nr_cpus);
+		us_panic("cannot lay out cache descriptors for %u CPUs and %u nodes",
+			 us_nr_cpus, us_nr_nodes);
 	us_slab_pool_init(&kmem_cache_boot);
 	list_add_cache(&kmem_cache_boot);
 	for (unsigned int i = 0; us_mag_boot_cache(i); i++)
@@ -115,17 +119,34 @@ void us_cache_init(void)
 	list_add_cache(us_tcache_boot_cache());
 }
 
-struct kmem_cache *us_cache_create(const char *name, unsigned int size,
-				   unsigned int align, unsigned int flags,
-				   void (*ctor)(void *))
+/* What __kmem_cache_create_args() refuses in its arguments, or 0. */
+static int args_invalid(unsigned int size, const struct kmem_cache_args *a,
+			unsigned int flags)
+{
+	if (a->usersize && (a->useroffset > size ||
+			    a->usersize > size - a->useroffset))
+		return EINVAL;
+	if (a->use_freeptr_offset &&
+	    (!(flags & SLAB_TYPESAFE_BY_RCU) ||
+	     a->freeptr_offset % sizeof(void *) != 0 ||
+	     a->freeptr_offset >= size || size - a->freeptr_offset < sizeof(void *)))
+		return EINVAL;
+	return 0;
+}
+
+struct kmem_cache *us_cache_create_args(const char *name, unsigned int size,
+					const struct kmem_cache_args *a,
+					unsigned int flags)
 {
 	struct kmem_cache *c;
 	size_t len;
 
 	us_init();
 	if (!name || size == 0 || size > USLAB_MAX_OBJECT_SIZE ||
-	    (align && !US_IS_POWER_OF_2(align)) || align > US_SLAB_MAX_SIZE ||
-	    (flags & ~(US_SLAB_FLAGS_VALID | US_CACHE_KMALLOC))) {
+	    (a->align && !US_IS_POWER_OF_2(a->align)) ||
+	    a->align > US_SLAB_MAX_SIZE ||
+	    (flags & ~(US_SLAB_FLAGS_VALID | US_CACHE_KMALLOC)) ||
+	    args_invalid(size, a, flags)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -136,8 +157,11 @@ struct kmem_cache *us_cache_create(const char *name, unsigned int size,
 	memcpy(c->name, name, len);
 	c->name[len] = '\0';
 	c->flags = us_debug_cache_flags(c->name, flags);
-	c->ctor = ctor;
-	if (us_slab_geometry(c, size, align, c->flags, ctor != NULL) != 0) {
+	c->ctor = a->ctor;
+	c->useroffset = a->useroffset;
+	c->usersize = a->usersize;
+	c->freeptr_req = a->use_freeptr_offset ? a->freeptr_offset + 1 : 0;
+	if (us_slab_geometry(c, size, a->align, c->flags, a->ctor != NULL) != 0) {
 		void *obj = c;
 
 		us_slab_free_batch(&kmem_cache_boot, &obj, 1);
@@ -151,27 +175,73 @@ struct kmem_cache *us_cache_create(const char *name, unsigned int size,
 	return c;
 }
 
-struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
-				     unsigned int align, slab_flags_t flags,
-				     void (*ctor)(void *))
+struct kmem_cache *us_cache_create(const char *name, unsigned int size,
+				   unsigned int align, unsigned int flags,
+				   void (*ctor)(void *))
 {
+	struct kmem_cache_args a = { .align = align, .ctor = ctor };
+
+	return us_cache_create_args(name, size, &a, flags);
+}
+
+/* SLAB_PANIC: say why creation failed, and abort. */
+US_COLD US_NORETURN static void create_panic(const char *name,
+					     unsigned int size,
+					     const struct kmem_cache_args *a)
+{
+	us_panic("kmem_cache_create(%s) failed: %s", name ? name : "NULL",
+		 errno == ENOMEM ? "out of memory"
+		 : !name	 ? "no name"
+		 : size == 0	 ? "size 0"
+		 : size > USLAB_MAX_OBJECT_SIZE ? "size too large"
+		 : (a->align & (a->align - 1)) || a->align > US_SLAB_MAX_SIZE
+			 ? "alignment not a power of two up to 1 MiB"
+		 : args_invalid(size, a, SLAB_TYPESAFE_BY_RCU)
+			 ? "usercopy region or free pointer offset invalid"
+			 : "invalid flags");
+}
+
+struct kmem_cache *__kmem_cache_create_args(const char *name,
+					    unsigned int object_size,
+					    struct kmem_cache_args *args,
+					    slab_flags_t flags)
+{
+	static const struct kmem_cache_args defaults;
+	const struct kmem_cache_args *a = args ? args : &defaults;
 	struct kmem_cache *c = NULL;
 
 	if (!(flags & ~US_SLAB_FLAGS_VALID))
-		c = us_cache_create(name, size, align, flags, ctor);
+		c = us_cache_create_args(name, object_size, a, flags);
 	else
 		errno = EINVAL;
-	if (unlikely(!c && (flags & SLAB_PANIC))) {
-		us_panic("kmem_cache_create(%s) failed: %s", name ? name : "NULL",
-			 errno == ENOMEM ? "out of memory"
-			 : !name	 ? "no name"
-			 : size == 0	 ? "size 0"
-			 : size > USLAB_MAX_OBJECT_SIZE ? "size too large"
-			 : (align & (align - 1)) || align > US_SLAB_MAX_SIZE
-				 ? "alignment not a power of two up to 1 MiB"
-				 : "invalid flags");
-	}
+	if (unlikely(!c && (flags & SLAB_PANIC)))
+		create_panic(name, object_size, a);
 	return c;
+}
+
+struct kmem_cache *(kmem_cache_create)(const char *name, unsigned int size,
+				       unsigned int align, slab_flags_t flags,
+				       void (*ctor)(void *))
+{
+	struct kmem_cache_args a = { .align = align, .ctor = ctor };
+
+	return __kmem_cache_create_args(name, size, &a, flags);
+}
+
+struct kmem_cache *kmem_cache_create_usercopy(const char *name,
+					      unsigned int size,
+					      unsigned int align,
+					      slab_flags_t flags,
+					      unsigned int useroffset,
+					      unsigned int usersize,
+					      void (*ctor)(void *))
+{
+	struct kmem_cache_args a = {
+		.align = align, .useroffset = useroffset,
+		.usersize = usersize, .ctor = ctor,
+	};
+
+	return __kmem_cache_create_args(name, size, &a, flags);
 }
 
 void kmem_cache_destroy(struct kmem_cache *s)
@@ -213,16 +283,43 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	us_chunk_decommit(UINT64_MAX, NULL);
 }
 
-US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
+/*
+ * One object of s on node, from the node's slabs: a CPU's magazines may
+ * hold objects of any node.  NULL with errno ENOMEM.
+ */
+static void *alloc_on_node(struct kmem_cache *s, unsigned int node)
 {
+	void *obj;
+
+	if (unlikely(s->flags & US_CACHE_DEBUG))
+		return us_debug_alloc(s, (int)node);
+	if (!us_slab_alloc_batch_node(s, &obj, 1, node))
+		return NULL;
+	us_obj_handout(s, obj);
+	return obj;
+}
+
+void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
+{
+	bool strict = flags & __GFP_THISNODE;
 	void *p;
 
-	if (!s || (flags & ~US_GFP_VALID)) {
+	if (!s || (flags & ~US_GFP_VALID) ||
+	    (strict && node != NUMA_NO_NODE && !us_node_valid(node))) {
 		errno = EINVAL;
 		return NULL;
 	}
+	/* __GFP_THISNODE with no node: the calling thread's. */
+	if (node == NUMA_NO_NODE && strict)
+		node = (int)us_node_current();
+	/* An invalid node without __GFP_THISNODE: any, as the kernel. */
+	if (!us_node_valid(node) || us_nr_nodes == 1)
+		node = NUMA_NO_NODE;
 	for (unsigned int attempt = 0;; attempt++) {
-		p = us_mag_alloc(s);
+		if (node == NUMA_NO_NODE)
+			p = us_mag_alloc(s);
+		else if (!(p = alloc_on_node(s, (unsigned int)node)) && !strict)
+			p = us_mag_alloc(s);	/* another node's, then */
 		if (p || !(flags & __GFP_NOFAIL))
 			break;
 		us_cache_nofail_wait(attempt, s->object_size);
@@ -230,6 +327,19 @@ US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
 	if (p && (flags & __GFP_ZERO))
 		memset(p, 0, s->object_size);
 	return p;
+}
+
+US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
+{
+	return us_cache_alloc_node(s, flags, NUMA_NO_NODE);
+}
+
+void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
+{
+	if (likely(node == NUMA_NO_NODE || (node == 0 && us_nr_nodes == 1)) &&
+	    likely(s && !(flags & ~US_GFP_PLAIN)))
+		return us_mag_alloc(s);
+	return us_cache_alloc_node(s, flags, node);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
@@ -459,7 +569,8 @@ unsigned int us_cache_locks_held(void)
 	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next) {
 		struct kmem_cache *c = us_container_of(l, struct kmem_cache, link);
 
-		held += us_lock_is_held(&c->slabs.lock);
+		for (unsigned int n = 0; n < us_slab_nr_pools(c); n++)
+			held += us_lock_is_held(&us_slab_pool(c, n)->lock);
 		if (c->flags & US_CACHE_NOMAGAZINE)
 			continue;
 		held += us_lock_is_held(&c->depot.lock);

@@ -16,12 +16,23 @@
 /* The public SLAB_* flags kmem_cache_create() accepts. */
 #define US_SLAB_FLAGS_VALID                                                 \
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |            \
-	 SLAB_HWCACHE_ALIGN | SLAB_STORE_USER | SLAB_PANIC |                \
-	 SLAB_TYPESAFE_BY_RCU | SLAB_TRACE | SLAB_NO_MERGE)
+	 SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 |           \
+	 SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT | SLAB_PANIC |              \
+	 SLAB_TYPESAFE_BY_RCU | SLAB_MEM_SPREAD | SLAB_TRACE |              \
+	 SLAB_DEBUG_OBJECTS | SLAB_NOLEAKTRACE | SLAB_NO_MERGE |            \
+	 SLAB_FAILSLAB | SLAB_ACCOUNT | SLAB_NO_USER_FLAGS | SLAB_KASAN |   \
+	 SLAB_SKIP_KFENCE)
 
-/* GFP flags that need no work beyond the fast path. */
-#define US_GFP_PLAIN (__GFP_NOWARN | __GFP_HIGH | __GFP_DIRECT_RECLAIM)
-#define US_GFP_VALID (US_GFP_PLAIN | __GFP_ZERO | __GFP_NOFAIL)
+/* GFP flags that need no work beyond the fast path: the no-ops. */
+#define US_GFP_PLAIN                                                        \
+	(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE |          \
+	 __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS |             \
+	 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE |        \
+	 __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NORETRY |               \
+	 __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_HARDWALL |  \
+	 __GFP_ACCOUNT | __GFP_ZEROTAGS | __GFP_SKIP_ZERO |                 \
+	 __GFP_SKIP_KASAN | __GFP_NOLOCKDEP | __GFP_NO_OBJ_EXT)
+#define US_GFP_VALID (US_GFP_PLAIN | __GFP_ZERO | __GFP_NOFAIL | __GFP_THISNODE)
 
 /* Set up the bootstrap caches and the cache list; once, from us_init(). */
 void us_cache_init(void);
@@ -33,6 +44,11 @@ void us_cache_init(void);
 struct kmem_cache *us_cache_create(const char *name, unsigned int size,
 				   unsigned int align, unsigned int flags,
 				   void (*ctor)(void *));
+
+/* The same, from the kernel's struct kmem_cache_args. */
+struct kmem_cache *us_cache_create_args(const char *name, unsigned int size,
+					const struct kmem_cache_args *a,
+					unsigned int flags);
 
 /* Report a pointer that no cache can take, naming who was given it. */
 US_NORETURN void us_cache_invalid_pointer(const char *who, const void *p,
@@ -79,6 +95,13 @@ static inline bool us_cache_owns(const struct kmem_cache *s, const void *p)
  */
 US_NORETURN void us_cache_reject(struct us_chunk *ch, const void *p,
 				 const char *who);
+
+/*
+ * kmem_cache_alloc_node() past its fast path: flags and node checked;
+ * an object of node (any, for NUMA_NO_NODE, or for an invalid node
+ * without __GFP_THISNODE); __GFP_ZERO and __GFP_NOFAIL honoured.
+ */
+void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node);
 
 /*
  * On a __GFP_NOFAIL allocation's attempt'th failure: return every

@@ -62,6 +62,7 @@
 
 #include "chunk.h"
 #include "memtool.h"
+#include "node.h"
 #include "os.h"
 #include "reclaim.h"
 
@@ -76,7 +77,13 @@ struct order_pool {
 };
 
 static struct us_lock page_lock = US_LOCK_INIT;
-static struct order_pool pools[US_SLAB_MAX_ORDER + 1];
+/* Per node, then per slot order. */
+static struct order_pool pools[US_MAX_NODES][US_SLAB_MAX_ORDER + 1];
+
+static inline struct order_pool *pool_of(const struct us_chunk *ch)
+{
+	return &pools[ch->node][ch->order];
+}
 static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
@@ -139,11 +146,13 @@ static void large_unmap(struct us_chunk *ch)
 
 static void pools_init_locked(void)
 {
-	for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
-		us_list_init(&pools[o].chunks);
-		us_list_init(&pools[o].dirty);
-		pools[o].idle = NULL;
-		pools[o].ndirty = 0;
+	for (unsigned int n = 0; n < US_MAX_NODES; n++) {
+		for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
+			us_list_init(&pools[n][o].chunks);
+			us_list_init(&pools[n][o].dirty);
+			pools[n][o].idle = NULL;
+			pools[n][o].ndirty = 0;
+		}
 	}
 	pools_ready = true;
 }
@@ -153,8 +162,9 @@ static struct us_chunk *chunk_from_link(struct us_list *l)
 	return us_container_of(l, struct us_chunk, link);
 }
 
-/* Map and format a slab chunk of the given order; page_lock held. */
-static struct us_chunk *chunk_create_locked(unsigned int order)
+/* Map and format a slab chunk of the given order on node; page_lock held. */
+static struct us_chunk *chunk_create_locked(unsigned int order,
+					    unsigned int node)
 {
 	unsigned int shift = us_page_shift + order;
 	uint32_t nslots = (uint32_t)(US_CHUNK_SIZE >> shift);
@@ -170,9 +180,12 @@ static struct us_chunk *chunk_create_locked(unsigned int order)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Bound before any page is touched: the header's too. */
+	us_node_bind(ch, US_CHUNK_SIZE, node);
 	ch->magic = US_CHUNK_MAGIC ^ (uintptr_t)ch;
 	ch->kind = US_CHUNK_SLAB;
 	ch->slab_shift = shift;
+	ch->node = node;
 	ch->order = order;
 	ch->nslots = nslots;
 	ch->first_slot = (uint32_t)((header + ((size_t)1 << shift) - 1) >> shift);
@@ -223,9 +236,9 @@ static uint32_t first_bit(const uint64_t *map)
 	return UINT32_MAX;
 }
 
-struct us_slab *us_chunk_slot_alloc(unsigned int order)
+struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 {
-	struct order_pool *pool = &pools[order];
+	struct order_pool *pool = &pools[node][order];
 	struct us_chunk *ch;
 	struct us_slab *slab;
 	uint32_t slot;
@@ -250,7 +263,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order)
 			pool->idle = NULL;
 			us_list_add(&ch->link, &pool->chunks);
 		} else {
-			ch = chunk_create_locked(order);
+			ch = chunk_create_locked(order, node);
 			if (!ch) {
 				us_unlock(&page_lock);
 				return NULL;
@@ -290,7 +303,7 @@ void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
  */
 static void chunk_maybe_idle_locked(struct us_chunk *ch)
 {
-	struct order_pool *pool = &pools[ch->order];
+	struct order_pool *pool = pool_of(ch);
 
 	if (ch->nfree < ch->nslots - ch->first_slot || ch->ndirty)
 		return;
@@ -353,7 +366,7 @@ static void slots_clean_locked(struct us_slab **slabs, unsigned int n)
 
 		ch->free_map[slot / 64] |= (uint64_t)1 << (slot % 64);
 		if (ch->nfree++ == 0)
-			us_list_add(&ch->link, &pools[ch->order].chunks);
+			us_list_add(&ch->link, &pool_of(ch)->chunks);
 		chunk_maybe_idle_locked(ch);
 	}
 }
@@ -384,7 +397,7 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 	us_lock(&page_lock);
 	for (unsigned int i = 0; i < n; i++) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
-		struct order_pool *pool = &pools[ch->order];
+		struct order_pool *pool = pool_of(ch);
 		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
 		uint64_t bit = (uint64_t)1 << (slot % 64);
 
@@ -408,7 +421,7 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 static unsigned int take_expired_locked(struct us_chunk *ch, uint64_t before,
 					uint64_t *taken)
 {
-	struct order_pool *pool = &pools[ch->order];
+	struct order_pool *pool = pool_of(ch);
 	unsigned int n = 0;
 
 	for (uint32_t w = 0; w < US_CHUNK_MAX_SLOTS / 64; w++) {
@@ -466,8 +479,10 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 		us_lock(&page_lock);
 		if (unlikely(!pools_ready))
 			pools_init_locked();
-		for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER && !found; o++) {
-			struct us_list *head = &pools[o].dirty;
+		for (unsigned int k = 0; k < us_nr_nodes * (US_SLAB_MAX_ORDER + 1) &&
+					 !found; k++) {
+			struct us_list *head = &pools[k / (US_SLAB_MAX_ORDER + 1)]
+						    [k % (US_SLAB_MAX_ORDER + 1)].dirty;
 
 			for (struct us_list *l = head->next; l != head; l = l->next) {
 				struct us_chunk *ch = us_container_of(
@@ -480,8 +495,9 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 			}
 		}
 		if (!found) {
-			for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++)
-				kept += pools[o].ndirty << (us_page_shift + o);
+			for (unsigned int n = 0; n < us_nr_nodes; n++)
+				for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++)
+					kept += pools[n][o].ndirty << (us_page_shift + o);
 			us_unlock(&page_lock);
 			break;
 		}
@@ -494,7 +510,7 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 				continue;
 			found->free_map[i / 64] |= (uint64_t)1 << (i % 64);
 			if (found->nfree++ == 0)
-				us_list_add(&found->link, &pools[found->order].chunks);
+				us_list_add(&found->link, &pool_of(found)->chunks);
 		}
 		chunk_maybe_idle_locked(found);
 		us_unlock(&page_lock);
@@ -514,7 +530,7 @@ uint64_t us_chunk_dirty_reused_bytes(void)
  * smallest with room for it, else the largest without (which the caller
  * grows: its pages are resident, a new mapping's are not), else NULL.
  */
-static struct us_chunk *large_cache_take_locked(size_t size)
+static struct us_chunk *large_cache_take_locked(size_t size, int node)
 {
 	struct us_chunk *fit = NULL, *grow = NULL;
 	unsigned int looked = 0;
@@ -525,6 +541,8 @@ static struct us_chunk *large_cache_take_locked(size_t size)
 						      free_link);
 		size_t room = ch->map_len - ch->obj_offset;
 
+		if (node >= 0 && ch->node != (unsigned int)node)
+			continue;
 		if (room >= size) {
 			if (!fit || room < fit->map_len - fit->obj_offset)
 				fit = ch;
@@ -595,7 +613,7 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 }
 
 /* Map a fresh large chunk; no lock. */
-static void *large_map(size_t size, size_t align)
+static void *large_map(size_t size, size_t align, int node)
 {
 	size_t offset = align < US_CHUNK_SIZE ? align : US_CHUNK_SIZE;
 	size_t len = offset + US_ALIGN_UP(size, us_page_size);
@@ -614,8 +632,11 @@ static void *large_map(size_t size, size_t align)
 		return NULL;
 	}
 	ch = (struct us_chunk *)map;
+	if (node >= 0)
+		us_node_bind(map, len, (unsigned int)node);
 	ch->magic = US_CHUNK_MAGIC ^ (uintptr_t)ch;
 	ch->kind = US_CHUNK_LARGE;
+	ch->node = node >= 0 ? (unsigned int)node : 0;
 	ch->map_base = map;
 	ch->map_len = len;
 	ch->usable = len - offset;
@@ -664,7 +685,7 @@ static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 	return obj;
 }
 
-void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
+void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node)
 {
 	struct us_chunk *ch = NULL;
 	void *obj;
@@ -678,12 +699,12 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero)
 	}
 	if (align == us_page_size) {
 		us_lock(&large_lock);
-		ch = large_cache_take_locked(size);
+		ch = large_cache_take_locked(size, node);
 		us_unlock(&large_lock);
 	}
 	if (ch && (obj = large_reuse(ch, size, zero)) != NULL)
 		return obj;
-	return large_map(size, align);
+	return large_map(size, align, node);
 }
 
 void us_chunk_large_free(struct us_chunk *ch)
@@ -808,7 +829,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		registry_set(ch);
 		/* The kernel would not: copy, as a last resort. */
 		us_os_unmap(to, new_len);
-		copy = large_map(new_size, ch->align);
+		copy = large_map(new_size, ch->align, (int)ch->node);
 		if (copy) {
 			us_mem_open(us_chunk_large_object(ch), ch->usable);
 			memcpy(copy, us_chunk_large_object(ch), ch->usable);
@@ -852,15 +873,17 @@ unsigned int us_chunk_validate(void)
 	us_lock(&page_lock);
 	if (!pools_ready)
 		goto out;
-	for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
-		struct us_list *l;
+	for (unsigned int k = 0; k < us_nr_nodes * (US_SLAB_MAX_ORDER + 1); k++) {
+		unsigned int o = k % (US_SLAB_MAX_ORDER + 1);
+		struct us_list *l, *head = &pools[k / (US_SLAB_MAX_ORDER + 1)][o].chunks;
 
-		for (l = pools[o].chunks.next; l != &pools[o].chunks; l = l->next) {
+		for (l = head->next; l != head; l = l->next) {
 			struct us_chunk *ch = chunk_from_link(l);
 			uint32_t bits = 0;
 
 			if (ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
-			    ch->kind != US_CHUNK_SLAB || ch->order != o)
+			    ch->kind != US_CHUNK_SLAB || ch->order != o ||
+			    ch->node != k / (US_SLAB_MAX_ORDER + 1))
 				problems++;
 			if (!us_chunk_lookup((char *)ch + 1) ||
 			    !us_chunk_page((char *)ch +

@@ -103,12 +103,12 @@ static inline char *us_chunk_slot_start(const struct us_slab *slab)
 }
 
 /*
- * A free slot of 2^order pages, its descriptor zeroed but for `list`
+ * A free slot of 2^order pages on node, its descriptor zeroed but for `list`
  * (US_SLAB_ORPHAN); one still resident from a slab given back first, so
  * its memory holds whatever it held, else zero.  NULL with errno ENOMEM.
  * Takes the page lock.
  */
-struct us_slab *us_chunk_slot_alloc(unsigned int order);
+struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node);
 
 /*
  * Give a slot back, dirty (see us_chunk_slots_free()).  Takes the page
@@ -149,11 +149,12 @@ uint64_t us_chunk_dirty_reused_bytes(void);
 
 /*
  * A large allocation of at least size bytes aligned to align (0 or a
- * power of two): a mapping of its own with a header, or a recently freed
- * one (zeroed if zero is set; a new mapping is zero anyway).  Returns
+ * power of two), on node (or any, for a negative one): a mapping of its
+ * own with a header, or a recently freed one (zeroed if zero is set; a
+ * new mapping is zero anyway).  Returns
  * the object, or NULL with errno ENOMEM.
  */
-void *us_chunk_large_alloc(size_t size, size_t align, bool zero);
+void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node);
 
 /* Free a large allocation; ch is its us_chunk_lookup(). */
 void us_chunk_large_free(struct us_chunk *ch);

@@ -670,7 +670,7 @@ void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
 		us_mem_hide(obj, c->object_size);
 }
 
-void *us_debug_alloc(struct kmem_cache *c)
+void *us_debug_alloc(struct kmem_cache *c, int node)
 {
 	struct us_track t = { 0 };
 	void *obj;
@@ -678,7 +678,7 @@ void *us_debug_alloc(struct kmem_cache *c)
 	/* Unwound before the slab lock is taken: see internal.h, 7. */
 	if (c->flags & SLAB_STORE_USER)
 		capture_track(&t);
-	obj = us_slab_alloc_debug(c, &t);
+	obj = us_slab_alloc_debug(c, &t, node);
 	if (obj)
 		us_obj_handout(c, obj);
 	return obj;

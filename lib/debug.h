@@ -89,8 +89,8 @@ void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab);
 void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
 			   void *obj, const void *owner);
 
-/* The debug cache's alloc and free, from the magazine layer. */
-void *us_debug_alloc(struct kmem_cache *c);
+/* The debug cache's alloc (of node; negative: any) and free. */
+void *us_debug_alloc(struct kmem_cache *c, int node);
 void us_debug_free(struct kmem_cache *c, void *obj);
 
 /*

@@ -23,6 +23,7 @@
 #include "debug.h"
 #include "internal.h"
 #include "kmalloc.h"
+#include "node.h"
 #include "options.h"
 #include "os.h"
 #include "reclaim.h"
@@ -70,6 +71,7 @@ void us_init(void)
 		us_debug_init();
 		us_os_init();
 		us_cpu_init();
+		us_node_init();
 		us_cache_init();
 		us_stats_init();
 		if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 
 #include "cache.h"
@@ -30,6 +31,7 @@
 #include "kmalloc.h"
 #include "magazine.h"
 #include "memtool.h"
+#include "node.h"
 #include "os.h"
 #include "reclaim.h"
 #include "report.h"
@@ -136,10 +138,15 @@ void us_kmalloc_fork_release(bool child)
 		us_unlock(&kmalloc_lock);
 }
 
-static void *large_alloc(size_t size, size_t align, gfp_t flags)
+static void *large_alloc(size_t size, size_t align, gfp_t flags, int node)
 {
+	if ((flags & __GFP_THISNODE) && node == NUMA_NO_NODE)
+		node = (int)us_node_current();
+	if (!us_node_valid(node) || us_nr_nodes == 1)
+		node = -1;
 	for (unsigned int attempt = 0;; attempt++) {
-		void *p = us_chunk_large_alloc(size, align, flags & __GFP_ZERO);
+		void *p = us_chunk_large_alloc(size, align, flags & __GFP_ZERO,
+					       node);
 
 		if (p) {
 			us_mem_handout(p, us_chunk_lookup(p)->usable,
@@ -158,33 +165,32 @@ static void large_free(struct us_chunk *ch)
 	us_chunk_large_free(ch);
 }
 
-US_COLD static void *kmalloc_hard(size_t size, gfp_t flags)
+US_COLD static void *kmalloc_hard(size_t size, gfp_t flags, int node)
 {
 	struct kmem_cache *c;
-	void *p;
 
-	if (flags & ~US_GFP_VALID) {
+	us_init();	/* the node count, before it is relied on */
+	if ((flags & ~US_GFP_VALID) ||
+	    ((flags & __GFP_THISNODE) && node != NUMA_NO_NODE &&
+	     !us_node_valid(node))) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size > US_KMALLOC_MAX_CACHE_SIZE)
-		return large_alloc(size, 0, flags);
+		return large_alloc(size, 0, flags, node);
 	for (unsigned int attempt = 0;; attempt++) {
 		us_kmalloc_init();
 		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
 					 memory_order_acquire);
-		p = c ? us_mag_alloc(c) : NULL;
-		if (!c)
-			errno = ENOMEM;
-		if (p || !(flags & __GFP_NOFAIL))
-			break;
+		if (c)
+			return us_cache_alloc_node(c, flags, node);
+		errno = ENOMEM;
+		if (!(flags & __GFP_NOFAIL))
+			return NULL;
 		us_cache_nofail_wait(attempt, size);
 	}
-	if (p && (flags & __GFP_ZERO))
-		memset(p, 0, c->object_size);
-	return p;
 }
 
 void *kmalloc(size_t size, gfp_t flags)
@@ -198,7 +204,72 @@ void *kmalloc(size_t size, gfp_t flags)
 		if (likely(c))
 			return us_mag_alloc(c);
 	}
-	return kmalloc_hard(size, flags);
+	return kmalloc_hard(size, flags, NUMA_NO_NODE);
+}
+
+void *kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	/* One node, asked for by number or not at all: kmalloc()'s path. */
+	if (node == NUMA_NO_NODE || (node == 0 && us_nr_nodes == 1))
+		return kmalloc(size, flags);
+	return kmalloc_hard(size, flags, node);
+}
+
+void *kzalloc_node(size_t size, gfp_t flags, int node)
+{
+	return kmalloc_node(size, flags | __GFP_ZERO, node);
+}
+
+void *kmalloc_array_node(size_t n, size_t size, gfp_t flags, int node)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmalloc_node(bytes, flags, node);
+}
+
+void *kcalloc_node(size_t n, size_t size, gfp_t flags, int node)
+{
+	return kmalloc_array_node(n, size, flags | __GFP_ZERO, node);
+}
+
+/*
+ * The kvmalloc family.  The kernel falls back on vmalloc() where
+ * kmalloc() cannot serve a size; uslab's kmalloc() maps large sizes by
+ * the page already, so these are kmalloc()'s, and kvfree() is kfree()
+ * with its own name in reports.
+ */
+void *kvmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return kmalloc_node(size, flags, node);
+}
+
+void *kvmalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags);
+}
+
+void *kvzalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags | __GFP_ZERO);
+}
+
+void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
+{
+	return kmalloc_array(n, size, flags);
+}
+
+void *kvcalloc(size_t n, size_t size, gfp_t flags)
+{
+	return kmalloc_array(n, size, flags | __GFP_ZERO);
+}
+
+void *kvrealloc(const void *p, size_t size, gfp_t flags)
+{
+	return krealloc(p, size, flags);
 }
 
 void *kzalloc(size_t size, gfp_t flags)
@@ -250,21 +321,40 @@ US_COLD static struct us_chunk *large_or_reject(const void *p, const char *who)
 	return large_of(ch, p, who);
 }
 
-US_COLD static void kfree_slow(const void *p)
+US_COLD static void kfree_slow(const void *p, const char *who)
 {
 	if (ZERO_OR_NULL_PTR(p))
 		return;
-	large_free(large_or_reject(p, "kfree"));
+	large_free(large_or_reject(p, who));
+}
+
+/* kfree() and kvfree(): @who names the call in a report. */
+static inline void kfree_as(const void *p, const char *who)
+{
+	struct kmem_cache *c = us_cache_find(p);
+
+	if (likely(c))
+		us_mag_free(c, (void *)(uintptr_t)p);
+	else
+		kfree_slow(p, who);
 }
 
 void kfree(const void *objp)
 {
-	struct kmem_cache *c = us_cache_find(objp);
+	kfree_as(objp, "kfree");
+}
 
-	if (likely(c))
-		us_mag_free(c, (void *)(uintptr_t)objp);
-	else
-		kfree_slow(objp);
+void kvfree(const void *addr)
+{
+	kfree_as(addr, "kvfree");
+}
+
+void kvfree_sensitive(const void *addr, size_t len)
+{
+	if (ZERO_OR_NULL_PTR(addr))
+		return;
+	explicit_bzero((void *)(uintptr_t)addr, len);
+	kvfree(addr);
 }
 
 size_t ksize(const void *objp)
@@ -411,6 +501,90 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp)
 	return p;
 }
 
+char *kmemdup_nul(const char *s, size_t len, gfp_t gfp)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (len == SIZE_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d = kmalloc(len + 1, gfp);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+void *kmemdup_array(const void *src, size_t count, size_t element_size,
+		    gfp_t gfp)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(count, element_size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmemdup(src, bytes, gfp);
+}
+
+/* Is p in a segment of a loaded object that is read-only (see below)? */
+struct rodata_query {
+	uintptr_t addr;
+	bool found;
+};
+
+static int rodata_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rodata_query *q = arg;
+
+	(void)size;
+	for (unsigned int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W) &&
+		    q->addr >= start && q->addr - start < ph->p_memsz) {
+			q->found = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The kernel's is_kernel_rodata(): here, is p in a read-only loadable
+ * segment of the program or a library it has loaded (where string
+ * literals live)?  dl_iterate_phdr() takes the dynamic loader's lock and
+ * allocates nothing.
+ */
+static bool is_rodata(const void *p)
+{
+	struct rodata_query q = { (uintptr_t)p, false };
+
+	if (us_chunk_lookup(p))
+		return false;	/* ours: the quick answer */
+	dl_iterate_phdr(rodata_segment, &q);
+	return q.found;
+}
+
+const char *kstrdup_const(const char *s, gfp_t gfp)
+{
+	if (s && is_rodata(s))
+		return s;
+	return kstrdup(s, gfp);
+}
+
+void kfree_const(const void *x)
+{
+	if (!x || is_rodata(x))
+		return;
+	kfree(x);
+}
+
 void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 {
 	size_t class;
@@ -440,7 +614,7 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 		if (c && c->align >= align)
 			return kmalloc(class, flags);
 	}
-	return large_alloc(size, align, flags);
+	return large_alloc(size, align, flags, NUMA_NO_NODE);
 }
 
 struct kmem_cache *uslab_malloc_cache(size_t size)

@@ -423,7 +423,7 @@ void *us_mag_alloc_percpu(struct kmem_cache *c)
 
 	/* A debug cache's slots keep the sentinel: every call comes here. */
 	if (unlikely(c->flags & US_CACHE_DEBUG))
-		return us_debug_alloc(c);
+		return us_debug_alloc(c, -1);
 	slot = us_mag_lock_current(c);
 	m = slot->loaded;
 	if (likely(m->rounds != 0)) {
@@ -626,7 +626,7 @@ static unsigned int debug_alloc_bulk(struct kmem_cache *c, void **p,
 				     unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		p[i] = us_debug_alloc(c);
+		p[i] = us_debug_alloc(c, -1);
 		if (!p[i]) {
 			while (i--)
 				us_debug_free(c, p[i]);

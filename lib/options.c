@@ -42,6 +42,8 @@ static bool any_text(const char *s)
 static const struct option_desc options[] = {
 	{ "USLAB_NR_CPUS", &us_options.nr_cpus, 1, 65536, NULL, NULL, NULL,
 	  NULL },
+	{ "USLAB_NR_NODES", &us_options.nr_nodes, 1, 64, NULL, NULL, NULL,
+	  NULL },
 	{ "USLAB_NO_RSEQ", &us_options.no_rseq, 0, 1, NULL, NULL, NULL, NULL },
 	{ "USLAB_OWN_RSEQ", &us_options.own_rseq, 0, 1, NULL, NULL, NULL, NULL },
 	{ "USLAB_COUNT_RSEQ", &us_options.count_rseq, 0, 1, NULL, NULL, NULL,

@@ -9,6 +9,7 @@
 
 struct us_options {
 	unsigned int nr_cpus;	/* USLAB_NR_CPUS: per-CPU slots; 0: count */
+	unsigned int nr_nodes;	/* USLAB_NR_NODES: simulated nodes; 0: count */
 	unsigned int no_rseq;	/* USLAB_NO_RSEQ=1: the locked fast paths */
 	/* USLAB_OWN_RSEQ=1: register uslab's own rseq area where glibc
 	 * registered none */

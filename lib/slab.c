@@ -60,6 +60,7 @@
 #include "chunk.h"
 #include "debug.h"
 #include "memtool.h"
+#include "node.h"
 #include "options.h"
 #include "os.h"
 #include "reclaim.h"
@@ -208,6 +209,13 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 	if (flags & US_CACHE_DEBUG) {
 		us_debug_layout(c, has_ctor);
 		raw = c->size;
+	} else if ((flags & SLAB_TYPESAFE_BY_RCU) && c->freeptr_req) {
+		/*
+		 * The caller named a word of the object that may serve as
+		 * the link while it is free: no room added after it.
+		 */
+		c->offset = c->freeptr_req - 1;
+		raw = US_MAX((size_t)object_size, sizeof(void *));
 	} else if (has_ctor || (flags & (SLAB_TYPESAFE_BY_RCU | SLAB_POISON))) {
 		c->offset = (uint32_t)US_ALIGN_UP((size_t)object_size,
 						  sizeof(void *));
@@ -272,12 +280,15 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 
 void us_slab_pool_init(struct kmem_cache *c)
 {
-	struct us_slab_pool *pool = &c->slabs;
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
 
-	us_lock_reset(&pool->lock);
-	us_list_init(&pool->partial);
-	us_list_init(&pool->full);
-	us_list_init(&pool->empty);
+		memset(pool, 0, sizeof(*pool));
+		us_lock_reset(&pool->lock);
+		us_list_init(&pool->partial);
+		us_list_init(&pool->full);
+		us_list_init(&pool->empty);
+	}
 	c->secret = (uintptr_t)us_os_random() | 1u;
 	c->rand_step = 0;
 	if (us_options.random_freelist && c->objects > 2) {
@@ -348,9 +359,10 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
  * A new slab for c, constructed, on no list; NULL with errno ENOMEM.
  * Called without the slab lock.
  */
-static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
+static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
+				 unsigned int node)
 {
-	struct us_slab *slab = us_chunk_slot_alloc(c->order);
+	struct us_slab *slab = us_chunk_slot_alloc(c->order, node);
 	char *start;
 
 	if (!slab)
@@ -373,7 +385,6 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour)
 	us_chunk_slot_publish(slab, c->flags & US_CACHE_NOMAGAZINE ? NULL : c,
 			      slab->base_off);
 	atomic_store_explicit(&slab->cache, c, memory_order_release);
-	us_stat_add(&c->slabs.grown, 1);
 	return slab;
 }
 
@@ -419,9 +430,9 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 				void (*prepare)(struct kmem_cache *,
 						struct us_slab *, void *,
 						const void *),
-				const void *arg)
+				const void *arg, unsigned int node)
 {
-	struct us_slab_pool *pool = &c->slabs;
+	struct us_slab_pool *pool = us_slab_pool(c, node);
 	unsigned int got = 0, taken;
 
 	us_lock(&pool->lock);
@@ -440,10 +451,11 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 			uint32_t colour = pool->colour_next++;
 
 			us_unlock(&pool->lock);
-			slab = slab_grow(c, colour);
+			slab = slab_grow(c, colour, us_slab_nr_pools(c) > 1 ? node : 0);
 			us_lock(&pool->lock);
 			if (!slab)
 				break;
+			us_stat_add(&pool->grown, 1);
 		}
 		taken = slab_take(c, slab, objs + got, n - got);
 		if (prepare)
@@ -466,17 +478,31 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 	return got;
 }
 
+/* The node a cache's refill takes slabs of: the calling thread's. */
+static inline unsigned int refill_node(const struct kmem_cache *c)
+{
+	return us_slab_nr_pools(c) > 1 ? us_node_current() : 0;
+}
+
 unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 				 unsigned int n)
 {
-	return alloc_batch(c, objs, n, NULL, NULL);
+	return alloc_batch(c, objs, n, NULL, NULL, refill_node(c));
 }
 
-void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner)
+unsigned int us_slab_alloc_batch_node(struct kmem_cache *c, void **objs,
+				      unsigned int n, unsigned int node)
+{
+	return alloc_batch(c, objs, n, NULL, NULL, node);
+}
+
+void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner,
+			  int node)
 {
 	void *obj;
 
-	if (!alloc_batch(c, &obj, 1, us_debug_alloc_checks, owner))
+	if (!alloc_batch(c, &obj, 1, us_debug_alloc_checks, owner,
+			 node >= 0 ? (unsigned int)node : refill_node(c)))
 		return NULL;
 	return obj;
 }
@@ -493,11 +519,9 @@ static bool may_release(const struct kmem_cache *c)
  * working set that crosses a slab boundary; the rest wait in the page
  * layer, where a slab of any cache can have them.
  */
-static void collect_empty(struct kmem_cache *c, uint64_t before,
+static void collect_empty(struct us_slab_pool *pool, uint64_t before,
 			  struct us_list *out)
 {
-	struct us_slab_pool *pool = &c->slabs;
-
 	while (!us_list_is_empty(&pool->empty)) {
 		struct us_slab *oldest = us_container_of(pool->empty.prev,
 							 struct us_slab, link);
@@ -542,7 +566,7 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
 			batch[n++] = slab;
 		}
 		us_chunk_slots_free(batch, n, now);
-		us_stat_add(&c->slabs.reaped, n);
+		us_stat_add(&us_slab_pool(c, us_chunk_of(batch[0])->node)->reaped, n);
 		released += (size_t)n * c->slab_size;
 	}
 	return released;
@@ -552,19 +576,19 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
  * Put obj on its slab's free list and relist the slab; slab lock held.
  * Returns whether the slab became empty.
  */
-static bool free_one(struct kmem_cache *c, struct us_slab *slab, void *obj,
-		     uint64_t idle_since)
+static bool free_one(struct kmem_cache *c, struct us_slab_pool *pool,
+		     struct us_slab *slab, void *obj, uint64_t idle_since)
 {
 	fp_write(c, fp_addr(c, obj), slab->freelist);
 	slab->freelist = obj;
 	if (--slab->inuse == 0) {
-		struct us_list *empty = &c->slabs.empty;
+		struct us_list *empty = &pool->empty;
 		struct us_slab *oldest;
 
 		slab->freelist = NULL;
 		slab->carved = 0;
 		slab->empty_since = idle_since;
-		slab_relist(&c->slabs, slab, US_SLAB_EMPTY);
+		slab_relist(pool, slab, US_SLAB_EMPTY);
 		/* Idle since long before (a reaped magazine): age it first. */
 		oldest = us_container_of(empty->prev, struct us_slab, link);
 		if (oldest != slab && idle_since <= oldest->empty_since) {
@@ -573,33 +597,52 @@ static bool free_one(struct kmem_cache *c, struct us_slab *slab, void *obj,
 		}
 		return true;
 	}
-	slab_relist(&c->slabs, slab, US_SLAB_PARTIAL);
+	slab_relist(pool, slab, US_SLAB_PARTIAL);
 	return false;
+}
+
+/* Done with a pool in a batch free: count, collect, unlock. */
+static void free_batch_done(struct kmem_cache *c, struct us_slab_pool *pool,
+			    unsigned int freed, struct us_list *doomed)
+{
+	pool->inuse -= freed;
+	us_stat_add(&pool->flushes, 1);
+	if (may_release(c))
+		collect_empty(pool, decay_cutoff(us_os_now_ms()), doomed);
+	us_unlock(&pool->lock);
 }
 
 void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 			     unsigned int n, uint64_t idle_since)
 {
-	struct us_slab_pool *pool = &c->slabs;
+	struct us_slab_pool *pool = NULL;
 	struct us_list doomed;
+	unsigned int freed = 0;
 	bool emptied = false;
 
 	us_list_init(&doomed);
-	us_lock(&pool->lock);
 	for (unsigned int i = 0; i < n; i++) {
 		void *obj = objs[i];
-		struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+		struct us_chunk *ch = us_chunk_of(obj);
+		struct us_slab *slab = us_chunk_slab(ch, obj);
+		struct us_slab_pool *p = us_slab_pool(c, ch->node);
 
+		/* Objects of several nodes: one pool's lock at a time. */
+		if (p != pool) {
+			if (pool)
+				free_batch_done(c, pool, freed, &doomed);
+			pool = p;
+			freed = 0;
+			us_lock(&pool->lock);
+		}
 		if (unlikely(obj == slab->freelist ||
 			     !is_carved(c, slab, us_slab_obj_index(c, slab, obj))))
 			already_free(c, obj);
-		emptied |= free_one(c, slab, obj, idle_since);
+		emptied |= free_one(c, pool, slab, obj, idle_since);
+		freed++;
 	}
-	pool->inuse -= n;
-	us_stat_add(&pool->flushes, 1);
-	if (may_release(c))
-		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
-	us_unlock(&pool->lock);
+	if (pool)
+		free_batch_done(c, pool, freed, &doomed);
 	release_slabs(c, &doomed, false);
 	if (emptied)
 		us_reclaim_note();
@@ -614,7 +657,7 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 void us_slab_free_debug(struct kmem_cache *c, void *obj,
 			const struct us_track *freer)
 {
-	struct us_slab_pool *pool = &c->slabs;
+	struct us_slab_pool *pool = us_slab_pool(c, us_chunk_of(obj)->node);
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
 	struct us_list doomed;
 
@@ -624,10 +667,10 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj,
 		us_unlock(&pool->lock);
 		return;
 	}
-	free_one(c, slab, obj, us_os_now_ms());
+	free_one(c, pool, slab, obj, us_os_now_ms());
 	pool->inuse--;
 	if (may_release(c))
-		collect_empty(c, decay_cutoff(us_os_now_ms()), &doomed);
+		collect_empty(pool, decay_cutoff(us_os_now_ms()), &doomed);
 	us_unlock(&pool->lock);
 	release_slabs(c, &doomed, false);
 }
@@ -697,56 +740,80 @@ void us_slab_for_each_object(struct kmem_cache *c,
 					void *, bool, void *),
 			     void *arg)
 {
-	struct us_slab_pool *pool = &c->slabs;
-	struct us_list *lists[] = { &pool->partial, &pool->full, &pool->empty };
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
+		struct us_list *lists[] = { &pool->partial, &pool->full,
+					    &pool->empty };
 
-	us_lock(&pool->lock);
-	for (size_t k = 0; k < US_ARRAY_SIZE(lists); k++)
-		for (struct us_list *l = lists[k]->next; l != lists[k];
-		     l = l->next)
-			walk_slab(c, us_container_of(l, struct us_slab, link),
-				  fn, arg);
-	us_unlock(&pool->lock);
+		us_lock(&pool->lock);
+		for (size_t k = 0; k < US_ARRAY_SIZE(lists); k++)
+			for (struct us_list *l = lists[k]->next; l != lists[k];
+			     l = l->next)
+				walk_slab(c, us_container_of(l, struct us_slab,
+							     link), fn, arg);
+		us_unlock(&pool->lock);
+	}
 }
 
 size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting)
 {
-	struct us_list doomed;
-	uint64_t kept;
+	size_t released = 0;
 
-	us_list_init(&doomed);
-	us_lock(&c->slabs.lock);
-	if (may_release(c))
-		collect_empty(c, before, &doomed);
-	kept = c->slabs.nr_empty * c->slab_size;
-	us_unlock(&c->slabs.lock);
-	if (waiting && may_release(c))
-		*waiting += kept;
-	return release_slabs(c, &doomed, before == UINT64_MAX);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
+		struct us_list doomed;
+		uint64_t kept;
+
+		us_list_init(&doomed);
+		us_lock(&pool->lock);
+		if (may_release(c))
+			collect_empty(pool, before, &doomed);
+		kept = pool->nr_empty * c->slab_size;
+		us_unlock(&pool->lock);
+		if (waiting && may_release(c))
+			*waiting += kept;
+		released += release_slabs(c, &doomed, before == UINT64_MAX);
+	}
+	return released;
 }
 
 uint64_t us_slab_release_all(struct kmem_cache *c)
 {
-	struct us_list doomed;
-	uint64_t inuse;
+	uint64_t inuse = 0;
 
-	us_list_init(&doomed);
-	us_lock(&c->slabs.lock);
-	collect_empty(c, UINT64_MAX, &doomed);
-	inuse = c->slabs.inuse;
-	us_unlock(&c->slabs.lock);
-	release_slabs(c, &doomed, true);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
+		struct us_list doomed;
+
+		us_list_init(&doomed);
+		us_lock(&pool->lock);
+		collect_empty(pool, UINT64_MAX, &doomed);
+		inuse += pool->inuse;
+		us_unlock(&pool->lock);
+		release_slabs(c, &doomed, true);
+	}
 	return inuse;
 }
 
 void us_slab_counts(struct kmem_cache *c, struct us_slab_counts *out)
 {
-	us_lock(&c->slabs.lock);
-	out->partial = c->slabs.nr_partial;
-	out->full = c->slabs.nr_full;
-	out->empty = c->slabs.nr_empty;
-	out->inuse = c->slabs.inuse;
-	us_unlock(&c->slabs.lock);
+	memset(out, 0, sizeof(*out));
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
+
+		us_lock(&pool->lock);
+		out->partial += pool->nr_partial;
+		out->full += pool->nr_full;
+		out->empty += pool->nr_empty;
+		out->inuse += pool->inuse;
+		us_unlock(&pool->lock);
+		out->refills += us_stat_read(&pool->refills);
+		out->flushes += us_stat_read(&pool->flushes);
+		out->grown += us_stat_read(&pool->grown);
+		out->reaped += us_stat_read(&pool->reaped);
+		out->reused += us_stat_read(&pool->reused);
+		out->alloc_failed += us_stat_read(&pool->alloc_failed);
+	}
 }
 
 static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
@@ -790,34 +857,40 @@ static unsigned int validate_list(struct kmem_cache *c, struct us_list *head,
 
 unsigned int us_slab_validate(struct kmem_cache *c)
 {
-	struct us_slab_pool *pool = &c->slabs;
 	unsigned int problems = 0;
-	uint64_t inuse = 0;
 
-	us_lock(&pool->lock);
-	problems += validate_list(c, &pool->partial, US_SLAB_PARTIAL,
-				  pool->nr_partial, &inuse);
-	problems += validate_list(c, &pool->full, US_SLAB_FULL, pool->nr_full,
-				  &inuse);
-	problems += validate_list(c, &pool->empty, US_SLAB_EMPTY,
-				  pool->nr_empty, &inuse);
-	if (inuse != pool->inuse)
-		problems++;
-	us_unlock(&pool->lock);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
+		struct us_slab_pool *pool = us_slab_pool(c, node);
+		uint64_t inuse = 0;
+
+		us_lock(&pool->lock);
+		problems += validate_list(c, &pool->partial, US_SLAB_PARTIAL,
+					  pool->nr_partial, &inuse);
+		problems += validate_list(c, &pool->full, US_SLAB_FULL,
+					  pool->nr_full, &inuse);
+		problems += validate_list(c, &pool->empty, US_SLAB_EMPTY,
+					  pool->nr_empty, &inuse);
+		if (inuse != pool->inuse)
+			problems++;
+		us_unlock(&pool->lock);
+	}
 	return problems;
 }
 
 void us_slab_fork_prepare(struct kmem_cache *c)
 {
-	us_lock(&c->slabs.lock);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++)
+		us_lock(&us_slab_pool(c, node)->lock);
 }
 
 void us_slab_fork_parent(struct kmem_cache *c)
 {
-	us_unlock(&c->slabs.lock);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++)
+		us_unlock(&us_slab_pool(c, node)->lock);
 }
 
 void us_slab_fork_child(struct kmem_cache *c)
 {
-	us_lock_reset(&c->slabs.lock);
+	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++)
+		us_lock_reset(&us_slab_pool(c, node)->lock);
 }

@@ -9,7 +9,27 @@
 #include <stdint.h>
 
 #include "chunk.h"
+#include "cpu.h"
 #include "internal.h"
+#include "node.h"
+
+/*
+ * A cache's slabs are kept per NUMA node: node 0's pool is c->slabs, the
+ * others follow its CPU slots in its descriptor (cache.c lays them out).
+ * uslab's own static caches have node 0's alone.
+ */
+static inline unsigned int us_slab_nr_pools(const struct kmem_cache *c)
+{
+	return (c->flags & US_CACHE_STATIC) ? 1 : us_nr_nodes;
+}
+
+static inline struct us_slab_pool *us_slab_pool(struct kmem_cache *c,
+						unsigned int node)
+{
+	if (likely(node == 0) || (c->flags & US_CACHE_STATIC))
+		return &c->slabs;
+	return &((struct us_slab_pool *)(void *)&c->cpu[us_nr_cpus])[node - 1];
+}
 
 /*
  * Fill in c's object geometry (size, align, offset, objects, order,
@@ -23,12 +43,17 @@ int us_slab_geometry(struct kmem_cache *c, unsigned int object_size,
 void us_slab_pool_init(struct kmem_cache *c);
 
 /*
- * Take up to n objects out of c's slabs, growing the cache as needed.
- * Returns how many were taken: at least one, or 0 with errno ENOMEM.
- * Takes c's slab lock; calls the constructor with no lock held.
+ * Take up to n objects out of c's slabs of the calling thread's node,
+ * growing the cache as needed.  Returns how many were taken: at least
+ * one, or 0 with errno ENOMEM.  Takes c's slab lock; calls the
+ * constructor with no lock held.
  */
 unsigned int us_slab_alloc_batch(struct kmem_cache *c, void **objs,
 				 unsigned int n);
+
+/* The same from node's slabs, on node's memory. */
+unsigned int us_slab_alloc_batch_node(struct kmem_cache *c, void **objs,
+				      unsigned int n, unsigned int node);
 
 /*
  * Return n objects of c to their slabs.  The caller has checked that each
@@ -124,11 +149,12 @@ static inline bool us_slab_holds_object(const struct kmem_cache *c,
 
 /*
  * Allocate one object of a debug cache: debug.h checks and arms it
- * under the slab lock (owner: the caller's track, captured before).
- * NULL with errno ENOMEM.
+ * under the slab lock (owner: the caller's track, captured before); of
+ * node, or the caller's for a negative one.  NULL with errno ENOMEM.
  */
 struct us_track;
-void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner);
+void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner,
+			  int node);
 
 /*
  * Free one object of a debug cache (debug.h checks it first, under the
@@ -157,6 +183,7 @@ void us_slab_for_each_object(struct kmem_cache *c,
 struct us_slab_counts {
 	uint64_t partial, full, empty;
 	uint64_t inuse;
+	uint64_t refills, flushes, grown, reaped, reused, alloc_failed;
 };
 
 void us_slab_counts(struct kmem_cache *c, struct us_slab_counts *out);

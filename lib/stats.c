@@ -64,17 +64,17 @@ void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 	st->frees = mc.free_fast + mc.free_slow;
 	if (c->flags & US_CACHE_NOMAGAZINE) {
 		/* Bootstrap caches go straight to their slabs. */
-		st->allocs = us_stat_read(&c->slabs.refills);
-		st->frees = us_stat_read(&c->slabs.flushes);
+		st->allocs = sc.refills;
+		st->frees = sc.flushes;
 	}
 	st->depot_full_taken = mc.depot_full_taken;
 	st->depot_empty_taken = mc.depot_empty_taken;
 	st->depot_contended = mc.depot_contended;
-	st->slab_refills = us_stat_read(&c->slabs.refills);
-	st->slab_flushes = us_stat_read(&c->slabs.flushes);
-	st->slabs_grown = us_stat_read(&c->slabs.grown);
-	st->slabs_reaped = us_stat_read(&c->slabs.reaped);
-	st->alloc_failed = us_stat_read(&c->slabs.alloc_failed);
+	st->slab_refills = sc.refills;
+	st->slab_flushes = sc.flushes;
+	st->slabs_grown = sc.grown;
+	st->slabs_reaped = sc.reaped;
+	st->alloc_failed = sc.alloc_failed;
 	st->bytes_mapped = st->slabs * c->slab_size;
 	st->depot_reaped = mc.depot_reaped;
 }

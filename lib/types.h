@@ -153,6 +153,8 @@ struct us_chunk {
 	uint64_t magic;			/* [ro] US_CHUNK_MAGIC ^ address */
 	uint32_t kind;			/* [ro] enum us_chunk_kind */
 	uint32_t slab_shift;		/* [ro] log2 of the slot size */
+	uint32_t node;			/* [ro] NUMA node (node.c) */
+	uint32_t pad0;
 	union {
 		struct {		/* US_CHUNK_SLAB */
 			struct us_list link;	/* [page] chunks of an order */
@@ -296,6 +298,9 @@ struct kmem_cache {
 	uint32_t rz_end;		/* zone, end of the right one, */
 	uint32_t track_off;		/* the tracks, and the end of the */
 	uint32_t meta_end;		/* metadata; 0 without debugging */
+	uint32_t freeptr_req;		/* kmem_cache_args: freeptr_offset + 1 */
+	uint32_t useroffset;		/* kmem_cache_args: usercopy region */
+	uint32_t usersize;
 	char name[USLAB_NAME_MAX + 1];
 	struct us_list link;		/* [list] every cache */
 

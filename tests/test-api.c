@@ -86,7 +86,7 @@ START_TEST(invalid_creation_arguments_give_einval)
 		{ "align3", 64, 3, 0 },
 		{ "align96", 64, 96, 0 },
 		{ "align2M", 64, 2u << 20, 0 },
-		{ "flags", 64, 0, 0x4u },
+		{ "flags", 64, 0, 0x8u },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -23,7 +23,7 @@ START_TEST(slots_are_aligned_distinct_and_registered)
 		char *start[40];
 
 		for (int i = 0; i < 40; i++) {
-			s[i] = us_chunk_slot_alloc(order);
+			s[i] = us_chunk_slot_alloc(order, 0);
 			ck_assert_ptr_nonnull(s[i]);
 			ck_assert_int_eq(s[i]->list, US_SLAB_ORPHAN);
 			start[i] = us_chunk_slot_start(s[i]);
@@ -56,14 +56,14 @@ END_TEST
  */
 START_TEST(freed_slots_are_reused_resident_then_decommitted)
 {
-	struct us_slab *s = us_chunk_slot_alloc(0), *t;
+	struct us_slab *s = us_chunk_slot_alloc(0, 0), *t;
 	char *p = us_chunk_slot_start(s);
 	uint64_t reused = us_chunk_dirty_reused_bytes(), waiting = 0;
 
 	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slot_free(s);
-	t = us_chunk_slot_alloc(0);
+	t = us_chunk_slot_alloc(0, 0);
 	ck_assert_ptr_eq(t, s);		/* the resident one, first */
 	ck_assert_uint_eq(us_chunk_dirty_reused_bytes(), reused + us_page_size);
 	us_chunk_slot_free(t);
@@ -71,14 +71,14 @@ START_TEST(freed_slots_are_reused_resident_then_decommitted)
 	ck_assert_uint_eq(us_chunk_decommit(0, &waiting), 0);
 	ck_assert_uint_ge(waiting, us_page_size);
 	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), us_page_size);
-	s = us_chunk_slot_alloc(0);
+	s = us_chunk_slot_alloc(0, 0);
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
 		ck_assert_int_eq(p[i], 0);
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slots_free(&s, 1, true);	/* pages back at once */
-	s = us_chunk_slot_alloc(0);
+	s = us_chunk_slot_alloc(0, 0);
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
@@ -95,7 +95,7 @@ START_TEST(empty_chunks_are_unmapped)
 	struct us_slab *s[48];
 
 	for (int i = 0; i < 48; i++)
-		ck_assert_ptr_nonnull(s[i] = us_chunk_slot_alloc(6));
+		ck_assert_ptr_nonnull(s[i] = us_chunk_slot_alloc(6, 0));
 	ck_assert_uint_ge(us_chunk_mapped_bytes(), before + 3 * US_CHUNK_SIZE);
 	for (int i = 0; i < 48; i++)
 		us_chunk_slot_free(s[i]);
@@ -130,7 +130,7 @@ START_TEST(large_allocations_find_their_header)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (size_t j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
-			char *p = us_chunk_large_alloc(sizes[i], aligns[j], false);
+			char *p = us_chunk_large_alloc(sizes[i], aligns[j], false, -1);
 			struct us_chunk *ch;
 
 			ck_assert_ptr_nonnull(p);
@@ -156,7 +156,7 @@ END_TEST
 START_TEST(freed_large_chunks_are_reused_then_unmapped)
 {
 	size_t page = us_page_size;
-	char *p = us_chunk_large_alloc(1u << 20, 0, false), *q;
+	char *p = us_chunk_large_alloc(1u << 20, 0, false, -1), *q;
 	uint64_t reused = us_chunk_reused_bytes();
 	size_t mapped;
 
@@ -167,7 +167,7 @@ START_TEST(freed_large_chunks_are_reused_then_unmapped)
 	 * A close size reuses it; zero asked, zero given; and its usable
 	 * size is what was asked for, rounded to the page.
 	 */
-	q = us_chunk_large_alloc(900000, 0, true);
+	q = us_chunk_large_alloc(900000, 0, true, -1);
 	ck_assert_ptr_eq(q, p);
 	ck_assert_uint_eq(us_chunk_lookup(q)->usable, US_ALIGN_UP((size_t)900000, page));
 	ck_assert_int_eq(q[0], 0);
@@ -177,13 +177,13 @@ START_TEST(freed_large_chunks_are_reused_then_unmapped)
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* A much smaller size reuses it too, cut down to what it needs. */
 	mapped = us_chunk_mapped_bytes();
-	q = us_chunk_large_alloc(300000, 0, false);
+	q = us_chunk_large_alloc(300000, 0, false, -1);
 	ck_assert_ptr_eq(q, p);
 	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
 	ck_assert_uint_le(us_chunk_lookup(q)->map_len, 300000 + 2 * page);
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* A larger one grows it: only the new pages are new. */
-	q = us_chunk_large_alloc(2u << 20, 0, true);
+	q = us_chunk_large_alloc(2u << 20, 0, true, -1);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);	/* it took the cached one */
 	for (size_t i = 0; i < (2u << 20); i += page)
@@ -191,7 +191,7 @@ START_TEST(freed_large_chunks_are_reused_then_unmapped)
 	p = q;
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* An aligned request never takes a cached one. */
-	q = us_chunk_large_alloc(1u << 20, 1u << 16, false);
+	q = us_chunk_large_alloc(1u << 20, 1u << 16, false, -1);
 	ck_assert_ptr_ne(q, p);
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* Young blocks stay; those freed before the cutoff go. */
@@ -212,7 +212,7 @@ START_TEST(the_large_cache_is_bounded)
 	char *p[N];
 
 	for (int i = 0; i < N; i++)
-		p[i] = us_chunk_large_alloc(each, 0, false);
+		p[i] = us_chunk_large_alloc(each, 0, false, -1);
 	for (int i = 0; i < N; i++)
 		us_chunk_large_free(us_chunk_lookup(p[i]));
 	ck_assert_uint_le(us_chunk_large_cached_bytes(), US_LARGE_CACHE_MAX_BYTES);
@@ -229,13 +229,13 @@ START_TEST(large_chunks_resize_without_copying)
 
 	for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++) {
 		size_t size = 200000;
-		char *p = us_chunk_large_alloc(size, aligns[a], false), *blocker;
+		char *p = us_chunk_large_alloc(size, aligns[a], false, -1), *blocker;
 		struct us_chunk *ch;
 
 		for (size_t i = 0; i < size; i += 4096)
 			p[i] = (char)(i >> 12);
 		/* Grow several times; something may be mapped in the way. */
-		blocker = us_chunk_large_alloc(100000, 0, false);
+		blocker = us_chunk_large_alloc(100000, 0, false, -1);
 		for (int step = 0; step < 5; step++) {
 			ch = us_chunk_lookup(p);
 			p = us_chunk_large_resize(ch, size * 3);
@@ -267,10 +267,10 @@ END_TEST
 START_TEST(large_allocation_fails_cleanly)
 {
 	errno = 0;
-	ck_assert_ptr_null(us_chunk_large_alloc((size_t)1 << 62, 0, false));
+	ck_assert_ptr_null(us_chunk_large_alloc((size_t)1 << 62, 0, false, -1));
 	ck_assert_int_eq(errno, ENOMEM);
 	errno = 0;
-	ck_assert_ptr_null(us_chunk_large_alloc(4096, (size_t)1 << 62, false));
+	ck_assert_ptr_null(us_chunk_large_alloc(4096, (size_t)1 << 62, false, -1));
 	ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
@@ -326,10 +326,10 @@ START_TEST(registered_ranges_are_never_unmapped_or_moved)
 	atomic_store(&violations, 0);
 	/* Large blocks moved by growth, freed, and chunks unmapped. */
 	for (int round = 0; round < 20; round++) {
-		char *p = us_chunk_large_alloc(70000, 0, false);
+		char *p = us_chunk_large_alloc(70000, 0, false, -1);
 
 		for (int i = 0; i < 8; i++)
-			blocker[i] = us_chunk_large_alloc(10000, 1u << 16, false);
+			blocker[i] = us_chunk_large_alloc(10000, 1u << 16, false, -1);
 		for (size_t size = 200000; size < (16u << 20); size *= 3)
 			p = us_chunk_large_resize(us_chunk_lookup(p), size);
 		us_chunk_large_free(us_chunk_lookup(p));
@@ -341,7 +341,7 @@ START_TEST(registered_ranges_are_never_unmapped_or_moved)
 		struct us_slab *s[48];
 
 		for (int i = 0; i < 48; i++)
-			s[i] = us_chunk_slot_alloc(6);
+			s[i] = us_chunk_slot_alloc(6, 0);
 		for (int i = 0; i < 48; i++)
 			us_chunk_slot_free(s[i]);
 	}

@@ -10,7 +10,6 @@
  */
 #include <uslab.h>
 
-#include <stdarg.h>
 
 #include "testutil.h"
 
@@ -19,21 +18,6 @@ static const char *const debug_settings[] = {
 	NULL, "USLAB_DEBUG=F", "USLAB_DEBUG=Z", "USLAB_DEBUG=P",
 	"USLAB_DEBUG=U", "USLAB_DEBUG=T", "USLAB_DEBUG=FZPU", "USLAB_DEBUG=ZU",
 };
-
-static int failures;
-
-static __attribute__((format(printf, 1, 2))) void
-say_failed(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	failures++;
-}
 
 static void run_in_every_debug_setting(const char *mode)
 {
@@ -64,7 +48,7 @@ static int aligned_child(void)
 							     GFP_KERNEL);
 				if (!p[k] || (uintptr_t)p[k] % align ||
 				    ksize(p[k]) < sizes[i])
-					say_failed("uslab_kmalloc_aligned(%zu, %zu) -> "
+					child_failed("uslab_kmalloc_aligned(%zu, %zu) -> "
 					     "%p, ksize %zu", sizes[i], align,
 					     p[k], p[k] ? ksize(p[k]) : 0);
 				else
@@ -81,12 +65,12 @@ static int aligned_child(void)
 		for (int k = 0; k < 4; k++) {
 			p[k] = kmalloc(size, GFP_KERNEL);
 			if (!p[k] || (uintptr_t)p[k] % size)
-				say_failed("kmalloc(%zu) -> %p", size, p[k]);
+				child_failed("kmalloc(%zu) -> %p", size, p[k]);
 		}
 		for (int k = 0; k < 4; k++)
 			kfree(p[k]);
 	}
-	return failures != 0;
+	return child_failures != 0;
 }
 
 START_TEST(alignment_holds_under_every_debug_letter)
@@ -113,7 +97,7 @@ static void check_added_zero(const unsigned char *p, size_t from, size_t to,
 {
 	for (size_t b = from; b < to; b++) {
 		if (p[b] != 0) {
-			say_failed("%s: byte %zu of %zu is %#x, not zero", what, b,
+			child_failed("%s: byte %zu of %zu is %#x, not zero", what, b,
 				   to, p[b]);
 			return;
 		}
@@ -135,7 +119,7 @@ static int krealloc_zero_child(void)
 				 seq[0], seq[1], seq[2], k);
 			p = krealloc(p, seq[k], GFP_KERNEL | __GFP_ZERO);
 			if (!p) {
-				say_failed("%s: NULL", what);
+				child_failed("%s: NULL", what);
 				return 1;
 			}
 			if (seq[k] > seq[k - 1])
@@ -144,7 +128,7 @@ static int krealloc_zero_child(void)
 		}
 		kfree(p);
 	}
-	return failures != 0;
+	return child_failures != 0;
 }
 
 START_TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
@@ -226,10 +210,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-static const struct {
-	const char *mode;
-	int (*fn)(void);
-} children[] = {
+static const struct self_child children[] = {
 	{ "aligned", aligned_child },
 	{ "krealloc-zero", krealloc_zero_child },
 };
@@ -242,10 +223,8 @@ int main(int argc, char **argv)
 
 	self_argv0 = argv[0];
 	if (is_self_child(argc, argv, &mode)) {
-		for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
-			if (strcmp(mode, children[i].mode) == 0)
-				return children[i].fn();
-		return 99;
+		return run_self_child(mode, children,
+				      sizeof(children) / sizeof(children[0]));
 	}
 	s = suite_create("kmalloc");
 	tc = tcase_create("kmalloc");

@@ -12,6 +12,8 @@
  *   run_suite()       run a suite and turn its result into an exit code
  *   run_self()        run this program again in a child, in a given mode
  *                     and environment, with stderr captured
+ *   run_self_child()  the child's side: the mode's function from a table,
+ *                     which says what failed with child_failed()
  *   read_anyway()     tell memcheck a test reads undefined bytes on purpose
  */
 #ifndef USLAB_TESTUTIL_H
@@ -22,6 +24,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -172,6 +175,40 @@ static inline bool is_self_child(int argc, char **argv, const char **mode)
 		return false;
 	*mode = argv[2];
 	return true;
+}
+
+/*
+ * A child run by run_self() in a table of modes: child_failed() says
+ * what went wrong on stderr, which run_self() shows the parent, and the
+ * child's exit status is whether anything did.
+ */
+struct self_child {
+	const char *mode;
+	int (*fn)(void);
+};
+
+static int child_failures __attribute__((unused));
+
+static inline __attribute__((format(printf, 1, 2))) void
+child_failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	child_failures++;
+}
+
+/* Run mode's entry of the table; 99 for a mode it does not have. */
+static inline int run_self_child(const char *mode,
+				 const struct self_child *table, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mode, table[i].mode) == 0)
+			return table[i].fn();
+	return 99;
 }
 
 /* Are we running under valgrind (make check-valgrind)? */
