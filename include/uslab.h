@@ -943,6 +943,23 @@ USLAB_EXPORT struct kmem_cache *uslab_kmalloc_cache(size_t size);
  */
 USLAB_EXPORT struct kmem_cache *uslab_malloc_cache(size_t size);
 
+/**
+ * uslab_object_start - the start of the object an address lies in.
+ * @p: an address inside an object, or at its start.
+ *
+ * The kernel's nearest_obj() for any memory uslab hands out: an object
+ * of a cache (kmem_cache_alloc(), kmalloc() up to
+ * KMALLOC_MAX_CACHE_SIZE, malloc() under libuslab-malloc) or a large
+ * block.  kvfree_rcu() (<uslab-rcu.h>) finds the object to free from
+ * its rcu_head with it.  @p must lie in the caller's bytes of an object
+ * that is allocated: for a free object, or an address in padding or a
+ * red zone, the result is NULL or an object that is not the caller's.
+ *
+ * Context: any thread; no lock.
+ * Return: the object's first byte, or NULL if @p is in no object.
+ */
+USLAB_EXPORT void *uslab_object_start(const void *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -354,6 +354,26 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 	return kmem_cache_alloc(s, flags | __GFP_ZERO);
 }
 
+void *uslab_object_start(const void *p)
+{
+	struct us_page *pg = us_chunk_page(p);
+	struct us_chunk *ch;
+
+	if (pg) {
+		struct kmem_cache *c =
+			atomic_load_explicit(&pg->cache, memory_order_acquire);
+		uintptr_t off = us_page_obj_offset(pg, p), in;
+
+		/* Below the first object, off wrapped past span. */
+		if (!c || off >= c->span)
+			return NULL;
+		in = off % c->size;
+		return in < c->object_size ? (char *)(uintptr_t)p - in : NULL;
+	}
+	ch = us_chunk_large_holding(p);
+	return ch ? us_chunk_large_object(ch) : NULL;
+}
+
 void us_cache_invalid_pointer(const char *who, const void *p, const char *why)
 {
 	us_bug_invalid_pointer(NULL, who, p, why);

@@ -89,6 +89,7 @@ static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
 static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
 static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
+static _Atomic size_t large_len_max;	/* the longest large mapping yet */
 static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
 
 static void count_returned(size_t len)
@@ -131,6 +132,18 @@ static void registry_clear(const void *chunk)
 static bool address_fits(const void *p, size_t len)
 {
 	return ((uintptr_t)p + len - 1) >> US_ADDRESS_BITS == 0;
+}
+
+/* A large mapping of len bytes exists: us_chunk_large_holding() must look. */
+static void note_large_len(size_t len)
+{
+	size_t max = atomic_load_explicit(&large_len_max, memory_order_relaxed);
+
+	while (len > max &&
+	       !atomic_compare_exchange_weak_explicit(&large_len_max, &max, len,
+						      memory_order_relaxed,
+						      memory_order_relaxed))
+		;
 }
 
 static void large_unmap(struct us_chunk *ch)
@@ -644,6 +657,7 @@ static void *large_map(size_t size, size_t align, int node)
 	ch->align = align;
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
 	atomic_fetch_add_explicit(&large_mapped, len, memory_order_relaxed);
+	note_large_len(len);
 	registry_set(ch);
 	return us_chunk_large_object(ch);
 }
@@ -802,6 +816,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 					  memory_order_relaxed);
 		ch->map_len = new_len;
 		ch->usable = new_len - offset;
+		note_large_len(new_len);
 		return us_chunk_large_object(ch);
 	}
 	/*
@@ -847,8 +862,37 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
 				  memory_order_relaxed);
+	note_large_len(new_len);
 	registry_set(moved);
 	return us_chunk_large_object(moved);
+}
+
+struct us_chunk *us_chunk_large_holding(const void *p)
+{
+	size_t max = atomic_load_explicit(&large_len_max, memory_order_relaxed);
+	uintptr_t a = (uintptr_t)p;
+
+	/*
+	 * Only a large chunk's first region is registered: walk back over
+	 * regions as far as the longest large mapping could reach.
+	 */
+	for (size_t back = 0; back <= max >> US_CHUNK_SHIFT &&
+			      back <= a >> US_CHUNK_SHIFT;
+	     back++) {
+		const char *q = (const char *)(a - (back << US_CHUNK_SHIFT));
+		struct us_chunk *ch = us_chunk_lookup(q + 1);
+		const char *obj;
+
+		if (!ch)
+			continue;
+		if (ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
+		    ch->kind != US_CHUNK_LARGE)
+			return NULL;
+		obj = us_chunk_large_object(ch);
+		return a >= (uintptr_t)obj && a - (uintptr_t)obj < ch->usable
+			       ? ch : NULL;
+	}
+	return NULL;
 }
 
 uint64_t us_chunk_returned_bytes(void)

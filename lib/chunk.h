@@ -156,6 +156,13 @@ uint64_t us_chunk_dirty_reused_bytes(void);
  */
 void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node);
 
+/*
+ * The allocated large chunk whose block holds p, at its start or inside
+ * it, or NULL.  For a live block: the walk back to its header reads
+ * only the block's own mapping.  No lock.
+ */
+struct us_chunk *us_chunk_large_holding(const void *p);
+
 /* Free a large allocation; ch is its us_chunk_lookup(). */
 void us_chunk_large_free(struct us_chunk *ch);
 

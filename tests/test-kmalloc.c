@@ -137,6 +137,58 @@ START_TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
 }
 END_TEST
 
+/* ------------------------------------------------- uslab_object_start */
+
+/* Every byte of the caller's part of p maps back to p. */
+static void expect_start(const char *what, const char *p, size_t size)
+{
+	size_t step = size > 4096 ? 4093 : 1;
+
+	for (size_t k = 0; k < size; k += step)
+		if (uslab_object_start(p + k) != p)
+			child_failed("%s %p: byte %zu -> %p", what, (void *)p, k,
+				     uslab_object_start(p + k));
+	if (uslab_object_start(p + size - 1) != p)
+		child_failed("%s %p: last byte -> %p", what, (void *)p,
+			     uslab_object_start(p + size - 1));
+}
+
+static int object_start_child(void)
+{
+	static const size_t sizes[] = { 1, 24, 100, 1000, 5000, 65536, 70000,
+					(9u << 20) + 3 };
+	static char not_ours[64];
+	char on_stack[64];
+	struct kmem_cache *odd = kmem_cache_create("odd", 52, 4, 0, NULL);
+	void *keep[32];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int k = 0; k < 3; k++) {
+			keep[k] = kmalloc(sizes[i], GFP_KERNEL);
+			expect_start("kmalloc", keep[k], sizes[i]);
+		}
+		for (int k = 0; k < 3; k++)
+			kfree(keep[k]);
+	}
+	for (int k = 0; k < 32; k++) {
+		keep[k] = kmem_cache_alloc(odd, GFP_KERNEL);
+		expect_start("odd", keep[k], 52);
+	}
+	for (int k = 0; k < 32; k++)
+		kmem_cache_free(odd, keep[k]);
+	kmem_cache_destroy(odd);
+	if (uslab_object_start(not_ours + 8) || uslab_object_start(on_stack) ||
+	    uslab_object_start(NULL))
+		child_failed("memory not uslab's has an object start");
+	return child_failures != 0;
+}
+
+START_TEST(an_interior_pointer_finds_its_object)
+{
+	run_in_every_debug_setting("object-start");
+}
+END_TEST
+
 /* ----------------------------------------------------------- large path */
 
 /*
@@ -213,6 +265,7 @@ END_TEST
 static const struct self_child children[] = {
 	{ "aligned", aligned_child },
 	{ "krealloc-zero", krealloc_zero_child },
+	{ "object-start", object_start_child },
 };
 
 int main(int argc, char **argv)
@@ -233,6 +286,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, krealloc_gfp_zero_zeroes_what_it_adds_on_every_path);
 	tcase_add_test(tc, a_cache_descriptor_is_not_kmalloc_memory);
 	tcase_add_test(tc, a_reused_large_block_is_the_size_asked_for);
+	tcase_add_test(tc, an_interior_pointer_finds_its_object);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

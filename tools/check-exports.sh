@@ -14,9 +14,10 @@ trap 'rm -f "$tmp".*' EXIT INT TERM
 # Declarations: "USLAB_EXPORT <type> <name>(" possibly over two lines.
 grep -v '^#' "$header" | tr '\n' ' ' | grep -o 'USLAB_EXPORT[^;(]*(' |
 	sed 's/($//; s/.*[ *]//' | sort -u > "$tmp.header"
-# The public node only: the first one, up to its "};".  A private node
+# The public nodes (USLAB_0.1, USLAB_0.2, ...); a private node
 # (USLAB_PRIVATE_*) is the libraries' own business.
-sed -n '1,/^};/p' "$symfile" |
+awk '/^USLAB_PRIVATE/ { private = 1 } /^USLAB_[0-9]/ { private = 0 }
+     !private' "$symfile" |
 	sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' | sort -u > "$tmp.sym"
 nm -D --defined-only "$library" |
 	awk '$2 == "T" && $3 !~ /@@?USLAB_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' |
