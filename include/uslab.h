@@ -384,6 +384,14 @@ USLAB_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 USLAB_EXPORT void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags,
 					  int node) USLAB_MALLOC_LIKE;
 
+/*
+ * kmem_cache_alloc_lru - kmem_cache_alloc() for an object that will go
+ * on @lru: the kernel charges the list_lru's memory cgroup, which
+ * userspace has not; @lru is not looked at.
+ */
+#define kmem_cache_alloc_lru(s, lru, flags)                                 \
+	((void)(lru), kmem_cache_alloc((s), (flags)))
+
 /**
  * kmem_cache_zalloc - allocate a zeroed object from a cache.
  * @s: the cache.
@@ -708,6 +716,16 @@ USLAB_EXPORT void kfree_const(const void *x);
 USLAB_EXPORT void *kmalloc_node(size_t size, gfp_t flags, int node)
 	USLAB_MALLOC_LIKE;
 
+/*
+ * kmalloc_track_caller, kmalloc_node_track_caller - kmalloc() and
+ * kmalloc_node() for wrappers, which the kernel records under their
+ * caller's address.  uslab's records (SLAB_STORE_USER) hold a whole
+ * stack, the wrapper's caller included: these are the plain calls.
+ */
+#define kmalloc_track_caller(size, flags) kmalloc((size), (flags))
+#define kmalloc_node_track_caller(size, flags, node)                        \
+	kmalloc_node((size), (flags), (node))
+
 /* kzalloc() on a node: kmalloc_node() with __GFP_ZERO. */
 USLAB_EXPORT void *kzalloc_node(size_t size, gfp_t flags, int node)
 	USLAB_MALLOC_LIKE;
@@ -748,6 +766,12 @@ USLAB_EXPORT void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
 /* kvmalloc_array() with __GFP_ZERO. */
 USLAB_EXPORT void *kvcalloc(size_t n, size_t size, gfp_t flags)
 	USLAB_MALLOC_LIKE;
+
+/* The array forms on a node: kmalloc_array_node() and kcalloc_node(). */
+#define kvmalloc_array_node(n, size, flags, node)                           \
+	kmalloc_array_node((n), (size), (flags), (node))
+#define kvcalloc_node(n, size, flags, node)                                 \
+	kcalloc_node((n), (size), (flags), (node))
 
 /**
  * kvrealloc - resize kvmalloc() memory (Linux 6.12's signature).

@@ -392,6 +392,36 @@ START_TEST(node_calls_on_this_machine)
 }
 END_TEST
 
+/* The kernel's macros over the calls above. */
+START_TEST(kernel_macros_reach_their_functions)
+{
+	struct kmem_cache *c = kmem_cache_create("lru", 64, 0, 0, NULL);
+	int lru_list = 0;
+	void *p = kmem_cache_alloc_lru(c, &lru_list, GFP_KERNEL);
+	unsigned int *a = kvcalloc_node(100, sizeof(unsigned int), GFP_KERNEL, 0);
+	void *b = kvmalloc_array_node(100, 8, GFP_KERNEL, NUMA_NO_NODE);
+	void *t = kmalloc_track_caller(100, GFP_KERNEL);
+	void *u = kmalloc_node_track_caller(100, GFP_KERNEL, 0);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(a && b && t && u);
+	for (int i = 0; i < 100; i++)
+		ck_assert_uint_eq(a[i], 0);
+	errno = 0;
+	ck_assert_ptr_null(kvcalloc_node(SIZE_MAX, 2, GFP_KERNEL, 0));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kvmalloc_array_node(2, SIZE_MAX, GFP_KERNEL, 0));
+	ck_assert_int_eq(errno, ENOMEM);
+	kmem_cache_free(c, p);
+	kvfree(a);
+	kvfree(b);
+	kfree(t);
+	kfree(u);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 START_TEST(node_arrays_refuse_overflowing_counts)
 {
 	static const size_t n[][2] = {
@@ -663,6 +693,7 @@ int main(void)
 	tcase_add_test(tc, freeptr_offset_keeps_the_rest_of_a_free_object);
 	tcase_add_test(tc, node_calls_on_this_machine);
 	tcase_add_test(tc, node_arrays_refuse_overflowing_counts);
+	tcase_add_test(tc, kernel_macros_reach_their_functions);
 	tcase_add_test(tc, kvmalloc_family_allocates_zeroes_and_frees);
 	tcase_add_test(tc, kvrealloc_keeps_contents_on_every_path);
 	tcase_add_test(tc, kvfree_sensitive_clears_before_freeing);
