@@ -103,7 +103,7 @@ void us_cache_init(void)
 		      (size_t)(us_nr_nodes - 1) * sizeof(struct us_slab_pool);
 
 	us_mag_init();
-	us_reclaim_init(sweep);
+	us_reclaim_init(sweep, us_chunk_mapped_bytes);
 	strcpy(kmem_cache_boot.name, "kmem_cache");
 	kmem_cache_boot.flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
 	if (desc > USLAB_MAX_OBJECT_SIZE ||

@@ -391,7 +391,7 @@ void us_chunk_slot_free(struct us_slab *slab)
 
 void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 {
-	uint64_t when = us_os_now_ms();
+	uint64_t when = us_os_now_ms(), bytes = 0;
 
 	sort_slabs(slabs, n);
 	for (unsigned int i = 0; i < n; i++)
@@ -414,6 +414,7 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
 		uint64_t bit = (uint64_t)1 << (slot % 64);
 
+		bytes += (uint64_t)1 << ch->slab_shift;
 		slabs[i]->empty_since = when;
 		ch->free_map[slot / 64] |= bit;
 		ch->dirty_map[slot / 64] |= bit;
@@ -424,7 +425,7 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 		pool->ndirty++;
 	}
 	us_unlock(&page_lock);
-	us_reclaim_note();
+	us_reclaim_note(bytes);
 }
 
 /*
@@ -718,7 +719,9 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node)
 	}
 	if (ch && (obj = large_reuse(ch, size, zero)) != NULL)
 		return obj;
-	return large_map(size, align, node);
+	obj = large_map(size, align, node);
+	us_reclaim_poke(US_RECLAIM_ALLOC);
+	return obj;
 }
 
 void us_chunk_large_free(struct us_chunk *ch)
@@ -736,13 +739,13 @@ void us_chunk_large_free(struct us_chunk *ch)
 		us_list_add(&ch->free_link, &large_free);
 		large_free_bytes += ch->map_len;
 		us_unlock(&large_lock);
-		us_reclaim_note();
+		us_reclaim_note(ch->map_len);
 	} else {
 		large_unmap(ch);
 	}
 	large_cache_trim(now >= us_decay_ms ? now - us_decay_ms + 1 : 0, NULL,
 			 NULL);
-	us_reclaim_poke();
+	us_reclaim_poke(US_RECLAIM_FREE);
 }
 
 size_t us_chunk_large_reap(uint64_t before, uint64_t *waiting)

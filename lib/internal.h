@@ -10,19 +10,26 @@
  *    it; stats.c, report.c and options.c are leaves any layer may call.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
- *      kmalloc.c    kmalloc-N size classes, the large path
+ *      kmalloc.c    kmalloc-N size classes, the large path, the kvmalloc
+ *                   family and the string helpers
  *      init.c       start-up and the fork handlers
  *      cache.c      kmem_cache_* entry points, the list of caches
+ *      debug.c      debug caches: layouts, checks, reports (beside the
+ *                   magazines: a debug cache has none)
  *      magazine.c   per-CPU loaded/previous magazines and the depot
- *      rseq.h       the lock-free fast paths (restartable sequences)
+ *      tcache.c     per-thread magazines, where rseq cannot run
+ *      rseq.h/.c    the lock-free fast paths, the rseq registration
  *      cpu.c        which CPU we are on, how many there can be
- *      slab.c       a cache's slabs, free lists, colouring
+ *      slab.c       a cache's slabs (per NUMA node), free lists
  *      chunk.c      chunks, slots, large mappings, the registry
- *      os.c         mmap, munmap, madvise, clocks, randomness
+ *      node.c       NUMA nodes: how many, which is ours, mbind
+ *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
+ *                   locks
  *
  *    reclaim.c (the memory policy: when idle memory goes back, and the
  *    helper thread) is a service the slow paths call, beside stats.c,
- *    report.c and options.c.
+ *    report.c and options.c.  <uslab-rcu.h> (kfree_rcu over liburcu)
+ *    is a header only, on top of the public interface.
  *
  * 2. Object states.  An object is, at any moment, exactly one of:
  *    allocated (the caller's); in a magazine (free, constructed, its
@@ -92,7 +99,16 @@
  * 6. Size classes (kmalloc.c).  8, 16, 32, 64, 96, 128, 192, 256, ...
  *    65536 bytes, as the kernel's kmalloc-N caches; above, the large
  *    path, sized by the page and reused from a bounded cache of freed
- *    blocks.  malloc() has finer classes, four per doubling (kmalloc.h).
+ *    blocks.  malloc() has finer classes (kmalloc.h): 16-byte steps to
+ *    128, then four per doubling, eight from 1 KiB to 8 KiB, where
+ *    programs' sizes crowd.
+ *
+ *    NUMA nodes (node.c).  Each cache has a pool of slabs per node (node
+ *    0's in the descriptor, the others after its CPU slots), and chunks
+ *    are kept per node and bound to it with mbind(2); a refill takes from
+ *    the calling CPU's node.  The _node() calls take objects straight
+ *    from the node's slabs, past the magazines, whose objects may be of
+ *    any node.  One node, the common case, costs nothing.
  *
  * 7. Lock order.  A thread holding a lock may take only locks below it:
  *
@@ -139,11 +155,14 @@
  *    never decommitted and faulted in again; memory idle for longer goes
  *    back without a call.  The sweep runs from the slow paths every
  *    quarter period, and, where uslab is the process's malloc, from a
- *    helper thread while memory waits, which fork() stops.
+ *    helper thread while memory waits, which fork() stops.  The helper
+ *    is started only from an allocation: glibc calls free() holding
+ *    locks that pthread_create() takes.
  *
  * 12. Checklist for a risky change: Does a new lock fit the order above,
  *    and do the fork handlers take it?  Can the path run before
- *    initialisation, or in a forked child?  Does it touch memory of a
+ *    initialisation, or in a forked child?  Can a free path call into
+ *    libc beyond system calls (glibc frees under its own locks)?  Does it touch memory of a
  *    free object that a constructor relies on?  Does the fast path gain
  *    a branch or a store?  Is it tested with more threads than CPUs and
  *    under ThreadSanitizer?

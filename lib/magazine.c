@@ -274,7 +274,8 @@ static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
 	m->next = d->full;
 	d->full = m;
 	d->nfull++;
-	us_reclaim_note();
+	us_reclaim_note((uint64_t)m->rounds *
+			us_container_of(d, struct kmem_cache, depot)->size);
 	return true;
 }
 
@@ -529,7 +530,7 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
-	us_reclaim_poke();
+	us_reclaim_poke(US_RECLAIM_ALLOC);
 	return obj;
 }
 
@@ -541,7 +542,7 @@ void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 {
 	us_stat_add(&slot->free_slow, 1);
 	free_slow_locked(c, slot, obj);
-	us_reclaim_poke();
+	us_reclaim_poke(US_RECLAIM_FREE);
 }
 
 /* Entered with slot locked; returns with no lock held. */

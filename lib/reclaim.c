@@ -17,18 +17,25 @@
  * Who sweeps.  The slow paths call us_reclaim_poke(), which runs the
  * sweep at most every quarter of the period: a busy program returns its
  * cold memory in passing, with no thread.  A program that goes quiet
- * makes no slow-path call, so while at least US_HELPER_MIN_BYTES are
- * waiting to age out, a helper thread ("uslab-reclaim") sweeps every
- * quarter period, and exits as soon as less is waiting.  Why a thread
- * and not only piggybacking: a program that frees everything and then
- * waits would otherwise keep it all until its next allocation, and the
- * only alternative, returning memory at free time, returns what a
- * program is about to reuse.  How it stays out of the way:
+ * makes no slow-path call, so a helper thread ("uslab-reclaim") sweeps
+ * every quarter period while at least US_HELPER_MIN_BYTES wait to age
+ * out, and sleeps, with no timeout, while less does.  Why a thread and
+ * not only piggybacking: a program that frees everything and then waits
+ * would otherwise keep it all until its next allocation, and the only
+ * alternative, returning memory at free time, returns what a program is
+ * about to reuse.  How it stays out of the way:
  *
- *   - it exists only while memory is waiting: a short-lived program, or
- *     one whose heap is steady, never has it;
+ *   - it is started only from an allocation's slow path, never from a
+ *     free: glibc frees under its own locks (the thread-stack cache's,
+ *     when it reclaims a finished thread's TLS) and pthread_create()
+ *     takes the same ones, so a thread started from free() can deadlock
+ *     its caller.  A free only wakes the helper (a futex wake);
+ *   - it starts once uslab holds US_HELPER_START_BYTES: a short-lived
+ *     program with a small heap never has it;
+ *   - asleep it costs nothing: no timer, no wake-up until a free notes
+ *     that US_HELPER_MIN_BYTES wait;
  *   - fork() stops it first (us_reclaim_fork_prepare()), and neither
- *     parent nor child restarts it until memory waits again, so a
+ *     parent nor child restarts it until an allocation's slow path, so a
  *     program that counts its threads around fork() (Python warns if
  *     there are several) sees one;
  *   - it blocks every signal, so process-directed signals never land on
@@ -69,22 +76,26 @@
 
 /* Below this much waiting memory, the slow paths alone return it. */
 #define US_HELPER_MIN_BYTES ((uint64_t)1 << 20)
+/* The helper starts once uslab holds this much. */
+#define US_HELPER_START_BYTES ((size_t)16 << 20)
 #define US_HELPER_STACK ((size_t)64 << 10)
 
 uint64_t us_decay_ms = US_DECAY_MS_DEFAULT;
 
 static us_reclaim_sweep_fn sweep_fn;
+static us_reclaim_held_fn held_fn;
 static _Atomic uint64_t next_sweep;	/* ms: when the sweep is due */
 static _Atomic uint64_t waiting;	/* bytes waiting to age out, about */
 static _Atomic bool sweeping;		/* a sweep is running */
 
-enum { HELPER_NONE, HELPER_RUNNING, HELPER_EXITED, HELPER_FAILED };
+enum { HELPER_NONE, HELPER_RUNNING, HELPER_FAILED };
 
 static struct us_lock helper_lock = US_LOCK_INIT;
-static _Atomic int helper_state;	/* written under helper_lock, but
-					 * RUNNING -> EXITED by the helper */
+static _Atomic int helper_state;	/* [helper_lock] to change */
 static pthread_t helper_tid;		/* [helper_lock] */
-static _Atomic uint32_t helper_stop;	/* futex word: 1 asks it to stop */
+static _Atomic uint32_t helper_wake;	/* futex word: bumped to wake it */
+static _Atomic bool helper_stop;	/* asks it to exit (fork) */
+static _Atomic bool helper_asleep;	/* waiting for helper_wake */
 static _Atomic unsigned int helper_allowed;	/* enum us_reclaim_allow */
 
 static uint64_t sweep_interval(void)
@@ -92,11 +103,12 @@ static uint64_t sweep_interval(void)
 	return us_decay_ms / 4 > 10 ? us_decay_ms / 4 : 10;
 }
 
-void us_reclaim_init(us_reclaim_sweep_fn sweep)
+void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held)
 {
 	if (us_options.decay_set)
 		us_decay_ms = us_options.decay_ms;
 	sweep_fn = sweep;
+	held_fn = held;
 	atomic_store_explicit(&next_sweep, us_os_now_ms() + sweep_interval(),
 			      memory_order_relaxed);
 }
@@ -106,11 +118,10 @@ void us_reclaim_allow_helper(enum us_reclaim_allow why)
 	atomic_fetch_or_explicit(&helper_allowed, why, memory_order_relaxed);
 }
 
-void us_reclaim_note(void)
+void us_reclaim_note(uint64_t bytes)
 {
-	/* A hint that the sweep has work; the sweep measures how much. */
-	if (!atomic_load_explicit(&waiting, memory_order_relaxed))
-		atomic_store_explicit(&waiting, 1, memory_order_relaxed);
+	/* An estimate until the next sweep measures what waits. */
+	atomic_fetch_add_explicit(&waiting, bytes, memory_order_seq_cst);
 }
 
 /* Run the sweep unless another is running; update what is waiting. */
@@ -134,11 +145,19 @@ uint64_t us_reclaim_sweep_now(void)
 	return run_sweep(us_os_now_ms());
 }
 
-static long futex_wait_ms(_Atomic uint32_t *word, uint32_t val, uint64_t ms)
+/* Wait while *word == val, for ms (0: no limit), or until woken. */
+static void futex_wait_ms(_Atomic uint32_t *word, uint32_t val, uint64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 
-	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms ? &ts : NULL,
+		NULL, 0);
+}
+
+static void wake_helper(void)
+{
+	atomic_fetch_add_explicit(&helper_wake, 1, memory_order_release);
+	syscall(SYS_futex, &helper_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 static void *helper_main(void *arg)
@@ -148,14 +167,31 @@ static void *helper_main(void *arg)
 	(void)arg;
 	pthread_setname_np(pthread_self(), "uslab-reclaim");
 	for (;;) {
-		futex_wait_ms(&helper_stop, 0, sweep_interval());
+		uint32_t seq = atomic_load_explicit(&helper_wake,
+						    memory_order_acquire);
+		bool idle = atomic_load_explicit(&waiting, memory_order_relaxed) <
+			    US_HELPER_MIN_BYTES;
+
 		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
 			break;
-		if (run_sweep(us_os_now_ms()) < US_HELPER_MIN_BYTES)
+		/*
+		 * Idle: sleep until a free notes enough waiting memory and
+		 * wakes us (us_reclaim_poke() tests helper_asleep after its
+		 * note; the futex compares seq, so no wake is lost).
+		 */
+		atomic_store_explicit(&helper_asleep, idle, memory_order_seq_cst);
+		if (idle &&
+		    atomic_load_explicit(&waiting, memory_order_seq_cst) >=
+			    US_HELPER_MIN_BYTES)
+			idle = false;
+		futex_wait_ms(&helper_wake, seq, idle ? 0 : sweep_interval());
+		atomic_store_explicit(&helper_asleep, false, memory_order_relaxed);
+		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
 			break;
+		if (!idle)
+			run_sweep(us_os_now_ms());
 	}
 	errno = saved;
-	atomic_store_explicit(&helper_state, HELPER_EXITED, memory_order_release);
 	return NULL;
 }
 
@@ -168,17 +204,9 @@ static void start_helper(void)
 
 	if (!us_trylock(&helper_lock))
 		return;
-	switch (atomic_load(&helper_state)) {
-	case HELPER_EXITED:
-		pthread_join(helper_tid, NULL);
-		break;
-	case HELPER_NONE:
-		break;
-	default:		/* running, or could not be created */
-		goto out;
-	}
-	atomic_store(&helper_state, HELPER_NONE);
-	atomic_store(&helper_stop, 0);
+	if (atomic_load(&helper_state) != HELPER_NONE)
+		goto out;	/* running, or could not be created */
+	atomic_store(&helper_stop, false);
 	/* Created with every signal blocked: it inherits the mask. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -195,20 +223,34 @@ out:
 	errno = saved;
 }
 
-void us_reclaim_poke(void)
+static bool helper_wanted(void)
+{
+	return !(us_options.background_set && !us_options.background) &&
+	       atomic_load_explicit(&helper_allowed, memory_order_relaxed) ==
+		       US_RECLAIM_ALLOWED;
+}
+
+void us_reclaim_poke(enum us_reclaim_path path)
 {
 	uint64_t now = us_os_now_ms();
+	int state;
 
 	if (now >= atomic_load_explicit(&next_sweep, memory_order_relaxed))
 		run_sweep(now);
-	if ((us_options.background_set && !us_options.background) ||
-	    atomic_load_explicit(&helper_allowed, memory_order_relaxed) !=
-		    US_RECLAIM_ALLOWED ||
-	    atomic_load_explicit(&waiting, memory_order_relaxed) == 0 ||
-	    atomic_load_explicit(&helper_state, memory_order_relaxed) ==
-		    HELPER_RUNNING)
+	if (!helper_wanted())
 		return;
-	start_helper();
+	state = atomic_load_explicit(&helper_state, memory_order_relaxed);
+	if (state == HELPER_RUNNING) {
+		if (atomic_load_explicit(&waiting, memory_order_seq_cst) >=
+			    US_HELPER_MIN_BYTES &&
+		    atomic_load_explicit(&helper_asleep, memory_order_seq_cst) &&
+		    atomic_exchange_explicit(&helper_asleep, false,
+					     memory_order_relaxed))
+			wake_helper();
+	} else if (state == HELPER_NONE && path == US_RECLAIM_ALLOC &&
+		   held_fn && held_fn() >= US_HELPER_START_BYTES) {
+		start_helper();
+	}
 }
 
 bool us_reclaim_helper_running(void)
@@ -216,21 +258,20 @@ bool us_reclaim_helper_running(void)
 	return atomic_load(&helper_state) == HELPER_RUNNING;
 }
 
+bool us_reclaim_helper_asleep(void)
+{
+	return atomic_load(&helper_asleep);
+}
+
 void us_reclaim_fork_prepare(void)
 {
 	us_lock(&helper_lock);
-	switch (atomic_load(&helper_state)) {
-	case HELPER_RUNNING:
-		atomic_store_explicit(&helper_stop, 1, memory_order_release);
-		syscall(SYS_futex, &helper_stop, FUTEX_WAKE_PRIVATE, 1, NULL,
-			NULL, 0);
-		/* fall through */
-	case HELPER_EXITED:
+	if (atomic_load(&helper_state) == HELPER_RUNNING) {
+		atomic_store_explicit(&helper_stop, true, memory_order_release);
+		wake_helper();
 		pthread_join(helper_tid, NULL);
 		atomic_store(&helper_state, HELPER_NONE);
-		break;
-	default:
-		break;
+		atomic_store(&helper_asleep, false);
 	}
 }
 

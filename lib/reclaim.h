@@ -7,6 +7,7 @@
 #define USLAB_RECLAIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -29,22 +30,32 @@ extern uint64_t us_decay_ms;
  */
 typedef uint64_t (*us_reclaim_sweep_fn)(uint64_t now);
 
+/* The bytes uslab holds from the OS (the helper starts past a size). */
+typedef size_t (*us_reclaim_held_fn)(void);
+
 /* Read the options and register the sweep; once, from us_init(). */
-void us_reclaim_init(us_reclaim_sweep_fn sweep);
+void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held);
 
 /*
- * Something started to age (a slab became empty, a magazine entered a
+ * bytes started to age (a slab became empty, a magazine entered a
  * depot, a large block was kept): the sweep has work.  Any context, any
- * lock held: a relaxed store.
+ * lock held: a relaxed add to an estimate the next sweep replaces.
  */
-void us_reclaim_note(void);
+void us_reclaim_note(uint64_t bytes);
+
+/* Which slow path pokes: only an allocation's may start the helper. */
+enum us_reclaim_path {
+	US_RECLAIM_ALLOC,
+	US_RECLAIM_FREE,
+};
 
 /*
- * From the slow paths, holding no lock: run the sweep if it is due, and
- * start the helper thread if memory is waiting and nothing else would
- * return it.
+ * From the slow paths, holding no lock: run the sweep if it is due; wake
+ * the helper if memory waits; from an allocation, start the helper once
+ * uslab holds enough for it to matter.  A free never starts a thread
+ * (reclaim.c says why).
  */
-void us_reclaim_poke(void);
+void us_reclaim_poke(enum us_reclaim_path path);
 
 /*
  * The helper thread may start once both have been said: libuslab's
@@ -60,8 +71,9 @@ void us_reclaim_allow_helper(enum us_reclaim_allow why);
 /* Run the sweep now, whatever the time; bytes still waiting (tests). */
 uint64_t us_reclaim_sweep_now(void);
 
-/* Is the helper thread running? (tests) */
+/* Is the helper thread running, and is it asleep with no timeout? (tests) */
 bool us_reclaim_helper_running(void);
+bool us_reclaim_helper_asleep(void);
 
 /* fork: the helper is stopped before, and not restarted after. */
 void us_reclaim_fork_prepare(void);

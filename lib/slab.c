@@ -645,7 +645,7 @@ void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 		free_batch_done(c, pool, freed, &doomed);
 	release_slabs(c, &doomed, false);
 	if (emptied)
-		us_reclaim_note();
+		us_reclaim_note(c->slab_size);
 }
 
 void us_slab_free_batch(struct kmem_cache *c, void *const *objs,

@@ -244,7 +244,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		us_depot_give(c, s->loaded);
 		s->loaded = m;
 	}
-	us_reclaim_poke();
+	us_reclaim_poke(US_RECLAIM_ALLOC);
 	return us_mag_pop(m);
 }
 
@@ -289,7 +289,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	}
 	s->prev = s->loaded;
 	s->loaded = m;
-	us_reclaim_poke();
+	us_reclaim_poke(US_RECLAIM_FREE);
 push:
 	s->loaded->objs[s->loaded->rounds++] = obj;
 }

@@ -9,6 +9,7 @@
  * dlopen, thread creation and exit, atexit, thread-specific-data
  * destructors, fork with threads, and 100,000 threads in a row.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -705,13 +706,60 @@ static size_t fill_and_free(size_t mib)
 }
 
 /*
+ * The context switches of the helper thread ("uslab-reclaim"), or -1 if
+ * there is none: a thread asleep with no timer makes none.
+ */
+static long helper_switches(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	long switches = -1;
+
+	while (d && (e = readdir(d)) != NULL) {
+		char path[128], buf[4096];
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		fd = open(path, O_RDONLY);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0 || strncmp(buf, "uslab-reclaim", 13) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 e->d_name);
+		fd = open(path, O_RDONLY);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			const char *v, *nv;
+
+			buf[n] = '\0';
+			v = strstr(buf, "\nvoluntary_ctxt_switches:");
+			nv = strstr(buf, "nonvoluntary_ctxt_switches:");
+			if (v && nv)
+				switches = strtol(v + 26, NULL, 10) +
+					   strtol(nv + 27, NULL, 10);
+		}
+	}
+	if (d)
+		closedir(d);
+	return switches;
+}
+
+/*
  * With USLAB_DECAY_MS=200: memory a program frees and then stops using
  * goes back within about the period, with no further call into uslab;
- * the helper thread that returns it is gone once it has.
+ * the helper thread that returns it then sleeps with no timer.
  */
 static int idle_child(void)
 {
 	size_t base = fill_and_free(200), after;
+	long before;
 
 	if (!rss_is_meaningful())
 		return 0;
@@ -721,8 +769,53 @@ static int idle_child(void)
 	       base >> 10, after >> 10, threads_now());
 	if (after > base + 20 * MB)
 		return 1;
-	sleep_ms(600);
-	return threads_now() == 1 ? 0 : 2;
+	sleep_ms(300);
+	before = helper_switches();
+	sleep_ms(1000);
+	if (before < 0 || helper_switches() != before)
+		return 2;	/* no helper, or one that keeps waking */
+	return 0;
+}
+
+/*
+ * Threads that come and go while memory waits to age out: eight at a
+ * time, so that their 8 MiB stacks overflow glibc's 40 MiB stack cache,
+ * which then frees a finished thread's TLS under its lock, which
+ * pthread_create() takes too, so uslab must never start its helper from
+ * such a free.  Before that rule, this hung; an alarm turns a hang into
+ * a failure.
+ */
+#define CHURN_ROUNDS 3000
+
+static void *churn_thread(void *arg)
+{
+	void *p[64];
+
+	for (int i = 0; i < 64; i++)
+		p[i] = malloc(64 + (size_t)i * 48);
+	for (int i = 0; i < 64; i++)
+		free(p[i]);
+	return arg;
+}
+
+static int thread_churn_child(void)
+{
+	alarm(30);
+	for (int round = 0; round < CHURN_ROUNDS; round++) {
+		pthread_t t[8];
+		void *big[40];
+
+		/* Memory to wait: the frees below note it. */
+		for (int i = 0; i < 40; i++)
+			big[i] = malloc(16384 + (size_t)round);
+		for (int i = 0; i < 8; i++)
+			pthread_create(&t[i], NULL, churn_thread, NULL);
+		for (int i = 0; i < 40; i++)
+			free(big[i]);
+		for (int i = 0; i < 8; i++)
+			pthread_join(t[i], NULL);
+	}
+	return 0;
 }
 
 /*
@@ -793,6 +886,18 @@ START_TEST(without_the_helper_a_slow_path_returns_it)
 }
 END_TEST
 
+START_TEST(threads_coming_and_going_never_deadlock_the_helper)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=20", NULL };
+	struct captured r;
+
+	run_self("churn", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x (SIGALRM 0x%x: a hang): %s", r.status,
+		      SIGALRM, r.out);
+}
+END_TEST
+
 START_TEST(fork_stops_the_helper)
 {
 	static const char *const env[] = { "USLAB_DECAY_MS=2000", NULL };
@@ -817,6 +922,7 @@ int main(int argc, char **argv)
 		return strcmp(mode, "idle") == 0	? idle_child()
 		       : strcmp(mode, "no-helper") == 0 ? no_helper_child()
 		       : strcmp(mode, "fork") == 0	? fork_child_mode()
+		       : strcmp(mode, "churn") == 0	? thread_churn_child()
 							: 99;
 
 #ifdef USLAB_TEST_SANITIZED
@@ -864,6 +970,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, idle_memory_goes_back_with_no_call);
 	tcase_add_test(tc, without_the_helper_a_slow_path_returns_it);
 	tcase_add_test(tc, fork_stops_the_helper);
+	tcase_add_test(tc, threads_coming_and_going_never_deadlock_the_helper);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
