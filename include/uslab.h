@@ -135,7 +135,7 @@ typedef unsigned int gfp_t;
  * returning NULL.  SLAB_TYPESAFE_BY_RCU keeps the cache's slab memory
  * mapped and of this type for as long as the cache exists, so a stale
  * pointer to a freed object still points at an object of the same type
- * (see uslab-rcu(3)).  The debugging flags (SLAB_CONSISTENCY_CHECKS,
+ * (see kfree_rcu(3)).  The debugging flags (SLAB_CONSISTENCY_CHECKS,
  * SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER, SLAB_TRACE) switch on the
  * slab_debug checks for the cache (uslab(7)).  The rest have nothing to
  * act on in userspace and are accepted as no-ops: SLAB_ACCOUNT and
@@ -359,7 +359,9 @@ USLAB_EXPORT void kmem_cache_destroy(struct kmem_cache *s);
  * @flags: GFP flags; __GFP_ZERO zeroes the object (and the constructor's
  *         work with it).
  *
- * Context: any thread.  The fast path takes only the current CPU's lock.
+ * Context: any thread.  The fast path takes no lock where the thread has
+ * an rseq area (a restartable sequence on the current CPU's magazine),
+ * and only that CPU's lock where it has none.
  * Return: a constructed object aligned as the cache promises, or NULL
  * with errno ENOMEM (out of memory) or EINVAL (@s NULL, unknown @flags).
  */

@@ -48,7 +48,8 @@
  *
  * Locking: page_lock protects the per-order chunk lists, each chunk's
  * free map and nfree; large_lock the cache of freed large chunks.  They
- * are innermost (design essay, 7) and never nested.
+ * are innermost (design essay, 7); only the fork handlers hold both,
+ * page_lock first.
  *
  * Returning memory: a freed slot is decommitted at once (MADV_DONTNEED);
  * the slab layer above decides when a slab is worth freeing.  A chunk

@@ -7,18 +7,20 @@
  * ======================================================================
  *
  * 1. Layers.  Each is one file (or two) and calls only the layers below
- *    it; stats.c, report.c and options.c are leaves any layer may call.
+ *    it; report.c, options.c, os.c and lock.c are leaves any layer may
+ *    call.  init.c sits above every layer: it brings them up in order and
+ *    holds the fork handlers.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
  *      kmalloc.c    kmalloc-N size classes, the large path, the kvmalloc
  *                   family and the string helpers
- *      init.c       start-up and the fork handlers
  *      cache.c      kmem_cache_* entry points, the list of caches
  *      debug.c      debug caches: layouts, checks, reports (beside the
  *                   magazines: a debug cache has none)
  *      magazine.c   per-CPU loaded/previous magazines and the depot
  *      tcache.c     per-thread magazines, where rseq cannot run
- *      rseq.h/.c    the lock-free fast paths, the rseq registration
+ *      rseq.c       the lock-free fast paths (rseq.h), the rseq
+ *                   registration
  *      cpu.c        which CPU we are on, how many there can be
  *      slab.c       a cache's slabs (per NUMA node), free lists
  *      chunk.c      chunks, slots, large mappings, the registry
@@ -27,8 +29,11 @@
  *                   locks
  *
  *    reclaim.c (the memory policy: when idle memory goes back, and the
- *    helper thread) is a service the slow paths call, beside stats.c,
- *    report.c and options.c.  <uslab-rcu.h> (kfree_rcu over liburcu)
+ *    helper thread) is a service the slow paths call; the sweep it runs
+ *    is cache.c's, handed to it at start-up.  stats.c reads what the
+ *    cache, magazine and slab layers count, for uslab_cache_stats(),
+ *    the slabinfo table and USLAB_STATS: a reader beside the stack,
+ *    called by none of its layers.  <uslab-rcu.h> (kfree_rcu over liburcu)
  *    is a header only, on top of the public interface.
  *
  * 2. Object states.  An object is, at any moment, exactly one of:
@@ -115,6 +120,7 @@
  *      0. helper_lock (reclaim.c): starting and stopping the helper
  *         thread; nothing else is held while it is taken
  *      1. init_lock (init.c), then kmalloc_lock (kmalloc.c): start-up;
+ *         key_lock (tcache.c): making the thread-cache key, once;
  *         then list_lock (cache.c): the list of caches
  *      2. cpu slot locks             (magazine.c) one per CPU per cache;
  *                                    at most one held at a time, except
@@ -123,7 +129,10 @@
  *      4. slab locks                 (slab.c) of a cache; the bootstrap
  *                                    magazine caches' slab locks are
  *                                    taken under any depot lock
- *      5. page_lock                  (chunk.c)
+ *      5. page_lock, large_lock      (chunk.c) slots and chunks; the
+ *                                    cache of freed large blocks.  Only
+ *                                    the fork handler holds both, page
+ *                                    lock first
  *      6. report_lock                (debug.c) keeps a report's lines
  *                                    together; nothing is taken under it
  *

@@ -3,7 +3,8 @@
 #   - <uslab.h> compiles alone, pedantically, as C99, C11 and C++11,
 #     every public function is callable from C++, and C11 and C++ have
 #     kmem_cache_create()'s four-argument form beside the classic one;
-#   - the exports of libuslab match the header and the version script.
+#   - the exports of libuslab match the header and the version script;
+#   - the design essay's layer list names every lib/*.c.
 # Run by make check with CC, CXX, top_srcdir and top_builddir set.
 set -eu
 : "${CC:=cc}" "${CXX:=c++}"
@@ -51,5 +52,31 @@ $CXX -std=c++11 -DNEW_FORM -pedantic -Wall -Wextra -Werror $inc \
 	-c "$tmp/cxx.cc" -o "$tmp/cxx.o"
 echo "C++11 pedantic: ok"
 
+# The design essay (lib/internal.h, point 1) names every module.
+essay=$(sed -n '/^ \* 1\. Layers\./,/^ \* 2\. /p' "$top_srcdir/lib/internal.h")
+missing=
+for f in "$top_srcdir"/lib/*.c; do
+	m=$(basename "$f")
+	printf '%s\n' "$essay" | grep -q "[^a-z_]$m" || missing="$missing $m"
+done
+[ -z "$missing" ] ||
+	{ echo "the design essay's layer list lacks:$missing"; exit 1; }
+echo "design essay: every lib/*.c in its layer list"
+
 "$top_srcdir/tools/check-exports.sh" "$top_srcdir/include/uslab.h" \
 	"$top_builddir/lib/uslab.sym" "$top_builddir/lib/.libs/libuslab.so"
+
+# libuslab-malloc: the functions malloc.c marks MALLOC_EXPORT, its
+# version script and the library's dynamic symbols agree.
+tmpm=$tmp/malloc
+sed -n 's/^MALLOC_EXPORT [^(]*[ *]\([a-z_]*\)(.*/\1/p' "$top_srcdir/lib/malloc.c" |
+	sort -u > "$tmpm.src"
+sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' "$top_srcdir/lib/uslab-malloc.sym" |
+	sort -u > "$tmpm.sym"
+nm -D --defined-only "$top_builddir/lib/.libs/libuslab-malloc.so" |
+	awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort -u > "$tmpm.lib"
+if ! diff -u "$tmpm.src" "$tmpm.sym" || ! diff -u "$tmpm.sym" "$tmpm.lib"; then
+	echo "libuslab-malloc: malloc.c, uslab-malloc.sym and the library differ"
+	exit 1
+fi
+echo "libuslab-malloc: $(wc -l < "$tmpm.lib") exported functions agree"
