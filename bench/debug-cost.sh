@@ -1,23 +1,25 @@
 #!/bin/sh
 # debug-cost.sh - what each USLAB_DEBUG letter costs a kmem_cache pair.
 #
-#   bench/debug-cost.sh [-r RUNS] [-n PAIRS] [-s SIZE]
+#   bench/debug-cost.sh [-r RUNS] [-n PAIRS] [-s SIZE] [--svg FILE]
 #
 # Runs uslab-bench's kmem_cache alloc+free pair with no debugging, with
 # each letter alone (F Z P U T) and with FZPU, interleaved RUNS times (at
 # least 5), and prints the median ns per pair and its ratio to the run
 # without debugging.  SLAB_TRACE writes a line per operation; its output
 # goes to /dev/null, so T's figure is mostly the cost of write(2).
+# --svg FILE also draws the ratios as a chart (gnuplot; bench/chart.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH:=$here/uslab-bench}"
-runs=5 pairs=200000 size=64
+runs=5 pairs=200000 size=64 svg=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) runs=$2; shift ;;
 	-n) pairs=$2; shift ;;
 	-s) size=$2; shift ;;
-	*) echo "usage: $0 [-r RUNS] [-n PAIRS] [-s SIZE]"; exit 2 ;;
+	--svg) svg=$2; shift ;;
+	*) echo "usage: $0 [-r RUNS] [-n PAIRS] [-s SIZE] [--svg FILE]"; exit 2 ;;
 	esac
 	shift
 done
@@ -46,5 +48,12 @@ printf '%-6s %12s %8s   (%s-byte objects, %s pairs, median of %s)\n' \
 	letters ns/pair ratio "$size" "$pairs" "$runs"
 for l in $letters; do
 	m=$(median "$tmp/$l")
-	printf '%-6s %12.1f %8.1f\n' "$l" "$m" "$(echo "$m $base" | awk '{ print $1 / $2 }')"
+	r=$(echo "$m $base" | awk '{ print $1 / $2 }')
+	printf '%-6s %12.1f %8.1f\n' "$l" "$m" "$r"
+	echo "$l kmem_cache-pair $r" >> "$tmp/ratios"
 done
+if [ -n "$svg" ]; then
+	"$here/chart.sh" "$tmp/ratios" "$svg" \
+		"Cost of each USLAB_DEBUG letter: $size-byte kmem_cache pairs, median of $runs" \
+		"ns per pair / ns without debugging"
+fi

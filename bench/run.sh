@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - uslab against glibc, jemalloc, tcmalloc and mimalloc.
 #
-#   bench/run.sh [-r RUNS] [-w WORKLOAD[,WORKLOAD...]] [--callgrind]
+#   bench/run.sh [-r RUNS] [-w WORKLOAD[,WORKLOAD...]] [--svg FILE]
+#                [--callgrind]
 #
 # Every workload of uslab-bench runs against every available allocator,
 # the peers by LD_PRELOAD and uslab both through libuslab-malloc ("uslab")
@@ -21,6 +22,9 @@
 # time (runstat's medians), so that a policy that returns memory only to
 # fault it in again shows.
 #
+# --svg FILE also draws each workload's ratios to the best peer, for
+# every allocator, as an SVG chart (gnuplot; bench/chart.sh).
+#
 # --callgrind reports instructions per operation of the pair workloads
 # instead: the difference of two runs of different lengths, so start-up
 # cancels out; stable on a noisy machine.  Valgrind has no rseq, so uslab
@@ -30,13 +34,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH:=$here/uslab-bench}"
 : "${RUNSTAT:=$here/../tests/runstat}"
 : "${USLAB_MALLOC:=$here/../lib/.libs/libuslab-malloc.so}"
-runs=5 only="" callgrind=0
+runs=5 only="" callgrind=0 svg=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) runs=$2; shift ;;
 	-w) only=$2; shift ;;
+	--svg) svg=$2; shift ;;
 	--callgrind) callgrind=1 ;;
-	*) echo "usage: $0 [-r RUNS] [-w WORKLOADS] [--callgrind]"; exit 2 ;;
+	*) echo "usage: $0 [-r RUNS] [-w WORKLOADS] [--svg FILE] [--callgrind]"
+	   exit 2 ;;
 	esac
 	shift
 done
@@ -223,3 +229,10 @@ awk '$2 == "uslab-norseq" && $3 > 0 { l[$1] = $3 } $2 == "glibc" { g[$1] = $3 }
 	"$tmp/ratios" | sort
 awk '$2 == "uslab-kmem" { s += log($3); n++ }
      END { if (n) printf "uslab (kmem_cache) over the best peer'\''s malloc: geometric mean %.2f\n", exp(s / n) }' "$tmp/ratios"
+
+if [ -n "$svg" ] && [ -s "$tmp/ratios" ]; then
+	echo
+	"$here/chart.sh" "$tmp/ratios" "$svg" \
+		"uslab and its peers: each workload's median over the best peer's ($runs runs, $(nproc) CPUs)" \
+		"median / best peer's median (lower is better)"
+fi
