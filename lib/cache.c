@@ -268,6 +268,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	us_unlock(&list_lock);
 	us_mag_drain(s);
 	us_debug_validate(s);
+	US_ASSERT(us_cache_validate(s) == 0);
 	live = us_slab_release_all(s);
 	if (live) {
 		if (s->flags & US_CACHE_DEBUG)
@@ -509,6 +510,8 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	us_slab_reap(s, UINT64_MAX, NULL);
 	/* And what its slabs left resident in the page layer. */
 	us_chunk_decommit(UINT64_MAX, NULL);
+	/* The assertion build checks every structure of the cache here. */
+	US_ASSERT(us_cache_validate(s) == 0 && us_chunk_validate() == 0);
 	return 0;
 }
 

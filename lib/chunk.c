@@ -160,6 +160,8 @@ static void large_unmap(struct us_chunk *ch)
 
 static void pools_init_locked(void)
 {
+	US_ASSERT_HELD(&page_lock);
+
 	for (unsigned int n = 0; n < US_MAX_NODES; n++) {
 		for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
 			us_list_init(&pools[n][o].chunks);
@@ -185,6 +187,8 @@ static struct us_chunk *chunk_create_locked(unsigned int order,
 	size_t header = offsetof(struct us_chunk, slabs) +
 			nslots * sizeof(struct us_slab);
 	struct us_chunk *ch;
+
+	US_ASSERT_HELD(&page_lock);
 
 	ch = us_os_map_aligned(US_CHUNK_SIZE, US_CHUNK_SIZE, 0);
 	if (!ch)
@@ -217,6 +221,8 @@ static struct us_chunk *chunk_create_locked(unsigned int order,
 
 static void chunk_destroy_locked(struct us_chunk *ch)
 {
+	US_ASSERT_HELD(&page_lock);
+
 	bitmap_clear(us_registry_slab, ch);
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, US_CHUNK_SIZE,
@@ -229,6 +235,9 @@ static void slot_take_locked(struct order_pool *pool, struct us_chunk *ch,
 			     uint32_t i)
 {
 	uint64_t bit = (uint64_t)1 << (i % 64);
+
+	US_ASSERT_HELD(&page_lock);
+	US_ASSERT(ch->free_map[i / 64] & bit);	/* a free slot */
 
 	ch->free_map[i / 64] &= ~bit;
 	if (ch->dirty_map[i / 64] & bit) {
@@ -319,6 +328,8 @@ static void chunk_maybe_idle_locked(struct us_chunk *ch)
 {
 	struct order_pool *pool = pool_of(ch);
 
+	US_ASSERT_HELD(&page_lock);
+
 	if (ch->nfree < ch->nslots - ch->first_slot || ch->ndirty)
 		return;
 	us_list_del(&ch->link);
@@ -374,6 +385,8 @@ static void decommit_runs(struct us_slab **slabs, unsigned int n)
 /* Give decommitted slots back as free and clean; page_lock held. */
 static void slots_clean_locked(struct us_slab **slabs, unsigned int n)
 {
+	US_ASSERT_HELD(&page_lock);
+
 	for (unsigned int i = 0; i < n; i++) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
 		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
@@ -438,6 +451,8 @@ static unsigned int take_expired_locked(struct us_chunk *ch, uint64_t before,
 {
 	struct order_pool *pool = pool_of(ch);
 	unsigned int n = 0;
+
+	US_ASSERT_HELD(&page_lock);
 
 	for (uint32_t w = 0; w < US_CHUNK_MAX_SLOTS / 64; w++) {
 		uint64_t bits = ch->dirty_map[w];
@@ -550,6 +565,8 @@ static struct us_chunk *large_cache_take_locked(size_t size, int node)
 	struct us_chunk *fit = NULL, *grow = NULL;
 	unsigned int looked = 0;
 
+	US_ASSERT_HELD(&large_lock);
+
 	for (struct us_list *l = large_free.next; l != &large_free &&
 	     looked < US_LARGE_CACHE_SCAN; l = l->next, looked++) {
 		struct us_chunk *ch = us_container_of(l, struct us_chunk,
@@ -584,6 +601,8 @@ static size_t large_cache_cap_locked(void)
 {
 	size_t mapped = atomic_load_explicit(&large_mapped, memory_order_relaxed);
 	size_t live = mapped > large_free_bytes ? mapped - large_free_bytes : 0;
+
+	US_ASSERT_HELD(&large_lock);
 
 	return US_MIN(US_MAX(live, US_LARGE_CACHE_MIN_BYTES),
 		      US_LARGE_CACHE_MAX_BYTES);

@@ -188,6 +188,31 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Internal assertions, in the build of ./configure --enable-debug (as
+ * the kernel's CONFIG_DEBUG_VM and lockdep, jemalloc's --enable-debug,
+ * mimalloc's MI_DEBUG): a broken invariant is reported, with where, and
+ * the process aborts.  In the default build an assertion is nothing: its
+ * condition is not evaluated.
+ */
+#ifdef USLAB_ASSERTS
+#define US_ASSERTS 1
+__attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char *file,
+				     int line);
+#define US_ASSERT(cond)                                                     \
+	((void)(__builtin_expect(!!(cond), 1) ||                             \
+		(us_assert_fail(#cond, __FILE__, __LINE__), 0)))
+#else
+#define US_ASSERTS 0
+#define US_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+
+/*
+ * At the top of a function named _locked, or documented "lock held":
+ * the lock is taken (by someone: lock.h's locks have no owner).
+ */
+#define US_ASSERT_HELD(l) US_ASSERT(us_lock_is_held(l))
 #define US_NOINLINE __attribute__((noinline))
 #define US_COLD __attribute__((cold, noinline))
 #define US_NORETURN __attribute__((noreturn))

@@ -210,6 +210,8 @@ static struct us_mag *depot_pop_full_locked(struct us_depot *d)
 {
 	struct us_mag *m = d->full;
 
+	US_ASSERT_HELD(&d->lock);
+
 	if (m) {
 		d->full = m->next;
 		d->nfull--;
@@ -223,6 +225,8 @@ static struct us_mag *depot_pop_empty_locked(struct us_depot *d,
 					     struct us_mag **stale)
 {
 	struct us_mag *m;
+
+	US_ASSERT_HELD(&d->lock);
 
 	while ((m = d->empty) != NULL) {
 		d->empty = m->next;
@@ -268,6 +272,9 @@ static void mag_flush(struct kmem_cache *c, struct us_mag *m)
 /* Keep a full magazine in the depot if under its cap; depot locked. */
 static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
 {
+	US_ASSERT_HELD(&d->lock);
+	US_ASSERT(m->rounds > 0 && m->rounds <= m->capacity);
+
 	if (d->nfull >= d->max_full)
 		return false;
 	m->stamp = us_os_now_ms();
@@ -285,6 +292,9 @@ static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
  */
 static bool depot_push_empty_locked(struct us_depot *d, struct us_mag *m)
 {
+	US_ASSERT_HELD(&d->lock);
+	US_ASSERT(m->rounds == 0);
+
 	if (m == &us_mag_sentinel)
 		return true;
 	if (d->nempty >= d->max_full || m->capacity != d->capacity)
@@ -549,6 +559,8 @@ void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
 static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			     void *obj)
 {
+	US_ASSERT_HELD(&slot->lock);
+
 	for (;;) {
 		struct us_mag *m, *full, *stale = NULL;
 		struct us_depot *d = &c->depot;

@@ -212,3 +212,11 @@ void us_panic(const char *fmt, ...)
 	va_end(ap);
 	abort();
 }
+
+#ifdef USLAB_ASSERTS
+void us_assert_fail(const char *cond, const char *file, int line)
+{
+	us_panic("uslab: internal assertion failed: %s (%s:%d)", cond, file,
+		 line);
+}
+#endif

@@ -324,6 +324,8 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 {
 	bool was_full = slab->list == US_SLAB_FULL;
 
+	US_ASSERT_HELD(&pool->lock);
+
 	if (slab->list == to)
 		return;
 	switch (slab->list) {
@@ -522,6 +524,8 @@ static bool may_release(const struct kmem_cache *c)
 static void collect_empty(struct us_slab_pool *pool, uint64_t before,
 			  struct us_list *out)
 {
+	US_ASSERT_HELD(&pool->lock);
+
 	while (!us_list_is_empty(&pool->empty)) {
 		struct us_slab *oldest = us_container_of(pool->empty.prev,
 							 struct us_slab, link);
@@ -579,6 +583,9 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
 static bool free_one(struct kmem_cache *c, struct us_slab_pool *pool,
 		     struct us_slab *slab, void *obj, uint64_t idle_since)
 {
+	US_ASSERT_HELD(&pool->lock);
+	US_ASSERT(slab->inuse > 0 && slab->inuse <= slab->objects);
+
 	fp_write(c, fp_addr(c, obj), slab->freelist);
 	slab->freelist = obj;
 	if (--slab->inuse == 0) {

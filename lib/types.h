@@ -217,6 +217,11 @@ struct us_mag {
 	void *objs[];
 };
 
+/* The push reads objs[rounds - 1] with rounds 0 as the guard word. */
+_Static_assert(offsetof(struct us_mag, guard) + sizeof(void *) ==
+		       offsetof(struct us_mag, objs),
+	       "a magazine's guard word is objs[-1]");
+
 /*
  * One CPU's view of a cache.  Counters are written with relaxed atomic
  * stores under the slot lock so that statistics may read them without
@@ -232,6 +237,10 @@ struct us_cpu_slot {
 	_Atomic uint64_t free_fast;	/* [cpu] */
 	_Atomic uint64_t free_slow;	/* [cpu] */
 } __attribute__((aligned(US_CACHE_LINE)));
+
+/* One line per CPU: two CPUs' fast paths never share a line. */
+_Static_assert(sizeof(struct us_cpu_slot) == US_CACHE_LINE,
+	       "a CPU slot is one cache line");
 
 struct us_depot {
 	struct us_lock lock;
