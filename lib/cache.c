@@ -330,7 +330,7 @@ void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 	return p;
 }
 
-US_COLD static void *alloc_hard(struct kmem_cache *s, gfp_t flags)
+US_COLD static void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 {
 	return us_cache_alloc_node(s, flags, NUMA_NO_NODE);
 }
@@ -347,7 +347,7 @@ void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
 	if (likely(s && !(flags & ~US_GFP_PLAIN)))
 		return us_mag_alloc(s);
-	return alloc_hard(s, flags);
+	return cache_alloc_slow(s, flags);
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
@@ -472,7 +472,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 		if (!us_mag_alloc_bulk(s, p + done, n)) {
 			if ((flags & __GFP_NOFAIL)) {
 				/* Per object, so the wait sees progress. */
-				p[done] = alloc_hard(s, flags & ~__GFP_ZERO);
+				p[done] = cache_alloc_slow(s, flags & ~__GFP_ZERO);
 				done++;
 				continue;
 			}
@@ -613,11 +613,11 @@ void us_cache_fork_prepare(void)
 
 	us_lock(&list_lock);
 	for (l = cache_list.next; l != &cache_list; l = l->next)
-		us_mag_fork_lock_cpus(us_container_of(l, struct kmem_cache, link));
+		us_mag_fork_prepare_cpus(us_container_of(l, struct kmem_cache, link));
 	if (us_rseq_enabled)
 		us_rseq_fence(-1);	/* no fast path in flight anywhere */
 	for (l = cache_list.next; l != &cache_list; l = l->next)
-		us_mag_fork_lock_depot(us_container_of(l, struct kmem_cache, link));
+		us_mag_fork_prepare_depot(us_container_of(l, struct kmem_cache, link));
 	for (l = cache_list.next; l != &cache_list; l = l->next)
 		us_slab_fork_prepare(us_container_of(l, struct kmem_cache, link));
 	us_chunk_fork_prepare();
@@ -638,8 +638,10 @@ static void fork_release(bool child)
 			us_slab_fork_child(c);
 		else
 			us_slab_fork_parent(c);
-		us_mag_fork_unlock_depot(c, child);
-		us_mag_fork_unlock_cpus(c, child);
+		if (child)
+			us_mag_fork_child(c);
+		else
+			us_mag_fork_parent(c);
 	}
 	if (child)
 		us_lock_reset(&list_lock);

@@ -41,12 +41,14 @@ void us_debug_fork_prepare(void)
 	us_lock(&report_lock);
 }
 
-void us_debug_fork_release(bool child)
+void us_debug_fork_parent(void)
 {
-	if (child)
-		us_lock_reset(&report_lock);
-	else
-		us_unlock(&report_lock);
+	us_unlock(&report_lock);
+}
+
+void us_debug_fork_child(void)
+{
+	us_lock_reset(&report_lock);
 }
 
 /* ------------------------------------------------------------ USLAB_DEBUG */

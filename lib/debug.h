@@ -132,6 +132,7 @@ US_NORETURN void us_bug_freepointer(struct kmem_cache *c,
 
 /* fork: the report lock, taken after every other lock. */
 void us_debug_fork_prepare(void);
-void us_debug_fork_release(bool child);
+void us_debug_fork_parent(void);
+void us_debug_fork_child(void);
 
 #endif /* USLAB_DEBUG_H */

@@ -44,21 +44,21 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
-	us_debug_fork_release(false);
+	us_debug_fork_parent();
 	us_cache_fork_parent();
-	us_kmalloc_fork_release(false);
+	us_kmalloc_fork_parent();
 	us_unlock(&init_lock);
-	us_reclaim_fork_release(false);
+	us_reclaim_fork_parent();
 }
 
 static void fork_child(void)
 {
 	us_os_fork_child();
-	us_debug_fork_release(true);
+	us_debug_fork_child();
 	us_cache_fork_child();
-	us_kmalloc_fork_release(true);
+	us_kmalloc_fork_child();
 	us_lock_reset(&init_lock);
-	us_reclaim_fork_release(true);
+	us_reclaim_fork_child();
 }
 
 void us_init(void)

@@ -130,12 +130,14 @@ void us_kmalloc_fork_prepare(void)
 	us_lock(&kmalloc_lock);
 }
 
-void us_kmalloc_fork_release(bool child)
+void us_kmalloc_fork_parent(void)
 {
-	if (child)
-		us_lock_reset(&kmalloc_lock);
-	else
-		us_unlock(&kmalloc_lock);
+	us_unlock(&kmalloc_lock);
+}
+
+void us_kmalloc_fork_child(void)
+{
+	us_lock_reset(&kmalloc_lock);
 }
 
 static void *large_alloc(size_t size, size_t align, gfp_t flags, int node)
@@ -165,7 +167,7 @@ static void large_free(struct us_chunk *ch)
 	us_chunk_large_free(ch);
 }
 
-US_COLD static void *kmalloc_hard(size_t size, gfp_t flags, int node)
+US_COLD static void *kmalloc_slow(size_t size, gfp_t flags, int node)
 {
 	struct kmem_cache *c;
 
@@ -204,7 +206,7 @@ void *kmalloc(size_t size, gfp_t flags)
 		if (likely(c))
 			return us_mag_alloc(c);
 	}
-	return kmalloc_hard(size, flags, NUMA_NO_NODE);
+	return kmalloc_slow(size, flags, NUMA_NO_NODE);
 }
 
 void *kmalloc_node(size_t size, gfp_t flags, int node)
@@ -212,7 +214,7 @@ void *kmalloc_node(size_t size, gfp_t flags, int node)
 	/* One node, asked for by number or not at all: kmalloc()'s path. */
 	if (node == NUMA_NO_NODE || (node == 0 && us_nr_nodes == 1))
 		return kmalloc(size, flags);
-	return kmalloc_hard(size, flags, node);
+	return kmalloc_slow(size, flags, node);
 }
 
 void *kzalloc_node(size_t size, gfp_t flags, int node)

@@ -20,7 +20,8 @@
 US_SHARED void us_kmalloc_init(void);
 
 void us_kmalloc_fork_prepare(void);
-void us_kmalloc_fork_release(bool child);
+void us_kmalloc_fork_parent(void);
+void us_kmalloc_fork_child(void);
 
 /*
  * The malloc classes.  kmalloc() keeps the kernel's classes (powers of

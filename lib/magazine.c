@@ -426,6 +426,13 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
 
 /* ------------------------------------------------------------ slow paths */
 
+/* The slow paths: entered with slot locked, return with it unlocked. */
+static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot);
+static void free_to_depot(struct kmem_cache *c, struct us_cpu_slot *slot,
+			  void *obj);
+US_NORETURN static void mag_double_free(struct kmem_cache *c,
+					struct us_cpu_slot *slot, void *obj);
+
 void *us_mag_alloc_percpu(struct kmem_cache *c)
 {
 	struct us_cpu_slot *slot;
@@ -442,7 +449,7 @@ void *us_mag_alloc_percpu(struct kmem_cache *c)
 		us_stat_add(&slot->alloc_fast, 1);
 		us_unlock(&slot->lock);
 	} else {
-		obj = us_mag_alloc_slow(c, slot);
+		obj = alloc_from_depot(c, slot);
 	}
 	if (obj)
 		us_obj_handout(c, obj);
@@ -463,13 +470,13 @@ void us_mag_free_percpu(struct kmem_cache *c, void *obj)
 	m = slot->loaded;
 	if (likely(m->rounds < m->capacity)) {
 		if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
-			us_mag_double_free(c, slot, obj);
+			mag_double_free(c, slot, obj);
 		m->objs[m->rounds++] = obj;
 		us_stat_add(&slot->free_fast, 1);
 		us_unlock(&slot->lock);
 		return;
 	}
-	us_mag_free_slow(c, slot, obj);
+	free_to_depot(c, slot, obj);
 }
 
 
@@ -481,7 +488,7 @@ static void slot_swap(struct us_cpu_slot *slot)
 	slot->prev = t;
 }
 
-void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
+static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 {
 	struct us_mag *m, *old = NULL;
 	void *obj;
@@ -544,19 +551,19 @@ void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot)
 	return obj;
 }
 
-static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
+static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			     void *obj);
 
-void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
-		      void *obj)
+static void free_to_depot(struct kmem_cache *c, struct us_cpu_slot *slot,
+			  void *obj)
 {
 	us_stat_add(&slot->free_slow, 1);
-	free_slow_locked(c, slot, obj);
+	free_to_depot_locked(c, slot, obj);
 	us_reclaim_poke(US_RECLAIM_FREE);
 }
 
 /* Entered with slot locked; returns with no lock held. */
-static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
+static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			     void *obj)
 {
 	US_ASSERT_HELD(&slot->lock);
@@ -606,15 +613,15 @@ static void free_slow_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 		slot = us_mag_lock_current(c);
 		if (unlikely(slot->loaded->rounds &&
 			     slot->loaded->objs[slot->loaded->rounds - 1] == obj))
-			us_mag_double_free(c, slot, obj);
+			mag_double_free(c, slot, obj);
 	}
 push:
 	slot->loaded->objs[slot->loaded->rounds++] = obj;
 	us_unlock(&slot->lock);
 }
 
-void us_mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
-			void *obj)
+static void mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
+			    void *obj)
 {
 	us_unlock(&slot->lock);
 	us_mag_report_double_free(c, obj);
@@ -862,7 +869,7 @@ unsigned int us_mag_validate(struct kmem_cache *c)
 	return problems;
 }
 
-void us_mag_fork_lock_cpus(struct kmem_cache *c)
+void us_mag_fork_prepare_cpus(struct kmem_cache *c)
 {
 	/* The caller fences every CPU once all caches are locked. */
 	if (c->flags & US_CACHE_NOMAGAZINE)
@@ -871,30 +878,26 @@ void us_mag_fork_lock_cpus(struct kmem_cache *c)
 		us_lock(&c->cpu[i].lock);
 }
 
-void us_mag_fork_unlock_cpus(struct kmem_cache *c, bool child)
-{
-	if (c->flags & US_CACHE_NOMAGAZINE)
-		return;
-	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		if (child)
-			us_lock_reset(&c->cpu[i].lock);
-		else
-			us_unlock(&c->cpu[i].lock);
-	}
-}
-
-void us_mag_fork_lock_depot(struct kmem_cache *c)
+void us_mag_fork_prepare_depot(struct kmem_cache *c)
 {
 	if (!(c->flags & US_CACHE_NOMAGAZINE))
 		us_lock(&c->depot.lock);
 }
 
-void us_mag_fork_unlock_depot(struct kmem_cache *c, bool child)
+void us_mag_fork_parent(struct kmem_cache *c)
 {
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
-	if (child)
-		us_lock_reset(&c->depot.lock);
-	else
-		us_unlock(&c->depot.lock);
+	us_unlock(&c->depot.lock);
+	for (unsigned int i = 0; i < us_nr_cpus; i++)
+		us_unlock(&c->cpu[i].lock);
+}
+
+void us_mag_fork_child(struct kmem_cache *c)
+{
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	us_lock_reset(&c->depot.lock);
+	for (unsigned int i = 0; i < us_nr_cpus; i++)
+		us_lock_reset(&c->cpu[i].lock);
 }

@@ -45,13 +45,6 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before);
 /* Bytes of objects in c's depot's full magazines (the sweep). */
 uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 
-/* The slow paths: entered with slot locked, return with it unlocked. */
-void *us_mag_alloc_slow(struct kmem_cache *c, struct us_cpu_slot *slot);
-void us_mag_free_slow(struct kmem_cache *c, struct us_cpu_slot *slot,
-		      void *obj);
-US_NORETURN void us_mag_double_free(struct kmem_cache *c,
-				    struct us_cpu_slot *slot, void *obj);
-
 /*
  * Lock the slot of the CPU we run on and return it.  With rseq, a thread
  * that has since moved to another CPU restarts the sequences of the
@@ -78,11 +71,11 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 /*
  * The locked paths: the fast paths without rseq, and the slow path where
  * a sequence gave up (slot locked, CPU moved, magazine empty/full).
- * us_mag_*_locking() (tcache.c) choose the thread's own magazines where
+ * us_mag_*_slow() (tcache.c) choose the thread's own magazines where
  * they can, else us_mag_*_percpu(), which lock the CPU's slot.
  */
-US_SHARED void *us_mag_alloc_locking(struct kmem_cache *c);
-US_SHARED void us_mag_free_locking(struct kmem_cache *c, void *obj);
+US_SHARED void *us_mag_alloc_slow(struct kmem_cache *c);
+US_SHARED void us_mag_free_slow(struct kmem_cache *c, void *obj);
 void *us_mag_alloc_percpu(struct kmem_cache *c);
 void us_mag_free_percpu(struct kmem_cache *c, void *obj);
 
@@ -122,7 +115,7 @@ restart:
 	return obj;
 slow:
 #endif
-	return us_mag_alloc_locking(c);
+	return us_mag_alloc_slow(c);
 }
 
 /* Free an object of c, already checked to belong to c. */
@@ -144,7 +137,7 @@ twice:
 	us_mag_report_double_free(c, obj);
 slow:
 #endif
-	us_mag_free_locking(c, obj);
+	us_mag_free_slow(c, obj);
 }
 
 /*
@@ -191,10 +184,13 @@ void us_mag_counts(struct kmem_cache *c, struct us_mag_counts *out);
 /* Problems in c's magazines: objects not of c, counts out of range. */
 unsigned int us_mag_validate(struct kmem_cache *c);
 
-/* fork: the CPU slot locks, then (in a later phase) the depot lock. */
-void us_mag_fork_lock_cpus(struct kmem_cache *c);
-void us_mag_fork_unlock_cpus(struct kmem_cache *c, bool child);
-void us_mag_fork_lock_depot(struct kmem_cache *c);
-void us_mag_fork_unlock_depot(struct kmem_cache *c, bool child);
+/*
+ * fork: c's CPU slot locks, then, in the next phase of the lock order,
+ * its depot lock; after fork, both released (parent) or reset (child).
+ */
+void us_mag_fork_prepare_cpus(struct kmem_cache *c);
+void us_mag_fork_prepare_depot(struct kmem_cache *c);
+void us_mag_fork_parent(struct kmem_cache *c);
+void us_mag_fork_child(struct kmem_cache *c);
 
 #endif /* USLAB_MAGAZINE_H */

@@ -275,12 +275,13 @@ void us_reclaim_fork_prepare(void)
 	}
 }
 
-void us_reclaim_fork_release(bool child)
+void us_reclaim_fork_parent(void)
 {
-	if (child) {
-		atomic_store(&sweeping, false);
-		us_lock_reset(&helper_lock);
-	} else {
-		us_unlock(&helper_lock);
-	}
+	us_unlock(&helper_lock);
+}
+
+void us_reclaim_fork_child(void)
+{
+	atomic_store(&sweeping, false);
+	us_lock_reset(&helper_lock);
 }

@@ -77,6 +77,7 @@ bool us_reclaim_helper_asleep(void);
 
 /* fork: the helper is stopped before, and not restarted after. */
 void us_reclaim_fork_prepare(void);
-void us_reclaim_fork_release(bool child);
+void us_reclaim_fork_parent(void);
+void us_reclaim_fork_child(void);
 
 #endif /* USLAB_RECLAIM_H */

@@ -62,7 +62,7 @@ static void put_num(struct out *o, unsigned long long v, unsigned int base,
 		put_char(o, tmp[--n]);
 }
 
-size_t us_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+static size_t vformat(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
@@ -152,7 +152,7 @@ size_t us_format(char *buf, size_t size, const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	n = us_vformat(buf, size, fmt, ap);
+	n = vformat(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
 }
@@ -164,7 +164,7 @@ static void vreport_prefixed(const char *prefix, const char *fmt, va_list ap)
 	int saved = errno;
 
 	memcpy(line, prefix, plen);
-	n = plen + us_vformat(line + plen, sizeof(line) - plen - 1, fmt, ap);
+	n = plen + vformat(line + plen, sizeof(line) - plen - 1, fmt, ap);
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';

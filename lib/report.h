@@ -15,7 +15,6 @@
  * stdio.  Understands %s %c %d %u %x %p %% with the length modifiers l,
  * ll and z, and a field width for numbers (%8lu, %08lx).
  */
-size_t us_vformat(char *buf, size_t size, const char *fmt, va_list ap);
 size_t us_format(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

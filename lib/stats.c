@@ -31,7 +31,8 @@
 #include "stats.h"
 #include "tcache.h"
 
-void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st)
+/* Fill st (version already checked) from c's counters and lists. */
+static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 {
 	struct us_slab_counts sc;
 	struct us_mag_counts mc;
@@ -83,7 +84,7 @@ int uslab_cache_stats(struct kmem_cache *s, struct uslab_cache_stats *st)
 {
 	if (!s || !st || st->version != USLAB_CACHE_STATS_VERSION)
 		return -EINVAL;
-	us_stats_collect(s, st);
+	collect(s, st);
 	return 0;
 }
 
@@ -127,7 +128,7 @@ static void slabinfo_line(struct kmem_cache *c, void *arg)
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
 	char line[256];
 
-	us_stats_collect(c, &st);
+	collect(c, &st);
 	format_slabinfo(line, sizeof(line), c, &st);
 	if (fputs(line, ctx->out) < 0)
 		ctx->err = -EIO;
@@ -170,7 +171,7 @@ static void report_slabinfo(struct kmem_cache *c, void *arg)
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
 	char line[256];
 
-	us_stats_collect(c, &st);
+	collect(c, &st);
 	format_slabinfo(line, sizeof(line), c, &st);
 	write_all(*(int *)arg, line);
 }
@@ -180,7 +181,7 @@ static void report_counters(struct kmem_cache *c, void *arg)
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
 	char line[512];
 
-	us_stats_collect(c, &st);
+	collect(c, &st);
 	if (st.allocs == 0 && st.slabs_grown == 0)
 		return;
 	us_format(line, sizeof(line),

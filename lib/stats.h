@@ -7,9 +7,6 @@
 
 #include "internal.h"
 
-/* Fill st (version already checked) from c's counters and lists. */
-void us_stats_collect(struct kmem_cache *c, struct uslab_cache_stats *st);
-
 /* At start-up: keep a copy of stderr if USLAB_STATS=1. */
 void us_stats_init(void);
 

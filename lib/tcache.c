@@ -332,7 +332,7 @@ void us_tcache_count_mine(struct kmem_cache *c)
  * thread's own magazines if the cache has a slot and no thread runs the
  * sequences, else the CPU's, locked (magazine.c).
  */
-void *us_mag_alloc_locking(struct kmem_cache *c)
+void *us_mag_alloc_slow(struct kmem_cache *c)
 {
 	void *obj;
 
@@ -346,7 +346,7 @@ void *us_mag_alloc_locking(struct kmem_cache *c)
 	return us_mag_alloc_percpu(c);
 }
 
-void us_mag_free_locking(struct kmem_cache *c, void *obj)
+void us_mag_free_slow(struct kmem_cache *c, void *obj)
 {
 	if (c->tc_index && !us_rseq_enabled && us_tcache_ready()) {
 		us_obj_takeback(c, obj);
