@@ -31,12 +31,37 @@
 #include "stats.h"
 #include "tcache.h"
 
+/*
+ * The event counters, in one list (as SLUB's enum stat_item): collect()
+ * fills struct uslab_cache_stats from it, and the USLAB_STATS line
+ * prints it.  X(field of struct uslab_cache_stats, label in the
+ * USLAB_STATS line, value from mc, the magazine counts, sc, the slab
+ * counts, and nomag, for the bootstrap caches, which have no magazines
+ * and count at their slabs).  A new counter is a line here, a field in
+ * <uslab.h>, and whatever counts it.
+ */
+#define US_COUNTERS(X)                                                      \
+	X(allocs, "allocs", nomag ? sc.refills : mc.alloc_fast + mc.alloc_slow) \
+	X(frees, "frees", nomag ? sc.flushes : mc.free_fast + mc.free_slow)   \
+	X(alloc_fast, "alloc_fast", mc.alloc_fast)                            \
+	X(free_fast, "free_fast", mc.free_fast)                               \
+	X(depot_full_taken, "depot_full", mc.depot_full_taken)                \
+	X(depot_empty_taken, "depot_empty", mc.depot_empty_taken)             \
+	X(depot_contended, "depot_contended", mc.depot_contended)             \
+	X(depot_reaped, "depot_reaped", mc.depot_reaped)                      \
+	X(slab_refills, "refills", sc.refills)                                \
+	X(slab_flushes, "flushes", sc.flushes)                                \
+	X(slabs_grown, "grown", sc.grown)                                     \
+	X(slabs_reaped, "reaped", sc.reaped)                                  \
+	X(alloc_failed, "failed", sc.alloc_failed)
+
 /* Fill st (version already checked) from c's counters and lists. */
 static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 {
 	struct us_slab_counts sc;
 	struct us_mag_counts mc;
 	unsigned int version = st->version;
+	bool nomag = c->flags & US_CACHE_NOMAGAZINE;
 
 	memset(st, 0, sizeof(*st));
 	st->version = version;
@@ -59,25 +84,10 @@ static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 	st->num_objs = st->slabs * c->objects;
 	st->active_objs = sc.inuse > st->cached_objs ? sc.inuse - st->cached_objs
 						     : 0;
-	st->alloc_fast = mc.alloc_fast;
-	st->free_fast = mc.free_fast;
-	st->allocs = mc.alloc_fast + mc.alloc_slow;
-	st->frees = mc.free_fast + mc.free_slow;
-	if (c->flags & US_CACHE_NOMAGAZINE) {
-		/* Bootstrap caches go straight to their slabs. */
-		st->allocs = sc.refills;
-		st->frees = sc.flushes;
-	}
-	st->depot_full_taken = mc.depot_full_taken;
-	st->depot_empty_taken = mc.depot_empty_taken;
-	st->depot_contended = mc.depot_contended;
-	st->slab_refills = sc.refills;
-	st->slab_flushes = sc.flushes;
-	st->slabs_grown = sc.grown;
-	st->slabs_reaped = sc.reaped;
-	st->alloc_failed = sc.alloc_failed;
 	st->bytes_mapped = st->slabs * c->slab_size;
-	st->depot_reaped = mc.depot_reaped;
+#define US_COUNTER_COLLECT(field, label, value) st->field = (value);
+	US_COUNTERS(US_COUNTER_COLLECT)
+#undef US_COUNTER_COLLECT
 }
 
 int uslab_cache_stats(struct kmem_cache *s, struct uslab_cache_stats *st)
@@ -180,30 +190,24 @@ static void report_counters(struct kmem_cache *c, void *arg)
 {
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
 	char line[512];
+	size_t n;
 
 	collect(c, &st);
 	if (st.allocs == 0 && st.slabs_grown == 0)
 		return;
-	us_format(line, sizeof(line),
-		  "%s allocs=%llu frees=%llu alloc_fast=%llu free_fast=%llu "
-		  "depot_full=%llu depot_empty=%llu depot_contended=%llu "
-		  "depot_reaped=%llu refills=%llu flushes=%llu grown=%llu "
-		  "reaped=%llu failed=%llu bytes=%llu returned=%llu\n",
-		  st.name, (unsigned long long)st.allocs,
-		  (unsigned long long)st.frees,
-		  (unsigned long long)st.alloc_fast,
-		  (unsigned long long)st.free_fast,
-		  (unsigned long long)st.depot_full_taken,
-		  (unsigned long long)st.depot_empty_taken,
-		  (unsigned long long)st.depot_contended,
-		  (unsigned long long)st.depot_reaped,
-		  (unsigned long long)st.slab_refills,
-		  (unsigned long long)st.slab_flushes,
-		  (unsigned long long)st.slabs_grown,
-		  (unsigned long long)st.slabs_reaped,
-		  (unsigned long long)st.alloc_failed,
-		  (unsigned long long)st.bytes_mapped,
-		  (unsigned long long)st.slabs_reaped * st.slab_size);
+	n = us_format(line, sizeof(line), "%s", st.name);
+	/* us_format() counts what did not fit: stop appending there. */
+#define US_COUNTER_FORMAT(field, label, value)                              \
+	if (n < sizeof(line))                                                \
+		n += us_format(line + n, sizeof(line) - n, " " label "=%llu", \
+			       (unsigned long long)st.field);
+	US_COUNTERS(US_COUNTER_FORMAT)
+#undef US_COUNTER_FORMAT
+	if (n < sizeof(line))
+		us_format(line + n, sizeof(line) - n,
+			  " bytes=%llu returned=%llu\n",
+			  (unsigned long long)st.bytes_mapped,
+			  (unsigned long long)st.slabs_reaped * st.slab_size);
 	write_all(*(int *)arg, line);
 }
 
