@@ -61,8 +61,9 @@ extern "C" {
  *
  * The kernel's "get free pages" flags, with the names and meanings of
  * Linux 6.12's <linux/gfp_types.h>.  The bit values are uslab's own, and
- * those uslab 0.1 defined keep their values; use the names.  In userspace there is no page reclaim to wait for, no
- * atomic context, no DMA zone and no memory cgroup, so most of them ask
+ * those uslab 0.1 defined keep their values; use the names.  In
+ * userspace there is no page reclaim to wait for, no atomic context, no
+ * DMA zone and no memory cgroup, so most of them ask
  * nothing uslab does not do anyway: they are accepted and change nothing
  * (see kmalloc(3) for each).  Those that act:
  *

@@ -11,8 +11,9 @@
  * libc, so it cannot recurse into itself.
  *
  * init_lock is the outermost lock, kmalloc's init lock the next (design
- * essay, 7); the fork handlers take them first, so a fork during another thread's initialisation cannot
- * leave the child with a half-built library and a held lock.
+ * essay, 7); the fork handlers take them first, so a fork during another
+ * thread's initialisation cannot leave the child with a half-built
+ * library and a held lock.
  */
 #include "config.h"
 

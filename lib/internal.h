@@ -171,8 +171,8 @@
  * 12. Checklist for a risky change: Does a new lock fit the order above,
  *    and do the fork handlers take it?  Can the path run before
  *    initialisation, or in a forked child?  Can a free path call into
- *    libc beyond system calls (glibc frees under its own locks)?  Does it touch memory of a
- *    free object that a constructor relies on?  Does the fast path gain
+ *    libc beyond system calls (glibc frees under its own locks)?  Does
+ *    it touch memory of a free object that a constructor relies on?  Does the fast path gain
  *    a branch or a store?  Is it tested with more threads than CPUs and
  *    under ThreadSanitizer?
  */

@@ -45,8 +45,9 @@
  * been aborted.  "The slot's own CPU" is the kernel's CPU number equal to
  * the slot index, never the folded number of cpu.h: a thread on a CPU
  * beyond the slot count uses a slot whose own CPU may be running a
- * sequence on it (us_rseq_must_fence()).  This is the exchange with the previous magazine and the
- * depot, the refill and the drain: all take the lock.
+ * sequence on it (us_rseq_must_fence()).  This is the exchange with the
+ * previous magazine and the depot, the refill and the drain: all take
+ * the lock.
  *
  * The counter increment is the one store before the commit; a sequence
  * aborted between the two counts one operation twice.  The counters are

@@ -185,7 +185,8 @@ START_TEST(freed_large_chunks_are_reused_then_unmapped)
 	/* A larger one grows it: only the new pages are new. */
 	q = us_chunk_large_alloc(2u << 20, 0, true, -1);
 	ck_assert_ptr_nonnull(q);
-	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);	/* it took the cached one */
+	/* It took the cached one. */
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
 	for (size_t i = 0; i < (2u << 20); i += page)
 		ck_assert_int_eq(q[i], 0);
 	p = q;

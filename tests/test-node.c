@@ -56,6 +56,21 @@ static unsigned int per_size(size_t size)
 	return size > 65536 ? 8 : PER_NODE;
 }
 
+/* The i'th of a round: each _node() call in turn, half __GFP_THISNODE. */
+static void *node_alloc(unsigned int i, size_t size, int node)
+{
+	gfp_t gfp = GFP_KERNEL | (i & 1 ? __GFP_THISNODE : 0);
+
+	switch (i % 3) {
+	case 0:
+		return kmalloc_node(size, gfp, node);
+	case 1:
+		return kzalloc_node(size, gfp, node);
+	default:
+		return kvmalloc_node(size, gfp, node);
+	}
+}
+
 /*
  * Every _node() call gives memory of the node asked for, through slab
  * refills and the large path, and again after everything is freed and
@@ -70,13 +85,7 @@ static int placement_child(void)
 		for (unsigned int n = 0; n < nodes; n++) {
 			for (size_t s = 0; s < NR_SIZES; s++)
 				for (unsigned int i = 0; i < per_size(sizes[s]); i++) {
-					gfp_t gfp = GFP_KERNEL |
-						    (i & 1 ? __GFP_THISNODE : 0);
-					void *p = i % 3 == 0
-							  ? kmalloc_node(sizes[s], gfp, (int)n)
-						  : i % 3 == 1
-							  ? kzalloc_node(sizes[s], gfp, (int)n)
-							  : kvmalloc_node(sizes[s], gfp, (int)n);
+					void *p = node_alloc(i, sizes[s], (int)n);
 
 					expect_on("kmalloc_node", p, (int)n);
 					objs[n][s][i] = p;
