@@ -889,6 +889,19 @@ void us_bug_already_free(struct kmem_cache *c, const void *p)
 	report_end(c, head);
 }
 
+void us_bug_large_already_free(const void *p, size_t room)
+{
+	char head[96];
+
+	report_begin("kmalloc-large", "Object already free");
+	us_report_line("INFO: Object %p: a large block of %zu bytes, freed and "
+		       "kept for reuse", p, room);
+	us_report_line("%s", "");
+	us_format(head, sizeof(head), "Object at %p not freed", p);
+	report_end(NULL, head);
+	abort();	/* report_end() aborts for no cache: for the compiler */
+}
+
 void us_bug_freepointer(struct kmem_cache *c, struct us_slab *slab,
 			void *obj, void *bad)
 {

@@ -126,6 +126,8 @@ void us_bug_invalid_pointer(struct kmem_cache *c, const char *who,
 void us_bug_wrong_cache(struct kmem_cache *c, struct kmem_cache *owner,
 			const void *p);
 void us_bug_already_free(struct kmem_cache *c, const void *p);
+/* The same for a large block freed twice ("kmalloc-large"); aborts. */
+US_NORETURN void us_bug_large_already_free(const void *p, size_t room);
 US_NORETURN void us_bug_freepointer(struct kmem_cache *c,
 				    struct us_slab *slab, void *obj,
 				    void *bad);

@@ -28,6 +28,7 @@
 
 #include "cache.h"
 #include "chunk.h"
+#include "debug.h"
 #include "kmalloc.h"
 #include "magazine.h"
 #include "memtool.h"
@@ -304,7 +305,7 @@ static struct us_chunk *large_of(struct us_chunk *ch, const void *p,
 		us_cache_invalid_pointer(who, p,
 					 "not the start of a kmalloc allocation");
 	if (unlikely(ch->kind != US_CHUNK_LARGE))
-		us_panic("BUG kmalloc-large: Object already free: %p", p);
+		us_bug_large_already_free(p, ch->map_len - ch->obj_offset);
 	return ch;
 }
 

@@ -618,6 +618,11 @@ START_TEST(misuse_is_reported_never_freed)
 			      "BUG kmalloc-128: Object already free");
 	ck_assert_aborts_with(large_double_free, NULL,
 			      "BUG kmalloc-large: Object already free");
+	/* Through the common report: the rule, the block, the FIX line. */
+	ck_assert_aborts_with(large_double_free, NULL, "=====\nBUG kmalloc-large");
+	ck_assert_aborts_with(large_double_free, NULL,
+			      "a large block of 1048576 bytes");
+	ck_assert_aborts_with(large_double_free, NULL, "none; aborting");
 	ck_assert_aborts_with(large_interior, NULL,
 			      "not the start of a kmalloc allocation");
 	ck_assert_aborts_with(ksize_foreign, NULL, "BUG ksize: Invalid object");
