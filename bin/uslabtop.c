@@ -43,6 +43,12 @@ struct row {
 	unsigned long objs, active, slabs, active_slabs;
 	unsigned int obj_size, per_slab, slab_size;
 	unsigned long cache_kib;
+	unsigned long depot_bytes;	/* objects in full depot magazines */
+};
+
+/* The page layer's figures (uslab_memory_stats()), read from the target. */
+struct memory {
+	uint64_t mapped, returned, reused, resident_free, large_cached;
 };
 
 struct target {
@@ -162,13 +168,19 @@ static unsigned long mag_rounds(const struct target *t, uintptr_t m)
 	return mag.rounds;
 }
 
-/* Objects the cache at addr (already read into c) holds in magazines. */
+/*
+ * Objects the cache at addr (already read into c) holds in magazines;
+ * *in_depot gets those in its depot's full magazines.
+ */
 static unsigned long cached_objects(const struct target *t, uintptr_t addr,
 				    const struct kmem_cache *c,
-				    unsigned int nr_cpus)
+				    unsigned int nr_cpus,
+				    unsigned long *in_depot)
 {
-	unsigned long n = 0;
+	unsigned long n = 0, cpus;
 	uintptr_t m = (uintptr_t)c->depot.full;
+
+	*in_depot = 0;
 
 	if (c->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG))
 		return 0;
@@ -181,6 +193,7 @@ static unsigned long cached_objects(const struct target *t, uintptr_t addr,
 		n += mag_rounds(t, (uintptr_t)slot.loaded) +
 		     mag_rounds(t, (uintptr_t)slot.prev);
 	}
+	cpus = n;
 	for (unsigned int k = 0; m && k < MAX_MAGS; k++) {
 		struct us_mag mag;
 
@@ -189,7 +202,35 @@ static unsigned long cached_objects(const struct target *t, uintptr_t addr,
 		n += mag.rounds;
 		m = (uintptr_t)mag.next;
 	}
+	*in_depot = n - cpus;
 	return n;
+}
+
+/* The target's page-layer figures; zeros where they cannot be read. */
+static void read_memory(const struct target *t, struct memory *mem)
+{
+	struct us_anchor_pages pages;
+	uint64_t v[5];
+	const void *at[5];
+
+	memset(mem, 0, sizeof(*mem));
+	if (!t->a.pages || rread(t, (uintptr_t)t->a.pages, &pages, sizeof(pages)))
+		return;
+	at[0] = pages.mapped;
+	at[1] = pages.returned;
+	at[2] = pages.resident_free;
+	at[3] = pages.large_cached;
+	at[4] = pages.large_reused;
+	for (int i = 0; i < 5; i++)
+		if (rread(t, (uintptr_t)at[i], &v[i], sizeof(v[i])))
+			v[i] = 0;
+	mem->mapped = v[0];
+	mem->returned = v[1];
+	mem->resident_free = v[2];
+	mem->large_cached = v[3];
+	mem->reused = v[4];
+	if (!rread(t, (uintptr_t)pages.dirty_reused, &v[0], sizeof(v[0])))
+		mem->reused += v[0];
 }
 
 /* Read every cache; the number of rows, or -1 if the target is gone. */
@@ -236,7 +277,8 @@ static long read_caches(const struct target *t, struct row **rows)
 		r->active_slabs = c.slabs.nr_partial + c.slabs.nr_full;
 		r->objs = r->slabs * c.objects;
 		inuse = c.slabs.inuse;
-		cached = cached_objects(t, addr, &c, nr_cpus);
+		cached = cached_objects(t, addr, &c, nr_cpus, &r->depot_bytes);
+		r->depot_bytes *= c.size;
 		r->active = inuse > cached ? inuse - cached : 0;
 		if (r->active > r->objs)
 			r->active = r->objs;	/* read mid-change */
@@ -279,9 +321,16 @@ static double pct(unsigned long part, unsigned long whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void show(struct row *rows, size_t n, size_t max_rows)
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+static void show(struct row *rows, size_t n, size_t max_rows,
+		 const struct memory *mem)
 {
 	unsigned long objs = 0, active = 0, slabs = 0, aslabs = 0, caches = 0;
+	unsigned long depot = 0;
 	double size = 0, asize = 0, min = 0, max = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -293,6 +342,7 @@ static void show(struct row *rows, size_t n, size_t max_rows)
 		slabs += r->slabs;
 		aslabs += r->active_slabs;
 		caches += r->active != 0;
+		depot += r->depot_bytes;
 		size += (double)r->objs * k;
 		asize += (double)r->active * k;
 		if (i == 0 || k < min)
@@ -308,8 +358,14 @@ static void show(struct row *rows, size_t n, size_t max_rows)
 	       caches, n, pct(caches, n));
 	printf(" Active / Total Size (%% used)       : %.2fK / %.2fK (%.1f%%)\n",
 	       asize, size, size > 0 ? 100.0 * asize / size : 0.0);
-	printf(" Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK\n\n",
+	printf(" Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK\n",
 	       min, objs ? size / (double)objs : 0.0, max);
+	printf(" Mapped / Returned / Reused (faults avoided) : %.1fM / %.1fM / "
+	       "%.1fM (%llu)\n", mib(mem->mapped), mib(mem->returned),
+	       mib(mem->reused), (unsigned long long)(mem->reused / 4096));
+	printf(" Held free: slots / large blocks / depots    : %.1fM / %.1fM / "
+	       "%.1fM\n\n", mib(mem->resident_free), mib(mem->large_cached),
+	       mib(depot));
 	printf("  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME\n");
 	qsort(rows, n, sizeof(*rows), compare);
 	for (size_t i = 0; i < n && i < max_rows; i++) {
@@ -399,6 +455,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	for (;;) {
 		long n = read_caches(&t, &rows);
+		struct memory mem;
 		size_t max_rows = (size_t)-1;
 		struct winsize ws;
 		struct timespec ts;
@@ -408,11 +465,12 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (!once && isatty(STDOUT_FILENO) &&
-		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 9)
-			max_rows = ws.ws_row - 8u;
+		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 11)
+			max_rows = ws.ws_row - 10u;
 		if (!once)
 			printf("\033[H\033[2J");
-		show(rows, (size_t)n, max_rows);
+		read_memory(&t, &mem);
+		show(rows, (size_t)n, max_rows, &mem);
 		fflush(stdout);
 		if (once || stop)
 			break;

@@ -941,6 +941,48 @@ struct uslab_cache_stats {
 USLAB_EXPORT int uslab_cache_stats(struct kmem_cache *s,
 				   struct uslab_cache_stats *st);
 
+#define USLAB_MEMORY_STATS_VERSION 1
+
+/**
+ * struct uslab_memory_stats - where the process's uslab memory is, and
+ * what the memory policy has done with it (uslab(7), "Returning memory").
+ * @version: set by the caller to USLAB_MEMORY_STATS_VERSION.
+ * @bytes_mapped: bytes uslab holds from the OS now: slab chunks and large
+ *                blocks, free ones kept for reuse included.
+ * @bytes_returned: bytes given back to the OS since start-up (unmapped,
+ *                  or decommitted with madvise()).
+ * @bytes_reused: freed memory served again from pages still resident:
+ *                slab slots another slab took, large blocks reused.
+ * @faults_avoided: @bytes_reused in pages: the page faults that fresh
+ *                  memory would have cost.
+ * @resident_free_bytes: free slab slots kept resident for the next slab
+ *                       of their size, until they have idled for the
+ *                       decay period.
+ * @large_cached_bytes: freed large blocks kept for reuse.
+ * @depot_bytes: objects in the full magazines of every cache's depot.
+ *
+ * Figures are read without stopping other threads: a close snapshot.
+ */
+struct uslab_memory_stats {
+	unsigned int version;
+	uint64_t bytes_mapped;
+	uint64_t bytes_returned;
+	uint64_t bytes_reused;
+	uint64_t faults_avoided;
+	uint64_t resident_free_bytes;
+	uint64_t large_cached_bytes;
+	uint64_t depot_bytes;
+};
+
+/**
+ * uslab_memory_stats - read the process's memory figures.
+ * @st: filled in; its @version must be USLAB_MEMORY_STATS_VERSION.
+ *
+ * Context: any thread.
+ * Return: 0, or -EINVAL for NULL or an unknown version.
+ */
+USLAB_EXPORT int uslab_memory_stats(struct uslab_memory_stats *st);
+
 /**
  * uslab_kmalloc_cache - the kmalloc cache that serves a size.
  * @size: a request size.

@@ -21,12 +21,23 @@
 
 #define US_ANCHOR_MAGIC 0x75736c6162746f70ull	/* "uslabtop" */
 
+/* The page layer's figures (chunk.c), as uslab_memory_stats() has them. */
+struct us_anchor_pages {
+	const void *mapped;		/* size_t: bytes held from the OS */
+	const void *returned;		/* uint64_t: bytes given back */
+	const void *large_reused;	/* uint64_t: large bytes reused */
+	const void *dirty_reused;	/* uint64_t: slot bytes reused resident */
+	const void *resident_free;	/* uint64_t: free slot bytes resident */
+	const void *large_cached;	/* size_t: freed large bytes kept */
+};
+
 struct us_anchor {
 	uint64_t magic;
 	uint32_t cache_size;		/* sizeof(struct kmem_cache) */
 	uint32_t slot_size;		/* sizeof(struct us_cpu_slot) */
 	const void *cache_list;		/* struct us_list head of caches */
 	const unsigned int *nr_cpus;	/* slots per cache */
+	const struct us_anchor_pages *pages;
 };
 
 #endif /* USLAB_ANCHOR_H */

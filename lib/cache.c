@@ -56,6 +56,7 @@ const struct us_anchor uslab_anchor = {
 	.slot_size = sizeof(struct us_cpu_slot),
 	.cache_list = &cache_list,
 	.nr_cpus = &us_nr_cpus,
+	.pages = &us_chunk_anchor,
 };
 
 static void list_add_cache(struct kmem_cache *c)

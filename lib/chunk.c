@@ -63,6 +63,7 @@
 
 #include "chunk.h"
 #include "memtool.h"
+#include "anchor.h"
 #include "node.h"
 #include "os.h"
 #include "reclaim.h"
@@ -92,6 +93,7 @@ static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
 static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
 static _Atomic size_t large_len_max;	/* the longest large mapping yet */
 static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
+static _Atomic uint64_t resident_free;	/* [page] bytes of dirty free slots */
 
 static void count_returned(size_t len)
 {
@@ -243,6 +245,9 @@ static void slot_take_locked(struct order_pool *pool, struct us_chunk *ch,
 	if (ch->dirty_map[i / 64] & bit) {
 		ch->dirty_map[i / 64] &= ~bit;
 		pool->ndirty--;
+		atomic_fetch_sub_explicit(&resident_free,
+					  (uint64_t)1 << ch->slab_shift,
+					  memory_order_relaxed);
 		if (--ch->ndirty == 0)
 			us_list_del(&ch->dirty_link);
 	}
@@ -437,6 +442,9 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 		if (ch->ndirty++ == 0)
 			us_list_add(&ch->dirty_link, &pool->dirty);
 		pool->ndirty++;
+		atomic_fetch_add_explicit(&resident_free,
+					  (uint64_t)1 << ch->slab_shift,
+					  memory_order_relaxed);
 	}
 	us_unlock(&page_lock);
 	us_reclaim_note(bytes);
@@ -790,6 +798,21 @@ size_t us_chunk_large_cached_bytes(void)
 	us_unlock(&large_lock);
 	return bytes;
 }
+
+uint64_t us_chunk_resident_free_bytes(void)
+{
+	return atomic_load_explicit(&resident_free, memory_order_relaxed);
+}
+
+/* For uslabtop, through uslab_anchor: where the page layer's figures are. */
+const struct us_anchor_pages us_chunk_anchor = {
+	.mapped = &mapped_bytes,
+	.returned = &returned_bytes,
+	.large_reused = &reused_bytes,
+	.dirty_reused = &dirty_reused,
+	.resident_free = &resident_free,
+	.large_cached = &large_free_bytes,
+};
 
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 {

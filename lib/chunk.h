@@ -163,6 +163,12 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node);
  */
 struct us_chunk *us_chunk_large_holding(const void *p);
 
+/* Bytes of free slab slots kept resident for the next slab (no lock). */
+uint64_t us_chunk_resident_free_bytes(void);
+
+/* The page layer's figures, for uslabtop (anchor.h). */
+extern const struct us_anchor_pages us_chunk_anchor;
+
 /* Free a large allocation; ch is its us_chunk_lookup(). */
 void us_chunk_large_free(struct us_chunk *ch);
 

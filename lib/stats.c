@@ -98,6 +98,31 @@ int uslab_cache_stats(struct kmem_cache *s, struct uslab_cache_stats *st)
 	return 0;
 }
 
+static void add_depot_bytes(struct kmem_cache *c, void *arg)
+{
+	if (!(c->flags & US_CACHE_NOMAGAZINE))
+		*(uint64_t *)arg += us_mag_depot_bytes(c);
+}
+
+int uslab_memory_stats(struct uslab_memory_stats *st)
+{
+	uint64_t depot = 0;
+
+	if (!st || st->version != USLAB_MEMORY_STATS_VERSION)
+		return -EINVAL;
+	us_init();
+	us_cache_for_each(add_depot_bytes, &depot);
+	st->bytes_mapped = us_chunk_mapped_bytes();
+	st->bytes_returned = us_chunk_returned_bytes();
+	st->bytes_reused = us_chunk_reused_bytes() +
+			   us_chunk_dirty_reused_bytes();
+	st->faults_avoided = st->bytes_reused >> us_page_shift;
+	st->resident_free_bytes = us_chunk_resident_free_bytes();
+	st->large_cached_bytes = us_chunk_large_cached_bytes();
+	st->depot_bytes = depot;
+	return 0;
+}
+
 static const char slabinfo_header[] =
 	"slabinfo - version: 2.1\n"
 	"# name            <active_objs> <num_objs> <objsize> <objperslab> "
@@ -240,8 +265,9 @@ void us_stats_init(void)
 
 void us_stats_report(void)
 {
+	struct uslab_memory_stats mem = { .version = USLAB_MEMORY_STATS_VERSION };
 	const char *where = us_options.stats;
-	char line[128];
+	char line[384];
 	int fd = report_fd;
 
 	if (!where[0] || !atomic_load(&us_initialized) ||
@@ -264,11 +290,20 @@ void us_stats_report(void)
 	us_cache_for_each(report_slabinfo, &fd);
 	write_all(fd, "# counters\n");
 	us_cache_for_each(report_counters, &fd);
-	us_format(line, sizeof(line), "# mapped bytes %zu\n",
-		  us_chunk_mapped_bytes());
-	write_all(fd, line);
-	us_format(line, sizeof(line), "# returned bytes %llu\n",
-		  (unsigned long long)us_chunk_returned_bytes());
-	write_all(fd, line);
+	if (uslab_memory_stats(&mem) == 0) {
+		us_format(line, sizeof(line),
+			  "# mapped bytes %llu\n# returned bytes %llu\n"
+			  "# reused bytes %llu (page faults avoided %llu)\n"
+			  "# held: resident free slots %llu, large-block cache "
+			  "%llu, depots %llu bytes\n",
+			  (unsigned long long)mem.bytes_mapped,
+			  (unsigned long long)mem.bytes_returned,
+			  (unsigned long long)mem.bytes_reused,
+			  (unsigned long long)mem.faults_avoided,
+			  (unsigned long long)mem.resident_free_bytes,
+			  (unsigned long long)mem.large_cached_bytes,
+			  (unsigned long long)mem.depot_bytes);
+		write_all(fd, line);
+	}
 	close(fd);
 }

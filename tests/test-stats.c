@@ -214,6 +214,58 @@ static int child_main(int close_stderr)
 	return 0;
 }
 
+static struct uslab_memory_stats memory_now(void)
+{
+	struct uslab_memory_stats m = { .version = USLAB_MEMORY_STATS_VERSION };
+
+	ck_assert_int_eq(uslab_memory_stats(&m), 0);
+	return m;
+}
+
+/* What the memory policy does shows in uslab_memory_stats(). */
+START_TEST(memory_stats_show_what_the_policy_does)
+{
+	struct uslab_memory_stats bad = { .version = 99 }, m0, m1, m2;
+	struct kmem_cache *c = kmem_cache_create("depot-fill", 256, 0, 0, NULL);
+	static void *objs[20000];
+	void *big;
+
+	ck_assert_int_eq(uslab_memory_stats(NULL), -EINVAL);
+	ck_assert_int_eq(uslab_memory_stats(&bad), -EINVAL);
+	m0 = memory_now();
+	ck_assert_uint_gt(m0.bytes_mapped, 0);
+
+	/* A freed large block is kept, then reused without a fault. */
+	big = kmalloc(3u << 20, GFP_KERNEL);
+	memset(big, 1, 3u << 20);
+	kfree(big);
+	m1 = memory_now();
+	ck_assert_uint_ge(m1.large_cached_bytes, 3u << 20);
+	big = kmalloc(3u << 20, GFP_KERNEL);
+	m2 = memory_now();
+	ck_assert_uint_ge(m2.bytes_reused, m1.bytes_reused + (3u << 20));
+	ck_assert_uint_eq(m2.faults_avoided, m2.bytes_reused / 4096);
+	kfree(big);
+
+	/* Freed objects fill magazines, which wait in the depot. */
+	for (int i = 0; i < 20000; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	for (int i = 0; i < 20000; i++)
+		kmem_cache_free(c, objs[i]);
+	m1 = memory_now();
+	ck_assert_uint_gt(m1.depot_bytes, 0);
+
+	/* Given back at once by a shrink: returned grows, nothing waits. */
+	kmem_cache_shrink(c);
+	uslab_shrink_all();
+	m2 = memory_now();
+	ck_assert_uint_gt(m2.bytes_returned, m1.bytes_returned);
+	ck_assert_uint_eq(m2.large_cached_bytes, 0);
+	ck_assert_uint_eq(m2.resident_free_bytes, 0);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 START_TEST(uslab_stats_reports_at_exit)
 {
 	char path[] = "/tmp/uslab-stats-XXXXXX";
@@ -255,6 +307,9 @@ START_TEST(uslab_stats_reports_at_exit)
 	line = strstr(copy, "\n# returned bytes ");
 	ck_assert_ptr_nonnull(line);
 	ck_assert_uint_ge(strtoull(line + 18, NULL, 10), 1 << 20);
+	ck_assert_ptr_nonnull(strstr(copy, "\n# reused bytes "));
+	ck_assert_ptr_nonnull(strstr(copy, "(page faults avoided "));
+	ck_assert_ptr_nonnull(strstr(copy, "\n# held: resident free slots "));
 }
 END_TEST
 
@@ -294,6 +349,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, cache_stats_count_what_happens);
 	tcase_add_test(tc, cache_stats_checks_its_arguments);
 	tcase_add_test(tc, uslab_stats_reports_at_exit);
+	tcase_add_test(tc, memory_stats_show_what_the_policy_does);
 	tcase_add_test(tc, uslab_stats_survives_a_closed_stderr);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -42,6 +42,10 @@ grep -q '^ Active / Total Slabs (% used)' "$work/once" || fail "no slabs summary
 grep -q '^ Active / Total Caches (% used)' "$work/once" || fail "no caches summary"
 grep -q '^ Active / Total Size (% used)' "$work/once" || fail "no size summary"
 grep -q '^ Minimum / Average / Maximum Object' "$work/once" || fail "no object summary"
+grep -q '^ Mapped / Returned / Reused (faults avoided) : [0-9.]*M / ' "$work/once" ||
+	fail "no memory summary"
+grep -q '^ Held free: slots / large blocks / depots    : ' "$work/once" ||
+	fail "no held-memory summary"
 grep -q '^  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME$' "$work/once" ||
 	fail "no column header"
 # live-conn: 1000 active of 200 bytes (stride 200), 20 per 4 KiB slab.
@@ -62,9 +66,12 @@ set -- $line
 grep -q ' kmalloc-64$' "$work/once" || fail "no kmalloc-64 row"
 
 # Sort keys: by name, names ascend; by active objects, live-conn leads.
-$lt "$top" -o -s n -p "$real" | awk 'NR > 7 { print $NF }' > "$work/names"
+# (The rows follow the column header.)
+$lt "$top" -o -s n -p "$real" | awk 'rows { print $NF } /^  OBJS / { rows = 1 }' \
+	> "$work/names"
 LC_ALL=C sort -c "$work/names" 2>/dev/null || fail "-s n does not sort by name"
-first=$($lt "$top" -o -s a -p "$real" | awk 'NR == 8 { print $NF }')
+first=$($lt "$top" -o -s a -p "$real" |
+	awk 'rows { print $NF; exit } /^  OBJS / { rows = 1 }')
 [ "$first" = live-conn ] || fail "-s a puts $first first"
 $lt "$top" -o -s q -p "$real" > /dev/null 2>&1 && fail "-s q accepted"
 
