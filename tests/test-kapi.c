@@ -465,6 +465,27 @@ END_TEST
 
 /* --------------------------------------------------------- kvmalloc */
 
+/* The index of the first byte of p[0, n) that is not zero, or n. */
+static size_t first_nonzero(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] == 0)
+		i++;
+	return i;
+}
+
+/* The index of the first byte not (unsigned char)(i * 7), or n. */
+static size_t first_unlike_pattern(const unsigned char *p, size_t from,
+				   size_t n)
+{
+	size_t i = from;
+
+	while (i < n && p[i] == (unsigned char)(i * 7))
+		i++;
+	return i;
+}
+
 /* Dirty a block of each size, so that a zeroing call must zero. */
 static void dirty(size_t size)
 {
@@ -494,8 +515,8 @@ START_TEST(kvmalloc_family_allocates_zeroes_and_frees)
 		cz = kvcalloc(size / 8, 8, GFP_KERNEL);
 		ck_assert_ptr_nonnull(z);
 		ck_assert_ptr_nonnull(cz);
-		for (size_t b = 0; b < size; b++)
-			ck_assert(z[b] == 0 && cz[b] == 0);
+		ck_assert_uint_eq(first_nonzero(z, size), size);
+		ck_assert_uint_eq(first_nonzero(cz, size), size);
 		kvfree(p);
 		kvfree(z);
 		kvfree(cz);
@@ -530,11 +551,10 @@ START_TEST(kvrealloc_keeps_contents_on_every_path)
 
 		p = kvrealloc(p, size, GFP_KERNEL | __GFP_ZERO);
 		ck_assert_ptr_nonnull(p);
-		for (size_t b = 0; b < keep; b++)
-			ck_assert_int_eq(p[b], (unsigned char)(b * 7));
+		ck_assert_uint_eq(first_unlike_pattern(p, 0, keep), keep);
 		/* __GFP_ZERO: what was added is zeroed. */
-		for (size_t b = keep; b < size; b++)
-			ck_assert_int_eq(p[b], 0);
+		ck_assert_uint_eq(keep + first_nonzero(p + keep, size - keep),
+				  size);
 		for (size_t b = 0; b < size; b++)
 			p[b] = (unsigned char)(b * 7);
 		have = size;
