@@ -205,6 +205,7 @@ START_TEST(a_reused_large_block_is_the_size_asked_for)
 	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
 	for (size_t k = 0; k < sizeof(small) / sizeof(small[0]); k++) {
 		unsigned char *p = kmalloc(big[i], GFP_KERNEL), *q;
+		size_t b;
 
 		memset(p, 0xee, ksize(p));
 		kfree(p);
@@ -215,9 +216,12 @@ START_TEST(a_reused_large_block_is_the_size_asked_for)
 		q = krealloc(q, big[i], GFP_KERNEL | __GFP_ZERO);
 		ck_assert_ptr_nonnull(q);
 		ck_assert_uint_ge(ksize(q), big[i]);
-		for (size_t b = small[k]; b < big[i]; b++)
-			ck_assert_msg(q[b] == 0, "%zu -> %zu: byte %zu is %#x",
-				      small[k], big[i], b, q[b]);
+		/* One assertion, not one a byte: valgrind runs this too. */
+		b = small[k];
+		while (b < big[i] && q[b] == 0)
+			b++;
+		ck_assert_msg(b >= big[i], "%zu -> %zu: byte %zu is %#x",
+			      small[k], big[i], b, b < big[i] ? q[b] : 0);
 		kfree(q);
 	}
 }
