@@ -152,12 +152,6 @@ static int many_cpus_child(void)
 	return rss_bytes_quiet() < 64 * MB || !rss_is_meaningful() ? 0 : 3;
 }
 
-static void exec_with_many_cpus(void *arg)
-{
-	(void)arg;
-	setenv("USLAB_NR_CPUS", "1024", 1);
-	execl(self_exe(), "test-edges", "many-cpus", (char *)NULL);
-}
 
 /*
  * Memory given back to the OS and mapped again at the same addresses
@@ -193,31 +187,28 @@ END_TEST
 
 START_TEST(a_machine_with_1024_possible_cpus)
 {
-	struct captured r;
+	static const char *const env[] = { "USLAB_NR_CPUS=1024", NULL };
 
-	run_captured(exec_with_many_cpus, NULL, &r);
-	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
-		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_self_ok("many-cpus", env);
 }
 END_TEST
 
+static const struct self_child children[] = {
+	{ "many-cpus", many_cpus_child },
+};
+
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
+	const TTest *const tests[] = {
+		ten_thousand_caches_come_and_go_with_bounded_memory,
+		one_byte_and_largest_objects,
+		alignments_up_to_a_mebibyte,
+		a_thousand_threads_leave_nothing_behind,
+		a_machine_with_1024_possible_cpus,
+		memory_given_back_and_mapped_again_is_clean,
+	};
 
-	self_argv0 = argv[0];
-	if (argc > 1 && strcmp(argv[1], "many-cpus") == 0)
-		return many_cpus_child();
-	s = suite_create("edges");
-	tc = tcase_create("edges");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, ten_thousand_caches_come_and_go_with_bounded_memory);
-	tcase_add_test(tc, one_byte_and_largest_objects);
-	tcase_add_test(tc, alignments_up_to_a_mebibyte);
-	tcase_add_test(tc, a_thousand_threads_leave_nothing_behind);
-	tcase_add_test(tc, a_machine_with_1024_possible_cpus);
-	tcase_add_test(tc, memory_given_back_and_mapped_again_is_clean);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return test_main(argc, argv, "edges", 120, tests,
+			 sizeof(tests) / sizeof(tests[0]), children,
+			 sizeof(children) / sizeof(children[0]));
 }

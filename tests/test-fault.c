@@ -255,12 +255,6 @@ START_TEST(gfp_nofail_aborts_as_documented)
 }
 END_TEST
 
-static void exec_with_fault(void *arg)
-{
-	(void)arg;
-	setenv("USLAB_FAULT_MMAP", "20", 1);
-	execl(self_exe(), "test-fault", "child", (char *)NULL);
-}
 
 static int child_main(void)
 {
@@ -287,32 +281,29 @@ static int child_main(void)
 
 START_TEST(the_environment_variable_injects_faults)
 {
-	struct captured r;
+	static const char *const env[] = { "USLAB_FAULT_MMAP=20", NULL };
 
-	run_captured(exec_with_fault, NULL, &r);
-	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
-		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_self_ok("faults", env);
 }
 END_TEST
 
+static const struct self_child children[] = {
+	{ "faults", child_main },
+};
+
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
+	const TTest *const tests[] = {
+		kmem_cache_alloc_fails_cleanly_and_recovers,
+		kmem_cache_alloc_bulk_is_all_or_nothing_under_faults,
+		kmem_cache_create_leaves_no_half_built_cache,
+		kmalloc_family_fails_cleanly,
+		string_copies_fail_cleanly,
+		gfp_nofail_aborts_as_documented,
+		the_environment_variable_injects_faults,
+	};
 
-	self_argv0 = argv[0];
-	if (argc > 1 && strcmp(argv[1], "child") == 0)
-		return child_main();
-	s = suite_create("fault");
-	tc = tcase_create("fault");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, kmem_cache_alloc_fails_cleanly_and_recovers);
-	tcase_add_test(tc, kmem_cache_alloc_bulk_is_all_or_nothing_under_faults);
-	tcase_add_test(tc, kmem_cache_create_leaves_no_half_built_cache);
-	tcase_add_test(tc, kmalloc_family_fails_cleanly);
-	tcase_add_test(tc, string_copies_fail_cleanly);
-	tcase_add_test(tc, gfp_nofail_aborts_as_documented);
-	tcase_add_test(tc, the_environment_variable_injects_faults);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return test_main(argc, argv, "fault", 120, tests,
+			 sizeof(tests) / sizeof(tests[0]), children,
+			 sizeof(children) / sizeof(children[0]));
 }

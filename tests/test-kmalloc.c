@@ -24,12 +24,8 @@ static void run_in_every_debug_setting(const char *mode)
 	for (size_t i = 0; i < sizeof(debug_settings) / sizeof(debug_settings[0]);
 	     i++) {
 		const char *env[] = { debug_settings[i], NULL };
-		struct captured r;
 
-		run_self(mode, env, &r);
-		ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
-			      "%s under %s: status 0x%x: %s", mode,
-			      env[0] ? env[0] : "no debugging", r.status, r.out);
+		ck_assert_self_ok(mode, env);
 	}
 }
 
@@ -274,23 +270,15 @@ static const struct self_child children[] = {
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
-	const char *mode;
+	const TTest *const tests[] = {
+		alignment_holds_under_every_debug_letter,
+		krealloc_gfp_zero_zeroes_what_it_adds_on_every_path,
+		a_cache_descriptor_is_not_kmalloc_memory,
+		a_reused_large_block_is_the_size_asked_for,
+		an_interior_pointer_finds_its_object,
+	};
 
-	self_argv0 = argv[0];
-	if (is_self_child(argc, argv, &mode)) {
-		return run_self_child(mode, children,
-				      sizeof(children) / sizeof(children[0]));
-	}
-	s = suite_create("kmalloc");
-	tc = tcase_create("kmalloc");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, alignment_holds_under_every_debug_letter);
-	tcase_add_test(tc, krealloc_gfp_zero_zeroes_what_it_adds_on_every_path);
-	tcase_add_test(tc, a_cache_descriptor_is_not_kmalloc_memory);
-	tcase_add_test(tc, a_reused_large_block_is_the_size_asked_for);
-	tcase_add_test(tc, an_interior_pointer_finds_its_object);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return test_main(argc, argv, "kmalloc", 120, tests,
+			 sizeof(tests) / sizeof(tests[0]), children,
+			 sizeof(children) / sizeof(children[0]));
 }

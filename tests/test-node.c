@@ -245,14 +245,8 @@ static const struct self_child children[] = {
 static void run_child(const char *mode, const char *debug)
 {
 	const char *env[] = { "USLAB_NR_NODES=3", debug, NULL };
-	struct captured r;
 
-	run_self(mode, env, &r);
-	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
-		      "%s (%s): status 0x%x: %s", mode,
-		      debug ? debug : "no debugging", r.status, r.out);
-	ck_assert_msg(strstr(r.out, "BUG") == NULL, "%s reported: %s", mode,
-		      r.out);
+	ck_assert_self_ok(mode, env);
 }
 
 START_TEST(memory_comes_from_the_node_asked_for)
@@ -300,22 +294,14 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
-	const char *mode;
+	const TTest *const tests[] = {
+		memory_comes_from_the_node_asked_for,
+		a_missing_node_falls_back_or_fails_with_thisnode,
+		threads_on_every_node_free_each_others_objects,
+		the_real_nodes,
+	};
 
-	self_argv0 = argv[0];
-	if (is_self_child(argc, argv, &mode)) {
-		return run_self_child(mode, children,
-				      sizeof(children) / sizeof(children[0]));
-	}
-	s = suite_create("node");
-	tc = tcase_create("node");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, memory_comes_from_the_node_asked_for);
-	tcase_add_test(tc, a_missing_node_falls_back_or_fails_with_thisnode);
-	tcase_add_test(tc, threads_on_every_node_free_each_others_objects);
-	tcase_add_test(tc, the_real_nodes);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return test_main(argc, argv, "node", 120, tests,
+			 sizeof(tests) / sizeof(tests[0]), children,
+			 sizeof(children) / sizeof(children[0]));
 }

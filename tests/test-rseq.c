@@ -444,11 +444,8 @@ static int folded_slot_child(void)
 START_TEST(a_slot_shared_by_two_cpus_is_fenced)
 {
 	static const char *const env[] = { "USLAB_NR_CPUS=1", NULL };
-	struct captured r;
 
-	run_self("folded", env, &r);
-	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
-		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_self_ok("folded", env);
 }
 END_TEST
 

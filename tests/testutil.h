@@ -14,6 +14,8 @@
  *                     and environment, with stderr captured
  *   run_self_child()  the child's side: the mode's function from a table,
  *                     which says what failed with child_failed()
+ *   ck_assert_self_ok()  run_self() of a mode that must exit 0, quietly
+ *   test_main()       a suite's main(): its tests, or a child's mode
  *   read_anyway()     tell memcheck a test reads undefined bytes on purpose
  */
 #ifndef USLAB_TESTUTIL_H
@@ -199,6 +201,53 @@ child_failed(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	child_failures++;
+}
+
+/*
+ * Run this program again in mode, with env; it must exit 0 and report no
+ * misuse ("BUG ").  What it wrote to stderr (child_failed()'s lines, a
+ * report) is the failure message.
+ */
+#define ck_assert_self_ok(mode, env)                                         \
+	do {                                                                 \
+		const char *const *env_ = (env);                             \
+		struct captured cap_;                                        \
+		run_self((mode), env_, &cap_);                               \
+		ck_assert_msg(WIFEXITED(cap_.status) &&                      \
+				      WEXITSTATUS(cap_.status) == 0 &&       \
+				      !strstr(cap_.out, "BUG "),             \
+			      "%s (%s): status 0x%x: %s", (mode),            \
+			      env_ && env_[0] ? env_[0] : "no environment",  \
+			      cap_.status, cap_.out);                        \
+	} while (0)
+
+/*
+ * The main() of a suite: with "--child MODE" (run_self()), run MODE's
+ * entry of children; otherwise run the tests as one suite and test case
+ * named name, each under timeout seconds.
+ */
+static inline int run_self_child(const char *mode,
+				 const struct self_child *table, size_t n);
+static inline int run_suite(Suite *s);
+
+static inline int test_main(int argc, char **argv, const char *name,
+			    double timeout, const TTest *const *tests,
+			    size_t ntests, const struct self_child *children,
+			    size_t nchildren)
+{
+	Suite *s;
+	TCase *tc;
+
+	self_argv0 = argv[0];
+	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
+		return run_self_child(argv[2], children, nchildren);
+	s = suite_create(name);
+	tc = tcase_create(name);
+	tcase_set_timeout(tc, timeout);
+	for (size_t i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
 }
 
 /* Run mode's entry of the table; 99 for a mode it does not have. */
