@@ -43,6 +43,8 @@
 
 #include <uslab.h>
 
+#include "common.h"
+
 static int use_kmem;
 
 static double now_ns(void)
@@ -53,31 +55,9 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static size_t rss_kib(void)
 {
-	char buf[128];
-	unsigned long size = 0, resident = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	sscanf(buf, "%lu %lu", &size, &resident);
-	return resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+	return rss_bytes_quiet() / 1024;
 }
 
 static size_t peak_kib(void)

@@ -34,6 +34,8 @@
 
 #include <uslab.h>
 
+#include "common.h"
+
 #define SLOTS 1024
 #define MAILBOX 512
 #define NCACHES 4
@@ -47,30 +49,14 @@ struct block {
 	uint8_t kind, cache, tag;
 };
 
-struct mailbox {
-	pthread_mutex_t lock;
-	struct block items[MAILBOX];
-	unsigned int count;
-};
 
 static struct kmem_cache *caches[NCACHES];
 static const unsigned int cache_size[NCACHES] = { 40, 128, 700, 3000 };
-static struct mailbox *boxes;
+static struct mailbox *boxes;	/* one a thread: remote frees */
 static unsigned int nthreads;
 static _Atomic int stop;
 static _Atomic uint64_t ops, live_bytes, forks;
 static uint64_t seed;
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
 
 static void die(const char *what, const void *p)
 {
@@ -133,6 +119,8 @@ static void release(const struct block *b)
 	}
 }
 
+MAILBOX_DEFINE(mailbox, struct block, MAILBOX, release)
+
 static void acquire(struct block *b, uint64_t x)
 {
 	unsigned int how = (unsigned int)(x >> 56) % 10;
@@ -170,23 +158,6 @@ static void acquire(struct block *b, uint64_t x)
 	fill(b);
 }
 
-static void drain_mailbox(unsigned int self)
-{
-	struct mailbox *mb = &boxes[self];
-	struct block local[64];
-	unsigned int n;
-
-	do {
-		pthread_mutex_lock(&mb->lock);
-		n = mb->count < 64 ? mb->count : 64;
-		mb->count -= n;
-		memcpy(local, mb->items + mb->count, n * sizeof(local[0]));
-		pthread_mutex_unlock(&mb->lock);
-		for (unsigned int i = 0; i < n; i++)
-			release(&local[i]);
-	} while (n == 64);
-}
-
 static void *worker(void *arg)
 {
 	unsigned int self = (unsigned int)(uintptr_t)arg;
@@ -215,24 +186,18 @@ static void *worker(void *arg)
 			fill(b);
 		} else {
 			unsigned int to = (unsigned int)(x >> 32) % nthreads;
-			struct mailbox *mb = &boxes[to];
-			int posted = 0;
+			bool posted = false;
 
 			if (to != self && (x >> 20) % 3 == 0) {
 				check(b);
-				pthread_mutex_lock(&mb->lock);
-				if (mb->count < MAILBOX) {
-					mb->items[mb->count++] = *b;
-					posted = 1;
-				}
-				pthread_mutex_unlock(&mb->lock);
+				posted = mailbox_post(&boxes[to], b);
 			}
 			if (!posted)
 				release(b);
 			b->p = NULL;
 		}
 		if ((++n & 255) == 0) {
-			drain_mailbox(self);
+			mailbox_drain(&boxes[self]);
 			atomic_fetch_add_explicit(&ops, 256, memory_order_relaxed);
 		}
 	}
@@ -241,22 +206,6 @@ static void *worker(void *arg)
 			release(&slot[i]);
 	free(slot);
 	return NULL;
-}
-
-static size_t rss_kib(void)
-{
-	char buf[128];
-	unsigned long size = 0, resident = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	sscanf(buf, "%lu %lu", &size, &resident);
-	return resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
 }
 
 static void fork_child(void)
@@ -331,7 +280,7 @@ int main(int argc, char **argv)
 	boxes = calloc(nthreads, sizeof(*boxes));
 	t = calloc(nthreads, sizeof(*t));
 	for (unsigned int i = 0; i < nthreads; i++)
-		pthread_mutex_init(&boxes[i].lock, NULL);
+		mailbox_init(&boxes[i]);
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i);
 
@@ -344,7 +293,7 @@ int main(int argc, char **argv)
 			fork_child();
 		if (sec % 3 == 0)
 			cache_churn(sec);
-		rss = rss_kib();
+		rss = rss_bytes_quiet() / 1024;
 		live = (size_t)atomic_load(&live_bytes) / 1024;
 		if (rss > peak_rss)
 			peak_rss = rss;
@@ -371,7 +320,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(t[i], NULL);
 	for (unsigned int i = 0; i < nthreads; i++)
-		drain_mailbox(i);
+		mailbox_drain(&boxes[i]);
 	if (atomic_load(&live_bytes) != 0)
 		die("live bytes left after the run", NULL);
 	for (unsigned int i = 0; i < NCACHES; i++) {

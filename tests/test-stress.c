@@ -38,11 +38,6 @@ struct obj_ref {
 	uint8_t tag;		/* per allocation: two owners would differ */
 };
 
-struct mailbox {
-	pthread_mutex_t lock;
-	struct obj_ref items[MAILBOX];
-	unsigned int count;
-};
 
 static struct {
 	unsigned int size;
@@ -158,36 +153,7 @@ static void free_one(const struct obj_ref *r)
 		kfree(r->p);
 }
 
-static bool post(unsigned int to, const struct obj_ref *r)
-{
-	struct mailbox *mb = &boxes[to];
-	bool ok = false;
-
-	pthread_mutex_lock(&mb->lock);
-	if (mb->count < MAILBOX) {
-		mb->items[mb->count++] = *r;
-		ok = true;
-	}
-	pthread_mutex_unlock(&mb->lock);
-	return ok;
-}
-
-static void drain_mailbox(unsigned int self)
-{
-	struct mailbox *mb = &boxes[self];
-	struct obj_ref local[64];
-	unsigned int n;
-
-	do {
-		pthread_mutex_lock(&mb->lock);
-		n = mb->count < 64 ? mb->count : 64;
-		mb->count -= n;
-		memcpy(local, mb->items + mb->count, n * sizeof(local[0]));
-		pthread_mutex_unlock(&mb->lock);
-		for (unsigned int i = 0; i < n; i++)
-			free_one(&local[i]);
-	} while (n == 64);
-}
+MAILBOX_DEFINE(mailbox, struct obj_ref, MAILBOX, free_one)
 
 struct worker {
 	unsigned int id;
@@ -208,14 +174,15 @@ static void *worker_main(void *arg)
 		if (r->p) {
 			unsigned int to = (unsigned int)(x >> 40) % nthreads;
 
-			if (to == w->id || (x >> 20) % 4 != 0 || !post(to, r))
+			if (to == w->id || (x >> 20) % 4 != 0 ||
+			    !mailbox_post(&boxes[to], r))
 				free_one(r);
 			r->p = NULL;
 		} else {
 			alloc_one(r, &w->rng);
 		}
 		if ((++n & 255) == 0)
-			drain_mailbox(w->id);
+			mailbox_drain(&boxes[w->id]);
 	}
 	for (unsigned int i = 0; i < SLOTS; i++)
 		if (slots[i].p)
@@ -255,7 +222,7 @@ START_TEST(threads_exchange_objects_and_nothing_is_lost)
 	tids = calloc(nthreads, sizeof(*tids));
 	ws = calloc(nthreads, sizeof(*ws));
 	for (unsigned int i = 0; i < nthreads; i++)
-		pthread_mutex_init(&boxes[i].lock, NULL);
+		mailbox_init(&boxes[i]);
 	for (unsigned int i = 0; i < nthreads; i++) {
 		ws[i].id = i;
 		ws[i].rng = ((uint64_t)seed << 32 | i) * 0x9e3779b97f4a7c15ull + 1;
@@ -267,7 +234,7 @@ START_TEST(threads_exchange_objects_and_nothing_is_lost)
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);
 	for (unsigned int i = 0; i < nthreads; i++)
-		drain_mailbox(i);
+		mailbox_drain(&boxes[i]);
 	printf("%llu operations\n", (unsigned long long)atomic_load(&ops));
 	ck_assert_uint_gt(atomic_load(&ops), 1000);
 

@@ -42,6 +42,8 @@
 #endif
 #endif
 
+#include "common.h"
+
 struct captured {
 	int status;		/* as from waitpid() */
 	char out[16384];	/* what the child wrote to stderr */
@@ -311,50 +313,13 @@ static inline bool rss_is_meaningful(void)
 #endif
 }
 
-/* xorshift64*: a fast private generator per thread. */
-static inline uint64_t rng_next(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
-/* Resident bytes, or 0; usable outside a Check test (in a child). */
-static inline size_t rss_bytes_quiet(void)
-{
-	char buf[128];
-	unsigned long size = 0, resident = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
-		return 0;
-	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
+/* Resident bytes, in a Check test: /proc must say. */
 static inline size_t rss_bytes(void)
 {
-	char buf[128];
-	unsigned long size = 0, resident = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n;
+	size_t rss = rss_bytes_quiet();
 
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	ck_assert_int_eq(sscanf(buf, "%lu %lu", &size, &resident), 2);
-	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+	ck_assert_uint_gt(rss, 0);
+	return rss;
 }
 
 static inline int run_suite(Suite *s)
