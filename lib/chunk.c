@@ -757,17 +757,21 @@ void us_chunk_large_free(struct us_chunk *ch)
 	uint64_t now = us_os_now_ms();
 
 	if (ch->align == us_page_size) {
+		size_t len = ch->map_len;
+
 		/*
 		 * Kept for reuse until it has idled for the decay period;
-		 * the oldest go first beyond US_LARGE_CACHE_MAX_BYTES.
+		 * the oldest go first beyond US_LARGE_CACHE_MAX_BYTES.  Once
+		 * it is on the list and the lock is dropped, another thread
+		 * may take it, move it or unmap it: ch is not touched again.
 		 */
 		us_lock(&large_lock);
 		ch->kind = US_CHUNK_LARGE_FREE;
 		ch->freed_at = now;
 		us_list_add(&ch->free_link, &large_free);
-		large_free_bytes += ch->map_len;
+		large_free_bytes += len;
 		us_unlock(&large_lock);
-		us_reclaim_note(ch->map_len);
+		us_reclaim_note(len);
 	} else {
 		large_unmap(ch);
 	}
