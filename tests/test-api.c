@@ -253,22 +253,26 @@ START_TEST(constructor_runs_when_slabs_are_made_not_per_allocation)
 	}
 	uslab_cache_stats(c, &st);
 	ck_assert_int_eq(ctor_calls, (int)(st.slabs_grown * st.objs_per_slab));
-	/* Cycling through the magazines does not construct again. */
+	/*
+	 * Cycling through the magazines does not construct again.  A slab
+	 * left empty for the decay period may go back to the OS if this
+	 * process is descheduled that long, and then a slab is made, and
+	 * constructed, afresh: so the count is checked against the slabs
+	 * made, not against the count before the cycle.
+	 */
 	for (int i = 0; i < 500; i++)
 		kmem_cache_free(c, objs[i]);
-	{
-		int before = ctor_calls;
-
-		for (int round = 0; round < 100; round++) {
-			for (int i = 0; i < 50; i++) {
-				objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
-				ck_assert_int_eq(objs[i]->fd, -1);
-			}
-			for (int i = 0; i < 50; i++)
-				kmem_cache_free(c, objs[i]);
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < 50; i++) {
+			objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+			ck_assert_int_eq(objs[i]->fd, -1);
 		}
-		ck_assert_int_eq(ctor_calls, before);
+		for (int i = 0; i < 50; i++)
+			kmem_cache_free(c, objs[i]);
 	}
+	uslab_cache_stats(c, &st);
+	ck_assert_int_eq(ctor_calls, (int)(st.slabs_grown * st.objs_per_slab));
+	ck_assert_int_lt(ctor_calls, 5000);
 	kmem_cache_destroy(c);
 }
 END_TEST
