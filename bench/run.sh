@@ -94,6 +94,7 @@ larson-2|larson malloc 2|ns_per_op|no
 larson-8|larson malloc 8|ns_per_op|no
 mixed|mixed malloc|ns_per_op|no
 heap|heap malloc 10000000|ns_per_op|no
+large|large malloc 1000|us_per_op|no
 rss-return|rss-return malloc|idle_pct_of_peak|no
 churn|churn malloc|us_per_thread|no'
 

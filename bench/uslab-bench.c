@@ -25,6 +25,8 @@
  *                    a log-uniform tail to 64 KiB, rare 1 MiB blocks,
  *                    realloc of a quarter of those touched, every page
  *                    written; about 40 MiB live
+ *   large [ITERS]    blocks of 5-25 MiB replacing each other in 20 slots,
+ *                    each zeroed: mimalloc-bench's malloc-large
  *   rss-return       1 GiB of small objects; free all but 1 in 64, then
  *                    all; resident memory at each stage and after idling
  *   churn THREADS    short-lived threads that each allocate and free
@@ -512,6 +514,41 @@ static int bench_heap(unsigned long ops)
 	return 0;
 }
 
+/* --------------------------------------------------------------- large */
+
+/*
+ * Blocks of 5 to 25 MiB replacing one another in 20 slots, each zeroed
+ * by memset as C++'s make_unique<char[]> does: the shape of
+ * mimalloc-bench's malloc-large.  What it measures is whether a freed
+ * large block is reused, or mapped and faulted in afresh.
+ */
+static int bench_large(unsigned long iters)
+{
+	enum { SLOTS = 20 };
+	const size_t min = (size_t)5 << 20, span = ((size_t)20 << 20) + 1;
+	void *slot[SLOTS] = { 0 };
+	uint64_t rng = 42;
+	double t0, t1;
+
+	t0 = now_ns();
+	for (unsigned long i = 0; i < iters; i++) {
+		uint64_t x = rng_next(&rng);
+		unsigned int k = (unsigned int)(x % SLOTS);
+		size_t n = min + (size_t)((x >> 20) % span);
+
+		free(slot[k]);
+		if (!(slot[k] = malloc(n)))
+			die("malloc");
+		memset(slot[k], 0, n);
+	}
+	t1 = now_ns();
+	printf("us_per_op=%.2f peak_kib=%zu\n", (t1 - t0) / 1e3 / (double)iters,
+	       peak_kib());
+	for (unsigned int k = 0; k < SLOTS; k++)
+		free(slot[k]);
+	return 0;
+}
+
 /* ---------------------------------------------------------- rss-return */
 
 static int bench_rss_return(void)
@@ -603,12 +640,14 @@ int main(int argc, char **argv)
 		return bench_mixed(arg ? arg : 3000000);
 	if (strcmp(w, "heap") == 0)
 		return bench_heap(arg ? arg : 2000000);
+	if (strcmp(w, "large") == 0)
+		return bench_large(arg ? arg : 1000);
 	if (strcmp(w, "rss-return") == 0)
 		return bench_rss_return();
 	if (strcmp(w, "churn") == 0)
 		return bench_churn(arg ? (unsigned int)arg : 10000);
 usage:
 	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|heap|"
-			"rss-return|churn kmem|malloc [ARG...]\n", argv[0]);
+			"large|rss-return|churn kmem|malloc [ARG...]\n", argv[0]);
 	return 2;
 }

@@ -29,12 +29,14 @@
  *                copying them, to a new aligned range (copying only if
  *                the kernel refuses); it shrinks by unmapping its tail.
  *
- * Freed large chunks of up to US_LARGE_CACHE_MAX_ONE bytes stay mapped
- * for reuse, US_LARGE_CACHE_MAX_BYTES in all, marked US_CHUNK_LARGE_FREE
- * (so that freeing one again is caught), until they have idled for
- * US_LARGE_CACHE_IDLE_MS: every large free, and the cache layer's sweep,
- * unmaps those.  A request takes the smallest cached mapping that holds
- * it without being more than twice its size.
+ * Freed large chunks stay mapped for reuse, as many bytes as
+ * large_cache_cap_locked() allows, marked US_CHUNK_LARGE_FREE (so that
+ * freeing one again is caught), until they have idled for the decay
+ * period (us_decay_ms): every large free, and the sweep, unmaps those.  A request takes the smallest cached mapping that holds
+ * it, else the largest, which grows.  One with more than twice the room
+ * is cut at the first chunk boundary past the request, and the rest goes
+ * back on the list as a mapping of its own (large_split()): its pages
+ * stay resident for the next request, as a page heap's spans would.
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
@@ -692,17 +694,63 @@ static void *large_map(size_t size, size_t align, int node)
 }
 
 /*
+ * Cut a cached mapping, taken off the list, that has far more room than
+ * want: the part from the first chunk boundary past what want needs goes
+ * back on the list as a freed mapping of its own, with a header on its
+ * first page, so that its resident pages serve the next request instead
+ * of being unmapped and faulted in again.  Nothing is cut if that part
+ * would be small (US_LARGE_SPLIT_MIN).  No lock held.
+ */
+#define US_LARGE_SPLIT_MIN ((size_t)1 << 20)
+
+static void large_split(struct us_chunk *ch, size_t want)
+{
+	char *base = ch->map_base;
+	char *cut = (char *)US_ALIGN_UP((uintptr_t)base + ch->obj_offset + want,
+					US_CHUNK_SIZE);
+	struct us_chunk *tail = (struct us_chunk *)cut;
+	size_t tail_len;
+
+	if (ch->align != us_page_size || cut >= base + ch->map_len ||
+	    (size_t)(base + ch->map_len - cut) < US_LARGE_SPLIT_MIN)
+		return;
+	tail_len = (size_t)(base + ch->map_len - cut);
+	us_mem_open(tail, us_page_size);
+	tail->magic = US_CHUNK_MAGIC ^ (uintptr_t)tail;
+	tail->kind = US_CHUNK_LARGE_FREE;
+	tail->node = ch->node;
+	tail->map_base = cut;
+	tail->map_len = tail_len;
+	tail->usable = tail_len - us_page_size;
+	tail->obj_offset = us_page_size;
+	tail->align = us_page_size;
+	ch->map_len -= tail_len;
+	registry_set(tail);
+	us_lock(&large_lock);
+	tail->freed_at = us_os_now_ms();
+	us_list_add(&tail->free_link, &large_free);
+	large_free_bytes += tail_len;
+	us_unlock(&large_lock);
+}
+
+/*
  * A cached mapping, taken for a request of size bytes: cut to fit if it
- * has far more room, grown if it has too little (no copy either way).
- * Returns the object; NULL, with the mapping gone, if it cannot grow.
+ * has far more room (the rest kept, large_split()), grown if it has too
+ * little (no copy either way).  Returns the object; NULL, with the
+ * mapping gone, if it cannot grow.
  */
 static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 {
 	size_t room = ch->map_len - ch->obj_offset;
 	size_t want = US_ALIGN_UP(size, us_page_size);
-	size_t dirty = room;
+	size_t dirty;
 	char *obj;
 
+	if (room / 2 > want) {
+		large_split(ch, want);
+		room = ch->map_len - ch->obj_offset;
+	}
+	dirty = room;
 	/* Every byte of its room held a freed block's data. */
 	ch->usable = room;
 	if (room < want || room / 2 > want) {

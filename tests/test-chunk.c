@@ -206,6 +206,54 @@ START_TEST(freed_large_chunks_are_reused_then_unmapped)
 }
 END_TEST
 
+/*
+ * A freed mapping much larger than the request is cut at a chunk
+ * boundary, and the rest stays cached, resident, for the next request:
+ * nothing is unmapped, nothing new is mapped, and each part is a block
+ * of its own to every lookup.
+ */
+START_TEST(a_large_cached_mapping_is_split_not_unmapped)
+{
+	size_t big = 6 * US_CHUNK_SIZE, mapped;
+	char *p = us_chunk_large_alloc(big, 0, false, -1), *q, *r;
+	struct us_chunk *ch;
+
+	memset(p, 0xaa, big);
+	us_chunk_large_free(us_chunk_lookup(p));
+	us_chunk_large_reap(UINT64_MAX, NULL);	/* only this one cached */
+	p = us_chunk_large_alloc(big, 0, false, -1);
+	memset(p, 0xaa, big);
+	us_chunk_large_free(us_chunk_lookup(p));
+	mapped = us_chunk_mapped_bytes();
+	q = us_chunk_large_alloc(US_CHUNK_SIZE + 1000, 0, true, -1);
+	ck_assert_ptr_eq(q, p);
+	ch = us_chunk_lookup(q);
+	ck_assert_uint_eq(ch->map_len, 2 * US_CHUNK_SIZE);
+	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(),
+			  big + us_page_size - 2 * US_CHUNK_SIZE);
+	for (size_t i = 0; i < US_CHUNK_SIZE + 1000; i += 512)
+		ck_assert_int_eq(q[i], 0);
+	/* The rest serves the next request, from its chunk boundary on. */
+	r = us_chunk_large_alloc(3 * US_CHUNK_SIZE, 0, true, -1);
+	ck_assert_ptr_eq(r, (char *)ch + 2 * US_CHUNK_SIZE + us_page_size);
+	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
+	for (size_t i = 0; i < 3 * US_CHUNK_SIZE; i += 512)
+		ck_assert_int_eq(r[i], 0);
+	/* Two blocks: an interior pointer finds its own. */
+	ck_assert_ptr_eq(us_chunk_large_holding(q + US_CHUNK_SIZE), ch);
+	ck_assert_ptr_eq(us_chunk_large_holding(r + 5), us_chunk_lookup(r));
+	ck_assert_ptr_null(us_chunk_large_holding(r - 1));
+	ck_assert_ptr_null(us_chunk_large_holding(q + 2 * US_CHUNK_SIZE - 1));
+	/* Freed apart, unmapped apart. */
+	us_chunk_large_free(us_chunk_lookup(r));
+	us_chunk_large_free(ch);
+	ck_assert_uint_eq(us_chunk_large_reap(UINT64_MAX, NULL), mapped);
+	ck_assert_ptr_null(us_chunk_lookup(q));
+	ck_assert_ptr_null(us_chunk_lookup(r));
+}
+END_TEST
+
 START_TEST(the_large_cache_is_bounded)
 {
 	enum { N = 12 };
@@ -367,6 +415,7 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, large_allocations_find_their_header);
 	tcase_add_test(tc, large_allocation_fails_cleanly);
 	tcase_add_test(tc, freed_large_chunks_are_reused_then_unmapped);
+	tcase_add_test(tc, a_large_cached_mapping_is_split_not_unmapped);
 	tcase_add_test(tc, the_large_cache_is_bounded);
 	tcase_add_test(tc, large_chunks_resize_without_copying);
 	tcase_add_test(tc, registered_ranges_are_never_unmapped_or_moved);
