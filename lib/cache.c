@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "anchor.h"
+#include "bug.h"
 #include "cache.h"
 #include "chunk.h"
 #include "cpu.h"
@@ -268,12 +269,12 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	us_list_del(&s->link);
 	us_unlock(&list_lock);
 	us_mag_drain(s);
-	us_debug_validate(s);
+	us_slab_check_debug(s);
 	US_ASSERT(us_cache_validate(s) == 0);
 	live = us_slab_release_all(s);
 	if (live) {
 		if (s->flags & US_CACHE_DEBUG)
-			us_debug_report_leaks(s, live);
+			us_slab_report_leaks(s, live);
 		us_report("kmem_cache_destroy %s: Slab cache still has objects "
 			  "(%llu objects allocated); the cache is kept",
 			  s->name, (unsigned long long)live);
@@ -294,7 +295,7 @@ static void *alloc_on_node(struct kmem_cache *s, unsigned int node)
 	void *obj;
 
 	if (unlikely(s->flags & US_CACHE_DEBUG))
-		return us_debug_alloc(s, (int)node);
+		return us_slab_alloc_debug(s, (int)node);
 	if (!us_slab_alloc_batch_node(s, &obj, 1, node))
 		return NULL;
 	us_obj_handout(s, obj);
@@ -507,7 +508,7 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	if (!s)
 		return -EINVAL;
 	us_mag_drain(s);
-	us_debug_validate(s);
+	us_slab_check_debug(s);
 	us_slab_reap(s, UINT64_MAX, NULL);
 	/* And what its slabs left resident in the page layer. */
 	us_chunk_decommit(UINT64_MAX, NULL);

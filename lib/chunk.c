@@ -32,11 +32,12 @@
  * Freed large chunks stay mapped for reuse, as many bytes as
  * large_cache_cap_locked() allows, marked US_CHUNK_LARGE_FREE (so that
  * freeing one again is caught), until they have idled for the decay
- * period (us_decay_ms): every large free, and the sweep, unmaps those.  A request takes the smallest cached mapping that holds
- * it, else the largest, which grows.  One with more than twice the room
- * is cut at the first chunk boundary past the request, and the rest goes
- * back on the list as a mapping of its own (large_split()): its pages
- * stay resident for the next request, as a page heap's spans would.
+ * period (us_decay_ms): every large free, and the sweep, unmaps those.
+ * A request takes the smallest cached mapping that holds it, else the
+ * largest, which grows.  One with more than twice the room is cut at the
+ * first chunk boundary past the request, and the rest goes back on the
+ * list as a mapping of its own (large_split()): its pages stay resident
+ * for the next request, as a page heap's spans would.
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for

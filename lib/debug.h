@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debug.h - the debug layer: slab_debug checks and kernel-format reports.
+ * debug.h - debug caches: USLAB_DEBUG, their object layout, their checks.
  *
  * A cache is a debug cache when it has any of SLAB_CONSISTENCY_CHECKS (F),
  * SLAB_RED_ZONE (Z), SLAB_POISON (P), SLAB_STORE_USER (U) or SLAB_TRACE
@@ -23,17 +23,18 @@
  * constructor holds 0x6b with a last byte of 0xa5, which is also what
  * a new object holds until the caller writes it.
  *
- * Reports follow SLUB's wording and layout (a rule, "BUG <cache>: what",
- * INFO lines, hex dumps, a stack trace, "FIX <cache>: action") and are
- * written with write(2) from a stack buffer.  By default the damage is
- * repaired and the program continues, as SLUB does; with X in
- * USLAB_DEBUG, or for a cache without debugging, the process aborts
- * after the report.
+ * A damaged object is reported in SLUB's words through bug.h, with its
+ * trailer (the slab, the object, its owners, a hex dump of each part);
+ * by default the damage is repaired and the program continues, as SLUB
+ * does; with X in USLAB_DEBUG the process aborts after the report.
  *
- * Locking: reports take the report lock, a leaf below every other lock,
- * so that their lines do not interleave.  Checks of a free object run
- * under the cache's slab lock (the object is on a list); those of an
- * allocated object run with no lock (it is the caller's).
+ * debug.c calls nothing in slab.c or above it: slab.c calls it with
+ * what it knows (the slab, the object, the free pointer the object
+ * holds), and drives the debug cache's allocations, frees and walks.
+ *
+ * Locking: checks of a free object run under the cache's slab lock (the
+ * object is on a list); those of an allocated object run with no lock
+ * (it is the caller's).  Reports take the report lock (bug.h).
  */
 #ifndef USLAB_DEBUG_H
 #define USLAB_DEBUG_H
@@ -41,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bug.h"
 #include "internal.h"
 
 /* The SLAB_* flags that make a cache a debug cache. */
@@ -54,17 +56,6 @@
 #define US_POISON_INUSE 0x5a
 #define US_POISON_FREE 0x6b
 #define US_POISON_END 0xa5
-
-/* Stack frames kept per track. */
-#define US_TRACK_DEPTH 6
-
-/* The last allocation or free of an object (SLAB_STORE_USER). */
-struct us_track {
-	void *frames[US_TRACK_DEPTH];	/* innermost first; 0 ends */
-	uint64_t when;			/* ms, us_os_now_ms() */
-	uint32_t cpu;
-	uint32_t tid;
-};
 
 /* Parse USLAB_DEBUG (once, at start-up); warn about what it cannot use. */
 void us_debug_init(void);
@@ -84,57 +75,59 @@ void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab);
 /*
  * Check that obj, just taken from its slab, is intact and free, and arm
  * it (red zones active, owner recorded); under the slab lock, so that no
- * walk of the cache sees it half-armed.  owner is a struct us_track.
+ * walk of the cache sees it half-armed.  fp is the free pointer obj
+ * holds (for the report); owner is a struct us_track.
  */
 void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
-			   void *obj, const void *owner);
-
-/* The debug cache's alloc (of node; negative: any) and free. */
-void *us_debug_alloc(struct kmem_cache *c, int node);
-void us_debug_free(struct kmem_cache *c, void *obj);
+			   void *obj, void *fp, const void *owner);
 
 /*
- * Check, under the slab lock, that obj may be freed into its slab (not
- * already free) and that its red zones and padding are intact; returns
- * false, having reported, if it must not be freed.  Records the free
- * (freer, captured before the lock) and poisons the object.  Called by
- * slab.c.
+ * Check, under the slab lock, that obj's red zones and padding are
+ * intact before it is freed (slab.c has made sure it is not free
+ * already); returns false, having reported, if it must not be freed.
+ * Records the free (freer, captured before the lock) and poisons the
+ * object.
  */
 bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj, const struct us_track *freer);
+			  void *obj, void *fp, const struct us_track *freer);
 
 /*
- * Check every object of c: free objects for poison and red zones,
- * allocated ones for red zones.  Returns the number of damaged objects,
- * each reported and repaired.  No-op for a cache without debugging.
+ * obj is freed again: SLUB's report, with the object's trailer; returns
+ * in repair mode, leaving it free.  Slab lock held.
  */
-unsigned int us_debug_validate(struct kmem_cache *c);
+void us_debug_already_free(struct kmem_cache *c, struct us_slab *slab,
+			   void *obj, void *fp);
 
 /*
- * kmem_cache_destroy() of a cache with objects left: list them, grouped
- * by allocation site when the cache stores its users.
+ * For slab.c's walks over every object of a debug cache, under its slab
+ * lock.  us_debug_check_one() checks one object, free or allocated, for
+ * its poison and red zones, counting a damaged one (reported and
+ * repaired) in *(unsigned int *)damaged.
  */
-void us_debug_report_leaks(struct kmem_cache *c, uint64_t live);
+void us_debug_check_one(struct kmem_cache *c, struct us_slab *slab,
+			void *obj, void *fp, bool is_free, void *damaged);
 
 /*
- * Kernel-format reports of misuse the cheap checks catch in any cache.
- * They return only for a debug cache in repair mode; the caller then
- * leaves the object alone ("not freed").
+ * kmem_cache_destroy() of a debug cache with objects left: begin the
+ * report, list each object (us_debug_leak_one() for every object of the
+ * walk), and end it with the objects grouped by allocation site when
+ * the cache stores its users.
  */
-void us_bug_invalid_pointer(struct kmem_cache *c, const char *who,
-			    const void *p, const char *why);
-void us_bug_wrong_cache(struct kmem_cache *c, struct kmem_cache *owner,
-			const void *p);
-void us_bug_already_free(struct kmem_cache *c, const void *p);
-/* The same for a large block freed twice ("kmalloc-large"); aborts. */
-US_NORETURN void us_bug_large_already_free(const void *p, size_t room);
-US_NORETURN void us_bug_freepointer(struct kmem_cache *c,
-				    struct us_slab *slab, void *obj,
-				    void *bad);
+#define US_DEBUG_LEAK_SITES 32
 
-/* fork: the report lock, taken after every other lock. */
-void us_debug_fork_prepare(void);
-void us_debug_fork_parent(void);
-void us_debug_fork_child(void);
+struct us_debug_leaks {
+	struct {
+		void *ip;
+		uint64_t count, min_age, max_age;
+	} site[US_DEBUG_LEAK_SITES];
+	unsigned int nsites, listed;
+	uint64_t other, now;
+};
+
+void us_debug_leaks_begin(struct kmem_cache *c, struct us_debug_leaks *l);
+void us_debug_leak_one(struct kmem_cache *c, struct us_slab *slab,
+		       void *obj, void *fp, bool is_free, void *leaks);
+void us_debug_leaks_end(struct kmem_cache *c, struct us_debug_leaks *l,
+			uint64_t live);
 
 #endif /* USLAB_DEBUG_H */

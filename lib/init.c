@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 
+#include "bug.h"
 #include "cache.h"
 #include "cpu.h"
 #include "debug.h"
@@ -40,12 +41,12 @@ static void fork_prepare(void)
 	us_lock(&init_lock);
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
-	us_debug_fork_prepare();	/* the report lock: a leaf, last */
+	us_bug_fork_prepare();	/* the report lock: a leaf, last */
 }
 
 static void fork_parent(void)
 {
-	us_debug_fork_parent();
+	us_bug_fork_parent();
 	us_cache_fork_parent();
 	us_kmalloc_fork_parent();
 	us_unlock(&init_lock);
@@ -55,7 +56,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	us_os_fork_child();
-	us_debug_fork_child();
+	us_bug_fork_child();
 	us_cache_fork_child();
 	us_kmalloc_fork_child();
 	us_lock_reset(&init_lock);

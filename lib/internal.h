@@ -7,22 +7,26 @@
  * ======================================================================
  *
  * 1. Layers.  Each is one file (or two) and calls only the layers below
- *    it; report.c, options.c, os.c and lock.c are leaves any layer may
- *    call.  init.c sits above every layer: it brings them up in order and
- *    holds the fork handlers.
+ *    it; report.c, bug.c, options.c, os.c and lock.c are leaves any layer
+ *    may call (report.c writes a line without allocating; bug.c, on top
+ *    of it, frames SLUB-format BUG reports and captures and names call
+ *    stacks).  init.c sits above every layer: it brings them up in order
+ *    and holds the fork handlers.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
  *      kmalloc.c    kmalloc-N size classes, the large path, the kvmalloc
  *                   family and the string helpers
  *      cache.c      kmem_cache_* entry points, the list of caches
- *      debug.c      debug caches: layouts, checks, reports (beside the
- *                   magazines: a debug cache has none)
  *      magazine.c   per-CPU loaded/previous magazines and the depot
  *      tcache.c     per-thread magazines, where rseq cannot run
  *      rseq.c       the lock-free fast paths (rseq.h), the rseq
  *                   registration
  *      cpu.c        which CPU we are on, how many there can be
- *      slab.c       a cache's slabs (per NUMA node), free lists
+ *      slab.c       a cache's slabs (per NUMA node), free lists; a debug
+ *                   cache's allocations, frees and walks, which bypass
+ *                   the magazines (a debug cache has none)
+ *      debug.c      debug caches: USLAB_DEBUG, layouts, checks, with
+ *                   what slab.c hands it (it calls no layer above)
  *      chunk.c      chunks, slots, large mappings, the registry
  *      node.c       NUMA nodes: how many, which is ours, mbind
  *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
@@ -133,7 +137,7 @@
  *                                    cache of freed large blocks.  Only
  *                                    the fork handler holds both, page
  *                                    lock first
- *      6. report_lock                (debug.c) keeps a report's lines
+ *      6. report_lock                (bug.c) keeps a report's lines
  *                                    together; nothing is taken under it
  *
  *    No lock is held while calling a constructor or a user callback, or

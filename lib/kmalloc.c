@@ -28,7 +28,7 @@
 
 #include "cache.h"
 #include "chunk.h"
-#include "debug.h"
+#include "bug.h"
 #include "kmalloc.h"
 #include "magazine.h"
 #include "memtool.h"

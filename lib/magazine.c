@@ -58,7 +58,7 @@
 #include <string.h>
 
 #include "chunk.h"
-#include "debug.h"
+#include "bug.h"
 #include "magazine.h"
 #include "os.h"
 #include "reclaim.h"
@@ -441,7 +441,7 @@ void *us_mag_alloc_percpu(struct kmem_cache *c)
 
 	/* A debug cache's slots keep the sentinel: every call comes here. */
 	if (unlikely(c->flags & US_CACHE_DEBUG))
-		return us_debug_alloc(c, -1);
+		return us_slab_alloc_debug(c, -1);
 	slot = us_mag_lock_current(c);
 	m = slot->loaded;
 	if (likely(m->rounds != 0)) {
@@ -462,7 +462,7 @@ void us_mag_free_percpu(struct kmem_cache *c, void *obj)
 	struct us_mag *m;
 
 	if (unlikely(c->flags & US_CACHE_DEBUG)) {
-		us_debug_free(c, obj);
+		us_slab_free_debug(c, obj);
 		return;
 	}
 	us_obj_takeback(c, obj);
@@ -646,10 +646,10 @@ static unsigned int debug_alloc_bulk(struct kmem_cache *c, void **p,
 				     unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		p[i] = us_debug_alloc(c, -1);
+		p[i] = us_slab_alloc_debug(c, -1);
 		if (!p[i]) {
 			while (i--)
-				us_debug_free(c, p[i]);
+				us_slab_free_debug(c, p[i]);
 			errno = ENOMEM;
 			return 0;
 		}

@@ -9,8 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "internal.h"
-
 /* Nodes uslab keeps memory apart for, at most. */
 #define US_MAX_NODES 64
 

@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
-
 /*
  * The decay period in milliseconds (USLAB_DECAY_MS): free memory not
  * reused for this long goes back to the OS; memory reused within it

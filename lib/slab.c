@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "chunk.h"
 #include "debug.h"
 #include "memtool.h"
@@ -64,7 +65,6 @@
 #include "options.h"
 #include "os.h"
 #include "reclaim.h"
-#include "report.h"
 #include "slab.h"
 
 static inline void *fp_encode(const struct kmem_cache *c, void *next,
@@ -424,14 +424,15 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 }
 
 /*
- * Take up to n objects; prepare, if not NULL, sees each one under the
- * slab lock, before any other thread can see it allocated.
+ * Take up to n objects; prepare, if not NULL, sees each one (and the
+ * free pointer it holds) under the slab lock, before any other thread
+ * can see it allocated.
  */
 static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 				unsigned int n,
 				void (*prepare)(struct kmem_cache *,
 						struct us_slab *, void *,
-						const void *),
+						void *, const void *),
 				const void *arg, unsigned int node)
 {
 	struct us_slab_pool *pool = us_slab_pool(c, node);
@@ -462,7 +463,9 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 		taken = slab_take(c, slab, objs + got, n - got);
 		if (prepare)
 			for (unsigned int i = 0; i < taken; i++)
-				prepare(c, slab, objs[got + i], arg);
+				prepare(c, slab, objs[got + i],
+					fp_read(c, fp_addr(c, objs[got + i])),
+					arg);
 		/* Counted now: the lock may drop to grow another slab. */
 		pool->inuse += taken;
 		got += taken;
@@ -496,17 +499,6 @@ unsigned int us_slab_alloc_batch_node(struct kmem_cache *c, void **objs,
 				      unsigned int n, unsigned int node)
 {
 	return alloc_batch(c, objs, n, NULL, NULL, node);
-}
-
-void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner,
-			  int node)
-{
-	void *obj;
-
-	if (!alloc_batch(c, &obj, 1, us_debug_alloc_checks, owner,
-			 node >= 0 ? (unsigned int)node : refill_node(c)))
-		return NULL;
-	return obj;
 }
 
 static bool may_release(const struct kmem_cache *c)
@@ -661,60 +653,17 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 	us_slab_free_batch_idle(c, objs, n, us_os_now_ms());
 }
 
-void us_slab_free_debug(struct kmem_cache *c, void *obj,
-			const struct us_track *freer)
-{
-	struct us_slab_pool *pool = us_slab_pool(c, us_chunk_of(obj)->node);
-	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
-	struct us_list doomed;
-
-	us_list_init(&doomed);
-	us_lock(&pool->lock);
-	if (!us_debug_free_checks(c, slab, obj, freer)) {
-		us_unlock(&pool->lock);
-		return;
-	}
-	free_one(c, pool, slab, obj, us_os_now_ms());
-	pool->inuse--;
-	if (may_release(c))
-		collect_empty(pool, decay_cutoff(us_os_now_ms()), &doomed);
-	us_unlock(&pool->lock);
-	release_slabs(c, &doomed, false);
-}
-
-
-bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
-			 const void *obj)
-{
-	uint32_t n = 0;
-
-	if (!is_carved(c, slab, us_slab_obj_index(c, slab, obj)))
-		return true;
-	for (void *p = slab->freelist; p && n <= slab->objects; n++) {
-		if (p == obj)
-			return true;
-		if (!is_listed_object(c, slab, p))
-			break;
-		p = fp_read(c, fp_addr(c, p));
-	}
-	return false;
-}
-
-void *us_slab_fp_peek(struct kmem_cache *c, void *obj)
-{
-	return fp_read(c, fp_addr(c, obj));
-}
-
 /*
  * Call fn on every object of one slab, in windows of WALK_WINDOW objects
  * so that the "is it free?" bitmap fits on the stack; slab lock held.
  */
 #define WALK_WINDOW 4096
 
+typedef void visit_fn(struct kmem_cache *c, struct us_slab *slab, void *obj,
+		      void *fp, bool is_free, void *arg);
+
 static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
-		      void (*fn)(struct kmem_cache *, struct us_slab *, void *,
-				 bool, void *),
-		      void *arg)
+		      visit_fn *fn, void *arg)
 {
 	uint64_t free_map[WALK_WINDOW / 64];
 
@@ -736,16 +685,18 @@ static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
 			bool is_free = !is_carved(c, slab, i) ||
 				       (free_map[(i - lo) / 64] >> ((i - lo) % 64) & 1);
 
-			fn(c, slab, us_slab_base(slab) + (size_t)i * c->size, is_free,
-			   arg);
+			void *obj = us_slab_base(slab) + (size_t)i * c->size;
+
+			fn(c, slab, obj, fp_read(c, fp_addr(c, obj)), is_free, arg);
 		}
 	}
 }
 
-void us_slab_for_each_object(struct kmem_cache *c,
-			     void (*fn)(struct kmem_cache *, struct us_slab *,
-					void *, bool, void *),
-			     void *arg)
+/*
+ * Call fn on every object of every slab of c, under c's slab lock.  For
+ * debug caches, whose objects are never in magazines, is_free is exact.
+ */
+static void walk_objects(struct kmem_cache *c, visit_fn *fn, void *arg)
 {
 	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++) {
 		struct us_slab_pool *pool = us_slab_pool(c, node);
@@ -760,6 +711,92 @@ void us_slab_for_each_object(struct kmem_cache *c,
 							     link), fn, arg);
 		us_unlock(&pool->lock);
 	}
+}
+
+/* ------------------------------------------------------------ debug caches */
+
+/* Is obj, an object of slab, free?  Slab lock held.  O(free objects). */
+static bool obj_is_free(struct kmem_cache *c, struct us_slab *slab,
+			const void *obj)
+{
+	uint32_t n = 0;
+
+	if (!is_carved(c, slab, us_slab_obj_index(c, slab, obj)))
+		return true;
+	for (void *p = slab->freelist; p && n <= slab->objects; n++) {
+		if (p == obj)
+			return true;
+		if (!is_listed_object(c, slab, p))
+			break;
+		p = fp_read(c, fp_addr(c, p));
+	}
+	return false;
+}
+
+void *us_slab_alloc_debug(struct kmem_cache *c, int node)
+{
+	struct us_track t = { 0 };
+	void *obj;
+
+	/* Unwound before the slab lock is taken: see internal.h, 7. */
+	if (c->flags & SLAB_STORE_USER)
+		us_bug_capture_track(&t);
+	if (!alloc_batch(c, &obj, 1, us_debug_alloc_checks, &t,
+			 node >= 0 ? (unsigned int)node : refill_node(c)))
+		return NULL;
+	us_obj_handout(c, obj);
+	return obj;
+}
+
+void us_slab_free_debug(struct kmem_cache *c, void *obj)
+{
+	struct us_slab_pool *pool = us_slab_pool(c, us_chunk_of(obj)->node);
+	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+	struct us_track t = { 0 };
+	struct us_list doomed;
+	void *fp;
+
+	/* Unwound before the slab lock is taken: see internal.h, 7. */
+	if (c->flags & SLAB_STORE_USER)
+		us_bug_capture_track(&t);
+	us_obj_takeback(c, obj);
+	us_list_init(&doomed);
+	us_lock(&pool->lock);
+	fp = fp_read(c, fp_addr(c, obj));
+	if (obj_is_free(c, slab, obj)) {
+		us_debug_already_free(c, slab, obj, fp);
+		us_unlock(&pool->lock);
+		return;
+	}
+	if (!us_debug_free_checks(c, slab, obj, fp, &t)) {
+		us_unlock(&pool->lock);
+		return;
+	}
+	free_one(c, pool, slab, obj, us_os_now_ms());
+	pool->inuse--;
+	if (may_release(c))
+		collect_empty(pool, decay_cutoff(us_os_now_ms()), &doomed);
+	us_unlock(&pool->lock);
+	release_slabs(c, &doomed, false);
+}
+
+unsigned int us_slab_check_debug(struct kmem_cache *c)
+{
+	unsigned int damaged = 0;
+
+	if (!(c->flags & US_CACHE_DEBUG))
+		return 0;
+	walk_objects(c, us_debug_check_one, &damaged);
+	return damaged;
+}
+
+void us_slab_report_leaks(struct kmem_cache *c, uint64_t live)
+{
+	struct us_debug_leaks leaks;
+
+	us_debug_leaks_begin(c, &leaks);
+	walk_objects(c, us_debug_leak_one, &leaks);
+	us_debug_leaks_end(c, &leaks, live);
 }
 
 size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting)

@@ -148,37 +148,27 @@ static inline bool us_slab_holds_object(const struct kmem_cache *c,
 }
 
 /*
- * Allocate one object of a debug cache: debug.h checks and arms it
- * under the slab lock (owner: the caller's track, captured before); of
- * node, or the caller's for a negative one.  NULL with errno ENOMEM.
+ * A debug cache's allocation (of node, or the caller's for a negative
+ * one) and free: every object goes to and from its slab, checked and
+ * armed by debug.h under the slab lock; the owner's stack is captured
+ * before the lock is taken.  A free that the checks refuse leaves the
+ * object allocated.  Allocation: NULL with errno ENOMEM.
  */
-struct us_track;
-void *us_slab_alloc_debug(struct kmem_cache *c, const struct us_track *owner,
-			  int node);
+void *us_slab_alloc_debug(struct kmem_cache *c, int node);
+void us_slab_free_debug(struct kmem_cache *c, void *obj);
 
 /*
- * Free one object of a debug cache (debug.h checks it first, under the
- * slab lock; a refused object stays allocated).  Takes c's slab lock.
+ * Check every object of a debug cache: free ones for poison and red
+ * zones, allocated ones for red zones.  Returns the number of damaged
+ * objects, each reported and repaired.  0 for a cache without debugging.
  */
-void us_slab_free_debug(struct kmem_cache *c, void *obj,
-			const struct us_track *freer);
-
-/* Is obj, an object of slab, free?  Slab lock held.  O(free objects). */
-bool us_slab_obj_is_free(struct kmem_cache *c, struct us_slab *slab,
-			 const void *obj);
-
-/* The decoded free pointer stored in obj (meaningful if obj is free). */
-void *us_slab_fp_peek(struct kmem_cache *c, void *obj);
+unsigned int us_slab_check_debug(struct kmem_cache *c);
 
 /*
- * Call fn(c, slab, obj, is_free, arg) on every object of every slab of
- * c, under c's slab lock.  For debug caches, whose objects are never in
- * magazines, is_free is exact.
+ * kmem_cache_destroy() of a debug cache with live objects left: list
+ * them, grouped by allocation site when the cache stores its users.
  */
-void us_slab_for_each_object(struct kmem_cache *c,
-			     void (*fn)(struct kmem_cache *, struct us_slab *,
-					void *, bool, void *),
-			     void *arg);
+void us_slab_report_leaks(struct kmem_cache *c, uint64_t live);
 
 struct us_slab_counts {
 	uint64_t partial, full, empty;

@@ -5,8 +5,6 @@
 #ifndef USLAB_STATS_H
 #define USLAB_STATS_H
 
-#include "internal.h"
-
 /* At start-up: keep a copy of stderr if USLAB_STATS=1. */
 void us_stats_init(void);
 
