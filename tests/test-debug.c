@@ -98,16 +98,26 @@ static bool exited_ok(int status)
 		(on_valgrind() && WEXITSTATUS(status) == 1));
 }
 
-/* The child must have continued to its end after reporting needle. */
+/*
+ * Run fn in a child, which must report needle and then, the damage
+ * repaired, continue to its end; its output is left in *cap for more
+ * checks.
+ */
+#define run_repairing(fn, arg, cap, needle)                                  \
+	do {                                                                 \
+		run_captured((fn), (arg), (cap));                            \
+		ck_assert_msg(exited_ok((cap)->status),                      \
+			      "expected exit 0, status 0x%x, output: %s",    \
+			      (cap)->status, (cap)->out);                    \
+		ck_assert_msg(strstr((cap)->out, (needle)) != NULL,          \
+			      "report lacks \"%s\": %s", (needle),           \
+			      (cap)->out);                                   \
+	} while (0)
+
 #define ck_assert_repairs_with(fn, arg, needle)                              \
 	do {                                                                 \
 		struct captured cap_;                                        \
-		run_captured((fn), (arg), &cap_);                            \
-		ck_assert_msg(exited_ok(cap_.status),                       \
-			      "expected exit 0, status 0x%x, output: %s",    \
-			      cap_.status, cap_.out);                        \
-		ck_assert_msg(strstr(cap_.out, (needle)) != NULL,            \
-			      "report lacks \"%s\": %s", (needle), cap_.out); \
+		run_repairing((fn), (arg), &cap_, (needle));                 \
 	} while (0)
 
 static void expect_in(const struct captured *cap, const char *needle)
@@ -188,9 +198,8 @@ START_TEST(left_redzone_is_caught_at_free)
 	struct captured cap;
 
 	ASAN_CATCHES_FIRST(left_redzone);
-	ck_assert_repairs_with(left_redzone, NULL,
-			       "BUG lz: Left Redzone overwritten");
-	run_captured(left_redzone, NULL, &cap);
+	run_repairing(left_redzone, NULL, &cap,
+		      "BUG lz: Left Redzone overwritten");
 	expect_in(&cap, "First byte 0x0 instead of 0xcc");
 	expect_in(&cap, "FIX lz: Restoring Left Redzone");
 }
@@ -250,9 +259,8 @@ START_TEST(write_after_free_is_caught_when_handed_out_again)
 	struct captured cap;
 
 	ASAN_CATCHES_FIRST(poison_at_alloc);
-	ck_assert_repairs_with(poison_at_alloc, NULL,
-			       "BUG pz: Poison overwritten");
-	run_captured(poison_at_alloc, NULL, &cap);
+	run_repairing(poison_at_alloc, NULL, &cap,
+		      "BUG pz: Poison overwritten");
 	expect_in(&cap, "First byte 0x1 instead of 0x6b");
 	expect_in(&cap, "@offset=");
 	expect_in(&cap, ": 6b 6b 6b 01 6b 6b");
@@ -280,9 +288,8 @@ START_TEST(write_after_free_is_caught_at_shrink)
 	struct captured cap;
 
 	ASAN_CATCHES_FIRST(poison_at_shrink);
-	ck_assert_repairs_with(poison_at_shrink, NULL,
-			       "BUG ps: End Poison overwritten");
-	run_captured(poison_at_shrink, NULL, &cap);
+	run_repairing(poison_at_shrink, NULL, &cap,
+		      "BUG ps: End Poison overwritten");
 	expect_in(&cap, "First byte 0x0 instead of 0xa5");
 }
 END_TEST
@@ -306,9 +313,8 @@ START_TEST(write_after_free_is_caught_at_destroy)
 	struct captured cap;
 
 	ASAN_CATCHES_FIRST(poison_at_destroy);
-	ck_assert_repairs_with(poison_at_destroy, NULL,
-			       "BUG pd: Poison overwritten");
-	run_captured(poison_at_destroy, NULL, &cap);
+	run_repairing(poison_at_destroy, NULL, &cap,
+		      "BUG pd: Poison overwritten");
 	expect_in(&cap, "First byte 0xee instead of 0x6b");
 }
 END_TEST
@@ -379,9 +385,8 @@ START_TEST(double_free_is_caught_anywhere_on_the_free_list)
 {
 	struct captured cap;
 
-	ck_assert_repairs_with(double_free_debug, NULL,
-			       "BUG df: Object already free");
-	run_captured(double_free_debug, NULL, &cap);
+	run_repairing(double_free_debug, NULL, &cap,
+		      "BUG df: Object already free");
 	expect_in(&cap, "INFO: Allocated in make_one+0x");
 	expect_in(&cap, "INFO: Freed in double_free_debug+0x");
 	expect_in(&cap, " age=");
@@ -430,9 +435,8 @@ START_TEST(pointers_inside_or_outside_objects_are_reported)
 {
 	struct captured cap;
 
-	ck_assert_repairs_with(inside_object, NULL,
-			       "BUG io: Invalid object pointer 0x");
-	run_captured(inside_object, NULL, &cap);
+	run_repairing(inside_object, NULL, &cap,
+		      "BUG io: Invalid object pointer 0x");
 	expect_in(&cap, "not the start of an object");
 	expect_in(&cap, "not allocated by uslab");
 	ck_assert_uint_eq(count_of(cap.out, "BUG io: Invalid object pointer"), 2);
