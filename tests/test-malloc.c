@@ -507,14 +507,6 @@ END_TEST
 #define SLOTS 256
 #define XMIT 512
 
-struct xbox {
-	pthread_mutex_t lock;
-	void *items[XMIT];
-	size_t sizes[XMIT];
-	unsigned int count;
-};
-
-static struct xbox boxes[16];
 static unsigned int nworkers;
 static _Atomic int stop;
 
@@ -537,18 +529,19 @@ static void check(const unsigned char *p, size_t n)
 			     (const void *)p, n);
 }
 
-static void drain(unsigned int self)
-{
-	struct xbox *b = &boxes[self];
+struct block {
+	void *p;
+	size_t size;
+};
 
-	pthread_mutex_lock(&b->lock);
-	while (b->count) {
-		b->count--;
-		check(b->items[b->count], b->sizes[b->count]);
-		free(b->items[b->count]);
-	}
-	pthread_mutex_unlock(&b->lock);
+static void free_checked(const struct block *b)
+{
+	check(b->p, b->size);
+	free(b->p);
 }
+
+MAILBOX_DEFINE(xbox, struct block, XMIT, free_checked)
+static struct xbox boxes[16];
 
 static void *malloc_worker(void *arg)
 {
@@ -580,21 +573,15 @@ static void *malloc_worker(void *arg)
 			size[i] = n;
 		} else {
 			unsigned int to = (unsigned int)(x >> 40) % nworkers;
-			struct xbox *b = &boxes[to];
+			struct block b = { slot[i], size[i] };
 
 			check(slot[i], size[i]);
-			pthread_mutex_lock(&b->lock);
-			if (to != self && b->count < XMIT) {
-				b->items[b->count] = slot[i];
-				b->sizes[b->count++] = size[i];
-				slot[i] = NULL;
-			}
-			pthread_mutex_unlock(&b->lock);
-			free(slot[i]);
+			if (to == self || !xbox_post(&boxes[to], &b))
+				free(slot[i]);
 			slot[i] = NULL;
 		}
 		if ((x & 127) == 0)
-			drain(self);
+			xbox_drain(&boxes[self]);
 	}
 	for (unsigned int i = 0; i < SLOTS; i++)
 		if (slot[i]) {
@@ -609,7 +596,7 @@ static void start_workers(pthread_t *t, unsigned int n)
 	nworkers = n;
 	atomic_store(&stop, 0);
 	for (unsigned int i = 0; i < n; i++)
-		pthread_mutex_init(&boxes[i].lock, NULL);
+		xbox_init(&boxes[i]);
 	for (unsigned int i = 0; i < n; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, malloc_worker,
 						(void *)(uintptr_t)i), 0);
@@ -621,7 +608,7 @@ static void stop_workers(pthread_t *t, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	for (unsigned int i = 0; i < n; i++)
-		drain(i);
+		xbox_drain(&boxes[i]);
 }
 
 START_TEST(threads_malloc_realloc_and_free_each_others_blocks)

@@ -31,14 +31,7 @@
 #define HELD 64
 #define BOX 256
 
-struct box {
-	pthread_mutex_t lock;
-	void *items[BOX];
-	unsigned int count;
-};
-
 static struct kmem_cache *cache;
-static struct box boxes[64];
 static unsigned int nworkers;
 static _Atomic int stop;
 static _Atomic unsigned long signals_seen, hops, ops_done;
@@ -80,19 +73,16 @@ static void hop(uint64_t x)
 		atomic_fetch_add_explicit(&hops, 1, memory_order_relaxed);
 }
 
-static void drain_box(unsigned int self)
+typedef void *object;
+
+static void free_verified(const object *p)
 {
-	struct box *b = &boxes[self];
-
-	pthread_mutex_lock(&b->lock);
-	while (b->count) {
-		void *p = b->items[--b->count];
-
-		verify(p);
-		kmem_cache_free(cache, p);
-	}
-	pthread_mutex_unlock(&b->lock);
+	verify(*p);
+	kmem_cache_free(cache, *p);
 }
+
+MAILBOX_DEFINE(box, object, BOX, free_verified)
+static struct box boxes[64];
 
 /*
  * Workers also stop on their own at the deadline: a scheduler that runs
@@ -123,20 +113,12 @@ static void *worker(void *arg)
 
 		if (held[i]) {
 			unsigned int to = (unsigned int)(x >> 32) % nworkers;
-			struct box *b = &boxes[to];
 			void *p = held[i];
 
 			verify(p);
 			held[i] = NULL;
-			if (to != self && (x >> 20) % 4 == 0) {
-				pthread_mutex_lock(&b->lock);
-				if (b->count < BOX) {
-					b->items[b->count++] = p;
-					p = NULL;
-				}
-				pthread_mutex_unlock(&b->lock);
-			}
-			if (p)
+			if (to == self || (x >> 20) % 4 != 0 ||
+			    !box_post(&boxes[to], &p))
 				kmem_cache_free(cache, p);
 		} else {
 			held[i] = kmem_cache_alloc(cache, GFP_KERNEL);
@@ -147,7 +129,7 @@ static void *worker(void *arg)
 		if (opt_hop && (x >> 40) % 512 == 0)
 			hop(x >> 44);
 		if ((++n & 127) == 0) {
-			drain_box(self);
+			box_drain(&boxes[self]);
 			if (past_deadline())
 				break;
 		}
@@ -213,7 +195,7 @@ static void run(const struct run_opts *o)
 	cache = kmem_cache_create("rseq-test", OBJ_SIZE, 0, 0, NULL);
 	ck_assert_ptr_nonnull(cache);
 	for (unsigned int i = 0; i < nworkers; i++)
-		pthread_mutex_init(&boxes[i].lock, NULL);
+		box_init(&boxes[i]);
 	for (unsigned int i = 0; i < nworkers; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, worker,
 						(void *)(uintptr_t)i), 0);
@@ -256,7 +238,7 @@ static void run(const struct run_opts *o)
 	if (o->drain)
 		pthread_join(dr, NULL);
 	for (unsigned int i = 0; i < nworkers; i++)
-		drain_box(i);
+		box_drain(&boxes[i]);
 	printf("%lu operations, %lu hops, %lu signals\n",
 	       (unsigned long)atomic_load(&ops_done),
 	       (unsigned long)atomic_load(&hops),
