@@ -55,7 +55,7 @@ struct conn {
 	char buf[100];
 };
 
-START_TEST(create_five_argument_form_and_kmem_cache_macro)
+TEST(create_five_argument_form_and_kmem_cache_macro)
 {
 	struct kmem_cache *c = kmem_cache_create("conn", sizeof(struct conn), 0,
 						 SLAB_HWCACHE_ALIGN, NULL);
@@ -72,7 +72,7 @@ START_TEST(create_five_argument_form_and_kmem_cache_macro)
 }
 END_TEST
 
-START_TEST(invalid_creation_arguments_give_einval)
+TEST(invalid_creation_arguments_give_einval)
 {
 	struct {
 		const char *name;
@@ -115,7 +115,7 @@ static void create_misaligned_with_panic(void *arg)
 	kmem_cache_create("doomed", 64, 48, SLAB_PANIC, NULL);
 }
 
-START_TEST(slab_panic_reports_and_aborts)
+TEST(slab_panic_reports_and_aborts)
 {
 	ck_assert_aborts_with(create_bad_with_panic, NULL,
 			      "kmem_cache_create(doomed) failed: size 0");
@@ -124,7 +124,7 @@ START_TEST(slab_panic_reports_and_aborts)
 }
 END_TEST
 
-START_TEST(long_names_are_kept_truncated)
+TEST(long_names_are_kept_truncated)
 {
 	char name[200];
 	struct kmem_cache *c;
@@ -167,7 +167,7 @@ static void check_distinct_aligned(void **objs, size_t n, size_t size,
 	}
 }
 
-START_TEST(objects_are_distinct_and_aligned_as_promised)
+TEST(objects_are_distinct_and_aligned_as_promised)
 {
 	static const unsigned int aligns[] = { 0,    1,	   8,	  16,	 64,
 					       512,  4096, 8192, 1u << 16,
@@ -197,7 +197,7 @@ START_TEST(objects_are_distinct_and_aligned_as_promised)
 }
 END_TEST
 
-START_TEST(hwcache_align_aligns_to_the_line_or_a_fraction)
+TEST(hwcache_align_aligns_to_the_line_or_a_fraction)
 {
 	static const struct { unsigned int size, align; } cases[] = {
 		{ 8, 8 }, { 16, 16 }, { 20, 32 }, { 32, 32 }, { 33, 64 },
@@ -230,7 +230,7 @@ static void conn_ctor(void *p)
 	memset(c->buf, 'c', sizeof(c->buf));
 }
 
-START_TEST(constructor_runs_when_slabs_are_made_not_per_allocation)
+TEST(constructor_runs_when_slabs_are_made_not_per_allocation)
 {
 	struct kmem_cache *c = kmem_cache_create("conn", sizeof(struct conn), 0,
 						 0, conn_ctor);
@@ -277,7 +277,7 @@ START_TEST(constructor_runs_when_slabs_are_made_not_per_allocation)
 }
 END_TEST
 
-START_TEST(zalloc_and_gfp_zero_give_zeroed_memory)
+TEST(zalloc_and_gfp_zero_give_zeroed_memory)
 {
 	struct kmem_cache *c = kmem_cache_create("z", 200, 0, 0, NULL);
 	void *objs[300];
@@ -301,7 +301,7 @@ START_TEST(zalloc_and_gfp_zero_give_zeroed_memory)
 }
 END_TEST
 
-START_TEST(alloc_argument_errors_give_einval)
+TEST(alloc_argument_errors_give_einval)
 {
 	struct kmem_cache *c = kmem_cache_create("e", 16, 0, 0, NULL);
 	void *p[4];
@@ -334,7 +334,7 @@ START_TEST(alloc_argument_errors_give_einval)
 }
 END_TEST
 
-START_TEST(bulk_allocates_and_frees_many)
+TEST(bulk_allocates_and_frees_many)
 {
 	struct kmem_cache *c = kmem_cache_create("bulk", 48, 0, 0, NULL);
 	enum { N = 3000 };
@@ -382,7 +382,7 @@ static void bulk_runs_out(void *arg)
 	kmem_cache_free(c, keep);
 }
 
-START_TEST(bulk_is_all_or_nothing)
+TEST(bulk_is_all_or_nothing)
 {
 	if (on_valgrind())
 		return;	/* RLIMIT_AS would bind valgrind's own mappings */
@@ -414,7 +414,7 @@ static void oom_everywhere(void *arg)
 	kfree(p);
 }
 
-START_TEST(out_of_memory_is_null_and_enomem)
+TEST(out_of_memory_is_null_and_enomem)
 {
 	if (on_valgrind())
 		return;
@@ -432,7 +432,7 @@ static void nofail_exhausted(void *arg)
 	fprintf(stderr, "returned %p\n", p);
 }
 
-START_TEST(gfp_nofail_never_returns_null)
+TEST(gfp_nofail_never_returns_null)
 {
 	void *p = kmalloc(100, GFP_KERNEL | __GFP_NOFAIL);
 
@@ -465,7 +465,7 @@ static void destroy_with_live_objects(void *arg)
 	}
 }
 
-START_TEST(destroy_with_live_objects_reports_and_keeps_them)
+TEST(destroy_with_live_objects_reports_and_keeps_them)
 {
 	struct captured r;
 
@@ -491,7 +491,7 @@ static void create_use_destroy(void *arg)
 	kmem_cache_destroy(c);
 }
 
-START_TEST(destroy_after_everything_is_freed_is_quiet)
+TEST(destroy_after_everything_is_freed_is_quiet)
 {
 	struct captured r;
 
@@ -601,7 +601,7 @@ static void ksize_foreign(void *arg)
 	(void)ksize(buf);
 }
 
-START_TEST(misuse_is_reported_never_freed)
+TEST(misuse_is_reported_never_freed)
 {
 	ck_assert_aborts_with(kfree_stack, NULL,
 			      "BUG kfree: Invalid object pointer 0x");
@@ -635,7 +635,7 @@ END_TEST
 
 /* -------------------------------------------------------- kmalloc */
 
-START_TEST(kmalloc_zero_and_null_are_special)
+TEST(kmalloc_zero_and_null_are_special)
 {
 	ck_assert_ptr_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
 	ck_assert_ptr_eq(kzalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
@@ -652,7 +652,7 @@ START_TEST(kmalloc_zero_and_null_are_special)
 }
 END_TEST
 
-START_TEST(kmalloc_classes_are_the_kernels)
+TEST(kmalloc_classes_are_the_kernels)
 {
 	static const size_t classes[] = { 8,	16,   32,    64,    96,
 					  128,	192,  256,   512,   1024,
@@ -685,7 +685,7 @@ START_TEST(kmalloc_classes_are_the_kernels)
 }
 END_TEST
 
-START_TEST(kmalloc_sizes_are_usable_and_aligned)
+TEST(kmalloc_sizes_are_usable_and_aligned)
 {
 	for (size_t size = 1; size <= (1u << 18); size += size < 512 ? 1 : size / 7) {
 		unsigned char *p = kmalloc(size, GFP_KERNEL);
@@ -715,7 +715,7 @@ START_TEST(kmalloc_sizes_are_usable_and_aligned)
 }
 END_TEST
 
-START_TEST(kzalloc_and_kcalloc_zero_reused_memory)
+TEST(kzalloc_and_kcalloc_zero_reused_memory)
 {
 	for (size_t size = 8; size <= 200000; size = size * 3 + 1) {
 		unsigned char *p = kmalloc(size, GFP_KERNEL), *q;
@@ -735,7 +735,7 @@ START_TEST(kzalloc_and_kcalloc_zero_reused_memory)
 }
 END_TEST
 
-START_TEST(overflow_and_impossible_sizes_give_enomem)
+TEST(overflow_and_impossible_sizes_give_enomem)
 {
 	void *p = kmalloc(16, GFP_KERNEL);
 
@@ -763,7 +763,7 @@ START_TEST(overflow_and_impossible_sizes_give_enomem)
 }
 END_TEST
 
-START_TEST(krealloc_keeps_contents_across_classes_and_the_large_path)
+TEST(krealloc_keeps_contents_across_classes_and_the_large_path)
 {
 	static const size_t steps[] = { 1,	8,     9,      96,     200,
 					4096,	65536, 65537,  300000, 3u << 20,
@@ -789,7 +789,7 @@ START_TEST(krealloc_keeps_contents_across_classes_and_the_large_path)
 }
 END_TEST
 
-START_TEST(krealloc_stays_in_place_when_it_fits)
+TEST(krealloc_stays_in_place_when_it_fits)
 {
 	char *p = kmalloc(100, GFP_KERNEL), *q;
 
@@ -807,7 +807,7 @@ START_TEST(krealloc_stays_in_place_when_it_fits)
 }
 END_TEST
 
-START_TEST(aligned_kmalloc_takes_any_power_of_two)
+TEST(aligned_kmalloc_takes_any_power_of_two)
 {
 	for (size_t align = 1; align <= ((size_t)16 << 20); align *= 2) {
 		static const size_t sizes[] = { 1, 24, 100, 4000, 70000, 300000 };
@@ -833,7 +833,7 @@ START_TEST(aligned_kmalloc_takes_any_power_of_two)
 }
 END_TEST
 
-START_TEST(shrink_all_gives_memory_back)
+TEST(shrink_all_gives_memory_back)
 {
 	enum { N = 100000 };
 	static void *p[N];
@@ -848,7 +848,7 @@ START_TEST(shrink_all_gives_memory_back)
 }
 END_TEST
 
-START_TEST(string_and_memory_duplicates)
+TEST(string_and_memory_duplicates)
 {
 	char *s = kstrdup("hello, slab", GFP_KERNEL);
 	char *t = kstrndup("hello, slab", 5, GFP_KERNEL);
@@ -869,7 +869,7 @@ START_TEST(string_and_memory_duplicates)
 }
 END_TEST
 
-START_TEST(kfree_sensitive_clears_before_freeing)
+TEST(kfree_sensitive_clears_before_freeing)
 {
 	struct kmem_cache *c = uslab_kmalloc_cache(64);
 	unsigned char *p = kmalloc(64, GFP_KERNEL), *q;
@@ -886,7 +886,7 @@ START_TEST(kfree_sensitive_clears_before_freeing)
 }
 END_TEST
 
-START_TEST(kfree_takes_cache_objects_too)
+TEST(kfree_takes_cache_objects_too)
 {
 	struct kmem_cache *c = kmem_cache_create("kf", 72, 0, 0, NULL);
 	void *p = kmem_cache_alloc(c, GFP_KERNEL);
@@ -921,7 +921,7 @@ static void *free_elsewhere(void *arg)
 	return NULL;
 }
 
-START_TEST(any_thread_may_free_what_another_allocated)
+TEST(any_thread_may_free_what_another_allocated)
 {
 	static struct handoff h;
 	pthread_t t;
@@ -941,63 +941,8 @@ START_TEST(any_thread_may_free_what_another_allocated)
 }
 END_TEST
 
-static Suite *api_suite(void)
-{
-	Suite *s = suite_create("api");
-	TCase *tc = tcase_create("create");
-
-	tcase_add_test(tc, create_five_argument_form_and_kmem_cache_macro);
-	tcase_add_test(tc, invalid_creation_arguments_give_einval);
-	tcase_add_test(tc, slab_panic_reports_and_aborts);
-	tcase_add_test(tc, long_names_are_kept_truncated);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("objects");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, objects_are_distinct_and_aligned_as_promised);
-	tcase_add_test(tc, hwcache_align_aligns_to_the_line_or_a_fraction);
-	tcase_add_test(tc, constructor_runs_when_slabs_are_made_not_per_allocation);
-	tcase_add_test(tc, zalloc_and_gfp_zero_give_zeroed_memory);
-	tcase_add_test(tc, alloc_argument_errors_give_einval);
-	tcase_add_test(tc, bulk_allocates_and_frees_many);
-	tcase_add_test(tc, bulk_is_all_or_nothing);
-	tcase_add_test(tc, out_of_memory_is_null_and_enomem);
-	tcase_add_test(tc, gfp_nofail_never_returns_null);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("destroy");
-	tcase_add_test(tc, destroy_with_live_objects_reports_and_keeps_them);
-	tcase_add_test(tc, destroy_after_everything_is_freed_is_quiet);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("misuse");
-	tcase_add_test(tc, misuse_is_reported_never_freed);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("kmalloc");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, kmalloc_zero_and_null_are_special);
-	tcase_add_test(tc, kmalloc_classes_are_the_kernels);
-	tcase_add_test(tc, kmalloc_sizes_are_usable_and_aligned);
-	tcase_add_test(tc, kzalloc_and_kcalloc_zero_reused_memory);
-	tcase_add_test(tc, overflow_and_impossible_sizes_give_enomem);
-	tcase_add_test(tc, krealloc_keeps_contents_across_classes_and_the_large_path);
-	tcase_add_test(tc, krealloc_stays_in_place_when_it_fits);
-	tcase_add_test(tc, aligned_kmalloc_takes_any_power_of_two);
-	tcase_add_test(tc, shrink_all_gives_memory_back);
-	tcase_add_test(tc, string_and_memory_duplicates);
-	tcase_add_test(tc, kfree_sensitive_clears_before_freeing);
-	tcase_add_test(tc, kfree_takes_cache_objects_too);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("threads");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, any_thread_may_free_what_another_allocated);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
-	return run_suite(api_suite());
+	return run_tests("api", 60);
 }

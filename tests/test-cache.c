@@ -63,7 +63,7 @@ static void destroy_while_shrinking(void *arg)
 	printf("%lu shrinks\n", atomic_load(&shrinks));
 }
 
-START_TEST(destroy_racing_a_shrink_is_quiet)
+TEST(destroy_racing_a_shrink_is_quiet)
 {
 	struct captured r;
 
@@ -131,7 +131,7 @@ static void destroy_while_sweeping(void *arg)
 	pthread_join(t, NULL);
 }
 
-START_TEST(destroy_racing_the_sweep_is_quiet)
+TEST(destroy_racing_the_sweep_is_quiet)
 {
 	struct captured r;
 
@@ -148,7 +148,7 @@ END_TEST
  * with the size; none wastes more than a fifth of its size above 128
  * bytes (a quarter above the kmalloc classes' half).
  */
-START_TEST(malloc_classes_cover_every_size_tightly)
+TEST(malloc_classes_cover_every_size_tightly)
 {
 	unsigned int prev = 0;
 
@@ -174,15 +174,7 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("cache");
-	TCase *tc = tcase_create("cache");
-
 	(void)argc;
 	self_argv0 = argv[0];
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, destroy_racing_a_shrink_is_quiet);
-	tcase_add_test(tc, destroy_racing_the_sweep_is_quiet);
-	tcase_add_test(tc, malloc_classes_cover_every_size_tightly);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("cache", 120);
 }

@@ -15,7 +15,7 @@
 #include "os.h"
 #include "testutil.h"
 
-START_TEST(slots_are_aligned_distinct_and_registered)
+TEST(slots_are_aligned_distinct_and_registered)
 {
 	for (unsigned int order = 0; order <= US_SLAB_MAX_ORDER; order++) {
 		size_t slot_size = us_page_size << order;
@@ -54,7 +54,7 @@ END_TEST
  * page fault), until it has been free for the decay period; given back
  * with its pages (shrink), or once decommitted, it reads as zero.
  */
-START_TEST(freed_slots_are_reused_resident_then_decommitted)
+TEST(freed_slots_are_reused_resident_then_decommitted)
 {
 	struct us_slab *s = us_chunk_slot_alloc(0, 0), *t;
 	char *p = us_chunk_slot_start(s);
@@ -88,7 +88,7 @@ START_TEST(freed_slots_are_reused_resident_then_decommitted)
 }
 END_TEST
 
-START_TEST(empty_chunks_are_unmapped)
+TEST(empty_chunks_are_unmapped)
 {
 	/* Fill three chunks of order 6 (16 slots each), then free all. */
 	size_t before = us_chunk_mapped_bytes();
@@ -106,7 +106,7 @@ START_TEST(empty_chunks_are_unmapped)
 }
 END_TEST
 
-START_TEST(foreign_pointers_are_not_ours)
+TEST(foreign_pointers_are_not_ours)
 {
 	static char data[64];
 	int local;
@@ -122,7 +122,7 @@ START_TEST(foreign_pointers_are_not_ours)
 }
 END_TEST
 
-START_TEST(large_allocations_find_their_header)
+TEST(large_allocations_find_their_header)
 {
 	static const size_t sizes[] = { 1, 4096, 65537, 3u << 20, 9u << 20 };
 	static const size_t aligns[] = { 0, 4096, 65536, 1u << 22, 1u << 23,
@@ -153,7 +153,7 @@ START_TEST(large_allocations_find_their_header)
 }
 END_TEST
 
-START_TEST(freed_large_chunks_are_reused_then_unmapped)
+TEST(freed_large_chunks_are_reused_then_unmapped)
 {
 	size_t page = us_page_size;
 	char *p = us_chunk_large_alloc(1u << 20, 0, false, -1), *q;
@@ -212,7 +212,7 @@ END_TEST
  * nothing is unmapped, nothing new is mapped, and each part is a block
  * of its own to every lookup.
  */
-START_TEST(a_large_cached_mapping_is_split_not_unmapped)
+TEST(a_large_cached_mapping_is_split_not_unmapped)
 {
 	size_t big = 6 * US_CHUNK_SIZE, mapped;
 	char *p = us_chunk_large_alloc(big, 0, false, -1), *q, *r;
@@ -254,7 +254,7 @@ START_TEST(a_large_cached_mapping_is_split_not_unmapped)
 }
 END_TEST
 
-START_TEST(the_large_cache_is_bounded)
+TEST(the_large_cache_is_bounded)
 {
 	enum { N = 12 };
 	size_t each = US_LARGE_CACHE_MAX_BYTES / 8;
@@ -272,7 +272,7 @@ START_TEST(the_large_cache_is_bounded)
 }
 END_TEST
 
-START_TEST(large_chunks_resize_without_copying)
+TEST(large_chunks_resize_without_copying)
 {
 	static const size_t aligns[] = { 0, 1u << 16, 1u << 22, 1u << 23 };
 
@@ -313,7 +313,7 @@ START_TEST(large_chunks_resize_without_copying)
 }
 END_TEST
 
-START_TEST(large_allocation_fails_cleanly)
+TEST(large_allocation_fails_cleanly)
 {
 	errno = 0;
 	ck_assert_ptr_null(us_chunk_large_alloc((size_t)1 << 62, 0, false, -1));
@@ -365,7 +365,7 @@ int munmap(void *addr, size_t len)
 }
 #endif
 
-START_TEST(registered_ranges_are_never_unmapped_or_moved)
+TEST(registered_ranges_are_never_unmapped_or_moved)
 {
 	char *blocker[8];
 
@@ -398,32 +398,8 @@ START_TEST(registered_ranges_are_never_unmapped_or_moved)
 }
 END_TEST
 
-static Suite *chunk_suite(void)
-{
-	Suite *s = suite_create("chunk");
-	TCase *tc = tcase_create("slots");
-
-	tcase_add_test(tc, slots_are_aligned_distinct_and_registered);
-	tcase_add_test(tc, freed_slots_are_reused_resident_then_decommitted);
-	tcase_add_test(tc, empty_chunks_are_unmapped);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("registry");
-	tcase_add_test(tc, foreign_pointers_are_not_ours);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("large");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, large_allocations_find_their_header);
-	tcase_add_test(tc, large_allocation_fails_cleanly);
-	tcase_add_test(tc, freed_large_chunks_are_reused_then_unmapped);
-	tcase_add_test(tc, a_large_cached_mapping_is_split_not_unmapped);
-	tcase_add_test(tc, the_large_cache_is_bounded);
-	tcase_add_test(tc, large_chunks_resize_without_copying);
-	tcase_add_test(tc, registered_ranges_are_never_unmapped_or_moved);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
-	return run_suite(chunk_suite());
+	return run_tests("chunk", 60);
 }

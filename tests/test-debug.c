@@ -152,7 +152,7 @@ noinline void right_redzone(void *arg)
 	_exit(0);
 }
 
-START_TEST(right_redzone_is_caught_at_free_and_repaired)
+TEST(right_redzone_is_caught_at_free_and_repaired)
 {
 	struct captured cap;
 
@@ -193,7 +193,7 @@ static void left_redzone(void *arg)
 	_exit(0);
 }
 
-START_TEST(left_redzone_is_caught_at_free)
+TEST(left_redzone_is_caught_at_free)
 {
 	struct captured cap;
 
@@ -220,7 +220,7 @@ static void redzone_at_validation(void *arg)
 	_exit(0);
 }
 
-START_TEST(redzone_of_a_live_object_is_caught_at_validation)
+TEST(redzone_of_a_live_object_is_caught_at_validation)
 {
 	struct captured cap;
 	char *mark;
@@ -254,7 +254,7 @@ static void poison_at_alloc(void *arg)
 	_exit(0);
 }
 
-START_TEST(write_after_free_is_caught_when_handed_out_again)
+TEST(write_after_free_is_caught_when_handed_out_again)
 {
 	struct captured cap;
 
@@ -283,7 +283,7 @@ static void poison_at_shrink(void *arg)
 	_exit(0);
 }
 
-START_TEST(write_after_free_is_caught_at_shrink)
+TEST(write_after_free_is_caught_at_shrink)
 {
 	struct captured cap;
 
@@ -308,7 +308,7 @@ static void poison_at_destroy(void *arg)
 	_exit(0);
 }
 
-START_TEST(write_after_free_is_caught_at_destroy)
+TEST(write_after_free_is_caught_at_destroy)
 {
 	struct captured cap;
 
@@ -319,7 +319,7 @@ START_TEST(write_after_free_is_caught_at_destroy)
 }
 END_TEST
 
-START_TEST(uninitialised_memory_shows_the_poison)
+TEST(uninitialised_memory_shows_the_poison)
 {
 	struct kmem_cache *c = kmem_cache_create("pu", 20, 0, SLAB_POISON,
 						 NULL);
@@ -344,7 +344,7 @@ static void ctor_fill(void *p)
 	memset(p, 0x42, 16);
 }
 
-START_TEST(constructed_objects_are_not_poisoned)
+TEST(constructed_objects_are_not_poisoned)
 {
 	struct kmem_cache *c = kmem_cache_create("pc", 16, 0,
 						 SLAB_POISON | SLAB_RED_ZONE,
@@ -381,7 +381,7 @@ noinline void double_free_debug(void *arg)
 	_exit(0);
 }
 
-START_TEST(double_free_is_caught_anywhere_on_the_free_list)
+TEST(double_free_is_caught_anywhere_on_the_free_list)
 {
 	struct captured cap;
 
@@ -409,7 +409,7 @@ static void wrong_cache_debug(void *arg)
 	_exit(0);
 }
 
-START_TEST(wrong_cache_is_reported_and_the_object_kept)
+TEST(wrong_cache_is_reported_and_the_object_kept)
 {
 	ck_assert_repairs_with(wrong_cache_debug, NULL,
 			       "BUG wc-a: Wrong slab cache. wc-a but object is "
@@ -431,7 +431,7 @@ static void inside_object(void *arg)
 	_exit(0);
 }
 
-START_TEST(pointers_inside_or_outside_objects_are_reported)
+TEST(pointers_inside_or_outside_objects_are_reported)
 {
 	struct captured cap;
 
@@ -467,7 +467,7 @@ static void plain_overflow(void *arg)
 #endif
 
 #ifdef TEST_ASAN
-START_TEST(asan_reports_misuse_of_plain_objects)
+TEST(asan_reports_misuse_of_plain_objects)
 {
 	expect_asan_report(plain_use_after_free, NULL);
 	expect_asan_report(plain_overflow, NULL);
@@ -491,7 +491,7 @@ static void leaks(void *arg)
 	_exit(0);
 }
 
-START_TEST(destroy_lists_live_objects_by_allocation_site)
+TEST(destroy_lists_live_objects_by_allocation_site)
 {
 	struct captured cap;
 
@@ -517,7 +517,7 @@ static void traced(void *arg)
 	_exit(0);
 }
 
-START_TEST(trace_reports_every_operation)
+TEST(trace_reports_every_operation)
 {
 	struct captured cap;
 
@@ -530,7 +530,7 @@ START_TEST(trace_reports_every_operation)
 }
 END_TEST
 
-START_TEST(debug_caches_work_in_bulk)
+TEST(debug_caches_work_in_bulk)
 {
 	struct kmem_cache *c = kmem_cache_create("bulk", 200, 0,
 						 SLAB_CONSISTENCY_CHECKS |
@@ -629,7 +629,7 @@ static void threads_share(void *arg)
 	_exit(0);
 }
 
-START_TEST(debug_caches_are_thread_safe)
+TEST(debug_caches_are_thread_safe)
 {
 	struct captured cap;
 
@@ -722,7 +722,7 @@ static void exec_scenario(const char *env, const char *name,
 	ck_assert_int_eq(waitpid(pid, &cap->status, 0), pid);
 }
 
-START_TEST(uslab_debug_reaches_kmalloc_caches_by_glob)
+TEST(uslab_debug_reaches_kmalloc_caches_by_glob)
 {
 	struct captured cap;
 	char out[512];
@@ -740,7 +740,7 @@ START_TEST(uslab_debug_reaches_kmalloc_caches_by_glob)
 }
 END_TEST
 
-START_TEST(uslab_debug_x_aborts_after_the_report)
+TEST(uslab_debug_x_aborts_after_the_report)
 {
 	struct captured cap;
 	char out[512];
@@ -757,7 +757,7 @@ START_TEST(uslab_debug_x_aborts_after_the_report)
 }
 END_TEST
 
-START_TEST(uslab_debug_selects_and_excludes_caches)
+TEST(uslab_debug_selects_and_excludes_caches)
 {
 	struct captured cap;
 	char out[512];
@@ -777,7 +777,7 @@ START_TEST(uslab_debug_selects_and_excludes_caches)
 }
 END_TEST
 
-START_TEST(uslab_debug_warns_once_about_unknown_letters)
+TEST(uslab_debug_warns_once_about_unknown_letters)
 {
 	struct captured cap;
 	char out[512];
@@ -794,36 +794,7 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
-
 	if (argc == 3 && strcmp(argv[1], "--scenario") == 0)
 		return scenario(argv[2]);
-	s = suite_create("debug");
-	tc = tcase_create("checks");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, right_redzone_is_caught_at_free_and_repaired);
-	tcase_add_test(tc, left_redzone_is_caught_at_free);
-	tcase_add_test(tc, redzone_of_a_live_object_is_caught_at_validation);
-	tcase_add_test(tc, write_after_free_is_caught_when_handed_out_again);
-	tcase_add_test(tc, write_after_free_is_caught_at_shrink);
-	tcase_add_test(tc, write_after_free_is_caught_at_destroy);
-	tcase_add_test(tc, uninitialised_memory_shows_the_poison);
-	tcase_add_test(tc, constructed_objects_are_not_poisoned);
-	tcase_add_test(tc, double_free_is_caught_anywhere_on_the_free_list);
-#ifdef TEST_ASAN
-	tcase_add_test(tc, asan_reports_misuse_of_plain_objects);
-#endif
-	tcase_add_test(tc, wrong_cache_is_reported_and_the_object_kept);
-	tcase_add_test(tc, pointers_inside_or_outside_objects_are_reported);
-	tcase_add_test(tc, destroy_lists_live_objects_by_allocation_site);
-	tcase_add_test(tc, trace_reports_every_operation);
-	tcase_add_test(tc, debug_caches_work_in_bulk);
-	tcase_add_test(tc, debug_caches_are_thread_safe);
-	tcase_add_test(tc, uslab_debug_reaches_kmalloc_caches_by_glob);
-	tcase_add_test(tc, uslab_debug_x_aborts_after_the_report);
-	tcase_add_test(tc, uslab_debug_selects_and_excludes_caches);
-	tcase_add_test(tc, uslab_debug_warns_once_about_unknown_letters);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("debug", 60);
 }

@@ -15,7 +15,7 @@
 
 #define MB ((size_t)1 << 20)
 
-START_TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
+TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
 {
 	size_t base = 0, after;
 
@@ -49,7 +49,7 @@ START_TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
 }
 END_TEST
 
-START_TEST(one_byte_and_largest_objects)
+TEST(one_byte_and_largest_objects)
 {
 	struct kmem_cache *tiny = kmem_cache_create("tiny", 1, 0, 0, NULL);
 	struct kmem_cache *huge = kmem_cache_create("huge", USLAB_MAX_OBJECT_SIZE,
@@ -79,7 +79,7 @@ START_TEST(one_byte_and_largest_objects)
 }
 END_TEST
 
-START_TEST(alignments_up_to_a_mebibyte)
+TEST(alignments_up_to_a_mebibyte)
 {
 	for (unsigned int align = 1; align <= (1u << 20); align *= 2) {
 		struct kmem_cache *c = kmem_cache_create("aligned", 100, align, 0,
@@ -109,7 +109,7 @@ static void *allocate_and_exit(void *arg)
 	return NULL;
 }
 
-START_TEST(a_thousand_threads_leave_nothing_behind)
+TEST(a_thousand_threads_leave_nothing_behind)
 {
 	size_t before = 0, after;
 
@@ -157,7 +157,7 @@ static int many_cpus_child(void)
  * Memory given back to the OS and mapped again at the same addresses
  * starts clean: in an ASan build, none of the old poisoning survives.
  */
-START_TEST(memory_given_back_and_mapped_again_is_clean)
+TEST(memory_given_back_and_mapped_again_is_clean)
 {
 	struct kmem_cache *c = kmem_cache_create("remap", 8000, 0, 0, NULL);
 	static void *p[3000];
@@ -185,7 +185,7 @@ START_TEST(memory_given_back_and_mapped_again_is_clean)
 }
 END_TEST
 
-START_TEST(a_machine_with_1024_possible_cpus)
+TEST(a_machine_with_1024_possible_cpus)
 {
 	static const char *const env[] = { "USLAB_NR_CPUS=1024", NULL };
 
@@ -199,16 +199,6 @@ static const struct self_child children[] = {
 
 int main(int argc, char **argv)
 {
-	const TTest *const tests[] = {
-		ten_thousand_caches_come_and_go_with_bounded_memory,
-		one_byte_and_largest_objects,
-		alignments_up_to_a_mebibyte,
-		a_thousand_threads_leave_nothing_behind,
-		a_machine_with_1024_possible_cpus,
-		memory_given_back_and_mapped_again_is_clean,
-	};
-
-	return test_main(argc, argv, "edges", 120, tests,
-			 sizeof(tests) / sizeof(tests[0]), children,
+	return test_main(argc, argv, "edges", 120, children,
 			 sizeof(children) / sizeof(children[0]));
 }

@@ -56,7 +56,7 @@ static void check_canary(char *p)
 	kfree(p);
 }
 
-START_TEST(kmem_cache_alloc_fails_cleanly_and_recovers)
+TEST(kmem_cache_alloc_fails_cleanly_and_recovers)
 {
 	struct kmem_cache *c = kmem_cache_create("fault", 100, 0, 0, NULL);
 	void **objs = calloc(LIMIT, sizeof(void *));
@@ -92,7 +92,7 @@ START_TEST(kmem_cache_alloc_fails_cleanly_and_recovers)
 }
 END_TEST
 
-START_TEST(kmem_cache_alloc_bulk_is_all_or_nothing_under_faults)
+TEST(kmem_cache_alloc_bulk_is_all_or_nothing_under_faults)
 {
 	struct kmem_cache *c = kmem_cache_create("fault-bulk", 512, 0, 0, NULL);
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
@@ -128,7 +128,7 @@ static unsigned int caches_listed(void)
 	return n;
 }
 
-START_TEST(kmem_cache_create_leaves_no_half_built_cache)
+TEST(kmem_cache_create_leaves_no_half_built_cache)
 {
 	static struct kmem_cache *made[100000];
 	unsigned int n = 0, before = caches_listed();
@@ -155,7 +155,7 @@ START_TEST(kmem_cache_create_leaves_no_half_built_cache)
 }
 END_TEST
 
-START_TEST(kmalloc_family_fails_cleanly)
+TEST(kmalloc_family_fails_cleanly)
 {
 	static const size_t sizes[] = { 8, 100, 5000, 40000, 65536 };
 	static char source[65536];
@@ -217,7 +217,7 @@ START_TEST(kmalloc_family_fails_cleanly)
 }
 END_TEST
 
-START_TEST(string_copies_fail_cleanly)
+TEST(string_copies_fail_cleanly)
 {
 	static char text[100000];
 	char *s;
@@ -248,7 +248,7 @@ static void nofail_without_memory(void *arg)
 	fprintf(stderr, "__GFP_NOFAIL returned %p\n", p);
 }
 
-START_TEST(gfp_nofail_aborts_as_documented)
+TEST(gfp_nofail_aborts_as_documented)
 {
 	ck_assert_aborts_with(nofail_without_memory, NULL,
 			      "out of memory in a __GFP_NOFAIL allocation");
@@ -279,7 +279,7 @@ static int child_main(void)
 	return 0;
 }
 
-START_TEST(the_environment_variable_injects_faults)
+TEST(the_environment_variable_injects_faults)
 {
 	static const char *const env[] = { "USLAB_FAULT_MMAP=20", NULL };
 
@@ -293,17 +293,6 @@ static const struct self_child children[] = {
 
 int main(int argc, char **argv)
 {
-	const TTest *const tests[] = {
-		kmem_cache_alloc_fails_cleanly_and_recovers,
-		kmem_cache_alloc_bulk_is_all_or_nothing_under_faults,
-		kmem_cache_create_leaves_no_half_built_cache,
-		kmalloc_family_fails_cleanly,
-		string_copies_fail_cleanly,
-		gfp_nofail_aborts_as_documented,
-		the_environment_variable_injects_faults,
-	};
-
-	return test_main(argc, argv, "fault", 120, tests,
-			 sizeof(tests) / sizeof(tests[0]), children,
+	return test_main(argc, argv, "fault", 120, children,
 			 sizeof(children) / sizeof(children[0]));
 }

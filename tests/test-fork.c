@@ -109,7 +109,7 @@ static int wait_with_deadline(pid_t pid)
 	return -1;
 }
 
-START_TEST(children_of_a_busy_process_can_allocate)
+TEST(children_of_a_busy_process_can_allocate)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nthreads = (int)(ncpu * 2 > 4 ? ncpu * 2 : 4);
@@ -146,7 +146,7 @@ START_TEST(children_of_a_busy_process_can_allocate)
 }
 END_TEST
 
-START_TEST(exec_after_fork_works)
+TEST(exec_after_fork_works)
 {
 	pid_t pid;
 	int status;
@@ -166,12 +166,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("fork");
-	TCase *tc = tcase_create("fork");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, children_of_a_busy_process_can_allocate);
-	tcase_add_test(tc, exec_after_fork_works);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("fork", 120);
 }

@@ -30,7 +30,7 @@ static const gfp_t kernel_gfp[] = {
 	GFP_HIGHUSER_MOVABLE, GFP_TRANSHUGE_LIGHT, GFP_TRANSHUGE,
 };
 
-START_TEST(every_kernel_gfp_flag_is_accepted)
+TEST(every_kernel_gfp_flag_is_accepted)
 {
 	struct kmem_cache *c = kmem_cache_create("gfp", 48, 0, 0, NULL);
 	gfp_t all = 0;
@@ -81,7 +81,7 @@ START_TEST(every_kernel_gfp_flag_is_accepted)
 END_TEST
 
 /* uslab 0.1's bit values: binaries built against it keep working. */
-START_TEST(the_flags_of_0_1_keep_their_bits)
+TEST(the_flags_of_0_1_keep_their_bits)
 {
 	ck_assert_uint_eq(__GFP_ZERO, 0x100);
 	ck_assert_uint_eq(__GFP_NOFAIL, 0x200);
@@ -101,7 +101,7 @@ static const slab_flags_t kernel_slab[] = {
 	SLAB_ACCOUNT, SLAB_NO_USER_FLAGS, SLAB_KASAN, SLAB_SKIP_KFENCE,
 };
 
-START_TEST(every_kernel_slab_flag_is_accepted)
+TEST(every_kernel_slab_flag_is_accepted)
 {
 	slab_flags_t all = 0;
 
@@ -147,7 +147,7 @@ static void count_ctor(void *p)
 	ctor_runs++;
 }
 
-START_TEST(create_takes_the_6_12_form_and_the_classic_one)
+TEST(create_takes_the_6_12_form_and_the_classic_one)
 {
 	struct kmem_cache_args args = { .align = 128, .ctor = count_ctor };
 	struct kmem_cache *a = kmem_cache_create("args", 100, &args, 0);
@@ -207,7 +207,7 @@ struct user_msg {
 	void *owner;
 };
 
-START_TEST(a_usercopy_region_must_lie_inside_the_object)
+TEST(a_usercopy_region_must_lie_inside_the_object)
 {
 	struct kmem_cache_args args = { .useroffset = 8, .usersize = 40 };
 	struct kmem_cache *c;
@@ -256,7 +256,7 @@ struct rcu_obj {
 	char payload[48];
 };
 
-START_TEST(freeptr_offset_needs_typesafe_by_rcu_and_a_word_inside)
+TEST(freeptr_offset_needs_typesafe_by_rcu_and_a_word_inside)
 {
 	struct kmem_cache_args args = {
 		.freeptr_offset = offsetof(struct rcu_obj, link),
@@ -286,7 +286,7 @@ END_TEST
 
 #define FREEPTR_OBJECTS 512
 
-START_TEST(freeptr_offset_keeps_the_rest_of_a_free_object)
+TEST(freeptr_offset_keeps_the_rest_of_a_free_object)
 {
 	struct kmem_cache_args args = {
 		.freeptr_offset = offsetof(struct rcu_obj, link),
@@ -339,7 +339,7 @@ END_TEST
 
 /* ------------------------------------------------------------ nodes */
 
-START_TEST(node_calls_on_this_machine)
+TEST(node_calls_on_this_machine)
 {
 	struct kmem_cache *c = kmem_cache_create("nodes", 72, 0, 0, NULL);
 	static const size_t sizes[] = { 1, 100, 5000, 100000, 3u << 20 };
@@ -393,7 +393,7 @@ START_TEST(node_calls_on_this_machine)
 END_TEST
 
 /* The kernel's macros over the calls above. */
-START_TEST(kernel_macros_reach_their_functions)
+TEST(kernel_macros_reach_their_functions)
 {
 	struct kmem_cache *c = kmem_cache_create("lru", 64, 0, 0, NULL);
 	int lru_list = 0;
@@ -422,7 +422,7 @@ START_TEST(kernel_macros_reach_their_functions)
 }
 END_TEST
 
-START_TEST(node_arrays_refuse_overflowing_counts)
+TEST(node_arrays_refuse_overflowing_counts)
 {
 	static const size_t n[][2] = {
 		{ SIZE_MAX, 2 }, { 2, SIZE_MAX }, { SIZE_MAX / 3, 4 },
@@ -495,7 +495,7 @@ static void dirty(size_t size)
 	kvfree(p);
 }
 
-START_TEST(kvmalloc_family_allocates_zeroes_and_frees)
+TEST(kvmalloc_family_allocates_zeroes_and_frees)
 {
 	static const size_t sizes[] = { 8, 512, 8192, 65536, 1u << 20,
 					9u << 20 };
@@ -537,7 +537,7 @@ START_TEST(kvmalloc_family_allocates_zeroes_and_frees)
 }
 END_TEST
 
-START_TEST(kvrealloc_keeps_contents_on_every_path)
+TEST(kvrealloc_keeps_contents_on_every_path)
 {
 	static const size_t steps[] = { 10, 100, 3000, 70000, 4u << 20, 5000,
 					64, 6u << 20, 16 };
@@ -571,7 +571,7 @@ START_TEST(kvrealloc_keeps_contents_on_every_path)
 }
 END_TEST
 
-START_TEST(kvfree_sensitive_clears_before_freeing)
+TEST(kvfree_sensitive_clears_before_freeing)
 {
 	struct kmem_cache *c = uslab_kmalloc_cache(96);
 	unsigned char *p, *q;
@@ -615,7 +615,7 @@ static void kvfree_libc(void *arg)
 	kvfree(arg);
 }
 
-START_TEST(kvfree_of_a_foreign_pointer_is_reported)
+TEST(kvfree_of_a_foreign_pointer_is_reported)
 {
 	ck_assert_aborts_with(kvfree_stack, NULL,
 			      "BUG kvfree: Invalid object pointer 0x");
@@ -634,7 +634,7 @@ END_TEST
 
 static char writable[] = "in writable data";
 
-START_TEST(string_helpers_of_6_12)
+TEST(string_helpers_of_6_12)
 {
 	static const char literal_bytes[] = "read-only bytes";
 	const char *lit = "a string literal";
@@ -692,7 +692,7 @@ static void kfree_const_of_a_freed_copy(void *arg)
 	kfree_const(c);
 }
 
-START_TEST(kfree_const_checks_what_it_frees)
+TEST(kfree_const_checks_what_it_frees)
 {
 	static char name[] = "copied";
 
@@ -704,26 +704,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("kapi");
-	TCase *tc = tcase_create("kapi");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, every_kernel_gfp_flag_is_accepted);
-	tcase_add_test(tc, the_flags_of_0_1_keep_their_bits);
-	tcase_add_test(tc, every_kernel_slab_flag_is_accepted);
-	tcase_add_test(tc, create_takes_the_6_12_form_and_the_classic_one);
-	tcase_add_test(tc, a_usercopy_region_must_lie_inside_the_object);
-	tcase_add_test(tc, freeptr_offset_needs_typesafe_by_rcu_and_a_word_inside);
-	tcase_add_test(tc, freeptr_offset_keeps_the_rest_of_a_free_object);
-	tcase_add_test(tc, node_calls_on_this_machine);
-	tcase_add_test(tc, node_arrays_refuse_overflowing_counts);
-	tcase_add_test(tc, kernel_macros_reach_their_functions);
-	tcase_add_test(tc, kvmalloc_family_allocates_zeroes_and_frees);
-	tcase_add_test(tc, kvrealloc_keeps_contents_on_every_path);
-	tcase_add_test(tc, kvfree_sensitive_clears_before_freeing);
-	tcase_add_test(tc, kvfree_of_a_foreign_pointer_is_reported);
-	tcase_add_test(tc, string_helpers_of_6_12);
-	tcase_add_test(tc, kfree_const_checks_what_it_frees);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("kapi", 60);
 }

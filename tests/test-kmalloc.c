@@ -69,7 +69,7 @@ static int aligned_child(void)
 	return child_failures != 0;
 }
 
-START_TEST(alignment_holds_under_every_debug_letter)
+TEST(alignment_holds_under_every_debug_letter)
 {
 	run_in_every_debug_setting("aligned");
 }
@@ -127,7 +127,7 @@ static int krealloc_zero_child(void)
 	return child_failures != 0;
 }
 
-START_TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
+TEST(krealloc_gfp_zero_zeroes_what_it_adds_on_every_path)
 {
 	run_in_every_debug_setting("krealloc-zero");
 }
@@ -179,7 +179,7 @@ static int object_start_child(void)
 	return child_failures != 0;
 }
 
-START_TEST(an_interior_pointer_finds_its_object)
+TEST(an_interior_pointer_finds_its_object)
 {
 	run_in_every_debug_setting("object-start");
 }
@@ -193,7 +193,7 @@ END_TEST
  * kmalloc_size_roundup(size), and growing into the room the reused
  * mapping has beyond that adds zero bytes, as new pages would.
  */
-START_TEST(a_reused_large_block_is_the_size_asked_for)
+TEST(a_reused_large_block_is_the_size_asked_for)
 {
 	static const size_t big[] = { 300000, 200000, 1u << 20 };
 	static const size_t small[] = { 160000, 110000, 100001, 600000 };
@@ -250,7 +250,7 @@ static void krealloc_descriptor(void *arg)
 				4096, GFP_KERNEL));
 }
 
-START_TEST(a_cache_descriptor_is_not_kmalloc_memory)
+TEST(a_cache_descriptor_is_not_kmalloc_memory)
 {
 	ck_assert_aborts_with(kfree_descriptor, NULL,
 			      "Invalid object pointer");
@@ -270,15 +270,6 @@ static const struct self_child children[] = {
 
 int main(int argc, char **argv)
 {
-	const TTest *const tests[] = {
-		alignment_holds_under_every_debug_letter,
-		krealloc_gfp_zero_zeroes_what_it_adds_on_every_path,
-		a_cache_descriptor_is_not_kmalloc_memory,
-		a_reused_large_block_is_the_size_asked_for,
-		an_interior_pointer_finds_its_object,
-	};
-
-	return test_main(argc, argv, "kmalloc", 120, tests,
-			 sizeof(tests) / sizeof(tests[0]), children,
+	return test_main(argc, argv, "kmalloc", 120, children,
 			 sizeof(children) / sizeof(children[0]));
 }

@@ -44,7 +44,7 @@ static struct kmem_cache *make(unsigned int size)
 	return c;
 }
 
-START_TEST(cpu_is_in_range)
+TEST(cpu_is_in_range)
 {
 	ck_assert_uint_ge(us_nr_cpus, 1);
 	for (int i = 0; i < 1000; i++)
@@ -57,7 +57,7 @@ START_TEST(cpu_is_in_range)
 }
 END_TEST
 
-START_TEST(steady_alloc_free_stays_on_the_fast_path)
+TEST(steady_alloc_free_stays_on_the_fast_path)
 {
 	struct kmem_cache *c = make(64);
 	struct us_mag_counts before, after;
@@ -87,7 +87,7 @@ START_TEST(steady_alloc_free_stays_on_the_fast_path)
 }
 END_TEST
 
-START_TEST(two_magazines_absorb_a_boundary)
+TEST(two_magazines_absorb_a_boundary)
 {
 	struct kmem_cache *c = make(64);
 	unsigned int cap = us_mag_capacity(c);
@@ -115,7 +115,7 @@ START_TEST(two_magazines_absorb_a_boundary)
 }
 END_TEST
 
-START_TEST(depot_trades_full_magazines)
+TEST(depot_trades_full_magazines)
 {
 	struct kmem_cache *c = make(128);
 	unsigned int cap = us_mag_capacity(c), n = 5 * cap;
@@ -135,7 +135,7 @@ START_TEST(depot_trades_full_magazines)
 }
 END_TEST
 
-START_TEST(depot_cap_bounds_what_magazines_hide)
+TEST(depot_cap_bounds_what_magazines_hide)
 {
 	struct kmem_cache *c = make(64);
 	unsigned int cap = us_mag_capacity(c), n = 40 * cap;
@@ -158,7 +158,7 @@ START_TEST(depot_cap_bounds_what_magazines_hide)
 }
 END_TEST
 
-START_TEST(drain_returns_every_object_to_the_slabs)
+TEST(drain_returns_every_object_to_the_slabs)
 {
 	struct kmem_cache *c = make(32);
 	enum { N = 5000 };
@@ -183,7 +183,7 @@ START_TEST(drain_returns_every_object_to_the_slabs)
 }
 END_TEST
 
-START_TEST(bulk_takes_from_magazines_then_slabs)
+TEST(bulk_takes_from_magazines_then_slabs)
 {
 	struct kmem_cache *c = make(64);
 	enum { N = 1000 };
@@ -201,7 +201,7 @@ START_TEST(bulk_takes_from_magazines_then_slabs)
 }
 END_TEST
 
-START_TEST(idle_depot_magazines_are_reaped)
+TEST(idle_depot_magazines_are_reaped)
 {
 	struct kmem_cache *c = make(64);
 	unsigned int cap = us_mag_capacity(c), n = 10 * cap;
@@ -239,7 +239,7 @@ static void counting_ctor(void *p)
 	atomic_fetch_add(&ctor_calls, 1);
 }
 
-START_TEST(a_working_set_is_kept_and_not_reconstructed)
+TEST(a_working_set_is_kept_and_not_reconstructed)
 {
 	struct kmem_cache *c;
 	void *objs[1000];
@@ -273,7 +273,7 @@ static void free_top_twice(void *arg)
 	us_mag_free(c, b);
 }
 
-START_TEST(double_free_on_top_of_a_magazine_is_caught)
+TEST(double_free_on_top_of_a_magazine_is_caught)
 {
 	pin_to_cpu0();
 	ck_assert_aborts_with(free_top_twice, make(64),
@@ -302,7 +302,7 @@ static void *churn_thread(void *arg)
 	return NULL;
 }
 
-START_TEST(contention_grows_the_magazines)
+TEST(contention_grows_the_magazines)
 {
 	struct churn ch = { make(1024), 0, 0 };
 	unsigned int initial = us_mag_capacity(ch.c);
@@ -360,7 +360,7 @@ static void krealloc_magazine(void *arg)
 	printf("%p\n", krealloc(a_magazine(), 100000, GFP_KERNEL));
 }
 
-START_TEST(a_magazine_is_not_kmalloc_memory)
+TEST(a_magazine_is_not_kmalloc_memory)
 {
 	ck_assert_aborts_with(kfree_magazine, NULL, "uslab's own object");
 	ck_assert_aborts_with(ksize_magazine, NULL, "uslab's own object");
@@ -368,31 +368,8 @@ START_TEST(a_magazine_is_not_kmalloc_memory)
 }
 END_TEST
 
-static Suite *magazine_suite(void)
-{
-	Suite *s = suite_create("magazine");
-	TCase *tc = tcase_create("fast path");
-
-	tcase_add_test(tc, cpu_is_in_range);
-	tcase_add_test(tc, steady_alloc_free_stays_on_the_fast_path);
-	tcase_add_test(tc, two_magazines_absorb_a_boundary);
-	tcase_add_test(tc, double_free_on_top_of_a_magazine_is_caught);
-	tcase_add_test(tc, a_magazine_is_not_kmalloc_memory);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("depot");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, depot_trades_full_magazines);
-	tcase_add_test(tc, depot_cap_bounds_what_magazines_hide);
-	tcase_add_test(tc, drain_returns_every_object_to_the_slabs);
-	tcase_add_test(tc, bulk_takes_from_magazines_then_slabs);
-	tcase_add_test(tc, contention_grows_the_magazines);
-	tcase_add_test(tc, idle_depot_magazines_are_reaped);
-	tcase_add_test(tc, a_working_set_is_kept_and_not_reconstructed);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
-	return run_suite(magazine_suite());
+	return run_tests("magazine", 60);
 }

@@ -56,7 +56,7 @@ static uint64_t malloc_allocs(size_t size)
 	return st.allocs;
 }
 
-START_TEST(uslab_serves_this_process)
+TEST(uslab_serves_this_process)
 {
 	uint64_t before = malloc_allocs(64), after;
 	void *p = malloc(50);
@@ -70,7 +70,7 @@ START_TEST(uslab_serves_this_process)
 }
 END_TEST
 
-START_TEST(malloc_zero_is_unique)
+TEST(malloc_zero_is_unique)
 {
 	void *a = malloc(0), *b = malloc(0), *c = calloc(0, 10);
 
@@ -86,7 +86,7 @@ START_TEST(malloc_zero_is_unique)
 }
 END_TEST
 
-START_TEST(results_are_aligned_for_any_type)
+TEST(results_are_aligned_for_any_type)
 {
 	for (size_t size = 1; size <= 300000; size += size < 256 ? 1 : size / 3) {
 		char *p = malloc(size);
@@ -101,7 +101,7 @@ START_TEST(results_are_aligned_for_any_type)
 }
 END_TEST
 
-START_TEST(failure_is_enomem_and_changes_nothing)
+TEST(failure_is_enomem_and_changes_nothing)
 {
 	char *p = malloc(100);
 
@@ -129,7 +129,7 @@ START_TEST(failure_is_enomem_and_changes_nothing)
 }
 END_TEST
 
-START_TEST(calloc_zeroes_reused_memory)
+TEST(calloc_zeroes_reused_memory)
 {
 	static const size_t sizes[] = { 8, 40, 200, 5000, 65536, 200000,
 					3 * MB };
@@ -151,7 +151,7 @@ START_TEST(calloc_zeroes_reused_memory)
 }
 END_TEST
 
-START_TEST(realloc_keeps_contents_and_stays_when_it_can)
+TEST(realloc_keeps_contents_and_stays_when_it_can)
 {
 	char *p = realloc(NULL, 100), *q;
 
@@ -181,7 +181,7 @@ START_TEST(realloc_keeps_contents_and_stays_when_it_can)
 }
 END_TEST
 
-START_TEST(large_realloc_grows_without_copying)
+TEST(large_realloc_grows_without_copying)
 {
 	struct rusage before, after;
 	size_t size = 256 * MB;
@@ -206,7 +206,7 @@ START_TEST(large_realloc_grows_without_copying)
 }
 END_TEST
 
-START_TEST(posix_memalign_checks_and_honours_alignment)
+TEST(posix_memalign_checks_and_honours_alignment)
 {
 	static const size_t bad[] = { 0, 1, 2, 4, 12, 24, 48, 100 };
 	void *p = (void *)0x1234;
@@ -232,7 +232,7 @@ START_TEST(posix_memalign_checks_and_honours_alignment)
 }
 END_TEST
 
-START_TEST(other_aligned_allocators)
+TEST(other_aligned_allocators)
 {
 	static volatile size_t bad_align[2] = { 24, 0 };
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -282,7 +282,7 @@ START_TEST(other_aligned_allocators)
 }
 END_TEST
 
-START_TEST(malloc_trim_gives_memory_back)
+TEST(malloc_trim_gives_memory_back)
 {
 	enum { N = 200000 };
 	static void *p[N];
@@ -326,7 +326,7 @@ static void free_twice(void *arg)
 	free(twice);
 }
 
-START_TEST(foreign_pointers_are_reported_and_abort)
+TEST(foreign_pointers_are_reported_and_abort)
 {
 	ck_assert_aborts_with(free_foreign, NULL, "not allocated by uslab");
 	ck_assert_aborts_with(realloc_foreign, NULL,
@@ -395,7 +395,7 @@ static void exec_with_faults(void *arg)
 	execl(self_exe(), "test-malloc", "fault", (char *)NULL);
 }
 
-START_TEST(the_family_fails_cleanly_when_memory_runs_out)
+TEST(the_family_fails_cleanly_when_memory_runs_out)
 {
 	struct captured r;
 
@@ -407,7 +407,7 @@ END_TEST
 
 /* ------------------------------------------------------ contexts */
 
-START_TEST(dlopen_and_dlsym_work)
+TEST(dlopen_and_dlsym_work)
 {
 	void *h = dlopen("libm.so.6", RTLD_NOW);
 	double (*cosine)(double);
@@ -461,7 +461,7 @@ static void exit_through_handlers(void *arg)
 	exit(0);
 }
 
-START_TEST(thread_exit_and_atexit_can_allocate)
+TEST(thread_exit_and_atexit_can_allocate)
 {
 	struct captured r;
 
@@ -479,7 +479,7 @@ static void *short_thread(void *arg)
 	return NULL;
 }
 
-START_TEST(many_threads_leave_nothing_behind)
+TEST(many_threads_leave_nothing_behind)
 {
 	size_t rss_mid = 0, rss_end;
 	int n = on_valgrind() ? 2000 : 100000;
@@ -611,7 +611,7 @@ static void stop_workers(pthread_t *t, unsigned int n)
 		xbox_drain(&boxes[i]);
 }
 
-START_TEST(threads_malloc_realloc_and_free_each_others_blocks)
+TEST(threads_malloc_realloc_and_free_each_others_blocks)
 {
 	pthread_t t[8];
 	struct timespec run = { 2, 0 };
@@ -622,7 +622,7 @@ START_TEST(threads_malloc_realloc_and_free_each_others_blocks)
 }
 END_TEST
 
-START_TEST(fork_while_threads_allocate)
+TEST(fork_while_threads_allocate)
 {
 	pthread_t t[4];
 
@@ -848,7 +848,7 @@ static int fork_child_mode(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 3;
 }
 
-START_TEST(idle_memory_goes_back_with_no_call)
+TEST(idle_memory_goes_back_with_no_call)
 {
 	static const char *const env[] = { "USLAB_DECAY_MS=200", NULL };
 
@@ -856,7 +856,7 @@ START_TEST(idle_memory_goes_back_with_no_call)
 }
 END_TEST
 
-START_TEST(without_the_helper_a_slow_path_returns_it)
+TEST(without_the_helper_a_slow_path_returns_it)
 {
 	static const char *const env[] = { "USLAB_DECAY_MS=200",
 					   "USLAB_BACKGROUND=0", NULL };
@@ -867,7 +867,7 @@ START_TEST(without_the_helper_a_slow_path_returns_it)
 }
 END_TEST
 
-START_TEST(threads_coming_and_going_never_deadlock_the_helper)
+TEST(threads_coming_and_going_never_deadlock_the_helper)
 {
 	static const char *const env[] = { "USLAB_DECAY_MS=20", NULL };
 
@@ -876,7 +876,7 @@ START_TEST(threads_coming_and_going_never_deadlock_the_helper)
 }
 END_TEST
 
-START_TEST(fork_stops_the_helper)
+TEST(fork_stops_the_helper)
 {
 	static const char *const env[] = { "USLAB_DECAY_MS=2000", NULL };
 
@@ -893,8 +893,6 @@ static const struct self_child children[] = {
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
 	const char *mode;
 
 	self_argv0 = argv[0];
@@ -913,43 +911,5 @@ int main(int argc, char **argv)
 		puts("skipped: valgrind replaces the malloc family");
 		return 77;
 	}
-	s = suite_create("malloc");
-	tc = tcase_create("semantics");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, uslab_serves_this_process);
-	tcase_add_test(tc, malloc_zero_is_unique);
-	tcase_add_test(tc, results_are_aligned_for_any_type);
-	tcase_add_test(tc, failure_is_enomem_and_changes_nothing);
-	tcase_add_test(tc, calloc_zeroes_reused_memory);
-	tcase_add_test(tc, realloc_keeps_contents_and_stays_when_it_can);
-	tcase_add_test(tc, large_realloc_grows_without_copying);
-	tcase_add_test(tc, posix_memalign_checks_and_honours_alignment);
-	tcase_add_test(tc, other_aligned_allocators);
-	tcase_add_test(tc, malloc_trim_gives_memory_back);
-	tcase_add_test(tc, foreign_pointers_are_reported_and_abort);
-	tcase_add_test(tc, the_family_fails_cleanly_when_memory_runs_out);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("contexts");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, dlopen_and_dlsym_work);
-	tcase_add_test(tc, thread_exit_and_atexit_can_allocate);
-	tcase_add_test(tc, many_threads_leave_nothing_behind);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("threads");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, threads_malloc_realloc_and_free_each_others_blocks);
-	tcase_add_test(tc, fork_while_threads_allocate);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("memory policy");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, idle_memory_goes_back_with_no_call);
-	tcase_add_test(tc, without_the_helper_a_slow_path_returns_it);
-	tcase_add_test(tc, fork_stops_the_helper);
-	tcase_add_test(tc, threads_coming_and_going_never_deadlock_the_helper);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("malloc", 120);
 }

@@ -249,27 +249,27 @@ static void run_child(const char *mode, const char *debug)
 	ck_assert_self_ok(mode, env);
 }
 
-START_TEST(memory_comes_from_the_node_asked_for)
+TEST(memory_comes_from_the_node_asked_for)
 {
 	run_child("placement", NULL);
 	run_child("placement", "USLAB_DEBUG=FZPU");
 }
 END_TEST
 
-START_TEST(a_missing_node_falls_back_or_fails_with_thisnode)
+TEST(a_missing_node_falls_back_or_fails_with_thisnode)
 {
 	run_child("invalid", NULL);
 }
 END_TEST
 
-START_TEST(threads_on_every_node_free_each_others_objects)
+TEST(threads_on_every_node_free_each_others_objects)
 {
 	run_child("threads", NULL);
 }
 END_TEST
 
 /* This machine's own nodes, as the kernel reports them. */
-START_TEST(the_real_nodes)
+TEST(the_real_nodes)
 {
 	void *p;
 
@@ -294,14 +294,6 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	const TTest *const tests[] = {
-		memory_comes_from_the_node_asked_for,
-		a_missing_node_falls_back_or_fails_with_thisnode,
-		threads_on_every_node_free_each_others_objects,
-		the_real_nodes,
-	};
-
-	return test_main(argc, argv, "node", 120, tests,
-			 sizeof(tests) / sizeof(tests[0]), children,
+	return test_main(argc, argv, "node", 120, children,
 			 sizeof(children) / sizeof(children[0]));
 }

@@ -161,7 +161,7 @@ static void *thread_main(void *arg)
 	return arg;
 }
 
-START_TEST(no_entry_point_calls_malloc)
+TEST(no_entry_point_calls_malloc)
 {
 	pthread_t t[4];
 
@@ -182,7 +182,7 @@ START_TEST(no_entry_point_calls_malloc)
 }
 END_TEST
 
-START_TEST(the_counter_would_see_a_call)
+TEST(the_counter_would_see_a_call)
 {
 	void *p;
 
@@ -197,18 +197,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s;
-
 #ifdef USLAB_TEST_SANITIZED
 	/* A sanitizer owns malloc; this program cannot replace it. */
 	puts("skipped: built with a sanitizer");
 	return 77;
 #endif
-	s = suite_create("nomalloc");
-	TCase *tc = tcase_create("nomalloc");
-
-	tcase_add_test(tc, no_entry_point_calls_malloc);
-	tcase_add_test(tc, the_counter_would_see_a_call);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("nomalloc", 0);
 }

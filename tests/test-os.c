@@ -12,7 +12,7 @@
 #include "report.h"
 #include "testutil.h"
 
-START_TEST(map_aligned_honours_alignment_and_skew)
+TEST(map_aligned_honours_alignment_and_skew)
 {
 	static const size_t aligns[] = { 4096, 65536, 1u << 22, 1u << 24 };
 
@@ -31,7 +31,7 @@ START_TEST(map_aligned_honours_alignment_and_skew)
 }
 END_TEST
 
-START_TEST(map_aligned_rejects_impossible_sizes)
+TEST(map_aligned_rejects_impossible_sizes)
 {
 	errno = 0;
 	ck_assert_ptr_null(us_os_map_aligned(SIZE_MAX - 100, 4096, 0));
@@ -40,7 +40,7 @@ START_TEST(map_aligned_rejects_impossible_sizes)
 }
 END_TEST
 
-START_TEST(decommit_returns_pages_and_zeroes_them)
+TEST(decommit_returns_pages_and_zeroes_them)
 {
 	size_t len = 256 * 4096;
 	char *p = us_os_map_aligned(len, 4096, 0);
@@ -62,14 +62,14 @@ START_TEST(decommit_returns_pages_and_zeroes_them)
 }
 END_TEST
 
-START_TEST(page_size_matches_sysconf)
+TEST(page_size_matches_sysconf)
 {
 	ck_assert_uint_eq(us_page_size, (size_t)sysconf(_SC_PAGESIZE));
 	ck_assert_uint_eq((size_t)1 << us_page_shift, us_page_size);
 }
 END_TEST
 
-START_TEST(clock_and_random_behave)
+TEST(clock_and_random_behave)
 {
 	uint64_t t0 = us_os_now_ms(), r0 = us_os_random(), r1 = us_os_random();
 	struct timespec ts = { 0, 50 * 1000000L };
@@ -106,7 +106,7 @@ static uint64_t random_in_a_child(void)
  * hardens the caches it creates with the same secrets, and one child's
  * leak tells an attacker the others'.
  */
-START_TEST(forked_children_draw_their_own_random_bits)
+TEST(forked_children_draw_their_own_random_bits)
 {
 	uint64_t a, b;
 
@@ -118,7 +118,7 @@ START_TEST(forked_children_draw_their_own_random_bits)
 }
 END_TEST
 
-START_TEST(format_understands_its_subset)
+TEST(format_understands_its_subset)
 {
 	char buf[128];
 	size_t n;
@@ -134,7 +134,7 @@ START_TEST(format_understands_its_subset)
 }
 END_TEST
 
-START_TEST(format_truncates_and_terminates)
+TEST(format_truncates_and_terminates)
 {
 	char buf[8];
 	size_t n = us_format(buf, sizeof(buf), "%s", "0123456789");
@@ -156,7 +156,7 @@ static void panic_now(void *arg)
 	us_panic("BUG %s: something", "conn");
 }
 
-START_TEST(report_writes_one_line_to_stderr)
+TEST(report_writes_one_line_to_stderr)
 {
 	struct captured r;
 
@@ -180,7 +180,7 @@ static void *lock_hammer(void *arg)
 	return arg;
 }
 
-START_TEST(lock_excludes_with_more_threads_than_cpus)
+TEST(lock_excludes_with_more_threads_than_cpus)
 {
 	pthread_t t[8];
 
@@ -197,31 +197,8 @@ START_TEST(lock_excludes_with_more_threads_than_cpus)
 }
 END_TEST
 
-static Suite *os_suite(void)
-{
-	Suite *s = suite_create("os");
-	TCase *tc = tcase_create("os");
-
-	tcase_add_test(tc, map_aligned_honours_alignment_and_skew);
-	tcase_add_test(tc, map_aligned_rejects_impossible_sizes);
-	tcase_add_test(tc, decommit_returns_pages_and_zeroes_them);
-	tcase_add_test(tc, page_size_matches_sysconf);
-	tcase_add_test(tc, clock_and_random_behave);
-	tcase_add_test(tc, forked_children_draw_their_own_random_bits);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("report");
-	tcase_add_test(tc, format_understands_its_subset);
-	tcase_add_test(tc, format_truncates_and_terminates);
-	tcase_add_test(tc, report_writes_one_line_to_stderr);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("lock");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, lock_excludes_with_more_threads_than_cpus);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
-	return run_suite(os_suite());
+	return run_tests("os", 60);
 }

@@ -91,7 +91,7 @@ static void *reader(void *arg)
 
 #define PROBES 4096
 
-START_TEST(an_object_outlives_every_reader_that_could_see_it)
+TEST(an_object_outlives_every_reader_that_could_see_it)
 {
 	static struct item *probe[PROBES];
 	struct item *p;
@@ -168,7 +168,7 @@ struct small {
 	char after[100];
 };
 
-START_TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
+TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
 {
 	/*
 	 * Counted in a cache of the program's own: kmalloc's caches may be
@@ -229,7 +229,7 @@ static void kfree_rcu_of_a_foreign_object(void *arg)
 	rcu_barrier();
 }
 
-START_TEST(kfree_rcu_of_a_foreign_object_is_reported)
+TEST(kfree_rcu_of_a_foreign_object_is_reported)
 {
 	ck_assert_aborts_with(kfree_rcu_of_a_foreign_object, NULL,
 			      "BUG kvfree: Invalid object pointer");
@@ -286,7 +286,7 @@ static void *churn_writer(void *arg)
 	return NULL;
 }
 
-START_TEST(readers_never_see_an_object_reused_under_them)
+TEST(readers_never_see_an_object_reused_under_them)
 {
 	pthread_t r[READERS], w[WRITERS];
 
@@ -332,22 +332,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s;
-	TCase *tc;
-
 #ifdef TEST_TSAN
 	puts("skipped: liburcu's grace periods are invisible to "
 	     "ThreadSanitizer");
 	return 77;
 #endif
-	s = suite_create("rcu-" FLAVOUR);
-	tc = tcase_create("rcu");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, an_object_outlives_every_reader_that_could_see_it);
-	tcase_add_test(tc, kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave);
-	tcase_add_test(tc, kfree_rcu_of_a_foreign_object_is_reported);
-	tcase_add_test(tc, readers_never_see_an_object_reused_under_them);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("rcu-" FLAVOUR, 120);
 }

@@ -253,7 +253,7 @@ static void run(const struct run_opts *o)
 		ck_assert_uint_gt(atomic_load(&signals_seen), 100);
 }
 
-START_TEST(fast_path_is_used_where_available)
+TEST(fast_path_is_used_where_available)
 {
 	struct kmem_cache *c = kmem_cache_create("count", 64, 0, 0, NULL);
 	struct us_mag_counts a, b;
@@ -292,7 +292,7 @@ START_TEST(fast_path_is_used_where_available)
 }
 END_TEST
 
-START_TEST(many_threads_with_remote_frees)
+TEST(many_threads_with_remote_frees)
 {
 	struct run_opts o = { 0, 0, 0, 0, 2 };
 
@@ -300,7 +300,7 @@ START_TEST(many_threads_with_remote_frees)
 }
 END_TEST
 
-START_TEST(threads_hopping_between_cpus)
+TEST(threads_hopping_between_cpus)
 {
 	struct run_opts o = { 1, 0, 0, 0, 2 };
 
@@ -308,7 +308,7 @@ START_TEST(threads_hopping_between_cpus)
 }
 END_TEST
 
-START_TEST(signals_interrupting_allocations)
+TEST(signals_interrupting_allocations)
 {
 	struct run_opts o = { 1, 1, 0, 0, 2 };
 
@@ -316,7 +316,7 @@ START_TEST(signals_interrupting_allocations)
 }
 END_TEST
 
-START_TEST(draining_every_slot_while_threads_allocate)
+TEST(draining_every_slot_while_threads_allocate)
 {
 	struct run_opts o = { 1, 1, 1, 0, 2 };
 
@@ -324,7 +324,7 @@ START_TEST(draining_every_slot_while_threads_allocate)
 }
 END_TEST
 
-START_TEST(forking_while_threads_allocate)
+TEST(forking_while_threads_allocate)
 {
 	struct run_opts o = { 1, 0, 1, 1, 2 };
 
@@ -344,7 +344,7 @@ static void double_free_on_fast_path(void *arg)
 	kmem_cache_free(c, p);
 }
 
-START_TEST(double_free_is_caught_on_the_fast_path)
+TEST(double_free_is_caught_on_the_fast_path)
 {
 	ck_assert_aborts_with(double_free_on_fast_path, NULL,
 			      "BUG twice: Object already free");
@@ -423,7 +423,7 @@ static int folded_slot_child(void)
 	return us_cache_validate(fold_cache) ? 3 : 0;
 }
 
-START_TEST(a_slot_shared_by_two_cpus_is_fenced)
+TEST(a_slot_shared_by_two_cpus_is_fenced)
 {
 	static const char *const env[] = { "USLAB_NR_CPUS=1", NULL };
 
@@ -433,25 +433,10 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
 	const char *mode;
 
 	self_argv0 = argv[0];
 	if (is_self_child(argc, argv, &mode) && strcmp(mode, "folded") == 0)
 		return folded_slot_child();
-	s = suite_create("rseq");
-	tc = tcase_create("rseq");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, fast_path_is_used_where_available);
-	tcase_add_test(tc, many_threads_with_remote_frees);
-	tcase_add_test(tc, threads_hopping_between_cpus);
-	tcase_add_test(tc, signals_interrupting_allocations);
-	tcase_add_test(tc, draining_every_slot_while_threads_allocate);
-	tcase_add_test(tc, forking_while_threads_allocate);
-	tcase_add_test(tc, double_free_is_caught_on_the_fast_path);
-	tcase_add_test(tc, a_slot_shared_by_two_cpus_is_fenced);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("rseq", 60);
 }

@@ -44,7 +44,7 @@ static void assert_returned(size_t base, size_t peak, size_t now,
 		      (now - base) >> 10, growth >> 10);
 }
 
-START_TEST(freeing_and_shrinking_a_cache_returns_its_memory)
+TEST(freeing_and_shrinking_a_cache_returns_its_memory)
 {
 	struct kmem_cache *c = kmem_cache_create("rss", 64, 0, 0, NULL);
 	size_t n = 200 * MB / 64, base, peak;
@@ -65,7 +65,7 @@ START_TEST(freeing_and_shrinking_a_cache_returns_its_memory)
 }
 END_TEST
 
-START_TEST(kmalloc_memory_returns_after_shrinking_its_classes)
+TEST(kmalloc_memory_returns_after_shrinking_its_classes)
 {
 	size_t n = 400000, base, peak;
 	void **p = pointer_array(n);
@@ -90,7 +90,7 @@ START_TEST(kmalloc_memory_returns_after_shrinking_its_classes)
 }
 END_TEST
 
-START_TEST(empty_slabs_return_without_a_shrink)
+TEST(empty_slabs_return_without_a_shrink)
 {
 	struct kmem_cache *c = kmem_cache_create("idle", 256, 0, 0, NULL);
 	size_t n = 200 * MB / 256, base, peak;
@@ -125,7 +125,7 @@ START_TEST(empty_slabs_return_without_a_shrink)
 }
 END_TEST
 
-START_TEST(destroy_unmaps_everything)
+TEST(destroy_unmaps_everything)
 {
 	struct kmem_cache *c = kmem_cache_create("gone", 1000, 0, 0, NULL);
 	size_t n = 200 * MB / 1000, base, peak;
@@ -145,7 +145,7 @@ START_TEST(destroy_unmaps_everything)
 }
 END_TEST
 
-START_TEST(large_allocations_are_unmapped_when_freed)
+TEST(large_allocations_are_unmapped_when_freed)
 {
 	size_t base = rss_bytes(), peak, kept;
 	struct timespec idle = { 1, 200 * 1000000L };
@@ -170,23 +170,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s;
-	TCase *tc;
-
 	if (!rss_is_meaningful()) {
 		/* Valgrind's memory or TSan's shadow would be measured. */
 		puts("skipped: resident memory is not uslab's alone here");
 		return 77;
 	}
-	s = suite_create("rss");
-	tc = tcase_create("rss");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, freeing_and_shrinking_a_cache_returns_its_memory);
-	tcase_add_test(tc, kmalloc_memory_returns_after_shrinking_its_classes);
-	tcase_add_test(tc, empty_slabs_return_without_a_shrink);
-	tcase_add_test(tc, destroy_unmaps_everything);
-	tcase_add_test(tc, large_allocations_are_unmapped_when_freed);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("rss", 120);
 }

@@ -40,7 +40,7 @@ static unsigned int take(struct kmem_cache *c, void **objs, unsigned int n)
 	return got;
 }
 
-START_TEST(geometry_follows_the_kernel_rules)
+TEST(geometry_follows_the_kernel_rules)
 {
 	struct kmem_cache *c;
 
@@ -71,7 +71,7 @@ static void noop_ctor(void *p)
 	(void)p;
 }
 
-START_TEST(free_pointer_moves_out_of_constructed_objects)
+TEST(free_pointer_moves_out_of_constructed_objects)
 {
 	struct kmem_cache *c = make(20, 0, 0, noop_ctor);
 
@@ -84,7 +84,7 @@ START_TEST(free_pointer_moves_out_of_constructed_objects)
 }
 END_TEST
 
-START_TEST(geometry_wastes_little)
+TEST(geometry_wastes_little)
 {
 	for (unsigned int size = 8; size <= 16384; size += 8) {
 		struct kmem_cache k;
@@ -101,7 +101,7 @@ START_TEST(geometry_wastes_little)
 }
 END_TEST
 
-START_TEST(reciprocal_index_is_exact)
+TEST(reciprocal_index_is_exact)
 {
 	for (unsigned int size = 8; size <= (1u << 20); size = size * 3 / 2 + 8) {
 		struct kmem_cache k;
@@ -138,7 +138,7 @@ START_TEST(reciprocal_index_is_exact)
 }
 END_TEST
 
-START_TEST(batches_are_distinct_aligned_objects_of_the_cache)
+TEST(batches_are_distinct_aligned_objects_of_the_cache)
 {
 	struct kmem_cache *c = make(48, 16, 0, NULL);
 	enum { N = 2000 };
@@ -173,7 +173,7 @@ START_TEST(batches_are_distinct_aligned_objects_of_the_cache)
 }
 END_TEST
 
-START_TEST(freed_objects_come_back_first)
+TEST(freed_objects_come_back_first)
 {
 	struct kmem_cache *c = make(64, 0, 0, NULL);
 	void *a[3], *b[2];
@@ -196,7 +196,7 @@ static void counting_ctor(void *p)
 	memset(p, 0xc5, 40);
 }
 
-START_TEST(constructor_runs_once_per_object_at_slab_creation)
+TEST(constructor_runs_once_per_object_at_slab_creation)
 {
 	struct kmem_cache *c = make(40, 0, 0, counting_ctor);
 	void *obj;
@@ -237,7 +237,7 @@ static void overwrite_free_pointer(void *arg)
 		fprintf(stderr, "handed out the attacker's address\n");
 }
 
-START_TEST(a_steered_free_pointer_is_caught_not_followed)
+TEST(a_steered_free_pointer_is_caught_not_followed)
 {
 	static char target[256];
 	struct corrupt_arg a = { make(64, 0, 0, NULL), target };
@@ -277,7 +277,7 @@ static void free_never_allocated(void *arg)
 	us_slab_free_batch(c, &obj, 1);
 }
 
-START_TEST(double_free_at_the_slab_is_caught)
+TEST(double_free_at_the_slab_is_caught)
 {
 	ck_assert_aborts_with(free_twice, make(64, 0, 0, NULL),
 			      "BUG test: Object already free");
@@ -293,7 +293,7 @@ END_TEST
  * freed and reused within the period is never returned and faulted in
  * again.
  */
-START_TEST(empty_slabs_stay_for_the_decay_period)
+TEST(empty_slabs_stay_for_the_decay_period)
 {
 	struct kmem_cache *c = make(256, 0, 0, NULL);
 	unsigned int n = 6 * c->objects, got = 0;
@@ -330,7 +330,7 @@ START_TEST(empty_slabs_stay_for_the_decay_period)
 END_TEST
 
 /* Slabs emptied by a magazine that idled count as idle since then. */
-START_TEST(slabs_emptied_by_idle_objects_age_from_then)
+TEST(slabs_emptied_by_idle_objects_age_from_then)
 {
 	struct kmem_cache *c = make(512, 0, 0, NULL);
 	unsigned int n = 2 * c->objects, got = 0;
@@ -352,7 +352,7 @@ START_TEST(slabs_emptied_by_idle_objects_age_from_then)
 }
 END_TEST
 
-START_TEST(idle_empty_slabs_go_back_without_a_shrink)
+TEST(idle_empty_slabs_go_back_without_a_shrink)
 {
 	struct kmem_cache *c = make(512, 0, 0, NULL);
 	unsigned int n = 2 * c->objects, got = 0;
@@ -377,7 +377,7 @@ START_TEST(idle_empty_slabs_go_back_without_a_shrink)
 }
 END_TEST
 
-START_TEST(typesafe_by_rcu_slabs_stay_mapped)
+TEST(typesafe_by_rcu_slabs_stay_mapped)
 {
 	struct kmem_cache *c = make(128, 0, SLAB_TYPESAFE_BY_RCU, NULL);
 	unsigned int n = 5 * c->objects, got = 0;
@@ -399,7 +399,7 @@ START_TEST(typesafe_by_rcu_slabs_stay_mapped)
 }
 END_TEST
 
-START_TEST(random_carving_order_covers_each_object_once)
+TEST(random_carving_order_covers_each_object_once)
 {
 	struct kmem_cache *c;
 	void **objs;
@@ -460,44 +460,15 @@ static void random_order_double_free(void *arg)
 	}
 }
 
-START_TEST(random_order_still_catches_frees_of_free_objects)
+TEST(random_order_still_catches_frees_of_free_objects)
 {
 	ck_assert_aborts_with(random_order_double_free, NULL,
 			      "BUG test: Object already free");
 }
 END_TEST
 
-static Suite *slab_suite(void)
-{
-	Suite *s = suite_create("slab");
-	TCase *tc = tcase_create("geometry");
-
-	tcase_add_test(tc, geometry_follows_the_kernel_rules);
-	tcase_add_test(tc, free_pointer_moves_out_of_constructed_objects);
-	tcase_add_test(tc, geometry_wastes_little);
-	tcase_add_test(tc, reciprocal_index_is_exact);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("objects");
-	tcase_add_test(tc, batches_are_distinct_aligned_objects_of_the_cache);
-	tcase_add_test(tc, freed_objects_come_back_first);
-	tcase_add_test(tc, constructor_runs_once_per_object_at_slab_creation);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("hardening");
-	tcase_add_test(tc, a_steered_free_pointer_is_caught_not_followed);
-	tcase_add_test(tc, double_free_at_the_slab_is_caught);
-	tcase_add_test(tc, random_carving_order_covers_each_object_once);
-	tcase_add_test(tc, random_order_still_catches_frees_of_free_objects);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("reclaim");
-	tcase_add_test(tc, empty_slabs_stay_for_the_decay_period);
-	tcase_add_test(tc, slabs_emptied_by_idle_objects_age_from_then);
-	tcase_add_test(tc, idle_empty_slabs_go_back_without_a_shrink);
-	tcase_add_test(tc, typesafe_by_rcu_slabs_stay_mapped);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
-	return run_suite(slab_suite());
+	return run_tests("slab", 0);
 }

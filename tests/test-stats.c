@@ -49,7 +49,7 @@ static bool find_line(const char *text, const char *name, struct line *l)
 	return false;
 }
 
-START_TEST(slabinfo_has_the_kernel_format)
+TEST(slabinfo_has_the_kernel_format)
 {
 	char *text = slabinfo_text();
 	char *save = NULL, *line;
@@ -78,7 +78,7 @@ START_TEST(slabinfo_has_the_kernel_format)
 }
 END_TEST
 
-START_TEST(slabinfo_lists_kmalloc_and_user_caches)
+TEST(slabinfo_lists_kmalloc_and_user_caches)
 {
 	static const char *const names[] = {
 		"kmalloc-8",	"kmalloc-16",	 "kmalloc-32",	  "kmalloc-64",
@@ -111,7 +111,7 @@ START_TEST(slabinfo_lists_kmalloc_and_user_caches)
 }
 END_TEST
 
-START_TEST(slabinfo_reports_errors)
+TEST(slabinfo_reports_errors)
 {
 	FILE *full = fopen("/dev/full", "w");
 
@@ -122,7 +122,7 @@ START_TEST(slabinfo_reports_errors)
 }
 END_TEST
 
-START_TEST(cache_stats_count_what_happens)
+TEST(cache_stats_count_what_happens)
 {
 	struct kmem_cache *c = kmem_cache_create("counted", 128, 64, 0, NULL);
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
@@ -161,7 +161,7 @@ START_TEST(cache_stats_count_what_happens)
 }
 END_TEST
 
-START_TEST(cache_stats_checks_its_arguments)
+TEST(cache_stats_checks_its_arguments)
 {
 	struct kmem_cache *c = uslab_kmalloc_cache(64);
 	struct uslab_cache_stats st = { .version = 0 };
@@ -223,7 +223,7 @@ static struct uslab_memory_stats memory_now(void)
 }
 
 /* What the memory policy does shows in uslab_memory_stats(). */
-START_TEST(memory_stats_show_what_the_policy_does)
+TEST(memory_stats_show_what_the_policy_does)
 {
 	struct uslab_memory_stats bad = { .version = 99 }, m0, m1, m2;
 	struct kmem_cache *c = kmem_cache_create("depot-fill", 256, 0, 0, NULL);
@@ -266,7 +266,7 @@ START_TEST(memory_stats_show_what_the_policy_does)
 }
 END_TEST
 
-START_TEST(uslab_stats_reports_at_exit)
+TEST(uslab_stats_reports_at_exit)
 {
 	char path[] = "/tmp/uslab-stats-XXXXXX";
 	char *text, *save = NULL, *line;
@@ -321,7 +321,7 @@ static void exec_child_closing_stderr(void *arg)
 	      (char *)NULL);
 }
 
-START_TEST(uslab_stats_survives_a_closed_stderr)
+TEST(uslab_stats_survives_a_closed_stderr)
 {
 	struct captured r;
 
@@ -334,23 +334,8 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s;
-	TCase *tc;
-
 	self_argv0 = argv[0];
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return child_main(argc > 2);
-	s = suite_create("stats");
-	tc = tcase_create("stats");
-
-	tcase_add_test(tc, slabinfo_has_the_kernel_format);
-	tcase_add_test(tc, slabinfo_lists_kmalloc_and_user_caches);
-	tcase_add_test(tc, slabinfo_reports_errors);
-	tcase_add_test(tc, cache_stats_count_what_happens);
-	tcase_add_test(tc, cache_stats_checks_its_arguments);
-	tcase_add_test(tc, uslab_stats_reports_at_exit);
-	tcase_add_test(tc, memory_stats_show_what_the_policy_does);
-	tcase_add_test(tc, uslab_stats_survives_a_closed_stderr);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("stats", 0);
 }

@@ -199,7 +199,7 @@ static unsigned int env_uint(const char *name, unsigned int dflt)
 	return s ? (unsigned int)strtoul(s, NULL, 10) : dflt;
 }
 
-START_TEST(threads_exchange_objects_and_nothing_is_lost)
+TEST(threads_exchange_objects_and_nothing_is_lost)
 {
 	unsigned int seed = test_seed();
 	unsigned int seconds = env_uint("USLAB_STRESS_SECONDS", 3);
@@ -292,7 +292,7 @@ static void *large_trader(void *arg)
 	return NULL;
 }
 
-START_TEST(large_blocks_traded_between_threads_while_trimmed)
+TEST(large_blocks_traded_between_threads_while_trimmed)
 {
 	pthread_t t[LARGE_THREADS];
 
@@ -309,12 +309,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("stress");
-
-	tcase_set_timeout(tc, env_uint("USLAB_STRESS_SECONDS", 3) * 4 + 60);
-	tcase_add_test(tc, threads_exchange_objects_and_nothing_is_lost);
-	tcase_add_test(tc, large_blocks_traded_between_threads_while_trimmed);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests("stress", env_uint("USLAB_STRESS_SECONDS", 3) * 4 + 60);
 }

@@ -15,6 +15,8 @@
  *   run_self_child()  the child's side: the mode's function from a table,
  *                     which says what failed with child_failed()
  *   ck_assert_self_ok()  run_self() of a mode that must exit 0, quietly
+ *   TEST()            a Check test that adds itself to the program's list
+ *   run_tests()       run that list as the program's suite
  *   test_main()       a suite's main(): its tests, or a child's mode
  *   read_anyway()     tell memcheck a test reads undefined bytes on purpose
  */
@@ -224,32 +226,69 @@ child_failed(const char *fmt, ...)
 	} while (0)
 
 /*
- * The main() of a suite: with "--child MODE" (run_self()), run MODE's
- * entry of children; otherwise run the tests as one suite and test case
- * named name, each under timeout seconds.
+ * Tests register themselves.  TEST(test) opens a Check test, as
+ * START_TEST does, and a constructor adds it to this program's list, in
+ * the order of the source; END_TEST closes it.  run_tests() runs the
+ * list as one suite and one test case, named name, each test under
+ * timeout seconds (0: Check's default).  A test that does not apply in
+ * some build is left out with #if around its definition.
+ */
+#define TEST_MAX 128
+
+static const TTest *test_list[TEST_MAX];
+static size_t test_count;
+
+static inline void test_register(const TTest *t)
+{
+	if (test_count == TEST_MAX) {
+		fprintf(stderr, "more than %d tests: raise TEST_MAX\n", TEST_MAX);
+		abort();
+	}
+	test_list[test_count++] = t;
+}
+
+#define TEST(test)                                                           \
+	static void test##_fn(int _i CK_ATTRIBUTE_UNUSED);                  \
+	static const TTest test##_ttest = { .name = #test,                   \
+					    .fn = test##_fn,                 \
+					    .file = __FILE__,                \
+					    .line = __LINE__ };              \
+	__attribute__((constructor)) static void test##_register(void)      \
+	{                                                                    \
+		test_register(&test##_ttest);                                \
+	}                                                                    \
+	static void test##_fn(int _i CK_ATTRIBUTE_UNUSED)
+
+static inline int run_suite(Suite *s);
+
+static inline int run_tests(const char *name, double timeout)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	for (size_t i = 0; i < test_count; i++)
+		tcase_add_test(tc, test_list[i]);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
+
+/*
+ * The main() of a suite with child modes: with "--child MODE"
+ * (run_self()), run MODE's entry of children; otherwise run_tests().
  */
 static inline int run_self_child(const char *mode,
 				 const struct self_child *table, size_t n);
-static inline int run_suite(Suite *s);
 
 static inline int test_main(int argc, char **argv, const char *name,
-			    double timeout, const TTest *const *tests,
-			    size_t ntests, const struct self_child *children,
+			    double timeout, const struct self_child *children,
 			    size_t nchildren)
 {
-	Suite *s;
-	TCase *tc;
-
 	self_argv0 = argv[0];
 	if (argc >= 3 && strcmp(argv[1], "--child") == 0)
 		return run_self_child(argv[2], children, nchildren);
-	s = suite_create(name);
-	tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	for (size_t i = 0; i < ntests; i++)
-		tcase_add_test(tc, tests[i]);
-	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return run_tests(name, timeout);
 }
 
 /* Run mode's entry of the table; 99 for a mode it does not have. */
