@@ -358,6 +358,38 @@ static size_t mixed_size(uint64_t x)
 	return ((size_t)1 << 20) + (x >> 16) % (3u << 20);	/* rare MiB */
 }
 
+/* A block of n bytes by calloc (kind 1), posix_memalign(64) (2) or malloc. */
+static void *heap_alloc(int kind, size_t n)
+{
+	void *p;
+
+	if (kind == 1)
+		p = calloc(1, n);
+	else if (kind != 2)
+		p = malloc(n);
+	else if (posix_memalign(&p, 64, n) != 0)
+		p = NULL;
+	if (!p)
+		die("allocation");
+	return p;
+}
+
+/*
+ * The figures of a heap-shaped workload (mixed, heap): time per
+ * operation, peak resident memory, the peak of live bytes and their
+ * ratio; then every slot freed.
+ */
+static int heap_report(double t0, double t1, unsigned long ops,
+		       size_t live_peak, void **slot, unsigned int nslots)
+{
+	printf("ns_per_op=%.2f peak_kib=%zu live_peak_kib=%zu rss_per_live=%.2f\n",
+	       (t1 - t0) / (double)ops, peak_kib(), live_peak / 1024,
+	       (double)peak_kib() / (double)(live_peak / 1024));
+	for (unsigned int i = 0; i < nslots; i++)
+		free(slot[i]);
+	return 0;
+}
+
 static int bench_mixed(unsigned long ops)
 {
 	enum { LIVE = 50000 };
@@ -387,16 +419,7 @@ static int bench_mixed(unsigned long ops)
 				free(slot[i]);
 				live -= sz[i];
 			}
-			if (kind == 1) {
-				slot[i] = calloc(1, n);
-			} else if (kind == 2) {
-				if (posix_memalign(&slot[i], 64, n) != 0)
-					slot[i] = NULL;
-			} else {
-				slot[i] = malloc(n);
-			}
-			if (!slot[i])
-				die("allocation");
+			slot[i] = heap_alloc(kind, n);
 			live += n;
 			sz[i] = n;
 		}
@@ -405,12 +428,7 @@ static int bench_mixed(unsigned long ops)
 			live_peak = live;
 	}
 	t1 = now_ns();
-	printf("ns_per_op=%.2f peak_kib=%zu live_peak_kib=%zu rss_per_live=%.2f\n",
-	       (t1 - t0) / (double)ops, peak_kib(), live_peak / 1024,
-	       (double)peak_kib() / (double)(live_peak / 1024));
-	for (unsigned int i = 0; i < LIVE; i++)
-		free(slot[i]);
-	return 0;
+	return heap_report(t0, t1, ops, live_peak, slot, LIVE);
 }
 
 /* ---------------------------------------------------------------- heap */
@@ -488,16 +506,7 @@ static int bench_heap(unsigned long ops)
 		} else {
 			free(slot[i]);
 			live -= sz[i];
-			if (how < 35) {
-				slot[i] = calloc(1, n);
-			} else if (how < 37) {
-				if (posix_memalign(&slot[i], 64, n) != 0)
-					slot[i] = NULL;
-			} else {
-				slot[i] = malloc(n);
-			}
-			if (!slot[i])
-				die("allocation");
+			slot[i] = heap_alloc(how < 35 ? 1 : how < 37 ? 2 : 0, n);
 			live += n;
 		}
 		sz[i] = n;
@@ -506,12 +515,7 @@ static int bench_heap(unsigned long ops)
 			live_peak = live;
 	}
 	t1 = now_ns();
-	printf("ns_per_op=%.2f peak_kib=%zu live_peak_kib=%zu rss_per_live=%.2f\n",
-	       (t1 - t0) / (double)ops, peak_kib(), live_peak / 1024,
-	       (double)peak_kib() / (double)(live_peak / 1024));
-	for (unsigned int i = 0; i < SLOTS; i++)
-		free(slot[i]);
-	return 0;
+	return heap_report(t0, t1, ops, live_peak, slot, SLOTS);
 }
 
 /* --------------------------------------------------------------- large */

@@ -104,27 +104,11 @@ static bool exited_ok(int status)
  * checks.
  */
 #define run_repairing(fn, arg, cap, needle)                                  \
-	do {                                                                 \
-		run_captured((fn), (arg), (cap));                            \
-		ck_assert_msg(exited_ok((cap)->status),                      \
-			      "expected exit 0, status 0x%x, output: %s",    \
-			      (cap)->status, (cap)->out);                    \
-		ck_assert_msg(strstr((cap)->out, (needle)) != NULL,          \
-			      "report lacks \"%s\": %s", (needle),           \
-			      (cap)->out);                                   \
-	} while (0)
+	run_expect((fn), (arg), (cap), exited_ok, "exit 0", (needle))
 
 #define ck_assert_repairs_with(fn, arg, needle)                              \
-	do {                                                                 \
-		struct captured cap_;                                        \
-		run_repairing((fn), (arg), &cap_, (needle));                 \
-	} while (0)
+	ck_assert_run(run_repairing, (fn), (arg), (needle))
 
-static void expect_in(const struct captured *cap, const char *needle)
-{
-	ck_assert_msg(strstr(cap->out, needle) != NULL,
-		      "report lacks \"%s\": %s", needle, cap->out);
-}
 
 static size_t count_of(const char *hay, const char *needle)
 {
@@ -676,59 +660,33 @@ static int scenario(const char *name)
 				: uslab_kmalloc_cache(64);
 
 			uslab_cache_stats(c, &st);
-			printf("%s %s\n", names[i], st.size > 64 ? "debug" : "plain");
+			fprintf(stderr, "%s %s\n", names[i],
+				st.size > 64 ? "debug" : "plain");
 		}
 		return 0;
 	}
 	return 2;
 }
 
-static void exec_scenario(const char *env, const char *name,
-			  struct captured *cap, char *out, size_t outlen)
+/*
+ * Run scenario name in this program again, with USLAB_DEBUG=debug, which
+ * is read at start-up; what it writes to stderr is in cap->out.
+ */
+static void exec_scenario(const char *debug, const char *name,
+			  struct captured *cap)
 {
-	int efd[2], ofd[2];
-	pid_t pid;
-	size_t len = 0;
-	char self[4096];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char var[128];
+	const char *env[] = { var, NULL };
 
-	/* readlink(), not exec of /proc/self/exe: valgrind answers it. */
-	ck_assert_int_gt(sl, 0);
-	self[sl] = '\0';
-	ck_assert_int_eq(pipe(efd), 0);
-	ck_assert_int_eq(pipe(ofd), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		signal(SIGABRT, SIG_DFL);
-		dup2(efd[1], STDERR_FILENO);
-		dup2(ofd[1], STDOUT_FILENO);
-		setenv("USLAB_DEBUG", env, 1);
-		execl(self, "test-debug", "--scenario", name, (char *)NULL);
-		_exit(127);
-	}
-	close(efd[1]);
-	close(ofd[1]);
-	for (ssize_t n; (n = read(efd[0], cap->out + len,
-				  sizeof(cap->out) - 1 - len)) > 0;)
-		len += (size_t)n;
-	cap->out[len] = '\0';
-	len = 0;
-	for (ssize_t n; (n = read(ofd[0], out + len, outlen - 1 - len)) > 0;)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(efd[0]);
-	close(ofd[0]);
-	ck_assert_int_eq(waitpid(pid, &cap->status, 0), pid);
+	snprintf(var, sizeof(var), "USLAB_DEBUG=%s", debug);
+	run_self(name, env, cap);
 }
 
 TEST(uslab_debug_reaches_kmalloc_caches_by_glob)
 {
 	struct captured cap;
-	char out[512];
 
-	exec_scenario("FZ,kmalloc-*", "kmalloc-past-class", &cap, out,
-		      sizeof(out));
+	exec_scenario("FZ,kmalloc-*", "kmalloc-past-class", &cap);
 #ifdef TEST_ASAN
 	ck_assert_msg(strstr(cap.out, "use-after-poison") != NULL, "%s", cap.out);
 	return;
@@ -743,9 +701,8 @@ END_TEST
 TEST(uslab_debug_x_aborts_after_the_report)
 {
 	struct captured cap;
-	char out[512];
 
-	exec_scenario("ZX", "overflow", &cap, out, sizeof(out));
+	exec_scenario("ZX", "overflow", &cap);
 #ifdef TEST_ASAN
 	ck_assert_msg(strstr(cap.out, "use-after-poison") != NULL, "%s", cap.out);
 	return;
@@ -760,41 +717,42 @@ END_TEST
 TEST(uslab_debug_selects_and_excludes_caches)
 {
 	struct captured cap;
-	char out[512];
 
-	exec_scenario("FZPU;-,plain*,flagged", "sizes", &cap, out, sizeof(out));
+	exec_scenario("FZPU;-,plain*,flagged", "sizes", &cap);
 	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
-	ck_assert_str_eq(out, "conn debug\nplain-1 plain\ndentry debug\n"
-			      "kmalloc-64 debug\nflagged debug\n");
-	exec_scenario("Z,con?;P,dent*", "sizes", &cap, out, sizeof(out));
-	ck_assert_str_eq(out, "conn debug\nplain-1 plain\ndentry debug\n"
-			      "kmalloc-64 plain\nflagged debug\n");
-	ck_assert_str_eq(cap.out, "");
-	exec_scenario("", "sizes", &cap, out, sizeof(out));
-	ck_assert_str_eq(out, "conn debug\nplain-1 debug\ndentry debug\n"
-			      "kmalloc-64 debug\nflagged debug\n");
+	ck_assert_str_eq(cap.out, "conn debug\nplain-1 plain\ndentry debug\n"
+				  "kmalloc-64 debug\nflagged debug\n");
+	/* Nothing but the sizes: no warning. */
+	exec_scenario("Z,con?;P,dent*", "sizes", &cap);
+	ck_assert_str_eq(cap.out, "conn debug\nplain-1 plain\ndentry debug\n"
+				  "kmalloc-64 plain\nflagged debug\n");
+	exec_scenario("", "sizes", &cap);
+	ck_assert_str_eq(cap.out, "conn debug\nplain-1 debug\ndentry debug\n"
+				  "kmalloc-64 debug\nflagged debug\n");
 }
 END_TEST
 
 TEST(uslab_debug_warns_once_about_unknown_letters)
 {
 	struct captured cap;
-	char out[512];
 
-	exec_scenario("FZQ;Q,conn", "sizes", &cap, out, sizeof(out));
+	exec_scenario("FZQ;Q,conn", "sizes", &cap);
 	ck_assert_msg(exited_ok(cap.status),
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_str_eq(cap.out, "uslab: USLAB_DEBUG: unknown option 'Q' "
-				  "ignored; the options are F Z P U T X and -\n");
-	ck_assert_str_eq(out, "conn plain\nplain-1 debug\ndentry debug\n"
-			      "kmalloc-64 debug\nflagged debug\n");
+				  "ignored; the options are F Z P U T X and -\n"
+				  "conn plain\nplain-1 debug\ndentry debug\n"
+				  "kmalloc-64 debug\nflagged debug\n");
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "--scenario") == 0)
-		return scenario(argv[2]);
+	const char *mode;
+
+	self_argv0 = argv[0];
+	if (is_self_child(argc, argv, &mode))
+		return scenario(mode);
 	return run_tests("debug", 60);
 }

@@ -185,20 +185,7 @@ TEST(memory_given_back_and_mapped_again_is_clean)
 }
 END_TEST
 
-TEST(a_machine_with_1024_possible_cpus)
-{
-	static const char *const env[] = { "USLAB_NR_CPUS=1024", NULL };
+SELF_TEST(a_machine_with_1024_possible_cpus, "many-cpus", "USLAB_NR_CPUS=1024")
 
-	ck_assert_self_ok("many-cpus", env);
-}
-END_TEST
-
-static const struct self_child children[] = {
-	{ "many-cpus", many_cpus_child },
-};
-
-int main(int argc, char **argv)
-{
-	return test_main(argc, argv, "edges", 120, children,
-			 sizeof(children) / sizeof(children[0]));
-}
+TEST_MAIN("edges", 120,
+	  { "many-cpus", many_cpus_child })

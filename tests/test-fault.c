@@ -279,20 +279,8 @@ static int child_main(void)
 	return 0;
 }
 
-TEST(the_environment_variable_injects_faults)
-{
-	static const char *const env[] = { "USLAB_FAULT_MMAP=20", NULL };
+SELF_TEST(the_environment_variable_injects_faults, "faults",
+	  "USLAB_FAULT_MMAP=20")
 
-	ck_assert_self_ok("faults", env);
-}
-END_TEST
-
-static const struct self_child children[] = {
-	{ "faults", child_main },
-};
-
-int main(int argc, char **argv)
-{
-	return test_main(argc, argv, "fault", 120, children,
-			 sizeof(children) / sizeof(children[0]));
-}
+TEST_MAIN("fault", 120,
+	  { "faults", child_main })

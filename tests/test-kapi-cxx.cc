@@ -5,17 +5,10 @@
 // them through _Generic (test-kapi.c).
 #include <uslab.h>
 
+#include "check-cxx.h"
+
 #include <cstdint>
 #include <cstdio>
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			std::fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
-				     __LINE__, #cond);                       \
-			return 1;                                            \
-		}                                                            \
-	} while (0)
 
 static unsigned int ctor_runs;
 

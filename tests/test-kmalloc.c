@@ -262,14 +262,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-static const struct self_child children[] = {
-	{ "aligned", aligned_child },
-	{ "krealloc-zero", krealloc_zero_child },
-	{ "object-start", object_start_child },
-};
-
-int main(int argc, char **argv)
-{
-	return test_main(argc, argv, "kmalloc", 120, children,
-			 sizeof(children) / sizeof(children[0]));
-}
+TEST_MAIN("kmalloc", 120,
+	  { "aligned", aligned_child },
+	  { "krealloc-zero", krealloc_zero_child },
+	  { "object-start", object_start_child })

@@ -4,6 +4,8 @@
 // and delete reach it through libstdc++, aligned new included.
 #include <uslab.h>
 
+#include "check-cxx.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,15 +39,6 @@ static std::uint64_t malloc_allocs()
 struct alignas(256) wide {
 	char bytes[256];
 };
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			std::fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
-				     __LINE__, #cond);                       \
-			return 1;                                            \
-		}                                                            \
-	} while (0)
 
 int main()
 {

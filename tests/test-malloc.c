@@ -848,13 +848,7 @@ static int fork_child_mode(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 3;
 }
 
-TEST(idle_memory_goes_back_with_no_call)
-{
-	static const char *const env[] = { "USLAB_DECAY_MS=200", NULL };
-
-	ck_assert_self_ok("idle", env);
-}
-END_TEST
+SELF_TEST(idle_memory_goes_back_with_no_call, "idle", "USLAB_DECAY_MS=200")
 
 TEST(without_the_helper_a_slow_path_returns_it)
 {
@@ -867,22 +861,11 @@ TEST(without_the_helper_a_slow_path_returns_it)
 }
 END_TEST
 
-TEST(threads_coming_and_going_never_deadlock_the_helper)
-{
-	static const char *const env[] = { "USLAB_DECAY_MS=20", NULL };
+/* A hang ends in the child's alarm: status 0xe, SIGALRM. */
+SELF_TEST(threads_coming_and_going_never_deadlock_the_helper, "churn",
+	  "USLAB_DECAY_MS=20")
 
-	/* A hang ends in the child's alarm: status 0xe, SIGALRM. */
-	ck_assert_self_ok("churn", env);
-}
-END_TEST
-
-TEST(fork_stops_the_helper)
-{
-	static const char *const env[] = { "USLAB_DECAY_MS=2000", NULL };
-
-	ck_assert_self_ok("fork", env);
-}
-END_TEST
+SELF_TEST(fork_stops_the_helper, "fork", "USLAB_DECAY_MS=2000")
 
 static const struct self_child children[] = {
 	{ "idle", idle_child },

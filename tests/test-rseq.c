@@ -271,14 +271,9 @@ TEST(fast_path_is_used_where_available)
 		ck_assert_int_ne(us_rseq_mode(), US_RSEQ_NONE);
 #endif
 	pin_to_one_cpu();
-	for (int round = 0; round < 3; round++) {
-		for (int i = 0; i < 20; i++)
-			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
-		for (int i = 0; i < 20; i++)
-			kmem_cache_free(c, p[i]);
-	}
-	us_mag_counts(c, &a);
-	for (int round = 0; round < 100; round++) {
+	for (int round = 0; round < 103; round++) {
+		if (round == 3)		/* warmed up: count from here */
+			us_mag_counts(c, &a);
 		for (int i = 0; i < 20; i++)
 			p[i] = kmem_cache_alloc(c, GFP_KERNEL);
 		for (int i = 0; i < 20; i++)
@@ -292,61 +287,24 @@ TEST(fast_path_is_used_where_available)
 }
 END_TEST
 
-TEST(many_threads_with_remote_frees)
-{
-	struct run_opts o = { 0, 0, 0, 0, 2 };
+/* A run of the workers with some of the disturbances switched on. */
+#define RUN_TEST(test, ...)                                                  \
+	TEST(test)                                                           \
+	{                                                                    \
+		run(&(struct run_opts){ .seconds = 2, __VA_ARGS__ });       \
+	}                                                                    \
+	END_TEST
 
-	run(&o);
-}
-END_TEST
-
-TEST(threads_hopping_between_cpus)
-{
-	struct run_opts o = { 1, 0, 0, 0, 2 };
-
-	run(&o);
-}
-END_TEST
-
-TEST(signals_interrupting_allocations)
-{
-	struct run_opts o = { 1, 1, 0, 0, 2 };
-
-	run(&o);
-}
-END_TEST
-
-TEST(draining_every_slot_while_threads_allocate)
-{
-	struct run_opts o = { 1, 1, 1, 0, 2 };
-
-	run(&o);
-}
-END_TEST
-
-TEST(forking_while_threads_allocate)
-{
-	struct run_opts o = { 1, 0, 1, 1, 2 };
-
-	run(&o);
-}
-END_TEST
-
-static void double_free_on_fast_path(void *arg)
-{
-	struct kmem_cache *c = kmem_cache_create("twice", 64, 0, 0, NULL);
-	void *p;
-
-	(void)arg;
-	pin_to_one_cpu();
-	p = kmem_cache_alloc(c, GFP_KERNEL);
-	kmem_cache_free(c, p);
-	kmem_cache_free(c, p);
-}
+RUN_TEST(many_threads_with_remote_frees)
+RUN_TEST(threads_hopping_between_cpus, .hop = 1)
+RUN_TEST(signals_interrupting_allocations, .hop = 1, .signals = 1)
+RUN_TEST(draining_every_slot_while_threads_allocate, .hop = 1, .signals = 1,
+	 .drain = 1)
+RUN_TEST(forking_while_threads_allocate, .hop = 1, .drain = 1, .forks = 1)
 
 TEST(double_free_is_caught_on_the_fast_path)
 {
-	ck_assert_aborts_with(double_free_on_fast_path, NULL,
+	ck_assert_aborts_with(child_frees_twice, NULL,
 			      "BUG twice: Object already free");
 }
 END_TEST
@@ -423,13 +381,7 @@ static int folded_slot_child(void)
 	return us_cache_validate(fold_cache) ? 3 : 0;
 }
 
-TEST(a_slot_shared_by_two_cpus_is_fenced)
-{
-	static const char *const env[] = { "USLAB_NR_CPUS=1", NULL };
-
-	ck_assert_self_ok("folded", env);
-}
-END_TEST
+SELF_TEST(a_slot_shared_by_two_cpus_is_fenced, "folded", "USLAB_NR_CPUS=1")
 
 int main(int argc, char **argv)
 {

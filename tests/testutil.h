@@ -44,6 +44,8 @@
 #endif
 #endif
 
+#include <uslab.h>
+
 #include "common.h"
 
 struct captured {
@@ -91,18 +93,45 @@ static inline void run_captured(void (*fn)(void *), void *arg,
 	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
 }
 
-/* The child must have aborted after writing a report containing needle. */
-#define ck_assert_aborts_with(fn, arg, needle)                               \
+/*
+ * Run fn in a child, whose exit status must satisfy ok(status) (what:
+ * what was expected) and whose report must contain needle; its output
+ * is left in *cap for more checks (expect_in()).
+ */
+#define run_expect(fn, arg, cap, ok, what, needle)                           \
+	do {                                                                 \
+		run_captured((fn), (arg), (cap));                            \
+		ck_assert_msg(ok((cap)->status),                             \
+			      "expected %s, status 0x%x, output: %s", (what), \
+			      (cap)->status, (cap)->out);                    \
+		expect_in((cap), (needle));                                  \
+	} while (0)
+
+static inline bool aborted(int status)
+{
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+/* The child must abort after writing a report containing needle. */
+#define run_aborting(fn, arg, cap, needle)                                   \
+	run_expect((fn), (arg), (cap), aborted, "SIGABRT", (needle))
+
+/* run() (run_aborting(), or the like) when only needle is to be checked. */
+#define ck_assert_run(run, fn, arg, needle)                                  \
 	do {                                                                 \
 		struct captured cap_;                                        \
-		run_captured((fn), (arg), &cap_);                            \
-		ck_assert_msg(WIFSIGNALED(cap_.status) &&                    \
-				      WTERMSIG(cap_.status) == SIGABRT,      \
-			      "expected SIGABRT, status 0x%x, output: %s",   \
-			      cap_.status, cap_.out);                        \
-		ck_assert_msg(strstr(cap_.out, (needle)) != NULL,            \
-			      "report lacks \"%s\": %s", (needle), cap_.out); \
+		run((fn), (arg), &cap_, (needle));                           \
 	} while (0)
+
+#define ck_assert_aborts_with(fn, arg, needle)                               \
+	ck_assert_run(run_aborting, (fn), (arg), (needle))
+
+/* The child's output must contain needle. */
+static inline void expect_in(const struct captured *cap, const char *needle)
+{
+	ck_assert_msg(strstr(cap->out, needle) != NULL,
+		      "report lacks \"%s\": %s", needle, cap->out);
+}
 
 /*
  * Keep the calling thread on one CPU: a double free is caught cheaply
@@ -115,6 +144,23 @@ static inline void pin_to_one_cpu(void)
 	CPU_ZERO(&set);
 	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
 	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * A child that frees an object twice in a row, in a new cache "twice" of
+ * 64-byte objects: the double free the fast path catches, since the
+ * object is still on top of the CPU's magazine.
+ */
+static inline void child_frees_twice(void *arg)
+{
+	struct kmem_cache *c = kmem_cache_create("twice", 64, 0, 0, NULL);
+	void *p;
+
+	(void)arg;
+	pin_to_one_cpu();
+	p = kmem_cache_alloc(c, GFP_KERNEL);
+	kmem_cache_free(c, p);
+	kmem_cache_free(c, p);
 }
 
 static inline unsigned int test_seed(void)
@@ -290,6 +336,29 @@ static inline int test_main(int argc, char **argv, const char *name,
 		return run_self_child(argv[2], children, nchildren);
 	return run_tests(name, timeout);
 }
+
+/* main() of a suite with the child modes given, as { "mode", fn }. */
+#define TEST_MAIN(suite, timeout, ...)                                       \
+	int main(int argc, char **argv)                                      \
+	{                                                                    \
+		static const struct self_child children_[] = { __VA_ARGS__ }; \
+                                                                             \
+		return test_main(argc, argv, (suite), (timeout), children_,  \
+				 sizeof(children_) / sizeof(children_[0]));  \
+	}
+
+/*
+ * A test that runs this program's child mode with the "NAME=value"
+ * settings given added to its environment, which must exit 0.
+ */
+#define SELF_TEST(test, mode, ...)                                           \
+	TEST(test)                                                           \
+	{                                                                    \
+		static const char *const self_env_[] = { __VA_ARGS__, NULL }; \
+                                                                             \
+		ck_assert_self_ok((mode), self_env_);                        \
+	}                                                                    \
+	END_TEST
 
 /* Run mode's entry of the table; 99 for a mode it does not have. */
 static inline int run_self_child(const char *mode,
