@@ -32,15 +32,22 @@
  *     its caller.  A free only wakes the helper (a futex wake);
  *   - it starts once uslab holds US_HELPER_START_BYTES: a short-lived
  *     program with a small heap never has it;
- *   - asleep it costs nothing: no timer, no wake-up until a free notes
- *     that US_HELPER_MIN_BYTES wait;
+ *   - idle it costs nothing: it sleeps until a free notes that
+ *     US_HELPER_MIN_BYTES wait, or for US_HELPER_LINGER_MS (four decay
+ *     periods if longer), and then leaves; the next allocation that
+ *     finds memory waiting starts another;
+ *   - it never keeps a process alive: glibc ends a process whose last
+ *     thread leaves with pthread_exit(), and a helper still there would
+ *     be that last thread.  It leaves when idle, and each time it wakes
+ *     it looks at the thread count in /proc/self/stat and leaves if it
+ *     is alone (the process then exits with status 0, as glibc does);
  *   - fork() stops it first (us_reclaim_fork_prepare()), and neither
  *     parent nor child restarts it until an allocation's slow path, so a
  *     program that counts its threads around fork() (Python warns if
  *     there are several) sees one;
  *   - it blocks every signal, so process-directed signals never land on
  *     it, and it takes no lock but uslab's own;
- *   - exit() needs nothing of it: it holds nothing a destructor waits for
+ *   - exit() needs nothing of it: it holds nothing a destructor waits
  *     for long, and dies with the process; libuslab is never unloaded
  *     (-z nodelete), so dlclose() cannot pull its code away;
  *   - USLAB_BACKGROUND=0 turns it off: memory then goes back only from
@@ -62,9 +69,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,6 +88,8 @@
 /* The helper starts once uslab holds this much. */
 #define US_HELPER_START_BYTES ((size_t)16 << 20)
 #define US_HELPER_STACK ((size_t)64 << 10)
+/* Idle this long (or four decay periods, if longer), the helper leaves. */
+#define US_HELPER_LINGER_MS 2000
 
 uint64_t us_decay_ms = US_DECAY_MS_DEFAULT;
 
@@ -160,6 +171,58 @@ static void wake_helper(void)
 	syscall(SYS_futex, &helper_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/*
+ * Is the helper the process's last thread?  /proc/self/stat's 20th field
+ * counts the threads; read with system calls into a stack buffer (no
+ * stdio: uslab calls no malloc).  False when it cannot tell.
+ */
+static bool helper_is_last_thread(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	char *p;
+	int field = 2;		/* the name, "(comm)", may hold spaces */
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (; *p && field < 20; p++)
+		if (*p == ' ')
+			field++;
+	return field == 20 && p[0] == '1' && p[1] == ' ';
+}
+
+/*
+ * The helper leaves on its own: detached, the state NONE, so that the
+ * next allocation that wants it starts another.  Not while fork() is
+ * stopping it (the lock is held; fork() joins it instead).
+ */
+static bool helper_leave(void)
+{
+	if (!us_trylock(&helper_lock))
+		return false;
+	if (atomic_load_explicit(&helper_stop, memory_order_acquire)) {
+		us_unlock(&helper_lock);
+		return false;
+	}
+	pthread_detach(pthread_self());
+	atomic_store(&helper_state, HELPER_NONE);
+	us_unlock(&helper_lock);
+	return true;
+}
+
+static uint64_t linger_ms(void)
+{
+	return us_decay_ms * 4 > US_HELPER_LINGER_MS ? us_decay_ms * 4
+						     : US_HELPER_LINGER_MS;
+}
+
 static void *helper_main(void *arg)
 {
 	int saved = errno;
@@ -177,19 +240,32 @@ static void *helper_main(void *arg)
 		/*
 		 * Idle: sleep until a free notes enough waiting memory and
 		 * wakes us (us_reclaim_poke() tests helper_asleep after its
-		 * note; the futex compares seq, so no wake is lost).
+		 * note; the futex compares seq, so no wake is lost), or
+		 * until the linger ends and we leave.
 		 */
 		atomic_store_explicit(&helper_asleep, idle, memory_order_seq_cst);
 		if (idle &&
 		    atomic_load_explicit(&waiting, memory_order_seq_cst) >=
 			    US_HELPER_MIN_BYTES)
 			idle = false;
-		futex_wait_ms(&helper_wake, seq, idle ? 0 : sweep_interval());
+		futex_wait_ms(&helper_wake, seq,
+			      idle ? linger_ms() : sweep_interval());
 		atomic_store_explicit(&helper_asleep, false, memory_order_relaxed);
 		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
 			break;
+		/*
+		 * The program's threads have all left with pthread_exit():
+		 * go too, and glibc ends the process with exit(0), as it
+		 * would have without us.
+		 */
+		if (helper_is_last_thread() && helper_leave())
+			break;
 		if (!idle)
 			run_sweep(us_os_now_ms());
+		else if (atomic_load_explicit(&waiting, memory_order_seq_cst) <
+				 US_HELPER_MIN_BYTES &&
+			 helper_leave())
+			break;
 	}
 	errno = saved;
 	return NULL;

@@ -741,12 +741,13 @@ static long helper_switches(void)
 /*
  * With USLAB_DECAY_MS=200: memory a program frees and then stops using
  * goes back within about the period, with no further call into uslab;
- * the helper thread that returns it then sleeps with no timer.
+ * the helper thread that returns it then sleeps with no timer until it
+ * leaves, two seconds idle.
  */
 static int idle_child(void)
 {
 	size_t base = fill_and_free(200), after;
-	long before;
+	long before, after_switches;
 
 	if (!rss_is_meaningful())
 		return 0;
@@ -759,8 +760,9 @@ static int idle_child(void)
 	sleep_ms(300);
 	before = helper_switches();
 	sleep_ms(1000);
-	if (before < 0 || helper_switches() != before)
-		return 2;	/* no helper, or one that keeps waking */
+	after_switches = helper_switches();
+	if (before >= 0 && after_switches >= 0 && after_switches != before)
+		return 2;	/* a helper that keeps waking */
 	return 0;
 }
 
@@ -867,11 +869,73 @@ SELF_TEST(threads_coming_and_going_never_deadlock_the_helper, "churn",
 
 SELF_TEST(fork_stops_the_helper, "fork", "USLAB_DECAY_MS=2000")
 
+/*
+ * The helper never keeps a process alive.  When a program's last thread
+ * leaves with pthread_exit() (here the main thread first, then the
+ * other), glibc ends the process with exit(0) once no thread is left;
+ * the helper must then not be a thread that is left.  Python's
+ * test_threading forks from a thread, and the child's last thread ends
+ * that way; with a helper sleeping in the child, the child never ended.
+ */
+static void *last_worker(void *arg)
+{
+	sleep_ms(200);
+	free(arg);
+	return NULL;
+}
+
+static int last_thread_child(void)
+{
+	enum { N = 48 };
+	void *block[N];
+	pthread_t t;
+
+	/* Enough held to start the helper, and memory waiting to age. */
+	for (int i = 0; i < N; i++) {
+		block[i] = malloc(MB);
+		if (!block[i])
+			return 2;
+		memset(block[i], 1, MB);
+	}
+	for (int i = 0; i < N / 2; i++)
+		free(block[i]);
+	free(malloc(100));
+	if (helper_switches() < 0)
+		return 3;	/* no helper: nothing tested */
+	if (pthread_create(&t, NULL, last_worker, malloc(64)) != 0)
+		return 4;
+	pthread_exit(NULL);
+}
+
+TEST(the_helper_never_keeps_a_process_alive)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=200", NULL };
+	struct self_exec x = { "last-thread", env };
+	int status = 0;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		exec_self_child(&x);
+	for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited++) {
+		if (waited == 150) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("the process outlived its last thread by 15 s");
+		}
+		sleep_ms(100);
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status 0x%x", status);
+}
+END_TEST
+
 static const struct self_child children[] = {
 	{ "idle", idle_child },
 	{ "no-helper", no_helper_child },
 	{ "fork", fork_child_mode },
 	{ "churn", thread_churn_child },
+	{ "last-thread", last_thread_child },
 };
 
 int main(int argc, char **argv)
