@@ -89,8 +89,12 @@ s = json.dumps(d, sort_keys=True)
 print(len(d), len(s), sum(len(v) for v in d.values()))
 "'
 	if python3 -c 'import test.test_dict' 2>/dev/null; then
-		run_case python-tests 'python3 -m test test_dict test_json test_threading 2>&1 |
-			grep -E "^(Tests result|== Tests result|All [0-9]+ tests OK)"'
+		# Each failing test case by name, not only the verdict: a
+		# test that fails under both allocators must not hide one
+		# that fails under uslab alone.
+		run_case python-tests 'python3 -m test -v test_dict test_json test_threading 2>&1 |
+			grep -E "^(FAIL|ERROR): |^(== )?Tests result|^All [0-9]+ tests OK" |
+			sort'
 	else
 		skip python-tests "python3's test suite (libpython3.11-testsuite)"
 	fi
