@@ -478,7 +478,8 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 				done++;
 				continue;
 			}
-			kmem_cache_free_bulk(s, done, p);
+			for (size_t i = 0; i < done; i++)
+				kmem_cache_free(s, p[i]);
 			errno = ENOMEM;
 			return 0;
 		}
@@ -488,19 +489,6 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 		for (size_t i = 0; i < size; i++)
 			memset(p[i], 0, s->object_size);
 	return (int)size;
-}
-
-void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
-{
-	if (!p)
-		return;
-	/* No cache: each object's own, as the kernel's kfree_bulk(). */
-	for (size_t i = 0; i < size; i++) {
-		if (s)
-			kmem_cache_free(s, p[i]);
-		else
-			kfree(p[i]);
-	}
 }
 
 int kmem_cache_shrink(struct kmem_cache *s)

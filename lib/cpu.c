@@ -49,7 +49,7 @@ void us_cpu_init(void)
 	if (n > 65536)
 		n = 65536;
 	us_nr_cpus = (unsigned int)n;
-	us_rseq_init();
+	us_rseq_init(us_nr_cpus);
 }
 
 unsigned int us_cpu_refresh(void)

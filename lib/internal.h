@@ -11,7 +11,9 @@
  *    may call (report.c writes a line without allocating; bug.c, on top
  *    of it, frames SLUB-format BUG reports and captures and names call
  *    stacks).  init.c sits above every layer: it brings them up in order
- *    and holds the fork handlers.
+ *    and holds the fork handlers; the entry points (cache.c, kmalloc.c,
+ *    stats.c) call its us_init() first, the one call upwards, so that
+ *    the library comes up on first use.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
  *      kmalloc.c    kmalloc-N size classes, the large path, the kvmalloc

@@ -347,6 +347,23 @@ void kfree(const void *objp)
 	kfree_as(objp, "kfree");
 }
 
+/*
+ * Here, not in cache.c: with no cache, each object goes back as kfree()
+ * sends it, a large block included (the kernel's kfree_bulk()).
+ */
+void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
+{
+	if (!p)
+		return;
+	/* No cache: each object's own, as the kernel's kfree_bulk(). */
+	for (size_t i = 0; i < size; i++) {
+		if (s)
+			kmem_cache_free(s, p[i]);
+		else
+			kfree(p[i]);
+	}
+}
+
 void kvfree(const void *addr)
 {
 	kfree_as(addr, "kvfree");

@@ -682,7 +682,7 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 
 		if (!more) {
 			for (unsigned int i = 0; i < got; i++)
-				us_mag_free(c, p[i]);
+				us_mag_free_percpu(c, p[i]);
 			errno = ENOMEM;
 			return 0;
 		}

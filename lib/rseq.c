@@ -76,7 +76,7 @@ static long membarrier(int cmd, unsigned int flags, int cpu)
 	return syscall(SYS_membarrier, cmd, flags, cpu);
 }
 
-void us_rseq_init(void)
+void us_rseq_init(unsigned int nr_cpus)
 {
 #if US_CPU_USE_RSEQ
 	int saved = errno;
@@ -96,7 +96,7 @@ void us_rseq_init(void)
 		own_area.cpu_id = 0;
 		mode = US_RSEQ_OWN;
 		counting = true;
-		us_rseq_cpus = us_nr_cpus;
+		us_rseq_cpus = nr_cpus;
 		us_rseq_enabled = true;
 		return;
 	}
@@ -118,7 +118,7 @@ void us_rseq_init(void)
 	/* The sequences need the fence; without it, locked paths only. */
 	if (mode != US_RSEQ_NONE && US_RSEQ_FAST &&
 	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0) {
-		us_rseq_cpus = us_nr_cpus;
+		us_rseq_cpus = nr_cpus;
 		us_rseq_enabled = true;
 	}
 	errno = saved;

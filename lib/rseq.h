@@ -93,8 +93,11 @@ extern US_SHARED bool us_rseq_enabled;
  */
 extern US_SHARED uint32_t us_rseq_cpus;
 
-/* Choose whose rseq area, register for membarrier fences; once. */
-void us_rseq_init(void);
+/*
+ * Choose whose rseq area, register for membarrier fences; once, from
+ * us_cpu_init(), which gives the number of CPU slots.
+ */
+void us_rseq_init(unsigned int nr_cpus);
 
 /* Whose rseq area the threads use (tests, statistics). */
 enum us_rseq_mode {
