@@ -293,7 +293,7 @@ TEST(zalloc_and_gfp_zero_give_zeroed_memory)
 		objs[i] = i % 2 ? kmem_cache_zalloc(c, GFP_KERNEL)
 				: kmem_cache_alloc(c, GFP_KERNEL | __GFP_ZERO);
 		for (int b = 0; b < 200; b++)
-			ck_assert_int_eq(((unsigned char *)objs[i])[b], 0);
+			ck_require((((unsigned char *)objs[i])[b]) == (0));
 	}
 	for (int i = 0; i < 300; i++)
 		kmem_cache_free(c, objs[i]);
@@ -712,12 +712,12 @@ TEST(kzalloc_and_kcalloc_zero_reused_memory)
 		kfree(p);
 		q = kzalloc(size, GFP_KERNEL);
 		for (size_t i = 0; i < size; i++)
-			ck_assert_int_eq(q[i], 0);
+			ck_require((q[i]) == (0));
 		memset(q, 0xff, size);
 		kfree(q);
 		q = kcalloc(size, 1, GFP_KERNEL);
 		for (size_t i = 0; i < size; i++)
-			ck_assert_int_eq(q[i], 0);
+			ck_require((q[i]) == (0));
 		kfree(q);
 	}
 }
@@ -768,7 +768,7 @@ TEST(krealloc_keeps_contents_across_classes_and_the_large_path)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_uint_ge(ksize(p), steps[i]);
 		for (size_t b = 0; b < keep; b++)
-			ck_assert_int_eq(p[b], (unsigned char)(b * 7));
+			ck_require((p[b]) == ((unsigned char)(b * 7)));
 		for (size_t b = keep; b < steps[i]; b++)
 			p[b] = (unsigned char)(b * 7);
 		have = steps[i];
@@ -869,7 +869,7 @@ TEST(kfree_sensitive_clears_before_freeing)
 	read_anyway(q, 64);
 	if (q == p)
 		for (int i = 0; i < 64; i++)
-			ck_assert_int_eq(q[i], 0);
+			ck_require((q[i]) == (0));
 	kfree(q);
 }
 END_TEST

@@ -39,7 +39,7 @@ TEST(slots_are_aligned_distinct_and_registered)
 						       start[i] + slot_size - 1),
 					 s[i]);
 			for (int j = 0; j < i; j++)
-				ck_assert_ptr_ne(start[i], start[j]);
+				ck_require((start[i]) != (start[j]));
 		}
 		ck_assert_uint_eq(us_chunk_validate(), 0);
 		for (int i = 0; i < 40; i++)
@@ -75,14 +75,14 @@ TEST(freed_slots_are_reused_resident_then_decommitted)
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
-		ck_assert_int_eq(p[i], 0);
+		ck_require((p[i]) == (0));
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slots_free(&s, 1, true);	/* pages back at once */
 	s = us_chunk_slot_alloc(0, 0);
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
-		ck_assert_int_eq(p[i], 0);
+		ck_require((p[i]) == (0));
 	us_chunk_slot_free(s);
 	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
@@ -95,7 +95,7 @@ TEST(empty_chunks_are_unmapped)
 	struct us_slab *s[48];
 
 	for (int i = 0; i < 48; i++)
-		ck_assert_ptr_nonnull(s[i] = us_chunk_slot_alloc(6, 0));
+		ck_require((s[i] = us_chunk_slot_alloc(6, 0)) != NULL);
 	ck_assert_uint_ge(us_chunk_mapped_bytes(), before + 3 * US_CHUNK_SIZE);
 	for (int i = 0; i < 48; i++)
 		us_chunk_slot_free(s[i]);
@@ -188,7 +188,7 @@ TEST(freed_large_chunks_are_reused_then_unmapped)
 	/* It took the cached one. */
 	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
 	for (size_t i = 0; i < (2u << 20); i += page)
-		ck_assert_int_eq(q[i], 0);
+		ck_require((q[i]) == (0));
 	p = q;
 	us_chunk_large_free(us_chunk_lookup(q));
 	/* An aligned request never takes a cached one. */
@@ -233,13 +233,13 @@ TEST(a_large_cached_mapping_is_split_not_unmapped)
 	ck_assert_uint_eq(us_chunk_large_cached_bytes(),
 			  big + us_page_size - 2 * US_CHUNK_SIZE);
 	for (size_t i = 0; i < US_CHUNK_SIZE + 1000; i += 512)
-		ck_assert_int_eq(q[i], 0);
+		ck_require((q[i]) == (0));
 	/* The rest serves the next request, from its chunk boundary on. */
 	r = us_chunk_large_alloc(3 * US_CHUNK_SIZE, 0, true, -1);
 	ck_assert_ptr_eq(r, (char *)ch + 2 * US_CHUNK_SIZE + us_page_size);
 	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
 	for (size_t i = 0; i < 3 * US_CHUNK_SIZE; i += 512)
-		ck_assert_int_eq(r[i], 0);
+		ck_require((r[i]) == (0));
 	/* Two blocks: an interior pointer finds its own. */
 	ck_assert_ptr_eq(us_chunk_large_holding(q + US_CHUNK_SIZE), ch);
 	ck_assert_ptr_eq(us_chunk_large_holding(r + 5), us_chunk_lookup(r));
@@ -295,7 +295,7 @@ TEST(large_chunks_resize_without_copying)
 			ck_assert_ptr_eq(us_chunk_large_object(ch), p);
 			ck_assert_uint_ge(ch->usable, size * 3);
 			for (size_t i = 0; i < size; i += 4096)
-				ck_assert_int_eq(p[i], (char)(i >> 12));
+				ck_require((p[i]) == ((char)(i >> 12)));
 			size *= 3;
 			for (size_t i = 0; i < size; i += 4096)
 				p[i] = (char)(i >> 12);

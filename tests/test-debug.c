@@ -311,13 +311,13 @@ TEST(uninitialised_memory_shows_the_poison)
 
 	read_anyway(p, 20);
 	for (int i = 0; i < 19; i++)
-		ck_assert_uint_eq(p[i], 0x6b);
+		ck_require((p[i]) == (0x6b));
 	ck_assert_uint_eq(p[19], 0xa5);
 	memset(p, 0, 20);
 	kmem_cache_free(c, p);
 	p = kmem_cache_zalloc(c, GFP_KERNEL);
 	for (int i = 0; i < 20; i++)
-		ck_assert_uint_eq(p[i], 0);
+		ck_require((p[i]) == (0));
 	kmem_cache_free(c, p);
 	kmem_cache_destroy(c);
 }
@@ -336,11 +336,11 @@ TEST(constructed_objects_are_not_poisoned)
 	unsigned char *p = make_one(c);
 
 	for (int i = 0; i < 16; i++)
-		ck_assert_uint_eq(p[i], 0x42);
+		ck_require((p[i]) == (0x42));
 	kmem_cache_free(c, p);
 	p = make_one(c);
 	for (int i = 0; i < 16; i++)
-		ck_assert_uint_eq(p[i], 0x42);
+		ck_require((p[i]) == (0x42));
 	kmem_cache_free(c, p);
 	kmem_cache_destroy(c);
 }

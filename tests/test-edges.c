@@ -27,10 +27,10 @@ TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
 
 			c[i] = kmem_cache_create("edge", 8 + (unsigned int)(i % 300) * 8,
 						 0, i % 2 ? SLAB_HWCACHE_ALIGN : 0, NULL);
-			ck_assert_ptr_nonnull(c[i]);
+			ck_require((c[i]) != NULL);
 			for (int k = 0; k < 3; k++) {
 				o[k] = kmem_cache_alloc(c[i], GFP_KERNEL);
-				ck_assert_ptr_nonnull(o[k]);
+				ck_require((o[k]) != NULL);
 				memset(o[k], k, 8);
 			}
 			for (int k = 0; k < 3; k++)

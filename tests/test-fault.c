@@ -52,7 +52,7 @@ static char *canary(void)
 static void check_canary(char *p)
 {
 	for (int i = 0; i < 200; i++)
-		ck_assert_int_eq(p[i], 0x6b);
+		ck_require((p[i]) == (0x6b));
 	kfree(p);
 }
 
@@ -78,9 +78,9 @@ TEST(kmem_cache_alloc_fails_cleanly_and_recovers)
 	for (unsigned long i = 0; i < n; i += 2)
 		kmem_cache_free(c, objs[i]);
 	for (unsigned long i = 0; i < n; i += 2)
-		ck_assert_ptr_nonnull(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+		ck_require((objs[i] = kmem_cache_alloc(c, GFP_KERNEL)) != NULL);
 	for (unsigned long i = 1; i < n; i += 2)
-		ck_assert_int_eq(((unsigned char *)objs[i])[99], (unsigned char)i);
+		ck_require((((unsigned char *)objs[i])[99]) == ((unsigned char)i));
 	us_os_fault_from(0);
 	for (int i = 0; i < 10000; i++)
 		kmem_cache_free(c, kmem_cache_alloc(c, GFP_KERNEL));
@@ -143,7 +143,7 @@ TEST(kmem_cache_create_leaves_no_half_built_cache)
 	/* Exactly the caches made are listed, and each works. */
 	ck_assert_uint_eq(caches_listed(), before + n);
 	for (unsigned int i = 0; i < n; i++)
-		ck_assert_uint_eq(us_cache_validate(made[i]), 0);
+		ck_require((us_cache_validate(made[i])) == (0));
 	for (unsigned int i = 0; i < n; i++)
 		kmem_cache_destroy(made[i]);
 	ck_assert_uint_eq(caches_listed(), before);

@@ -48,7 +48,7 @@ TEST(every_kernel_gfp_flag_is_accepted)
 				      k, strerror(errno));
 		if (f & __GFP_ZERO)
 			for (int k = 0; k < 100; k++)
-				ck_assert_int_eq(((unsigned char *)p[0])[k], 0);
+				ck_require((((unsigned char *)p[0])[k]) == (0));
 		kfree(p[0]);
 		kfree(p[1]);
 		kmem_cache_free(c, p[2]);
@@ -167,7 +167,7 @@ TEST(create_takes_the_6_12_form_and_the_classic_one)
 	ck_assert_uint_eq((uintptr_t)p % 128, 0);
 	ck_assert_uint_gt(ctor_runs, 0);
 	for (int i = 0; i < 100; i++)
-		ck_assert_int_eq(p[i], 0x3c);
+		ck_require((p[i]) == (0x3c));
 	kmem_cache_free(a, p);
 	p = kmem_cache_alloc(n, GFP_KERNEL);
 	ck_assert_uint_eq((uintptr_t)p % 64, 0);
@@ -330,7 +330,7 @@ TEST(freeptr_offset_keeps_the_rest_of_a_free_object)
 		read_anyway(p[i], sizeof(*p[i]));
 		ck_assert_int_eq(p[i]->refcount, 1000 + i);
 		for (size_t k = 0; k < sizeof(p[i]->payload); k++)
-			ck_assert_int_eq(b[k], 0x5e);
+			ck_require((b[k]) == (0x5e));
 	}
 	kmem_cache_free(c, p[0]);
 	kmem_cache_destroy(c);
@@ -358,7 +358,7 @@ TEST(node_calls_on_this_machine)
 				      sizes[i], node);
 			memset(p, 0xee, sizes[i]);
 			for (size_t b = 0; b < sizes[i]; b += 97)
-				ck_assert_int_eq(z[b], 0);
+				ck_require((z[b]) == (0));
 			kfree(p);
 			kfree(z);
 			kvfree(v);
@@ -406,7 +406,7 @@ TEST(kernel_macros_reach_their_functions)
 	ck_assert_ptr_nonnull(p);
 	ck_assert(a && b && t && u);
 	for (int i = 0; i < 100; i++)
-		ck_assert_uint_eq(a[i], 0);
+		ck_require((a[i]) == (0));
 	errno = 0;
 	ck_assert_ptr_null(kvcalloc_node(SIZE_MAX, 2, GFP_KERNEL, 0));
 	ck_assert_int_eq(errno, ENOMEM);
@@ -457,7 +457,7 @@ TEST(node_arrays_refuse_overflowing_counts)
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_ge(ksize(b), 1000 * sizeof(unsigned int));
 	for (int i = 0; i < 1000; i++)
-		ck_assert_uint_eq(a[i], 0);
+		ck_require((a[i]) == (0));
 	kfree(a);
 	kfree(b);
 }
@@ -585,7 +585,7 @@ TEST(kvfree_sensitive_clears_before_freeing)
 	read_anyway(q, 96);
 	ck_assert_ptr_eq(q, p);
 	for (int i = 0; i < 96; i++)
-		ck_assert_int_eq(q[i], 0);
+		ck_require((q[i]) == (0));
 	kfree(q);
 	kvfree_sensitive(NULL, 10);
 	kvfree_sensitive(ZERO_SIZE_PTR, 0);

@@ -31,7 +31,7 @@ static void pin_to_cpu0(void)
 static void cycle(struct kmem_cache *c, void **objs, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+		ck_require((objs[i] = us_mag_alloc(c)) != NULL);
 	for (unsigned int i = 0; i < n; i++)
 		us_mag_free(c, objs[i]);
 }
@@ -48,7 +48,7 @@ TEST(cpu_is_in_range)
 {
 	ck_assert_uint_ge(us_nr_cpus, 1);
 	for (int i = 0; i < 1000; i++)
-		ck_assert_uint_lt(us_cpu_current(), us_nr_cpus);
+		ck_require((us_cpu_current()) < (us_nr_cpus));
 	pin_to_cpu0();
 	ck_assert_uint_eq(us_cpu_id(), 0);
 	/* Where no rseq area tells it, a cached CPU catches up on refresh. */
@@ -127,7 +127,7 @@ TEST(depot_trades_full_magazines)
 	ck_assert_uint_ge(c->depot.nfull, 2);
 	ck_assert_uint_ge(us_mag_cached(c), n);	/* none flushed */
 	for (unsigned int i = 0; i < n; i++)
-		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+		ck_require((objs[i] = us_mag_alloc(c)) != NULL);
 	us_mag_counts(c, &mc);
 	ck_assert_uint_ge(mc.depot_full_taken, 2);
 	ck_assert_uint_eq(us_mag_validate(c), 0);
@@ -176,7 +176,7 @@ TEST(drain_returns_every_object_to_the_slabs)
 	ck_assert_uint_eq(us_cache_validate(c), 0);
 	/* Draining leaves the cache working. */
 	for (int i = 0; i < N; i += 2)
-		ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+		ck_require((objs[i] = us_mag_alloc(c)) != NULL);
 	for (int i = 0; i < N; i++)
 		us_mag_free(c, objs[i]);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
@@ -194,7 +194,7 @@ TEST(bulk_takes_from_magazines_then_slabs)
 	ck_assert_uint_eq(us_mag_alloc_bulk(c, objs, N), N);
 	for (int i = 0; i < N; i++)
 		for (int j = i + 1; j < N && j < i + 64; j++)
-			ck_assert_ptr_ne(objs[i], objs[j]);
+			ck_require((objs[i]) != (objs[j]));
 	for (int i = 0; i < N; i++)
 		us_mag_free(c, objs[i]);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
@@ -313,7 +313,7 @@ TEST(contention_grows_the_magazines)
 	if (on_valgrind())
 		return;	/* one thread at a time there: no contention */
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_thread, &ch), 0);
+		ck_require((pthread_create(&t[i], NULL, churn_thread, &ch)) == (0));
 	/* Holding the depot lock makes every visitor wait. */
 	for (int i = 0; i < 200 && us_mag_capacity(ch.c) == initial; i++) {
 		us_lock(&ch.c->depot.lock);

@@ -57,7 +57,7 @@ TEST(decommit_returns_pages_and_zeroes_them)
 	after = rss_bytes();
 	ck_assert_uint_le(after, touched - len / 2);
 	for (size_t i = 0; i < len; i += 4096)
-		ck_assert_int_eq(p[i], 0);
+		ck_require((p[i]) == (0));
 	us_os_unmap(p, len);
 }
 END_TEST
@@ -186,7 +186,7 @@ TEST(lock_excludes_with_more_threads_than_cpus)
 
 	counter = 0;
 	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, lock_hammer, NULL), 0);
+		ck_require((pthread_create(&t[i], NULL, lock_hammer, NULL)) == (0));
 	for (int i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
 	ck_assert_int_eq(counter, 8 * 200000);

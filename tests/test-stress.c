@@ -249,7 +249,7 @@ TEST(threads_exchange_objects_and_nothing_is_lost)
 		kmem_cache_destroy(caches[i].c);
 	}
 	for (size_t size = 8; size <= 65536; size *= 2)
-		ck_assert_uint_eq(us_cache_validate(uslab_kmalloc_cache(size)), 0);
+		ck_require((us_cache_validate(uslab_kmalloc_cache(size))) == (0));
 	free(boxes);
 	free(tids);
 	free(ws);
@@ -279,12 +279,12 @@ static void *large_trader(void *arg)
 		size_t size = (1u << 20) + rng_next(&rng) % (3u << 20);
 		unsigned char *p = kmalloc(size, GFP_KERNEL);
 
-		ck_assert_ptr_nonnull(p);
+		ck_require((p) != NULL);
 		p[0] = p[size - 1] = (unsigned char)i;
 		if (i % 3 == 0) {
 			p = krealloc(p, size + (1u << 20), GFP_KERNEL);
-			ck_assert_ptr_nonnull(p);
-			ck_assert_int_eq(p[0], (unsigned char)i);
+			ck_require((p) != NULL);
+			ck_require((p[0]) == ((unsigned char)i));
 		}
 		kfree(p);
 	}
