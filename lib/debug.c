@@ -264,9 +264,10 @@ void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab)
 
 /* SLUB's print_trailer(): what the object is, who had it, its bytes. */
 static void print_trailer(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj, void *fp)
+			  void *obj)
 {
 	char *slot = us_chunk_slot_start(slab);
+	void *fp = us_slab_fp_peek(c, obj);	/* the caller has it open */
 
 	us_report_line("INFO: Slab %p objects=%u used=%u fp=%p flags=0x%x",
 		       (void *)slot, slab->objects, slab->inuse, slab->freelist,
@@ -298,8 +299,8 @@ static void print_trailer(struct kmem_cache *c, struct us_slab *slab,
  * not, report the damaged range, restore it, and return false.
  */
 static bool check_bytes(struct kmem_cache *c, struct us_slab *slab,
-			void *obj, void *fp, const char *what,
-			unsigned char *start, int value, size_t len)
+			void *obj, const char *what, unsigned char *start,
+			int value, size_t len)
 {
 	unsigned char *fault = NULL, *end = start + len;
 	char head[96];
@@ -319,7 +320,7 @@ static bool check_bytes(struct kmem_cache *c, struct us_slab *slab,
 		       "0x%x", (void *)fault, (void *)(end - 1),
 		       (unsigned long)(fault - bytes(us_chunk_slot_start(slab))),
 		       *fault, value);
-	print_trailer(c, slab, obj, fp);
+	print_trailer(c, slab, obj);
 	memset(fault, value, (size_t)(end - fault));
 	us_format(head, sizeof(head), "Restoring %s %p-%p=0x%x", what,
 		  (void *)fault, (void *)(end - 1), value);
@@ -329,25 +330,25 @@ static bool check_bytes(struct kmem_cache *c, struct us_slab *slab,
 
 /* SLUB's check_object(): val is the red zones' expected value. */
 static bool check_object(struct kmem_cache *c, struct us_slab *slab,
-			 void *obj, void *fp, int val)
+			 void *obj, int val)
 {
 	bool ok = true;
 
 	if (c->flags & SLAB_RED_ZONE) {
-		ok &= check_bytes(c, slab, obj, fp, "Left Redzone",
+		ok &= check_bytes(c, slab, obj, "Left Redzone",
 				  bytes(obj) - c->red_left, val, c->red_left);
-		ok &= check_bytes(c, slab, obj, fp, "Right Redzone",
+		ok &= check_bytes(c, slab, obj, "Right Redzone",
 				  bytes(obj) + c->object_size, val,
 				  c->rz_end - c->object_size);
 	}
 	if ((c->flags & SLAB_POISON) && val == US_RED_INACTIVE) {
-		ok &= check_bytes(c, slab, obj, fp, "Poison", obj, US_POISON_FREE,
+		ok &= check_bytes(c, slab, obj, "Poison", obj, US_POISON_FREE,
 				  c->object_size - 1);
-		ok &= check_bytes(c, slab, obj, fp, "End Poison",
+		ok &= check_bytes(c, slab, obj, "End Poison",
 				  bytes(obj) + c->object_size - 1,
 				  US_POISON_END, 1);
 	}
-	ok &= check_bytes(c, slab, obj, fp, "Object padding",
+	ok &= check_bytes(c, slab, obj, "Object padding",
 			  bytes(obj) + c->meta_end, US_POISON_INUSE,
 			  pad_end(c) - c->meta_end);
 	return ok;
@@ -368,11 +369,11 @@ static void trace(struct kmem_cache *c, struct us_slab *slab, void *obj,
 /* ------------------------------------------------------------ alloc, free */
 
 void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
-			   void *obj, void *fp, const void *owner)
+			   void *obj, const void *owner)
 {
 	meta_open(c, obj);
 	us_mem_open(obj, c->object_size);
-	check_object(c, slab, obj, fp, US_RED_INACTIVE);
+	check_object(c, slab, obj, US_RED_INACTIVE);
 	if (c->flags & SLAB_STORE_USER)
 		*track_of(c, obj, TRACK_ALLOC) = *(const struct us_track *)owner;
 	init_redzones(c, obj, US_RED_ACTIVE);
@@ -384,11 +385,11 @@ void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
 }
 
 bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj, void *fp, const struct us_track *freer)
+			  void *obj, const struct us_track *freer)
 {
 	meta_open(c, obj);
 	us_mem_open(obj, c->object_size);
-	if (!check_object(c, slab, obj, fp, US_RED_ACTIVE)) {
+	if (!check_object(c, slab, obj, US_RED_ACTIVE)) {
 		us_report_line("FIX %s: Object at %p not freed", c->name, obj);
 		meta_close(c, obj);
 		return false;
@@ -406,14 +407,14 @@ bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
 }
 
 void us_debug_already_free(struct kmem_cache *c, struct us_slab *slab,
-			   void *obj, void *fp)
+			   void *obj)
 {
 	char head[96];
 
 	us_bug_begin(c->name, "Object already free");
 	meta_open(c, obj);
 	us_mem_open(obj, c->object_size);
-	print_trailer(c, slab, obj, fp);
+	print_trailer(c, slab, obj);
 	meta_close(c, obj);
 	if (us_mem_tracked(c))
 		us_mem_hide(obj, c->object_size);
@@ -424,12 +425,12 @@ void us_debug_already_free(struct kmem_cache *c, struct us_slab *slab,
 /* ---------------------------------------------- objects of a cache walk */
 
 void us_debug_check_one(struct kmem_cache *c, struct us_slab *slab,
-			void *obj, void *fp, bool is_free, void *damaged)
+			void *obj, bool is_free, void *damaged)
 {
 	meta_open(c, obj);
 	if (is_free)
 		us_mem_open(obj, c->object_size);
-	if (!check_object(c, slab, obj, fp,
+	if (!check_object(c, slab, obj,
 			  is_free ? US_RED_INACTIVE : US_RED_ACTIVE))
 		(*(unsigned int *)damaged)++;
 	meta_close(c, obj);
@@ -438,7 +439,7 @@ void us_debug_check_one(struct kmem_cache *c, struct us_slab *slab,
 }
 
 void us_debug_leak_one(struct kmem_cache *c, struct us_slab *slab,
-		       void *obj, void *fp, bool is_free, void *arg)
+		       void *obj, bool is_free, void *arg)
 {
 	struct us_debug_leaks *l = arg;
 	struct us_track *t;

@@ -29,8 +29,9 @@
  * does; with X in USLAB_DEBUG the process aborts after the report.
  *
  * debug.c calls nothing in slab.c or above it: slab.c calls it with
- * what it knows (the slab, the object, the free pointer the object
- * holds), and drives the debug cache's allocations, frees and walks.
+ * what it knows (the slab, the object), and drives the debug cache's
+ * allocations, frees and walks; the free pointer in a report is read
+ * with slab.h's us_slab_fp_peek().
  *
  * Locking: checks of a free object run under the cache's slab lock (the
  * object is on a list); those of an allocated object run with no lock
@@ -75,11 +76,10 @@ void us_debug_init_slab(struct kmem_cache *c, struct us_slab *slab);
 /*
  * Check that obj, just taken from its slab, is intact and free, and arm
  * it (red zones active, owner recorded); under the slab lock, so that no
- * walk of the cache sees it half-armed.  fp is the free pointer obj
- * holds (for the report); owner is a struct us_track.
+ * walk of the cache sees it half-armed.  owner is a struct us_track.
  */
 void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
-			   void *obj, void *fp, const void *owner);
+			   void *obj, const void *owner);
 
 /*
  * Check, under the slab lock, that obj's red zones and padding are
@@ -89,14 +89,14 @@ void us_debug_alloc_checks(struct kmem_cache *c, struct us_slab *slab,
  * object.
  */
 bool us_debug_free_checks(struct kmem_cache *c, struct us_slab *slab,
-			  void *obj, void *fp, const struct us_track *freer);
+			  void *obj, const struct us_track *freer);
 
 /*
  * obj is freed again: SLUB's report, with the object's trailer; returns
  * in repair mode, leaving it free.  Slab lock held.
  */
 void us_debug_already_free(struct kmem_cache *c, struct us_slab *slab,
-			   void *obj, void *fp);
+			   void *obj);
 
 /*
  * For slab.c's walks over every object of a debug cache, under its slab
@@ -105,7 +105,7 @@ void us_debug_already_free(struct kmem_cache *c, struct us_slab *slab,
  * repaired) in *(unsigned int *)damaged.
  */
 void us_debug_check_one(struct kmem_cache *c, struct us_slab *slab,
-			void *obj, void *fp, bool is_free, void *damaged);
+			void *obj, bool is_free, void *damaged);
 
 /*
  * kmem_cache_destroy() of a debug cache with objects left: begin the
@@ -126,7 +126,7 @@ struct us_debug_leaks {
 
 void us_debug_leaks_begin(struct kmem_cache *c, struct us_debug_leaks *l);
 void us_debug_leak_one(struct kmem_cache *c, struct us_slab *slab,
-		       void *obj, void *fp, bool is_free, void *leaks);
+		       void *obj, bool is_free, void *leaks);
 void us_debug_leaks_end(struct kmem_cache *c, struct us_debug_leaks *l,
 			uint64_t live);
 

@@ -67,13 +67,6 @@
 #include "reclaim.h"
 #include "slab.h"
 
-static inline void *fp_encode(const struct kmem_cache *c, void *next,
-			      const void *at)
-{
-	return (void *)((uintptr_t)next ^ c->secret ^
-			__builtin_bswap64((uint64_t)(uintptr_t)at));
-}
-
 static inline void **fp_addr(const struct kmem_cache *c, void *obj)
 {
 	return (void **)(void *)((char *)obj + c->offset);
@@ -89,7 +82,7 @@ static inline void *fp_read(const struct kmem_cache *c, void **at)
 
 	if (us_mem_tracked(c))
 		us_mem_open(at, sizeof(*at));
-	v = fp_encode(c, *at, at);
+	v = us_slab_fp_encode(c, *at, at);
 	if (us_mem_tracked(c))
 		us_mem_close(at, sizeof(*at));
 	return v;
@@ -99,7 +92,7 @@ static inline void fp_write(const struct kmem_cache *c, void **at, void *next)
 {
 	if (us_mem_tracked(c))
 		us_mem_open(at, sizeof(*at));
-	*at = fp_encode(c, next, at);
+	*at = us_slab_fp_encode(c, next, at);
 	if (us_mem_tracked(c))
 		us_mem_close(at, sizeof(*at));
 }
@@ -424,15 +417,14 @@ static unsigned int slab_take(struct kmem_cache *c, struct us_slab *slab,
 }
 
 /*
- * Take up to n objects; prepare, if not NULL, sees each one (and the
- * free pointer it holds) under the slab lock, before any other thread
- * can see it allocated.
+ * Take up to n objects; prepare, if not NULL, sees each one under the
+ * slab lock, before any other thread can see it allocated.
  */
 static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 				unsigned int n,
 				void (*prepare)(struct kmem_cache *,
 						struct us_slab *, void *,
-						void *, const void *),
+						const void *),
 				const void *arg, unsigned int node)
 {
 	struct us_slab_pool *pool = us_slab_pool(c, node);
@@ -463,9 +455,7 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 		taken = slab_take(c, slab, objs + got, n - got);
 		if (prepare)
 			for (unsigned int i = 0; i < taken; i++)
-				prepare(c, slab, objs[got + i],
-					fp_read(c, fp_addr(c, objs[got + i])),
-					arg);
+				prepare(c, slab, objs[got + i], arg);
 		/* Counted now: the lock may drop to grow another slab. */
 		pool->inuse += taken;
 		got += taken;
@@ -660,7 +650,7 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 #define WALK_WINDOW 4096
 
 typedef void visit_fn(struct kmem_cache *c, struct us_slab *slab, void *obj,
-		      void *fp, bool is_free, void *arg);
+		      bool is_free, void *arg);
 
 static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
 		      visit_fn *fn, void *arg)
@@ -685,9 +675,8 @@ static void walk_slab(struct kmem_cache *c, struct us_slab *slab,
 			bool is_free = !is_carved(c, slab, i) ||
 				       (free_map[(i - lo) / 64] >> ((i - lo) % 64) & 1);
 
-			void *obj = us_slab_base(slab) + (size_t)i * c->size;
-
-			fn(c, slab, obj, fp_read(c, fp_addr(c, obj)), is_free, arg);
+			fn(c, slab, us_slab_base(slab) + (size_t)i * c->size, is_free,
+			   arg);
 		}
 	}
 }
@@ -754,7 +743,6 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj)
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
 	struct us_track t = { 0 };
 	struct us_list doomed;
-	void *fp;
 
 	/* Unwound before the slab lock is taken: see internal.h, 7. */
 	if (c->flags & SLAB_STORE_USER)
@@ -762,13 +750,12 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj)
 	us_obj_takeback(c, obj);
 	us_list_init(&doomed);
 	us_lock(&pool->lock);
-	fp = fp_read(c, fp_addr(c, obj));
 	if (obj_is_free(c, slab, obj)) {
-		us_debug_already_free(c, slab, obj, fp);
+		us_debug_already_free(c, slab, obj);
 		us_unlock(&pool->lock);
 		return;
 	}
-	if (!us_debug_free_checks(c, slab, obj, fp, &t)) {
+	if (!us_debug_free_checks(c, slab, obj, &t)) {
 		us_unlock(&pool->lock);
 		return;
 	}

@@ -137,6 +137,28 @@ static inline bool us_slab_is_object(const struct kmem_cache *c,
 	return us_slab_offset_is_object(c, us_slab_obj_offset(c, slab, p));
 }
 
+/*
+ * Free pointers are stored encoded with the cache's secret and their own
+ * address (hardening against a forged free list).
+ */
+static inline void *us_slab_fp_encode(const struct kmem_cache *c, void *next,
+				      const void *at)
+{
+	return (void *)((uintptr_t)next ^ c->secret ^
+			__builtin_bswap64((uint64_t)(uintptr_t)at));
+}
+
+/*
+ * The decoded free pointer obj holds (meaningful if obj is free), for a
+ * report: the caller has the word open to the memory tools.
+ */
+static inline void *us_slab_fp_peek(const struct kmem_cache *c, void *obj)
+{
+	void **at = (void **)(void *)((char *)obj + c->offset);
+
+	return us_slab_fp_encode(c, *at, at);
+}
+
 /* Is p, from anywhere, the start of one of slab's objects? */
 static inline bool us_slab_holds_object(const struct kmem_cache *c,
 					const struct us_slab *slab,
