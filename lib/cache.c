@@ -60,9 +60,14 @@ const struct us_anchor uslab_anchor = {
 	.pages = &us_chunk_anchor,
 };
 
+static uint64_t last_serial;		/* [list] */
+
+/* Onto the list; a cache kept by destroy, back on it, keeps its serial. */
 static void list_add_cache(struct kmem_cache *c)
 {
 	us_lock(&list_lock);
+	if (!c->serial)
+		c->serial = ++last_serial;
 	us_list_add_tail(&c->link, &cache_list);
 	us_unlock(&list_lock);
 }
@@ -566,6 +571,27 @@ void us_cache_for_each(void (*fn)(struct kmem_cache *c, void *arg), void *arg)
 	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next)
 		fn(us_container_of(l, struct kmem_cache, link), arg);
 	us_unlock(&list_lock);
+}
+
+bool us_cache_visit_next(uint64_t *pos,
+			 void (*fn)(struct kmem_cache *c, void *arg), void *arg)
+{
+	struct kmem_cache *next = NULL;
+
+	us_init();
+	us_lock(&list_lock);
+	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next) {
+		struct kmem_cache *c = us_container_of(l, struct kmem_cache, link);
+
+		if (c->serial > *pos && (!next || c->serial < next->serial))
+			next = c;
+	}
+	if (next) {
+		*pos = next->serial;
+		fn(next, arg);
+	}
+	us_unlock(&list_lock);
+	return next != NULL;
 }
 
 unsigned int us_cache_validate(struct kmem_cache *c)

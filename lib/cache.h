@@ -113,6 +113,17 @@ void us_cache_nofail_wait(unsigned int attempt, size_t size);
 /* Call fn on every cache, holding the cache-list lock. */
 void us_cache_for_each(void (*fn)(struct kmem_cache *c, void *arg), void *arg);
 
+/*
+ * One step of a walk that calls out between caches, holding no lock
+ * then (uslab_slabinfo() writes to the caller's stream, which may
+ * allocate or run the caller's code): call fn, under the cache-list
+ * lock, on the cache made first after the one *pos names (0: the
+ * first), and move *pos to it.  False when no cache is left.  A cache
+ * made or destroyed meanwhile is seen or not; none is seen twice.
+ */
+bool us_cache_visit_next(uint64_t *pos,
+			 void (*fn)(struct kmem_cache *c, void *arg), void *arg);
+
 /* Problems found in every structure of c (tests). */
 unsigned int us_cache_validate(struct kmem_cache *c);
 

@@ -797,7 +797,7 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node)
 	if (ch && (obj = large_reuse(ch, size, zero)) != NULL)
 		return obj;
 	obj = large_map(size, align, node);
-	us_reclaim_poke(US_RECLAIM_ALLOC);
+	us_reclaim_poke(US_RECLAIM_ALLOC, NULL);
 	return obj;
 }
 
@@ -826,7 +826,7 @@ void us_chunk_large_free(struct us_chunk *ch)
 	}
 	large_cache_trim(now >= us_decay_ms ? now - us_decay_ms + 1 : 0, NULL,
 			 NULL);
-	us_reclaim_poke(US_RECLAIM_FREE);
+	us_reclaim_poke(US_RECLAIM_FREE, NULL);
 }
 
 size_t us_chunk_large_reap(uint64_t before, uint64_t *waiting)

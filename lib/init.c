@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "bug.h"
+#include "callout.h"
 #include "cache.h"
 #include "cpu.h"
 #include "debug.h"
@@ -76,11 +77,20 @@ void us_init(void)
 		us_node_init();
 		us_cache_init();
 		us_stats_init();
+		if (us_options.reenter)
+			us_callout_hook = us_kmalloc_reenter;
+		/*
+		 * Every layer is up: say so before calling out, for glibc's
+		 * pthread_atfork() may allocate (past its first 48
+		 * handlers), and that allocation must find uslab ready
+		 * rather than wait for init_lock, which this thread holds.
+		 */
+		atomic_store_explicit(&us_initialized, true,
+				      memory_order_release);
+		us_callout(US_CALLOUT_ATFORK, NULL);
 		if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
 			us_report("pthread_atfork failed: fork() while other "
 				  "threads allocate may hang the child");
-		atomic_store_explicit(&us_initialized, true,
-				      memory_order_release);
 	}
 	us_unlock(&init_lock);
 }

@@ -174,9 +174,53 @@
  *    is started only from an allocation: glibc calls free() holding
  *    locks that pthread_create() takes.
  *
- * 12. Checklist for a risky change: Does a new lock fit the order above,
+ * 12. Callouts (callout.h).  uslab calls out of itself in a few places,
+ *    into code that may allocate, free or run the program's code; each
+ *    is made only where uslab's state is whole and no uslab lock that
+ *    the callee could need is held:
+ *
+ *      - starting the helper (reclaim.c, from us_reclaim_poke()):
+ *        pthread_create() callocs on the calling thread, from any cache.
+ *        The slow paths poke only once their slot or thread cache is
+ *        whole again: after the pop or the push, never between
+ *        installing a magazine and using it;
+ *      - pthread_atfork() in us_init() (glibc allocates past its first
+ *        48 handlers): made once us_initialized says every layer is up,
+ *        so that an allocation from it does not wait for init_lock;
+ *      - pthread_setspecific() of the thread-cache key: made while the
+ *        thread is marked as making its cache, so allocations take the
+ *        per-CPU paths; glibc allocates only for keys from 32 up, which
+ *        tcache.c does not use;
+ *      - uslab_slabinfo() writing to the caller's stream: each line is
+ *        formatted under list_lock and written without it;
+ *      - the helper's exit: the last thread to leave runs exit(), the
+ *        program's atexit() handlers and destructors; the helper leaves
+ *        as a program thread would (reclaim.c);
+ *      - reports: written with write(2), never stdio.  A report on a
+ *        fast-path misuse (a double free caught by a magazine, a foreign
+ *        pointer) drops every lock before abort() raises SIGABRT, whose
+ *        handler is the program's.  One on a debug cache's slab, or on a
+ *        corrupt free pointer met by a refill, aborts holding that
+ *        cache's slab lock, as glibc's malloc_printerr() aborts holding
+ *        its arena's: a SIGABRT handler that allocates from that very
+ *        cache would wait, one that allocates from any other works.
+ *
+ *    What is not a callout: the system calls (mmap, munmap, madvise,
+ *    mremap, mbind, futex, membarrier, rseq, getcpu) go through libc's
+ *    thin wrappers, which neither allocate nor run program code, so
+ *    uslab may hold its locks across them (a chunk is mapped under
+ *    page_lock).  The unwinder, dl_iterate_phdr() and dladdr()
+ *    allocate nothing but take the dynamic loader's lock, whose holder
+ *    (a thread in dlopen()) may allocate: SLAB_STORE_USER's stacks are
+ *    captured and kstrdup_const() asks the loader with no uslab lock
+ *    held (7); only a report symbolises under a lock, on its way to
+ *    ending the process.  USLAB_REENTER=1 allocates at every callout,
+ *    and test-malloc runs its workload so in each rseq mode.
+ *
+ * 13. Checklist for a risky change: Does a new lock fit the order above,
  *    and do the fork handlers take it?  Can the path run before
- *    initialisation, or in a forked child?  Can a free path call into
+ *    initialisation, or in a forked child?  Does it call out (12), and
+ *    is the state whole there?  Can a free path call into
  *    libc beyond system calls (glibc frees under its own locks)?  Does
  *    it touch memory of a free object that a constructor relies on?  Does the fast path gain
  *    a branch or a store?  Is it tested with more threads than CPUs and

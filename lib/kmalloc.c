@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "callout.h"
 #include "chunk.h"
 #include "bug.h"
 #include "kmalloc.h"
@@ -91,6 +92,50 @@ void us_kmalloc_init(void)
 	}
 	atomic_store_explicit(&kmalloc_ready, true, memory_order_release);
 	us_unlock(&kmalloc_lock);
+}
+
+/*
+ * Objects a callout takes: more than the largest magazine a thread keeps
+ * of a small class, so that the callout empties the magazine it finds
+ * loaded and runs the slow paths nested inside the one calling out.
+ */
+#define REENTER_OBJECTS 300
+/* What a callout with no cache of its own asks for: a TLS vector's size. */
+#define REENTER_SIZE 304
+
+static __thread bool reentering __attribute__((tls_model("initial-exec")));
+
+static void reenter_free(struct kmem_cache *own, void *p)
+{
+	if (own)
+		kmem_cache_free(own, p);
+	else
+		kfree(p);
+}
+
+void us_kmalloc_reenter(enum us_callout where, struct kmem_cache *c)
+{
+	struct kmem_cache *own = NULL;
+	void *p[REENTER_OBJECTS];
+	unsigned int n = 0, half;
+
+	(void)where;
+	if (reentering)
+		return;		/* the callouts of the callout's own paths */
+	reentering = true;
+	if (c && !(c->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEAD)))
+		own = c;
+	while (n < REENTER_OBJECTS &&
+	       (p[n] = own ? kmem_cache_alloc(own, GFP_KERNEL)
+			   : kmalloc(REENTER_SIZE, GFP_KERNEL)) != NULL)
+		n++;
+	/* Half in the order taken, half in reverse: both ends move. */
+	half = n / 2;
+	for (unsigned int i = 0; i < half; i++)
+		reenter_free(own, p[i]);
+	for (unsigned int i = n; i-- > half;)
+		reenter_free(own, p[i]);
+	reentering = false;
 }
 
 void us_malloc_init(void)

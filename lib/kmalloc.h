@@ -11,6 +11,7 @@
 
 #include <uslab.h>
 
+#include "callout.h"
 #include "internal.h"
 
 /* The largest size served by a kmalloc-N cache; above: the large path. */
@@ -42,6 +43,12 @@ void us_kmalloc_fork_child(void);
 #define US_MALLOC_CLASSES 57
 
 extern US_SHARED struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];
+
+/*
+ * USLAB_REENTER=1's callout hook (callout.h): allocate and free at a
+ * callout as the code called out to might.  Installed by us_init().
+ */
+void us_kmalloc_reenter(enum us_callout where, struct kmem_cache *c);
 
 /* Make the malloc classes (and the kmalloc ones); once. */
 US_SHARED void us_malloc_init(void);

@@ -547,7 +547,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
-	us_reclaim_poke(US_RECLAIM_ALLOC);
+	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
 
@@ -559,7 +559,7 @@ static void free_to_depot(struct kmem_cache *c, struct us_cpu_slot *slot,
 {
 	us_stat_add(&slot->free_slow, 1);
 	free_to_depot_locked(c, slot, obj);
-	us_reclaim_poke(US_RECLAIM_FREE);
+	us_reclaim_poke(US_RECLAIM_FREE, c);
 }
 
 /* Entered with slot locked; returns with no lock held. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callout.h"
 #include "options.h"
 #include "report.h"
 
@@ -60,7 +61,10 @@ static const struct option_desc options[] = {
 	  "1 or file:PATH" },
 	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, NULL, us_options.debug,
 	  any_text, "at most 255 characters" },
+	{ "USLAB_REENTER", &us_options.reenter, 0, 1, NULL, NULL, NULL, NULL },
 };
+
+us_callout_fn us_callout_hook;
 
 static bool parse_ulong(const char *s, unsigned long *out)
 {

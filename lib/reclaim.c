@@ -78,6 +78,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callout.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -306,11 +307,13 @@ static bool helper_wanted(void)
 		       US_RECLAIM_ALLOWED;
 }
 
-void us_reclaim_poke(enum us_reclaim_path path)
+void us_reclaim_poke(enum us_reclaim_path path, struct kmem_cache *c)
 {
-	uint64_t now = us_os_now_ms();
+	uint64_t now;
 	int state;
 
+	us_callout(US_CALLOUT_POKE, c);
+	now = us_os_now_ms();
 	if (now >= atomic_load_explicit(&next_sweep, memory_order_relaxed))
 		run_sweep(now);
 	if (!helper_wanted())

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct kmem_cache;
+
 /*
  * The decay period in milliseconds (USLAB_DECAY_MS): free memory not
  * reused for this long goes back to the OS; memory reused within it
@@ -48,12 +50,14 @@ enum us_reclaim_path {
 };
 
 /*
- * From the slow paths, holding no lock: run the sweep if it is due; wake
- * the helper if memory waits; from an allocation, start the helper once
- * uslab holds enough for it to matter.  A free never starts a thread
- * (reclaim.c says why).
+ * From the slow paths, holding no lock, with the cache c (NULL for the
+ * large path) whole: run the sweep if it is due; wake the helper if
+ * memory waits; from an allocation, start the helper once uslab holds
+ * enough for it to matter.  A free never starts a thread (reclaim.c says
+ * why).  Starting one allocates on the calling thread, from any cache,
+ * c's too: a callout (callout.h).
  */
-void us_reclaim_poke(enum us_reclaim_path path);
+void us_reclaim_poke(enum us_reclaim_path path, struct kmem_cache *c);
 
 /*
  * The helper thread may start once both have been said: libuslab's

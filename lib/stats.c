@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "callout.h"
 #include "chunk.h"
 #include "magazine.h"
 #include "options.h"
@@ -152,35 +153,42 @@ static void format_slabinfo(char *buf, size_t size, struct kmem_cache *c,
 		  (unsigned long long)st->slabs, 0u);
 }
 
-struct slabinfo_ctx {
-	FILE *out;
-	int err;
-};
+/* Format a cache's line into arg, a char[SLABINFO_LINE]; list lock held. */
+#define SLABINFO_LINE 256
 
 static void slabinfo_line(struct kmem_cache *c, void *arg)
 {
-	struct slabinfo_ctx *ctx = arg;
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
-	char line[256];
 
 	collect(c, &st);
-	format_slabinfo(line, sizeof(line), c, &st);
-	if (fputs(line, ctx->out) < 0)
-		ctx->err = -EIO;
+	format_slabinfo(arg, SLABINFO_LINE, c, &st);
 }
 
 int uslab_slabinfo(FILE *out)
 {
-	struct slabinfo_ctx ctx = { out, 0 };
+	char line[SLABINFO_LINE];
+	uint64_t pos = 0;
+	int err = 0;
 
 	if (!out)
 		return -EINVAL;
+	/*
+	 * The stream is the caller's: writing may allocate (a buffer, an
+	 * open_memstream()) or run the caller's code (fopencookie()), so
+	 * each line is formatted under the list lock and written without
+	 * it (callout.h).
+	 */
+	us_callout(US_CALLOUT_STDIO, NULL);
 	if (fputs(slabinfo_header, out) < 0)
 		return -EIO;
-	us_cache_for_each(slabinfo_line, &ctx);
+	while (us_cache_visit_next(&pos, slabinfo_line, line)) {
+		us_callout(US_CALLOUT_STDIO, NULL);
+		if (fputs(line, out) < 0)
+			err = -EIO;
+	}
 	if (fflush(out) != 0)
-		ctx.err = -EIO;
-	return ctx.err;
+		err = -EIO;
+	return err;
 }
 
 /* ------------------------------------------------------ USLAB_STATS */

@@ -42,6 +42,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "callout.h"
 #include "cpu.h"
 #include "magazine.h"
 #include "memtool.h"
@@ -198,6 +199,7 @@ static US_NOINLINE struct us_tcache *make_mine(void)
 		t->slot[i].loaded = &us_mag_sentinel;
 		t->slot[i].prev = &us_mag_sentinel;
 	}
+	us_callout(US_CALLOUT_KEY, NULL);	/* keys from 32 up allocate */
 	if (pthread_setspecific(key, t) != 0) {
 		us_slab_free_batch(&tcache_boot, &obj, 1);
 		state = TC_GONE;
@@ -226,6 +228,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 				    struct us_tcache_slot *s)
 {
 	struct us_mag *m;
+	void *obj;
 
 	count(c, s, SLOW_ALLOC);
 	if (s->prev->rounds) {
@@ -244,8 +247,13 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		us_depot_give(c, s->loaded);
 		s->loaded = m;
 	}
-	us_reclaim_poke(US_RECLAIM_ALLOC);
-	return us_mag_pop(m);
+	/*
+	 * Pop before the poke: it may start the helper, and pthread_create()
+	 * callocs on this thread, from this very slot (callout.h).
+	 */
+	obj = us_mag_pop(m);
+	us_reclaim_poke(US_RECLAIM_ALLOC, c);
+	return obj;
 }
 
 bool us_tcache_alloc(struct kmem_cache *c, void **obj)
@@ -289,7 +297,10 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	}
 	s->prev = s->loaded;
 	s->loaded = m;
-	us_reclaim_poke(US_RECLAIM_FREE);
+	m->objs[m->rounds++] = obj;
+	/* Pushed first: the slot is whole when the poke calls out. */
+	us_reclaim_poke(US_RECLAIM_FREE, c);
+	return;
 push:
 	s->loaded->objs[s->loaded->rounds++] = obj;
 }

@@ -312,6 +312,7 @@ struct kmem_cache {
 	uint32_t usersize;
 	char name[USLAB_NAME_MAX + 1];
 	struct us_list link;		/* [list] every cache */
+	uint64_t serial;		/* [list] 1, 2, ... in order made */
 
 	struct us_depot depot;
 	struct us_slab_pool slabs;

@@ -930,12 +930,196 @@ TEST(the_helper_never_keeps_a_process_alive)
 }
 END_TEST
 
+/*
+ * Re-entry (callout.h): with USLAB_REENTER=1 every place where uslab
+ * calls out to code that may allocate (starting the helper thread, the
+ * thread-cache key, pthread_atfork(), the caller's stdio stream)
+ * allocates and frees a few hundred objects of the cache being served,
+ * there and then.  The workload takes every such path: threads of
+ * malloc, calloc, realloc and a typed cache with cross-thread frees,
+ * threads coming and going, enough memory held to start the helper, and
+ * uslab_slabinfo() into a memory stream and into a stream whose writes
+ * make and destroy a cache.  Every object carries a stamp checked at its
+ * free: an object handed out twice, or a magazine overrun, shows.
+ */
+#define REENTER_THREADS 4
+#define REENTER_SLOTS 512
+#define REENTER_ROUNDS 40000
+
+struct stamped {
+	uint64_t stamp;
+	size_t size;
+	bool cached;		/* from reenter_cache, not malloc() */
+};
+
+static struct kmem_cache *reenter_cache;
+static _Atomic(struct stamped *) reenter_box[64];
+static _Atomic int reenter_bad;
+
+static uint64_t stamp_of(const struct stamped *p)
+{
+	return ((uintptr_t)p * 0x9e3779b97f4a7c15ull ^ p->size) + p->cached;
+}
+
+static struct stamped *stamped_alloc(uint64_t x)
+{
+	struct stamped *p;
+	size_t size;
+
+	switch (x % 8) {
+	case 0:
+		size = 304;
+		p = calloc(1, size);
+		break;
+	case 1:
+		size = kmem_cache_size(reenter_cache);
+		p = kmem_cache_alloc(reenter_cache, GFP_KERNEL);
+		break;
+	case 2:
+		size = 64 << (x >> 8) % 12;	/* to 128 KiB: the large path */
+		p = malloc(size);
+		break;
+	default:
+		size = sizeof(*p) + (x >> 16) % 2048;
+		p = malloc(size);
+		break;
+	}
+	if (!p)
+		return NULL;
+	p->size = size;
+	p->cached = x % 8 == 1;
+	p->stamp = stamp_of(p);
+	return p;
+}
+
+static void stamped_free(struct stamped *p)
+{
+	if (!p)
+		return;
+	if (p->stamp != stamp_of(p))
+		atomic_store(&reenter_bad, 1);
+	p->stamp = 0;
+	if (p->cached)
+		kmem_cache_free(reenter_cache, p);
+	else
+		free(p);
+}
+
+static void *reenter_worker(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0x2545f4914f6cdd1dull + 1;
+	struct stamped *held[REENTER_SLOTS] = { 0 };
+
+	for (int round = 0; round < REENTER_ROUNDS; round++) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = (unsigned int)(x >> 40) % REENTER_SLOTS;
+
+		if (held[i]) {
+			/* Every fourth goes to another thread to free. */
+			if (x % 4 == 0)
+				held[i] = atomic_exchange(&reenter_box[x % 64],
+							  held[i]);
+			stamped_free(held[i]);
+			held[i] = NULL;
+		} else {
+			held[i] = stamped_alloc(x);
+		}
+	}
+	for (int i = 0; i < REENTER_SLOTS; i++)
+		stamped_free(held[i]);
+	return NULL;
+}
+
+static void *reenter_brief(void *arg)
+{
+	free(malloc(304));
+	return arg;
+}
+
+/* A stream whose writes make and destroy a cache: the caller's code. */
+static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
+{
+	struct kmem_cache *c = kmem_cache_create("reenter-cookie", 40, 0, 0,
+						 NULL);
+
+	(void)buf;
+	if (!c)
+		return -1;
+	kmem_cache_destroy(c);
+	*(size_t *)cookie += n;
+	return (ssize_t)n;
+}
+
+static int reenter_child(void)
+{
+	pthread_t t[REENTER_THREADS];
+	char *text = NULL;
+	size_t len = 0, written = 0;
+	void *hold[24];
+	FILE *f;
+
+	alarm(120);	/* a deadlock ends here, as SIGALRM */
+	reenter_cache = kmem_cache_create("reenter", 200, 0, SLAB_HWCACHE_ALIGN,
+					  NULL);
+	if (!reenter_cache)
+		return 2;
+	for (int i = 0; i < 24; i++) {	/* enough held for the helper */
+		hold[i] = malloc(MB);
+		if (!hold[i])
+			return 2;
+		memset(hold[i], 1, MB);
+	}
+	for (int i = 0; i < REENTER_THREADS; i++)
+		if (pthread_create(&t[i], NULL, reenter_worker,
+				   (void *)(uintptr_t)(i + 1)) != 0)
+			return 3;
+	for (int i = 0; i < 200; i++) {	/* threads coming and going */
+		pthread_t b;
+
+		if (pthread_create(&b, NULL, reenter_brief, NULL) == 0)
+			pthread_join(b, NULL);
+	}
+	for (int i = 0; i < REENTER_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 64; i++)
+		stamped_free(atomic_exchange(&reenter_box[i], NULL));
+	for (int i = 0; i < 24; i++)
+		free(hold[i]);
+
+	f = open_memstream(&text, &len);
+	if (!f || uslab_slabinfo(f) != 0 || fclose(f) != 0)
+		return 4;
+	if (!strstr(text, "reenter "))
+		child_failed("slabinfo lacks the cache: %s", text);
+	free(text);
+	f = fopencookie(&written, "w", (cookie_io_functions_t){
+					       .write = cookie_write });
+	/* Line by line: the writes happen inside uslab_slabinfo(). */
+	if (!f || setvbuf(f, NULL, _IOLBF, 0) != 0 || uslab_slabinfo(f) != 0 ||
+	    !written || fclose(f) != 0)
+		return 5;
+	if (atomic_load(&reenter_bad))
+		child_failed("an object's stamp changed while it was held");
+	kmem_cache_destroy(reenter_cache);
+	return child_failures ? 1 : 0;
+}
+
+/* The per-CPU sequences (glibc's rseq), per-thread magazines (no rseq),
+ * and uslab's own registration. */
+SELF_TEST(reentry_from_every_callout_with_rseq, "reenter", "USLAB_REENTER=1")
+SELF_TEST(reentry_from_every_callout_without_rseq, "reenter",
+	  "USLAB_REENTER=1", "GLIBC_TUNABLES=glibc.pthread.rseq=0")
+SELF_TEST(reentry_from_every_callout_with_uslabs_own_rseq, "reenter",
+	  "USLAB_REENTER=1", "GLIBC_TUNABLES=glibc.pthread.rseq=0",
+	  "USLAB_OWN_RSEQ=1")
+
 static const struct self_child children[] = {
 	{ "idle", idle_child },
 	{ "no-helper", no_helper_child },
 	{ "fork", fork_child_mode },
 	{ "churn", thread_churn_child },
 	{ "last-thread", last_thread_child },
+	{ "reenter", reenter_child },
 };
 
 int main(int argc, char **argv)
