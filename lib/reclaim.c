@@ -40,13 +40,25 @@
  *     thread leaves with pthread_exit(), and a helper still there would
  *     be that last thread.  It leaves when idle, and each time it wakes
  *     it looks at the thread count in /proc/self/stat and leaves if it
- *     is alone (the process then exits with status 0, as glibc does);
+ *     is alone (the process then exits with status 0, as glibc does).
+ *     Without /proc it cannot tell (no system call counts a process's
+ *     threads), and leaves once idle: such a process outlives its last
+ *     thread by the time its waiting memory takes to age out and the
+ *     linger (US_HELPER_LINGER_MS, or four decay periods), 2.5 s with the
+ *     defaults, and then exits as it would have.  Nothing is lost but
+ *     that time, and it needs both a missing /proc and a main thread
+ *     that leaves with pthread_exit();
+ *   - whichever thread leaves last runs exit(): atexit() handlers and
+ *     destructors.  That may be the helper (the program's last thread
+ *     leaves while it sleeps), so it is a thread like the program's: the
+ *     default stack size, not a small one, and before it leaves it takes
+ *     back the name and the signal mask of the thread that started it;
  *   - fork() stops it first (us_reclaim_fork_prepare()), and neither
  *     parent nor child restarts it until an allocation's slow path, so a
  *     program that counts its threads around fork() (Python warns if
  *     there are several) sees one;
- *   - it blocks every signal, so process-directed signals never land on
- *     it, and it takes no lock but uslab's own;
+ *   - it blocks every signal while it runs, so process-directed signals
+ *     never land on it, and it takes no lock but uslab's own;
  *   - exit() needs nothing of it: it holds nothing a destructor waits
  *     for long, and dies with the process; libuslab is never unloaded
  *     (-z nodelete), so dlclose() cannot pull its code away;
@@ -88,7 +100,6 @@
 #define US_HELPER_MIN_BYTES ((uint64_t)1 << 20)
 /* The helper starts once uslab holds this much. */
 #define US_HELPER_START_BYTES ((size_t)16 << 20)
-#define US_HELPER_STACK ((size_t)64 << 10)
 /* Idle this long (or four decay periods, if longer), the helper leaves. */
 #define US_HELPER_LINGER_MS 2000
 
@@ -109,6 +120,8 @@ static _Atomic uint32_t helper_wake;	/* futex word: bumped to wake it */
 static _Atomic bool helper_stop;	/* asks it to exit (fork) */
 static _Atomic bool helper_asleep;	/* waiting for helper_wake */
 static _Atomic unsigned int helper_allowed;	/* enum us_reclaim_allow */
+/* The starter's signal mask, for the helper to copy as it starts. */
+static sigset_t program_mask;		/* [helper_lock] */
 
 static uint64_t sweep_interval(void)
 {
@@ -227,8 +240,19 @@ static uint64_t linger_ms(void)
 static void *helper_main(void *arg)
 {
 	int saved = errno;
+	bool left = false;
+	/*
+	 * What it gives back as it leaves, for it may be the last thread,
+	 * which runs exit() (above): its starter's mask (copied now: the
+	 * next helper's starter writes program_mask) and name (inherited;
+	 * prctl(), no allocation).
+	 */
+	sigset_t mask = program_mask;
+	char name[16];
 
 	(void)arg;
+	if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0)
+		name[0] = '\0';
 	pthread_setname_np(pthread_self(), "uslab-reclaim");
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&helper_wake,
@@ -259,14 +283,18 @@ static void *helper_main(void *arg)
 		 * go too, and glibc ends the process with exit(0), as it
 		 * would have without us.
 		 */
-		if (helper_is_last_thread() && helper_leave())
+		if (helper_is_last_thread() && (left = helper_leave()))
 			break;
 		if (!idle)
 			run_sweep(us_os_now_ms());
 		else if (atomic_load_explicit(&waiting, memory_order_seq_cst) <
 				 US_HELPER_MIN_BYTES &&
-			 helper_leave())
+			 (left = helper_leave()))
 			break;
+	}
+	if (left) {
+		pthread_setname_np(pthread_self(), name);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	}
 	errno = saved;
 	return NULL;
@@ -276,7 +304,6 @@ static void *helper_main(void *arg)
 static void start_helper(void)
 {
 	sigset_t all, old;
-	pthread_attr_t attr;
 	int saved = errno;
 
 	if (!us_trylock(&helper_lock))
@@ -284,16 +311,17 @@ static void start_helper(void)
 	if (atomic_load(&helper_state) != HELPER_NONE)
 		goto out;	/* running, or could not be created */
 	atomic_store(&helper_stop, false);
-	/* Created with every signal blocked: it inherits the mask. */
+	/*
+	 * Created with every signal blocked: it inherits the mask.  The
+	 * default stack: exit() may run on it (above).
+	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, US_HELPER_STACK);
-	if (pthread_create(&helper_tid, &attr, helper_main, NULL) == 0)
+	program_mask = old;
+	if (pthread_create(&helper_tid, NULL, helper_main, NULL) == 0)
 		atomic_store(&helper_state, HELPER_RUNNING);
 	else
 		atomic_store(&helper_state, HELPER_FAILED);
-	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
 	us_unlock(&helper_lock);

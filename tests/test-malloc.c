@@ -931,6 +931,83 @@ TEST(the_helper_never_keeps_a_process_alive)
 END_TEST
 
 /*
+ * The helper may be the thread that runs exit(): when the program's last
+ * thread leaves with pthread_exit() while the helper sleeps, the helper
+ * finds itself alone and leaves, and glibc calls exit(0) on it.  Exit
+ * handlers must then run as on any program thread: on a stack of the
+ * default size, with the program's signal mask.  A handler with a
+ * 256 KiB frame overflowed the helper's old 64 KiB stack, and every
+ * signal was blocked.
+ */
+static sigset_t exit_mask_expected;
+
+static void deep_exit_handler(void)
+{
+	volatile char frame[256 << 10];
+	sigset_t now;
+	unsigned int sum = 0;
+	char name[16] = "";
+
+	memset((char *)frame, 1, sizeof(frame));
+	for (size_t i = 0; i < sizeof(frame); i += 4096)
+		sum += (unsigned char)frame[i];
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigismember(&now, sig) != sigismember(&exit_mask_expected, sig)) {
+			fprintf(stderr, "exit handler: signal %d %s\n", sig,
+				sigismember(&now, sig) ? "blocked" : "unblocked");
+			_exit(5);
+		}
+	}
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	if (strcmp(name, "uslab-reclaim") == 0) {
+		fprintf(stderr, "exit handler: on a thread named %s\n", name);
+		_exit(6);
+	}
+	fprintf(stderr, "exit handler ran (%u)\n", sum);
+}
+
+static int helper_exit_child(void)
+{
+	enum { N = 24 };
+	void *block[N];
+	sigset_t usr2;
+
+	/* The program's own mask, which the exit handler must see. */
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	pthread_sigmask(SIG_BLOCK, NULL, &exit_mask_expected);
+	atexit(deep_exit_handler);
+	for (int i = 0; i < N; i++) {
+		block[i] = malloc(MB);
+		if (!block[i])
+			return 2;
+		memset(block[i], 1, MB);
+	}
+	for (int i = 0; i < N / 2; i++)
+		free(block[i]);
+	free(malloc(100));
+	if (helper_switches() < 0)
+		return 3;	/* no helper: nothing tested */
+	pthread_exit(NULL);
+}
+
+TEST(exit_handlers_run_as_on_a_program_thread_when_the_helper_exits_last)
+{
+	static const char *const env[] = { "USLAB_DECAY_MS=200", NULL };
+	struct captured r;
+
+	run_self("helper-exit", env, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		      "status 0x%x: %s", r.status, r.out);
+	ck_assert_msg(strstr(r.out, "exit handler ran"), "%s", r.out);
+}
+END_TEST
+
+/*
  * Re-entry (callout.h): with USLAB_REENTER=1 every place where uslab
  * calls out to code that may allocate (starting the helper thread, the
  * thread-cache key, pthread_atfork(), the caller's stdio stream)
@@ -1119,6 +1196,7 @@ static const struct self_child children[] = {
 	{ "fork", fork_child_mode },
 	{ "churn", thread_churn_child },
 	{ "last-thread", last_thread_child },
+	{ "helper-exit", helper_exit_child },
 	{ "reenter", reenter_child },
 };
 
