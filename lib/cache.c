@@ -102,12 +102,24 @@ static uint64_t sweep(uint64_t now)
 	return s.waiting;
 }
 
+/* A descriptor: the cache, its CPU slots, then its other nodes' pools. */
+static size_t descriptor_size(unsigned int cpus)
+{
+	return sizeof(struct kmem_cache) +
+	       (size_t)cpus * sizeof(struct us_cpu_slot) +
+	       (size_t)(us_nr_nodes - 1) * sizeof(struct us_slab_pool);
+}
+
+unsigned int us_cache_max_cpu_slots(void)
+{
+	/* Every descriptor is one object of "kmem_cache", at most this. */
+	return (unsigned int)((USLAB_MAX_OBJECT_SIZE - descriptor_size(0)) /
+			      sizeof(struct us_cpu_slot));
+}
+
 void us_cache_init(void)
 {
-	/* The descriptor, its CPU slots, then its other nodes' slab pools. */
-	size_t desc = sizeof(struct kmem_cache) +
-		      (size_t)us_nr_cpus * sizeof(struct us_cpu_slot) +
-		      (size_t)(us_nr_nodes - 1) * sizeof(struct us_slab_pool);
+	size_t desc = descriptor_size(us_nr_cpus);
 
 	us_mag_init();
 	us_reclaim_init(sweep, us_chunk_mapped_bytes);

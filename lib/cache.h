@@ -110,6 +110,12 @@ void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node);
  */
 void us_cache_nofail_wait(unsigned int attempt, size_t size);
 
+/*
+ * The most CPU slots a cache descriptor can hold, with us_nr_nodes
+ * nodes: the slot count that us_cpu_init() folds the CPUs onto beyond it.
+ */
+unsigned int us_cache_max_cpu_slots(void);
+
 /* Call fn on every cache, holding the cache-list lock. */
 void us_cache_for_each(void (*fn)(struct kmem_cache *c, void *arg), void *arg);
 

@@ -17,7 +17,12 @@
  * coming online later still have a slot; which glibc reads from sysfs
  * without allocating.  A CPU number at or above the count (hotplug beyond
  * what was possible at start-up, or a sandbox that hides the count)
- * folds onto an existing slot.
+ * folds onto an existing slot.  So does every CPU past what a cache
+ * descriptor can hold (us_cache_max_cpu_slots(), about 8,000 slots in
+ * its 512 KiB): on a machine of more CPUs, those above share slots, by
+ * their number modulo the count, through the locked paths (rseq.h's
+ * fence treats a shared slot as another CPU's), which costs them speed
+ * and nothing else.
  */
 #include "config.h"
 
@@ -39,15 +44,15 @@ struct cpu_cache {
 static __thread struct cpu_cache cached
 	__attribute__((tls_model("initial-exec"))) = { UINT32_MAX, 0 };
 
-void us_cpu_init(void)
+void us_cpu_init(unsigned int max_slots)
 {
 	long n = us_options.nr_cpus ? (long)us_options.nr_cpus
 				    : get_nprocs_conf();
 
 	if (n < 1)
 		n = 1;
-	if (n > 65536)
-		n = 65536;
+	if (n > (long)max_slots)
+		n = (long)max_slots;
 	us_nr_cpus = (unsigned int)n;
 	us_rseq_init(us_nr_cpus);
 }

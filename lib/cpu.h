@@ -27,8 +27,11 @@ extern US_SHARED unsigned int us_nr_cpus;
  */
 extern US_SHARED ptrdiff_t us_rseq_offset;
 
-/* Count the possible CPUs; USLAB_NR_CPUS overrides (tests). */
-void us_cpu_init(void);
+/*
+ * Count the possible CPUs (USLAB_NR_CPUS overrides, for tests): one slot
+ * each, up to max_slots, onto which any others fold.
+ */
+void us_cpu_init(unsigned int max_slots);
 
 /*
  * Where no rseq area gives the CPU: the thread's own cached answer,

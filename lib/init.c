@@ -73,8 +73,8 @@ void us_init(void)
 		us_options_init();
 		us_debug_init();
 		us_os_init();
-		us_cpu_init();
-		us_node_init();
+		us_node_init();	/* the nodes' pools share the descriptor */
+		us_cpu_init(us_cache_max_cpu_slots());
 		us_cache_init();
 		us_stats_init();
 		if (us_options.reenter)

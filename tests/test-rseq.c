@@ -383,6 +383,53 @@ static int folded_slot_child(void)
 
 SELF_TEST(a_slot_shared_by_two_cpus_is_fenced, "folded", "USLAB_NR_CPUS=1")
 
+/*
+ * More possible CPUs than a cache descriptor has room for slots (about
+ * 8,000 in its 512 KiB, fewer with more nodes): every slot it holds is
+ * used, the CPUs above fold onto them, and the process runs.  From about
+ * 8,190 possible CPUs, every first allocation used to abort, laying out
+ * the descriptors.
+ */
+static int many_cpus_child(void)
+{
+	const char *s = getenv("USLAB_NR_CPUS");
+	unsigned long want = s ? strtoul(s, NULL, 10) : 0;
+	void *p = kmalloc(100, GFP_KERNEL);	/* uslab starts here */
+	unsigned int most = us_cache_max_cpu_slots();
+	pthread_t t[2];
+
+	kfree(p);
+	if (!p || want == 0)
+		return 2;
+	if (us_nr_cpus != (want < most ? want : most)) {
+		fprintf(stderr, "%u slots for %lu CPUs (room for %u)\n",
+			us_nr_cpus, want, most);
+		return 3;
+	}
+	printf("%u slots for %lu CPUs\n", us_nr_cpus, want);
+	fold_cache = kmem_cache_create("many", 64, 0, 0, NULL);
+	if (!fold_cache)
+		return 4;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 1;
+	for (unsigned int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, fold_worker, (void *)(uintptr_t)i);
+	for (unsigned int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	kmem_cache_shrink(fold_cache);
+	if (us_cache_validate(fold_cache))
+		return 5;
+	kmem_cache_destroy(fold_cache);
+	return 0;
+}
+
+SELF_TEST(more_cpus_than_a_descriptor_holds_fold_onto_its_slots, "many-cpus",
+	  "USLAB_NR_CPUS=65536")
+SELF_TEST(more_cpus_than_a_descriptor_holds_with_64_nodes, "many-cpus",
+	  "USLAB_NR_CPUS=65536", "USLAB_NR_NODES=64")
+SELF_TEST(as_many_cpus_as_a_descriptor_holds_get_a_slot_each, "many-cpus",
+	  "USLAB_NR_CPUS=8180")
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -390,5 +437,7 @@ int main(int argc, char **argv)
 	self_argv0 = argv[0];
 	if (is_self_child(argc, argv, &mode) && strcmp(mode, "folded") == 0)
 		return folded_slot_child();
+	if (is_self_child(argc, argv, &mode) && strcmp(mode, "many-cpus") == 0)
+		return many_cpus_child();
 	return run_tests("rseq", 60);
 }
