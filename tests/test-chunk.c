@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "memtool.h"
 #include "os.h"
+#include "reclaim.h"
 #include "testutil.h"
 
 TEST(slots_are_aligned_distinct_and_registered)
@@ -269,6 +270,49 @@ TEST(the_large_cache_is_bounded)
 	ck_assert_ptr_nonnull(us_chunk_lookup(p[N - 1]));
 	ck_assert_uint_le(us_chunk_large_reap(UINT64_MAX, NULL),
 			  US_LARGE_CACHE_MAX_BYTES);
+}
+END_TEST
+
+/*
+ * Within the decay period, the cache keeps as many bytes of freed blocks
+ * as the large blocks in use, at least US_LARGE_CACHE_MIN_BYTES: a
+ * program that churns big blocks finds them again (uslab(7) says so).
+ */
+static size_t cached_after(size_t live, size_t freed)
+{
+	size_t each = 8u << 20, cached;
+	char *keep[64], *drop[64];
+	size_t nkeep = live / each, ndrop = freed / each;
+
+	for (size_t i = 0; i < nkeep; i++)
+		keep[i] = us_chunk_large_alloc(each, 0, false, -1);
+	for (size_t i = 0; i < ndrop; i++)
+		drop[i] = us_chunk_large_alloc(each, 0, false, -1);
+	for (size_t i = 0; i < ndrop; i++)
+		us_chunk_large_free(us_chunk_lookup(drop[i]));
+	cached = us_chunk_large_cached_bytes();
+	for (size_t i = 0; i < nkeep; i++)
+		us_chunk_large_free(us_chunk_lookup(keep[i]));
+	us_chunk_large_reap(UINT64_MAX, NULL);
+	return cached;
+}
+
+TEST(the_large_cache_keeps_as_much_as_is_in_use)
+{
+	size_t mib = 1u << 20, pages = 2 * 25 * us_page_size;
+
+	us_decay_ms = 60000;
+	us_chunk_large_reap(UINT64_MAX, NULL);
+	/* 240 MiB in use: all 200 MiB freed stay. */
+	ck_assert_uint_ge(cached_after(240 * mib, 200 * mib), 200 * mib);
+	/* 40 MiB in use: the floor, 64 MiB (each block has a header page). */
+	ck_assert_uint_le(cached_after(40 * mib, 200 * mib),
+			  US_LARGE_CACHE_MIN_BYTES + pages);
+	ck_assert_uint_ge(cached_after(40 * mib, 200 * mib), 56 * mib);
+	/* 400 MiB in use: the ceiling, 256 MiB. */
+	ck_assert_uint_le(cached_after(400 * mib, 400 * mib),
+			  US_LARGE_CACHE_MAX_BYTES);
+	us_decay_ms = US_DECAY_MS_DEFAULT;
 }
 END_TEST
 
