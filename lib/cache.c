@@ -540,7 +540,7 @@ static void shrink_one(struct kmem_cache *c, void *arg)
 	size_t *released = arg;
 	uint64_t before = slabs_held(c), after;
 
-	us_mag_drain(c);
+	us_mag_drain_walking(c);	/* list_lock held */
 	us_slab_reap(c, UINT64_MAX, NULL);
 	after = slabs_held(c);
 	if (before > after)

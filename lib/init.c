@@ -26,6 +26,7 @@
 #include "debug.h"
 #include "internal.h"
 #include "kmalloc.h"
+#include "magazine.h"
 #include "node.h"
 #include "options.h"
 #include "os.h"
@@ -39,6 +40,7 @@ static struct us_lock init_lock = US_LOCK_INIT;
 static void fork_prepare(void)
 {
 	us_reclaim_fork_prepare();	/* outermost: stops the helper */
+	us_mag_fork_wait();		/* no object in flight, before any lock */
 	us_lock(&init_lock);
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
@@ -51,6 +53,7 @@ static void fork_parent(void)
 	us_cache_fork_parent();
 	us_kmalloc_fork_parent();
 	us_unlock(&init_lock);
+	us_mag_fork_done(false);
 	us_reclaim_fork_parent();
 }
 
@@ -61,6 +64,7 @@ static void fork_child(void)
 	us_cache_fork_child();
 	us_kmalloc_fork_child();
 	us_lock_reset(&init_lock);
+	us_mag_fork_done(true);
 	us_reclaim_fork_child();
 }
 

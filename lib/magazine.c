@@ -59,6 +59,7 @@
 
 #include "chunk.h"
 #include "bug.h"
+#include "cpu.h"
 #include "magazine.h"
 #include "os.h"
 #include "reclaim.h"
@@ -424,6 +425,93 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
 		depot_put_empty(c, m);
 }
 
+/* ----------------------------------------------------- objects in flight */
+
+/*
+ * Between dropping one lock and taking the next, a slow path may hold
+ * objects that no structure records: a magazine refilled from the slabs
+ * on its way to a CPU slot, the magazines a shrink took off the slots on
+ * their way back to the slabs.  fork() must not copy the process then:
+ * in the child, where the thread holding them does not exist, they would
+ * be lost, and counted as allocated, so that kmem_cache_destroy() there
+ * would report objects nobody has.  So each such window opens with
+ * flight_begin(), with no lock held, and closes with flight_end();
+ * us_mag_fork_wait(), the first step of the fork handler after stopping
+ * the helper, stops new windows from opening and waits until the open
+ * ones have closed, before it takes any lock.  A window opens only with
+ * no lock held, so a thread waiting to open one holds nothing that an
+ * open one, or the fork, needs.  The walkers (the sweep, shrinking
+ * every cache) detach magazines under list_lock, which the fork handler
+ * takes first, and need no window.
+ *
+ * Not covered: the per-thread magazines of the kmalloc classes (what
+ * other threads' caches hold stays allocated in a child, as glibc's
+ * tcache's does), and fork() from a signal handler that interrupted a
+ * window, which would wait for itself (glibc's malloc cannot be used
+ * there either).
+ *
+ * The count is kept per CPU slot, modulo FLIGHT_SLOTS, each on a line
+ * of its own, so that refills on different CPUs share no line; a thread
+ * that migrates inside its window closes it on the counter it opened.
+ */
+#define FLIGHT_SLOTS 64
+
+static struct {
+	_Atomic uint32_t open;
+} __attribute__((aligned(US_CACHE_LINE))) in_flight[FLIGHT_SLOTS];
+static _Atomic uint32_t forks_waiting;	/* futex word */
+
+static unsigned int flight_begin(void)
+{
+	for (;;) {
+		unsigned int i = us_cpu_current() % FLIGHT_SLOTS;
+		uint32_t forks;
+
+		atomic_fetch_add_explicit(&in_flight[i].open, 1,
+					  memory_order_seq_cst);
+		forks = atomic_load_explicit(&forks_waiting, memory_order_seq_cst);
+		if (likely(forks == 0))
+			return i;
+		atomic_fetch_sub_explicit(&in_flight[i].open, 1,
+					  memory_order_release);
+		us_os_futex_wait(&forks_waiting, forks);
+	}
+}
+
+static void flight_end(unsigned int i)
+{
+	atomic_fetch_sub_explicit(&in_flight[i].open, 1, memory_order_release);
+}
+
+void us_mag_fork_wait(void)
+{
+	atomic_fetch_add_explicit(&forks_waiting, 1, memory_order_seq_cst);
+	for (;;) {
+		uint32_t open = 0;
+
+		for (unsigned int i = 0; i < FLIGHT_SLOTS; i++)
+			open += atomic_load_explicit(&in_flight[i].open,
+						     memory_order_seq_cst);
+		if (!open)
+			return;
+		us_os_yield();
+	}
+}
+
+void us_mag_fork_done(bool child)
+{
+	if (child) {
+		/* Only this thread is left, in no window. */
+		for (unsigned int i = 0; i < FLIGHT_SLOTS; i++)
+			atomic_store_explicit(&in_flight[i].open, 0,
+					      memory_order_relaxed);
+		atomic_store_explicit(&forks_waiting, 0, memory_order_release);
+		return;
+	}
+	atomic_fetch_sub_explicit(&forks_waiting, 1, memory_order_release);
+	us_os_futex_wake_all(&forks_waiting);
+}
+
 /* ------------------------------------------------------------ slow paths */
 
 /* The slow paths: entered with slot locked, return with it unlocked. */
@@ -492,7 +580,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 {
 	struct us_mag *m, *old = NULL;
 	void *obj;
-	unsigned int n;
+	unsigned int n, flight;
 
 	us_stat_add(&slot->alloc_slow, 1);
 	if (slot->prev->rounds) {
@@ -513,15 +601,18 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 	}
 	us_unlock(&slot->lock);
 
-	/* Refill from the slabs, holding no slot lock. */
+	/* Refill from the slabs, holding no lock: objects in flight. */
+	flight = flight_begin();
 	m = depot_get_empty(c);
 	if (!m) {
 		n = us_slab_alloc_batch(c, &obj, 1);
+		flight_end(flight);
 		return n ? obj : NULL;
 	}
 	n = us_slab_alloc_batch(c, m->objs, m->capacity);
 	if (!n) {
 		depot_put_empty(c, m);
+		flight_end(flight);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -547,6 +638,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
+	flight_end(flight);
 	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
@@ -591,13 +683,16 @@ static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			slot->prev = slot->loaded;
 			slot->loaded = m;
 			m->objs[m->rounds++] = obj;
+			/*
+			 * The depot is at its cap: flush, before the slot
+			 * lock goes, so that no object is in flight.
+			 */
+			if (full)
+				mag_flush(c, full);
 			us_unlock(&slot->lock);
 			mag_delete_list(stale);
-			if (full) {
-				/* The depot is at its cap: flush, recycle. */
-				mag_flush(c, full);
+			if (full)
 				depot_put_empty(c, full);
-			}
 			return;
 		}
 		us_unlock(&slot->lock);
@@ -749,6 +844,17 @@ uint64_t us_mag_depot_bytes(struct kmem_cache *c)
 }
 
 void us_mag_drain(struct kmem_cache *c)
+{
+	unsigned int flight;
+
+	if (c->flags & US_CACHE_NOMAGAZINE)
+		return;
+	flight = flight_begin();
+	us_mag_drain_walking(c);
+	flight_end(flight);
+}
+
+void us_mag_drain_walking(struct kmem_cache *c)
 {
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;

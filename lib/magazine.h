@@ -167,8 +167,14 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m);
 /* All or nothing: n objects into p, or 0 with errno ENOMEM. */
 unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n);
 
-/* Return every object in c's magazines to its slabs; free the magazines. */
+/*
+ * Return every object in c's magazines to its slabs; free the magazines.
+ * With no lock held; us_mag_drain_walking() from a walker that holds the
+ * cache-list lock, which keeps fork() out instead (magazine.c, objects in
+ * flight).
+ */
 void us_mag_drain(struct kmem_cache *c);
+void us_mag_drain_walking(struct kmem_cache *c);
 
 /* Current magazine capacity of c, and objects its magazines hold now. */
 unsigned int us_mag_capacity(struct kmem_cache *c);
@@ -189,6 +195,13 @@ unsigned int us_mag_validate(struct kmem_cache *c);
  * its depot lock; after fork, both released (parent) or reset (child).
  */
 void us_mag_fork_prepare_cpus(struct kmem_cache *c);
+/*
+ * fork, before any lock is taken: keep new windows of objects in flight
+ * from opening, and wait for the open ones to close; after fork, let
+ * them open again (magazine.c).
+ */
+void us_mag_fork_wait(void);
+void us_mag_fork_done(bool child);
 void us_mag_fork_prepare_depot(struct kmem_cache *c);
 void us_mag_fork_parent(struct kmem_cache *c);
 void us_mag_fork_child(struct kmem_cache *c);

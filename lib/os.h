@@ -9,6 +9,7 @@
 #ifndef USLAB_OS_H
 #define USLAB_OS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,14 @@ void us_os_fault_from(unsigned long nth);
 
 /* A monotonic clock in milliseconds, cheap enough for slow paths. */
 uint64_t us_os_now_ms(void);
+
+/*
+ * Sleep while *word == val, until us_os_futex_wake_all(word) (or a
+ * spurious wake: callers recheck); give the CPU away once.  errno kept.
+ */
+void us_os_futex_wait(_Atomic uint32_t *word, uint32_t val);
+void us_os_futex_wake_all(_Atomic uint32_t *word);
+void us_os_yield(void);
 
 /* Random bits for hardening secrets; never fails. */
 uint64_t us_os_random(void);

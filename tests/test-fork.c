@@ -146,6 +146,93 @@ TEST(children_of_a_busy_process_can_allocate)
 }
 END_TEST
 
+/*
+ * fork() while another thread holds objects between two locks: a
+ * magazine refilled from the slabs on its way to a CPU slot, magazines a
+ * shrink took off the slots on their way back to the slabs.  The child,
+ * where only the forking thread runs, must find none of them lost: once
+ * it has freed what the other thread held (its array, copied by fork;
+ * one object of each may be between the allocation and the array, or
+ * between the array and the free), the cache holds at most two, and
+ * kmem_cache_destroy() finds it empty.
+ */
+#define FLIGHT_OBJECTS 400
+#define FLIGHT_FORKS 150
+
+static struct kmem_cache *flight_cache;
+static void *_Atomic flight_held[2][FLIGHT_OBJECTS];	/* by worker */
+
+static void *flight_worker(void *arg)
+{
+	void *_Atomic *held = flight_held[(uintptr_t)arg];
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		for (int i = 0; i < FLIGHT_OBJECTS; i++)
+			atomic_store(&held[i],
+				     kmem_cache_alloc(flight_cache, GFP_KERNEL));
+		for (int i = 0; i < FLIGHT_OBJECTS; i++)
+			kmem_cache_free(flight_cache,
+					atomic_exchange(&held[i], NULL));
+		kmem_cache_shrink(flight_cache);
+	}
+	return NULL;
+}
+
+static void flight_child(void)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+
+	for (int i = 0; i < 2 * FLIGHT_OBJECTS; i++) {
+		void *p = atomic_load(&flight_held[i / FLIGHT_OBJECTS]
+						  [i % FLIGHT_OBJECTS]);
+
+		if (p)
+			kmem_cache_free(flight_cache, p);
+	}
+	if (uslab_cache_stats(flight_cache, &st) != 0)
+		_exit(2);
+	if (st.active_objs > 2) {
+		fprintf(stderr, "%llu objects allocated that no thread holds "
+			"(%llu cached, %llu in all)\n",
+			(unsigned long long)st.active_objs,
+			(unsigned long long)st.cached_objs,
+			(unsigned long long)st.num_objs);
+		_exit(3);
+	}
+	_exit(0);
+}
+
+TEST(fork_loses_no_object_in_flight_between_locks)
+{
+	pthread_t t[2];
+	int failed = 0, status = 0;
+
+	atomic_store(&stop, 0);
+	flight_cache = kmem_cache_create("flight", 96, 0, 0, NULL);
+	ck_assert_ptr_nonnull(flight_cache);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, flight_worker,
+						(void *)(uintptr_t)i), 0);
+	for (int f = 0; f < FLIGHT_FORKS; f++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			flight_child();
+		status = wait_with_deadline(pid);
+		ck_assert_msg(status != -1, "fork %d: the child hung", f);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_msg(failed == 0, "%d of %d children found objects lost "
+		      "(last status 0x%x)", failed, FLIGHT_FORKS, status);
+	kmem_cache_destroy(flight_cache);
+}
+END_TEST
+
 TEST(exec_after_fork_works)
 {
 	pid_t pid;
