@@ -971,6 +971,24 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	return us_chunk_large_object(moved);
 }
 
+/*
+ * Reads headers with no lock, as every lookup from a pointer does, and
+ * that is safe for every pointer a caller may pass.  A chunk is unmapped
+ * only once nothing in it is allocated (a slab chunk with every slot
+ * free, a large block freed), and its registry bit is cleared before
+ * that.  If p lies in an allocated large block, the first registered
+ * region at or below it is its block's own header (the block's mapping
+ * covers every region between, so no other chunk can be there), which
+ * stays mapped while the block is allocated: uslab_object_start() and
+ * kvfree_rcu() ask only about such pointers.  Only a pointer into no
+ * allocated object (a foreign pointer, a block already freed) can meet
+ * another block's header whose bit is cleared and whose pages go away
+ * between the test and the read, a window of a few instructions; the
+ * caller was then on its way to reporting that pointer and aborting, and
+ * dies of SIGSEGV instead, without the report.  Making the read fault-
+ * proof (a system call per lookup, or a lock that every unmap and every
+ * lookup take) would cost the correct calls for that.
+ */
 struct us_chunk *us_chunk_large_holding(const void *p)
 {
 	size_t max = atomic_load_explicit(&large_len_max, memory_order_relaxed);
