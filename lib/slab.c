@@ -551,8 +551,12 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
 			us_list_del(&slab->link);
 			batch[n++] = slab;
 		}
-		us_chunk_slots_free(batch, n, now);
+		/*
+		 * Counted first: handing the slots over may unmap their
+		 * chunks (two that fall idle in one batch: the first goes).
+		 */
 		us_stat_add(&us_slab_pool(c, us_chunk_of(batch[0])->node)->reaped, n);
+		us_chunk_slots_free(batch, n, now);
 		released += (size_t)n * c->slab_size;
 	}
 	return released;

@@ -49,6 +49,32 @@ TEST(ten_thousand_caches_come_and_go_with_bounded_memory)
 }
 END_TEST
 
+/*
+ * A SLAB_TYPESAFE_BY_RCU cache keeps every empty slab until it is
+ * destroyed, so its slabs go back in one batch, clean, and the chunks
+ * they fill fall idle together: the first is unmapped as the second
+ * falls idle.  The batch's count was read from the first slab's chunk
+ * after that, and the destroy died of SIGSEGV.
+ */
+TEST(slabs_filling_chunks_go_back_together)
+{
+	enum { N = 32 };	/* 16 MiB: more than three chunks */
+	struct kmem_cache *c = kmem_cache_create("typesafe-huge",
+						 USLAB_MAX_OBJECT_SIZE, 0,
+						 SLAB_TYPESAFE_BY_RCU, NULL);
+	void *p[N];
+
+	ck_assert_ptr_nonnull(c);
+	for (int i = 0; i < N; i++) {
+		p[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p[i]);
+	}
+	for (int i = 0; i < N; i++)
+		kmem_cache_free(c, p[i]);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 TEST(one_byte_and_largest_objects)
 {
 	struct kmem_cache *tiny = kmem_cache_create("tiny", 1, 0, 0, NULL);
