@@ -25,7 +25,8 @@
 #include "internal.h"
 
 enum us_callout {
-	US_CALLOUT_POKE,	/* us_reclaim_poke(): may pthread_create() */
+	US_CALLOUT_POKE,	/* an allocation's us_reclaim_poke(): may
+				   pthread_create() */
 	US_CALLOUT_ATFORK,	/* pthread_atfork() from us_init() */
 	US_CALLOUT_KEY,		/* pthread_setspecific() of the tcache key */
 	US_CALLOUT_STDIO,	/* uslab_slabinfo() writing the caller's FILE */

@@ -340,7 +340,14 @@ void us_reclaim_poke(enum us_reclaim_path path, struct kmem_cache *c)
 	uint64_t now;
 	int state;
 
-	us_callout(US_CALLOUT_POKE, c);
+	/*
+	 * Only an allocation's poke can start the helper, so only it calls
+	 * out; a free's only wakes it (a futex call).  A callout from a
+	 * free would be made, in glibc, under the thread-stack cache lock
+	 * that pthread_create() takes (reclaim.c, above).
+	 */
+	if (path == US_RECLAIM_ALLOC)
+		us_callout(US_CALLOUT_POKE, c);
 	now = us_os_now_ms();
 	if (now >= atomic_load_explicit(&next_sweep, memory_order_relaxed))
 		run_sweep(now);

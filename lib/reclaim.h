@@ -55,7 +55,7 @@ enum us_reclaim_path {
  * memory waits; from an allocation, start the helper once uslab holds
  * enough for it to matter.  A free never starts a thread (reclaim.c says
  * why).  Starting one allocates on the calling thread, from any cache,
- * c's too: a callout (callout.h).
+ * c's too: an allocation's poke is a callout (callout.h).
  */
 void us_reclaim_poke(enum us_reclaim_path path, struct kmem_cache *c);
 
