@@ -149,7 +149,11 @@
  * 8. fork.  pthread_atfork handlers take every lock in the order above
  *    before fork() and release them after it in the parent; in the child,
  *    where only the forking thread exists, they reset them.  So the child
- *    never inherits a lock held by a thread that no longer exists.
+ *    never inherits a lock held by a thread that no longer exists.  Nor
+ *    objects that such a thread held between two locks: before taking
+ *    any lock, the handler waits until no slow path has objects in
+ *    flight outside every structure (magazine.c), and keeps new ones
+ *    from starting until the fork is done.
  *
  * 9. Bootstrap.  Cache descriptors and magazines are objects of uslab's
  *    own caches ("kmem_cache", "uslab-mag-N"), which are static, have no
