@@ -7,7 +7,9 @@
  * from the helper thread, into code that may allocate, free or run the
  * program's code: pthread_create() callocs the new thread's TLS vector,
  * pthread_atfork() may grow its table, a stdio stream may allocate its
- * buffer.  Each one is made only where uslab's state is whole: no
+ * buffer.  None is made from a free path: glibc frees under locks of its
+ * own (the thread-stack cache's) that pthread_create() takes, so the
+ * hook, like the calls it stands for, must never run inside a free.  Each one is made only where uslab's state is whole: no
  * magazine half installed, no object between a slot and the depot, no
  * uslab lock held that the callback could need.  us_callout() marks each
  * such place.
@@ -28,7 +30,6 @@ enum us_callout {
 	US_CALLOUT_POKE,	/* an allocation's us_reclaim_poke(): may
 				   pthread_create() */
 	US_CALLOUT_ATFORK,	/* pthread_atfork() from us_init() */
-	US_CALLOUT_KEY,		/* pthread_setspecific() of the tcache key */
 	US_CALLOUT_STDIO,	/* uslab_slabinfo() writing the caller's FILE */
 };
 

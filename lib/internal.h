@@ -191,10 +191,10 @@
  *      - pthread_atfork() in us_init() (glibc allocates past its first
  *        48 handlers): made once us_initialized says every layer is up,
  *        so that an allocation from it does not wait for init_lock;
- *      - pthread_setspecific() of the thread-cache key: made while the
- *        thread is marked as making its cache, so allocations take the
- *        per-CPU paths; glibc allocates only for keys from 32 up, which
- *        tcache.c does not use;
+ *      - not pthread_setspecific() of the thread-cache key, which glibc
+ *        makes allocate only for keys from 32 up, which tcache.c does
+ *        not use (and the thread is marked as making its cache, so an
+ *        allocation there would take the per-CPU paths);
  *      - uslab_slabinfo() writing to the caller's stream: each line is
  *        formatted under list_lock and written without it;
  *      - the helper's exit: the last thread to leave runs exit(), the

@@ -42,7 +42,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "callout.h"
 #include "cpu.h"
 #include "magazine.h"
 #include "memtool.h"
@@ -199,7 +198,7 @@ static US_NOINLINE struct us_tcache *make_mine(void)
 		t->slot[i].loaded = &us_mag_sentinel;
 		t->slot[i].prev = &us_mag_sentinel;
 	}
-	us_callout(US_CALLOUT_KEY, NULL);	/* keys from 32 up allocate */
+	/* No callout: glibc allocates only for keys from 32 up. */
 	if (pthread_setspecific(key, t) != 0) {
 		us_slab_free_batch(&tcache_boot, &obj, 1);
 		state = TC_GONE;

@@ -1009,8 +1009,8 @@ END_TEST
 
 /*
  * Re-entry (callout.h): with USLAB_REENTER=1 every place where uslab
- * calls out to code that may allocate (starting the helper thread, the
- * thread-cache key, pthread_atfork(), the caller's stdio stream)
+ * calls out to code that may allocate (starting the helper thread,
+ * pthread_atfork(), the caller's stdio stream)
  * allocates and frees a few hundred objects of the cache being served,
  * there and then.  The workload takes every such path: threads of
  * malloc, calloc, realloc and a typed cache with cross-thread frees,
