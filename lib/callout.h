@@ -3,16 +3,17 @@
  * callout.h - where uslab calls code that may call it back, and the test
  * mode that makes it do so (design essay, 12).
  *
- * A callout is a call out of uslab, from an allocation or free path or
- * from the helper thread, into code that may allocate, free or run the
- * program's code: pthread_create() callocs the new thread's TLS vector,
- * pthread_atfork() may grow its table, a stdio stream may allocate its
- * buffer.  None is made from a free path: glibc frees under locks of its
+ * A callout is a call out of uslab, from an allocation path, the helper
+ * thread or a call such as uslab_slabinfo(), into code that may
+ * allocate, free or run the program's code: pthread_create() callocs
+ * the new thread's TLS vector, pthread_atfork() may grow its table, a
+ * stdio stream may allocate its buffer.  Each one is made only where
+ * uslab's state is whole: no magazine half installed, no object between
+ * a slot and the depot, no uslab lock held that the callback could
+ * need.  None is made from a free path: glibc frees under locks of its
  * own (the thread-stack cache's) that pthread_create() takes, so the
- * hook, like the calls it stands for, must never run inside a free.  Each one is made only where uslab's state is whole: no
- * magazine half installed, no object between a slot and the depot, no
- * uslab lock held that the callback could need.  us_callout() marks each
- * such place.
+ * hook, like the calls it stands for, must never run inside a free.
+ * us_callout() marks each such place.
  *
  * USLAB_REENTER=1 makes every marked place allocate and free at once, as
  * the callee might (kmalloc.c's hook): enough objects of the cache being
