@@ -38,9 +38,9 @@ extern "C" {
 #endif
 
 #define USLAB_VERSION_MAJOR 0
-#define USLAB_VERSION_MINOR 1
+#define USLAB_VERSION_MINOR 2
 #define USLAB_VERSION_MICRO 0
-#define USLAB_VERSION_STRING "0.1.0"
+#define USLAB_VERSION_STRING "0.2.0"
 
 #if defined(USLAB_BUILDING_LIBRARY)
 #define USLAB_EXPORT __attribute__((visibility("default")))

@@ -4,8 +4,10 @@
 #     every public function is callable from C++, and C11 and C++ have
 #     kmem_cache_create()'s four-argument form beside the classic one;
 #   - the exports of libuslab match the header and the version script;
-#   - the design essay's layer list names every lib/*.c.
-# Run by make check with CC, CXX, top_srcdir and top_builddir set.
+#   - the design essay's layer list names every lib/*.c;
+#   - <uslab.h>'s version macros say the package's version.
+# Run by make check with CC, CXX, top_srcdir, top_builddir and
+# PACKAGE_VERSION set.
 set -eu
 : "${CC:=cc}" "${CXX:=c++}"
 tmp=${TMPDIR:-/tmp}/uslab-contract.$$
@@ -90,3 +92,13 @@ if ! diff -u "$tmpm.src" "$tmpm.sym" || ! diff -u "$tmpm.sym" "$tmpm.lib"; then
 	exit 1
 fi
 echo "libuslab-malloc: $(wc -l < "$tmpm.lib") exported functions agree"
+
+# The header's version is the package's (configure.ac's AC_INIT).
+version=$(printf '#include <uslab.h>\nUSLAB_VERSION_STRING USLAB_VERSION_MAJOR USLAB_VERSION_MINOR USLAB_VERSION_MICRO\n' |
+	$CC -E -P $inc - | tail -n 1)
+expect="\"$PACKAGE_VERSION\" $(echo "$PACKAGE_VERSION" | tr . ' ')"
+if [ "$version" != "$expect" ]; then
+	echo "<uslab.h> says version $version; the package is $PACKAGE_VERSION"
+	exit 1
+fi
+echo "<uslab.h>: version $PACKAGE_VERSION"
