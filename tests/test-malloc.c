@@ -884,24 +884,35 @@ static void *last_worker(void *arg)
 	return NULL;
 }
 
-static int last_thread_child(void)
+/*
+ * Hold n blocks of a MiB, enough to start the helper, free half of them
+ * (memory waiting to age) and allocate once more, which starts it.  0,
+ * or a child's exit status: 2 out of memory, 3 no helper (nothing to
+ * test).  The other half stays allocated.
+ */
+static int start_the_helper(void **block, int n)
 {
-	enum { N = 48 };
-	void *block[N];
-	pthread_t t;
-
-	/* Enough held to start the helper, and memory waiting to age. */
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < n; i++) {
 		block[i] = malloc(MB);
 		if (!block[i])
 			return 2;
 		memset(block[i], 1, MB);
 	}
-	for (int i = 0; i < N / 2; i++)
+	for (int i = 0; i < n / 2; i++)
 		free(block[i]);
 	free(malloc(100));
-	if (helper_switches() < 0)
-		return 3;	/* no helper: nothing tested */
+	return helper_switches() < 0 ? 3 : 0;
+}
+
+static int last_thread_child(void)
+{
+	enum { N = 48 };
+	void *block[N];
+	pthread_t t;
+	int err = start_the_helper(block, N);
+
+	if (err)
+		return err;
 	if (pthread_create(&t, NULL, last_worker, malloc(64)) != 0)
 		return 4;
 	pthread_exit(NULL);
@@ -974,6 +985,7 @@ static int helper_exit_child(void)
 	enum { N = 24 };
 	void *block[N];
 	sigset_t usr2;
+	int err;
 
 	/* The program's own mask, which the exit handler must see. */
 	sigemptyset(&usr2);
@@ -981,17 +993,9 @@ static int helper_exit_child(void)
 	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
 	pthread_sigmask(SIG_BLOCK, NULL, &exit_mask_expected);
 	atexit(deep_exit_handler);
-	for (int i = 0; i < N; i++) {
-		block[i] = malloc(MB);
-		if (!block[i])
-			return 2;
-		memset(block[i], 1, MB);
-	}
-	for (int i = 0; i < N / 2; i++)
-		free(block[i]);
-	free(malloc(100));
-	if (helper_switches() < 0)
-		return 3;	/* no helper: nothing tested */
+	err = start_the_helper(block, N);
+	if (err)
+		return err;
 	pthread_exit(NULL);
 }
 
