@@ -156,6 +156,7 @@ static void large_unmap(struct us_chunk *ch)
 {
 	size_t len = ch->map_len;
 
+	us_mem_roots_del(ch->map_base, len);
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&large_mapped, len, memory_order_relaxed);
@@ -205,6 +206,7 @@ static struct us_chunk *chunk_create_locked(unsigned int order,
 	}
 	/* Bound before any page is touched: the header's too. */
 	us_node_bind(ch, US_CHUNK_SIZE, node);
+	us_mem_roots_add(ch, US_CHUNK_SIZE);
 	ch->magic = US_CHUNK_MAGIC ^ (uintptr_t)ch;
 	ch->kind = US_CHUNK_SLAB;
 	ch->slab_shift = shift;
@@ -232,6 +234,7 @@ static void chunk_destroy_locked(struct us_chunk *ch)
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, US_CHUNK_SIZE,
 				  memory_order_relaxed);
+	us_mem_roots_del(ch, US_CHUNK_SIZE);
 	us_os_unmap(ch, US_CHUNK_SIZE);
 }
 
@@ -695,6 +698,7 @@ static void *large_map(size_t size, size_t align, int node)
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
 	atomic_fetch_add_explicit(&large_mapped, len, memory_order_relaxed);
 	note_large_len(len);
+	us_mem_roots_add(map, len);
 	registry_set(ch);
 	return us_chunk_large_object(ch);
 }
@@ -730,7 +734,10 @@ static void large_split(struct us_chunk *ch, size_t want)
 	tail->usable = tail_len - us_page_size;
 	tail->obj_offset = us_page_size;
 	tail->align = us_page_size;
+	us_mem_roots_del(base, ch->map_len);
 	ch->map_len -= tail_len;
+	us_mem_roots_add(base, ch->map_len);
+	us_mem_roots_add(tail, tail_len);
 	registry_set(tail);
 	us_lock(&large_lock);
 	tail->freed_at = us_os_now_ms();
@@ -876,6 +883,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 {
 	size_t offset = ch->obj_offset;
 	size_t new_len, old_len = ch->map_len;
+	char *old_base = ch->map_base;
 	struct us_chunk *moved;
 	char *to;
 
@@ -902,6 +910,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		 */
 		if (new_len < old_len) {
 			count_returned(old_len - new_len);
+			us_mem_roots_del(ch->map_base, old_len);
+			us_mem_roots_add(ch->map_base, new_len);
 			us_os_unmap((char *)ch->map_base + new_len,
 				    old_len - new_len);
 			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
@@ -914,6 +924,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
+		us_mem_roots_del(ch->map_base, old_len);
+		us_mem_roots_add(ch->map_base, new_len);
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
 					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
@@ -956,6 +968,9 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		}
 		return copy;
 	}
+	/* ch's pages are gone from under it: the old range from the local. */
+	us_mem_roots_del(old_base, old_len);
+	us_mem_roots_add(to, new_len);
 	moved = (struct us_chunk *)to;	/* the header came with the pages */
 	moved->magic = US_CHUNK_MAGIC ^ (uintptr_t)moved;
 	moved->map_base = to;

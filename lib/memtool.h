@@ -67,6 +67,38 @@ extern US_SHARED bool us_mem_valgrind;
 #endif
 
 /*
+ * LeakSanitizer finds a heap block reachable if a pointer to it lies in a
+ * stack, a global, another reachable block or a registered root region.
+ * uslab's mappings are none of these, so in a program built with
+ * -fsanitize=address or =leak, a malloc() block that only a uslab object
+ * points to (a kernel test's radix-tree node holding a buffer) was
+ * reported as leaked.  The page layer therefore registers each of its
+ * mappings as a root region while it is mapped (us_mem_roots_add(), _del(),
+ * with the same address and length).  The references are weak and
+ * default-visible, so they resolve to the program's LSan runtime whether
+ * or not uslab itself was built with a sanitizer, and are NULL without
+ * one.  The cost: stale pointers in free objects count as roots too, so a
+ * leak pointed to only by freed uslab memory goes unreported, as it
+ * would in a kernel built with kmemleak's scanning of slab pages.
+ */
+extern void __lsan_register_root_region(const void *p, size_t size)
+	__attribute__((weak, visibility("default")));
+extern void __lsan_unregister_root_region(const void *p, size_t size)
+	__attribute__((weak, visibility("default")));
+
+static inline void us_mem_roots_add(const void *p, size_t n)
+{
+	if (__lsan_register_root_region)
+		__lsan_register_root_region(p, n);
+}
+
+static inline void us_mem_roots_del(const void *p, size_t n)
+{
+	if (__lsan_unregister_root_region)
+		__lsan_unregister_root_region(p, n);
+}
+
+/*
  * Tell memcheck that p's n bytes, a private copy of object memory about
  * to be shown in a report, may be read even if the caller never wrote
  * them.
