@@ -125,6 +125,46 @@ typedef unsigned int gfp_t;
 				 ~__GFP_RECLAIM)
 #define GFP_TRANSHUGE		(GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM)
 
+/*
+ * What Linux 6.12's <linux/gfp.h> gives slab users beside the flags,
+ * over uslab's bit values: every flag lies in __GFP_BITS_MASK, so code
+ * such as the XArray's keeps bits of its own above __GFP_BITS_SHIFT;
+ * GFP_ZONEMASK names the zone flags.
+ */
+#define __GFP_BITS_SHIFT	28
+#define __GFP_BITS_MASK		((gfp_t)((1u << __GFP_BITS_SHIFT) - 1))
+#define GFP_ZONEMASK		(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | \
+				 __GFP_MOVABLE)
+
+/**
+ * gfpflags_allow_blocking - may the caller sleep for memory?
+ * @gfp_flags: allocation flags.
+ *
+ * As in the kernel: true when the flags allow direct reclaim
+ * (GFP_KERNEL, GFP_NOFS, GFP_NOIO), false for GFP_NOWAIT and GFP_ATOMIC.
+ * uslab itself never sleeps waiting for memory; kernel code decides with
+ * this whether it may drop a lock and allocate.
+ *
+ * Context: any; inline, no call into the library.
+ * Return: whether @gfp_flags has __GFP_DIRECT_RECLAIM.
+ */
+static inline bool gfpflags_allow_blocking(const gfp_t gfp_flags)
+{
+	return (gfp_flags & __GFP_DIRECT_RECLAIM) != 0;
+}
+
+/**
+ * gfp_has_io_fs - may the allocation start I/O and call into filesystems?
+ * @gfp: allocation flags.
+ *
+ * Context: any; inline, no call into the library.
+ * Return: whether @gfp has both __GFP_IO and __GFP_FS, as in the kernel.
+ */
+static inline bool gfp_has_io_fs(gfp_t gfp)
+{
+	return (gfp & (__GFP_IO | __GFP_FS)) == (__GFP_IO | __GFP_FS);
+}
+
 /**
  * typedef slab_flags_t - cache creation flags.
  *

@@ -80,6 +80,39 @@ TEST(every_kernel_gfp_flag_is_accepted)
 }
 END_TEST
 
+/*
+ * <linux/gfp.h>'s masks and tests, which kernel files use beside the
+ * flags: radix-tree.c and xarray.h keep their own bits above
+ * __GFP_BITS_SHIFT, and radix-tree.c, xarray.c and maple_tree.c ask
+ * gfpflags_allow_blocking() whether they may sleep.
+ */
+TEST(gfp_masks_and_tests_of_6_12)
+{
+	gfp_t all = 0;
+
+	for (size_t i = 0; i < sizeof(kernel_gfp) / sizeof(kernel_gfp[0]); i++)
+		all |= kernel_gfp[i];
+	ck_assert_uint_eq(all & ~__GFP_BITS_MASK, 0);
+	ck_assert_uint_eq(__GFP_BITS_MASK, (1u << __GFP_BITS_SHIFT) - 1);
+	/* The XArray's three marks fit above it, in a gfp_t. */
+	ck_assert_uint_ne((gfp_t)((1u << __GFP_BITS_SHIFT) << 2), 0);
+	ck_assert_uint_eq(GFP_ZONEMASK, __GFP_DMA | __GFP_HIGHMEM |
+					__GFP_DMA32 | __GFP_MOVABLE);
+	ck_assert_uint_eq(GFP_KERNEL & GFP_ZONEMASK, 0);
+	ck_assert(gfpflags_allow_blocking(GFP_KERNEL));
+	ck_assert(gfpflags_allow_blocking(GFP_NOFS));
+	ck_assert(gfpflags_allow_blocking(GFP_NOIO));
+	ck_assert(gfpflags_allow_blocking(GFP_KERNEL_ACCOUNT | __GFP_ZERO));
+	ck_assert(!gfpflags_allow_blocking(GFP_NOWAIT));
+	ck_assert(!gfpflags_allow_blocking(GFP_ATOMIC));
+	ck_assert(!gfpflags_allow_blocking(__GFP_ZERO));
+	ck_assert(gfp_has_io_fs(GFP_KERNEL));
+	ck_assert(!gfp_has_io_fs(GFP_NOFS));
+	ck_assert(!gfp_has_io_fs(GFP_NOIO));
+	ck_assert(!gfp_has_io_fs(GFP_ATOMIC));
+}
+END_TEST
+
 /* uslab 0.1's bit values: binaries built against it keep working. */
 TEST(the_flags_of_0_1_keep_their_bits)
 {
