@@ -54,6 +54,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -474,7 +475,7 @@ static unsigned int flight_begin(void)
 			return i;
 		atomic_fetch_sub_explicit(&in_flight[i].open, 1,
 					  memory_order_release);
-		us_os_futex_wait(&forks_waiting, forks);
+		us_os_futex_wait(&forks_waiting, forks, 0);
 	}
 }
 
@@ -509,7 +510,7 @@ void us_mag_fork_done(bool child)
 		return;
 	}
 	atomic_fetch_sub_explicit(&forks_waiting, 1, memory_order_release);
-	us_os_futex_wake_all(&forks_waiting);
+	us_os_futex_wake(&forks_waiting, INT_MAX);
 }
 
 /* ------------------------------------------------------------ slow paths */

@@ -159,19 +159,21 @@ uint64_t us_os_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void us_os_futex_wait(_Atomic uint32_t *word, uint32_t val)
+void us_os_futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t ms)
 {
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 	int saved = errno;
 
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms ? &ts : NULL,
+		NULL, 0);
 	errno = saved;
 }
 
-void us_os_futex_wake_all(_Atomic uint32_t *word)
+void us_os_futex_wake(_Atomic uint32_t *word, int n)
 {
 	int saved = errno;
 
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 	errno = saved;
 }
 

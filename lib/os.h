@@ -63,11 +63,12 @@ void us_os_fault_from(unsigned long nth);
 uint64_t us_os_now_ms(void);
 
 /*
- * Sleep while *word == val, until us_os_futex_wake_all(word) (or a
- * spurious wake: callers recheck); give the CPU away once.  errno kept.
+ * Sleep while *word == val, for ms milliseconds (0: no limit), until
+ * us_os_futex_wake() wakes it (or spuriously: callers recheck); wake up
+ * to n sleepers on word; give the CPU away once.  errno is kept.
  */
-void us_os_futex_wait(_Atomic uint32_t *word, uint32_t val);
-void us_os_futex_wake_all(_Atomic uint32_t *word);
+void us_os_futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t ms);
+void us_os_futex_wake(_Atomic uint32_t *word, int n);
 void us_os_yield(void);
 
 /* Random bits for hardening secrets; never fails. */

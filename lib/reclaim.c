@@ -82,12 +82,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "callout.h"
@@ -170,19 +167,10 @@ uint64_t us_reclaim_sweep_now(void)
 	return run_sweep(us_os_now_ms());
 }
 
-/* Wait while *word == val, for ms (0: no limit), or until woken. */
-static void futex_wait_ms(_Atomic uint32_t *word, uint32_t val, uint64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms ? &ts : NULL,
-		NULL, 0);
-}
-
 static void wake_helper(void)
 {
 	atomic_fetch_add_explicit(&helper_wake, 1, memory_order_release);
-	syscall(SYS_futex, &helper_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	us_os_futex_wake(&helper_wake, 1);
 }
 
 /*
@@ -273,8 +261,8 @@ static void *helper_main(void *arg)
 		    atomic_load_explicit(&waiting, memory_order_seq_cst) >=
 			    US_HELPER_MIN_BYTES)
 			idle = false;
-		futex_wait_ms(&helper_wake, seq,
-			      idle ? linger_ms() : sweep_interval());
+		us_os_futex_wait(&helper_wake, seq,
+				 idle ? linger_ms() : sweep_interval());
 		atomic_store_explicit(&helper_asleep, false, memory_order_relaxed);
 		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
 			break;
