@@ -297,7 +297,10 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	s->prev = s->loaded;
 	s->loaded = m;
 	m->objs[m->rounds++] = obj;
-	/* Pushed first: the slot is whole when the poke calls out. */
+	/*
+	 * Pushed first, as the allocation pops first: a free's poke makes
+	 * no callout today, but the slot is whole whatever it does.
+	 */
 	us_reclaim_poke(US_RECLAIM_FREE, c);
 	return;
 push:
