@@ -38,9 +38,9 @@ extern "C" {
 #endif
 
 #define USLAB_VERSION_MAJOR 0
-#define USLAB_VERSION_MINOR 2
+#define USLAB_VERSION_MINOR 3
 #define USLAB_VERSION_MICRO 0
-#define USLAB_VERSION_STRING "0.2.0"
+#define USLAB_VERSION_STRING "0.3.0"
 
 #if defined(USLAB_BUILDING_LIBRARY)
 #define USLAB_EXPORT __attribute__((visibility("default")))
@@ -59,60 +59,145 @@ extern "C" {
 /**
  * typedef gfp_t - allocation flags.
  *
- * The kernel's "get free pages" flags, with the names and meanings of
- * Linux 6.12's <linux/gfp_types.h>.  The bit values are uslab's own, and
- * those uslab 0.1 defined keep their values; use the names.  In
- * userspace there is no page reclaim to wait for, no atomic context, no
- * DMA zone and no memory cgroup, so most of them ask
- * nothing uslab does not do anyway: they are accepted and change nothing
- * (see kmalloc(3) for each).  Those that act:
+ * The kernel's "get free pages" flags, with the names, meanings and bit
+ * values of Linux 6.12's <linux/gfp_types.h>, so that kernel code may mix
+ * uslab's names with values of its own.  The kernel leaves four tail
+ * bits to its configuration (__GFP_SKIP_ZERO and __GFP_SKIP_KASAN with
+ * CONFIG_KASAN_HW_TAGS, __GFP_NOLOCKDEP with CONFIG_LOCKDEP,
+ * __GFP_NO_OBJ_EXT with CONFIG_SLAB_OBJ_EXT); uslab gives each its bit,
+ * as a kernel with all four does, so __GFP_BITS_SHIFT is 28.
+ *
+ * uslab 0.1 and 0.2 had values of their own for seven flags; programs
+ * built against them keep working, through the versions of the symbols
+ * they were linked with (uslab(7), VERSIONS).
+ *
+ * In userspace there is no page reclaim to wait for, no atomic context,
+ * no DMA zone and no memory cgroup, so most flags ask nothing uslab does
+ * not do anyway: they are accepted and change nothing (see kmalloc(3)
+ * for each).  Those that act:
  *
  *   __GFP_ZERO      the memory is zeroed
  *   __GFP_NOFAIL    out of memory, return every cache's free memory to the
  *                   OS and retry for about a second, then report and abort:
- *                   never NULL
+ *                   never NULL; and never a failslab failure
  *   __GFP_THISNODE  with a _node() call, memory from that node or none
+ *   __GFP_DIRECT_RECLAIM, __GFP_NOWARN
+ *                   only for failslab (uslab(7), FAILSLAB): whether a
+ *                   failure may be injected, and whether it is reported
  *
  * GFP_KERNEL, GFP_NOWAIT and GFP_ATOMIC behave alike: uslab's allocation
- * paths never sleep waiting for memory.  Unknown bits make the
+ * paths never sleep waiting for memory.  Unknown bits (0x200, the
+ * kernel's unused bit, and those from __GFP_BITS_SHIFT up) make the
  * allocation fail with EINVAL.
+ *
+ * <uslab.h> takes the place of <linux/gfp_types.h>: it defines that
+ * header's include guard, so the kernel's copy included after it changes
+ * nothing, and including the kernel's copy first is an error.
  */
+#ifdef __LINUX_GFP_TYPES_H
+#error "the kernel's <linux/gfp_types.h> came before <uslab.h>: include \
+<uslab.h> first, or uslab's compatibility headers (uslab(7))"
+#endif
+#define __LINUX_GFP_TYPES_H
+
 typedef unsigned int gfp_t;
 
-#define __GFP_DMA		0x00000001u /* no-op: no DMA zone */
-#define __GFP_HIGHMEM		0x00000002u /* no-op */
-#define __GFP_DMA32		0x00000004u /* no-op */
-#define __GFP_MOVABLE		0x00000008u /* no-op */
-#define __GFP_RECLAIMABLE	0x00000010u /* no-op */
-#define __GFP_IO		0x00000040u /* no-op: may start I/O */
-#define __GFP_FS		0x00000080u /* no-op: may call the FS */
-#define __GFP_ZERO		0x00000100u /* return zeroed memory */
-#define __GFP_NOFAIL		0x00000200u /* retry; abort, never NULL */
-#define __GFP_NOWARN		0x00000400u /* no-op: uslab never warns */
-#define __GFP_HIGH		0x00000800u /* no-op: no reserves here */
-#define __GFP_DIRECT_RECLAIM	0x00001000u /* no-op: may reclaim */
-#define __GFP_KSWAPD_RECLAIM	0x00002000u /* no-op: may wake kswapd */
-#define __GFP_WRITE		0x00004000u /* no-op */
-#define __GFP_RETRY_MAYFAIL	0x00008000u /* no-op: uslab never retries */
-#define __GFP_NORETRY		0x00010000u /* no-op: uslab never retries */
-#define __GFP_MEMALLOC		0x00020000u /* no-op: no reserves */
-#define __GFP_COMP		0x00040000u /* no-op */
-#define __GFP_NOMEMALLOC	0x00080000u /* no-op */
-#define __GFP_HARDWALL		0x00100000u /* no-op: no cpusets here */
-#define __GFP_THISNODE		0x00200000u /* that node or nothing */
-#define __GFP_ACCOUNT		0x00400000u /* no-op: no memory cgroup */
-#define __GFP_ZEROTAGS		0x00800000u /* no-op */
-#define __GFP_SKIP_ZERO		0x01000000u /* no-op */
-#define __GFP_SKIP_KASAN	0x02000000u /* no-op */
-#define __GFP_NOLOCKDEP		0x04000000u /* no-op */
-#define __GFP_NO_OBJ_EXT	0x08000000u /* no-op */
+/* The bit numbers, as <linux/gfp_types.h> has them. */
+enum {
+	___GFP_DMA_BIT,
+	___GFP_HIGHMEM_BIT,
+	___GFP_DMA32_BIT,
+	___GFP_MOVABLE_BIT,
+	___GFP_RECLAIMABLE_BIT,
+	___GFP_HIGH_BIT,
+	___GFP_IO_BIT,
+	___GFP_FS_BIT,
+	___GFP_ZERO_BIT,
+	___GFP_UNUSED_BIT,	/* 0x200u unused */
+	___GFP_DIRECT_RECLAIM_BIT,
+	___GFP_KSWAPD_RECLAIM_BIT,
+	___GFP_WRITE_BIT,
+	___GFP_NOWARN_BIT,
+	___GFP_RETRY_MAYFAIL_BIT,
+	___GFP_NOFAIL_BIT,
+	___GFP_NORETRY_BIT,
+	___GFP_MEMALLOC_BIT,
+	___GFP_COMP_BIT,
+	___GFP_NOMEMALLOC_BIT,
+	___GFP_HARDWALL_BIT,
+	___GFP_THISNODE_BIT,
+	___GFP_ACCOUNT_BIT,
+	___GFP_ZEROTAGS_BIT,
+	___GFP_SKIP_ZERO_BIT,
+	___GFP_SKIP_KASAN_BIT,
+	___GFP_NOLOCKDEP_BIT,
+	___GFP_NO_OBJ_EXT_BIT,
+	___GFP_LAST_BIT
+};
+
+#define ___GFP_DMA		0x00000001u
+#define ___GFP_HIGHMEM		0x00000002u
+#define ___GFP_DMA32		0x00000004u
+#define ___GFP_MOVABLE		0x00000008u
+#define ___GFP_RECLAIMABLE	0x00000010u
+#define ___GFP_HIGH		0x00000020u
+#define ___GFP_IO		0x00000040u
+#define ___GFP_FS		0x00000080u
+#define ___GFP_ZERO		0x00000100u
+/* 0x200u unused */
+#define ___GFP_DIRECT_RECLAIM	0x00000400u
+#define ___GFP_KSWAPD_RECLAIM	0x00000800u
+#define ___GFP_WRITE		0x00001000u
+#define ___GFP_NOWARN		0x00002000u
+#define ___GFP_RETRY_MAYFAIL	0x00004000u
+#define ___GFP_NOFAIL		0x00008000u
+#define ___GFP_NORETRY		0x00010000u
+#define ___GFP_MEMALLOC		0x00020000u
+#define ___GFP_COMP		0x00040000u
+#define ___GFP_NOMEMALLOC	0x00080000u
+#define ___GFP_HARDWALL		0x00100000u
+#define ___GFP_THISNODE		0x00200000u
+#define ___GFP_ACCOUNT		0x00400000u
+#define ___GFP_ZEROTAGS		0x00800000u
+#define ___GFP_SKIP_ZERO	0x01000000u
+#define ___GFP_SKIP_KASAN	0x02000000u
+#define ___GFP_NOLOCKDEP	0x04000000u
+#define ___GFP_NO_OBJ_EXT	0x08000000u
+
+#define __GFP_DMA		((gfp_t)___GFP_DMA) /* no-op: no DMA zone */
+#define __GFP_HIGHMEM		((gfp_t)___GFP_HIGHMEM) /* no-op */
+#define __GFP_DMA32		((gfp_t)___GFP_DMA32) /* no-op */
+#define __GFP_MOVABLE		((gfp_t)___GFP_MOVABLE) /* no-op */
+#define __GFP_RECLAIMABLE	((gfp_t)___GFP_RECLAIMABLE) /* no-op */
+#define __GFP_HIGH		((gfp_t)___GFP_HIGH) /* no-op: no reserves */
+#define __GFP_IO		((gfp_t)___GFP_IO) /* no-op: may start I/O */
+#define __GFP_FS		((gfp_t)___GFP_FS) /* no-op: may call the FS */
+#define __GFP_ZERO		((gfp_t)___GFP_ZERO) /* return zeroed memory */
+#define __GFP_DIRECT_RECLAIM	((gfp_t)___GFP_DIRECT_RECLAIM) /* may sleep */
+#define __GFP_KSWAPD_RECLAIM	((gfp_t)___GFP_KSWAPD_RECLAIM) /* no-op */
+#define __GFP_WRITE		((gfp_t)___GFP_WRITE) /* no-op */
+#define __GFP_NOWARN		((gfp_t)___GFP_NOWARN) /* no failslab report */
+#define __GFP_RETRY_MAYFAIL	((gfp_t)___GFP_RETRY_MAYFAIL) /* no-op */
+#define __GFP_NOFAIL		((gfp_t)___GFP_NOFAIL) /* abort, never NULL */
+#define __GFP_NORETRY		((gfp_t)___GFP_NORETRY) /* no-op */
+#define __GFP_MEMALLOC		((gfp_t)___GFP_MEMALLOC) /* no-op */
+#define __GFP_COMP		((gfp_t)___GFP_COMP) /* no-op */
+#define __GFP_NOMEMALLOC	((gfp_t)___GFP_NOMEMALLOC) /* no-op */
+#define __GFP_HARDWALL		((gfp_t)___GFP_HARDWALL) /* no-op: no cpusets */
+#define __GFP_THISNODE		((gfp_t)___GFP_THISNODE) /* that node or none */
+#define __GFP_ACCOUNT		((gfp_t)___GFP_ACCOUNT) /* no-op: no memcg */
+#define __GFP_ZEROTAGS		((gfp_t)___GFP_ZEROTAGS) /* no-op */
+#define __GFP_SKIP_ZERO		((gfp_t)___GFP_SKIP_ZERO) /* no-op */
+#define __GFP_SKIP_KASAN	((gfp_t)___GFP_SKIP_KASAN) /* no-op */
+#define __GFP_NOLOCKDEP		((gfp_t)___GFP_NOLOCKDEP) /* no-op */
+#define __GFP_NO_OBJ_EXT	((gfp_t)___GFP_NO_OBJ_EXT) /* no-op */
 
 #define __GFP_RECLAIM		(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
 
 #define GFP_ATOMIC		(__GFP_HIGH | __GFP_KSWAPD_RECLAIM)
 #define GFP_KERNEL		(__GFP_RECLAIM | __GFP_IO | __GFP_FS)
 #define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
-#define GFP_NOWAIT		(__GFP_KSWAPD_RECLAIM)
+#define GFP_NOWAIT		(__GFP_KSWAPD_RECLAIM | __GFP_NOWARN)
 #define GFP_NOIO		(__GFP_RECLAIM)
 #define GFP_NOFS		(__GFP_RECLAIM | __GFP_IO)
 #define GFP_USER		(__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL)
@@ -126,12 +211,12 @@ typedef unsigned int gfp_t;
 #define GFP_TRANSHUGE		(GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM)
 
 /*
- * What Linux 6.12's <linux/gfp.h> gives slab users beside the flags,
- * over uslab's bit values: every flag lies in __GFP_BITS_MASK, so code
+ * What Linux 6.12's <linux/gfp_types.h> and <linux/gfp.h> give slab
+ * users beside the flags: every flag lies in __GFP_BITS_MASK, so code
  * such as the XArray's keeps bits of its own above __GFP_BITS_SHIFT;
  * GFP_ZONEMASK names the zone flags.
  */
-#define __GFP_BITS_SHIFT	28
+#define __GFP_BITS_SHIFT	___GFP_LAST_BIT
 #define __GFP_BITS_MASK		((gfp_t)((1u << __GFP_BITS_SHIFT) - 1))
 #define GFP_ZONEMASK		(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | \
 				 __GFP_MOVABLE)
@@ -166,6 +251,23 @@ static inline bool gfp_has_io_fs(gfp_t gfp)
 }
 
 /**
+ * gfp_nested_mask - flags for an allocation made inside another one.
+ * @flags: the outer allocation's flags.
+ *
+ * As in the kernel: the outer call's context (GFP_KERNEL, GFP_ATOMIC and
+ * __GFP_NOLOCKDEP bits) kept, the zone bits dropped, and the nested call
+ * told to fail fast and quietly.
+ *
+ * Context: any; inline, no call into the library.
+ * Return: the nested allocation's flags.
+ */
+static inline gfp_t gfp_nested_mask(gfp_t flags)
+{
+	return (flags & (GFP_KERNEL | GFP_ATOMIC | __GFP_NOLOCKDEP)) |
+	       (__GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN);
+}
+
+/**
  * typedef slab_flags_t - cache creation flags.
  *
  * The names and meanings of Linux 6.12's <linux/slab.h> (the bit values
@@ -178,11 +280,13 @@ static inline bool gfp_has_io_fs(gfp_t gfp)
  * pointer to a freed object still points at an object of the same type
  * (see kfree_rcu(3)).  The debugging flags (SLAB_CONSISTENCY_CHECKS,
  * SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER, SLAB_TRACE) switch on the
- * slab_debug checks for the cache (uslab(7)).  The rest have nothing to
+ * slab_debug checks for the cache (uslab(7)).  SLAB_FAILSLAB puts the
+ * cache under failslab's cache-filter (uslab_failslab()).  The rest have
+ * nothing to
  * act on in userspace and are accepted as no-ops: SLAB_ACCOUNT and
  * SLAB_RECLAIM_ACCOUNT (no memory cgroup, no reclaim), SLAB_CACHE_DMA and
  * SLAB_CACHE_DMA32, SLAB_NO_MERGE (uslab never merges caches),
- * SLAB_NO_USER_FLAGS, SLAB_NOLEAKTRACE, SLAB_FAILSLAB, SLAB_KASAN,
+ * SLAB_NO_USER_FLAGS, SLAB_NOLEAKTRACE, SLAB_KASAN,
  * SLAB_SKIP_KFENCE, SLAB_DEBUG_OBJECTS, SLAB_MEM_SPREAD.  Unknown bits
  * make creation fail with EINVAL.
  */
@@ -203,7 +307,7 @@ typedef unsigned int slab_flags_t;
 #define SLAB_DEBUG_OBJECTS	0x00400000u /* no-op */
 #define SLAB_NOLEAKTRACE	0x00800000u /* no-op */
 #define SLAB_NO_MERGE		0x01000000u /* no-op */
-#define SLAB_FAILSLAB		0x02000000u /* no-op */
+#define SLAB_FAILSLAB		0x02000000u /* failslab's cache-filter */
 #define SLAB_ACCOUNT		0x04000000u /* no-op */
 #define SLAB_NO_USER_FLAGS	0x00000001u /* no-op */
 #define SLAB_KASAN		0x00000002u /* no-op */
@@ -882,6 +986,37 @@ USLAB_EXPORT void *uslab_kmalloc_aligned(size_t size, size_t align,
  * Return: the number of bytes given back to the OS.
  */
 USLAB_EXPORT size_t uslab_shrink_all(void);
+
+/**
+ * uslab_failslab - set the kernel's slab fault injection attributes.
+ * @spec: comma-separated name=value pairs with the names of the files of
+ *	the kernel's /sys/kernel/debug/failslab/: probability (percent,
+ *	0 to 100), interval (1 and up), times (-1 for no limit), space
+ *	(bytes), verbose (0, 1 or 2), ignore-gfp-wait (Y or N) and
+ *	cache-filter (Y or N); or the kernel's boot form
+ *	"interval,probability,space,times"; or "" for the kernel's
+ *	defaults (probability 0: off).
+ *
+ * Attributes @spec does not name keep their values, as files not written
+ * to do.  The environment variable USLAB_FAILSLAB takes the same @spec
+ * at start-up.  While probability is above 0, slab allocations (the
+ * kmem_cache_alloc, kmalloc and kvmalloc families, bulk and krealloc;
+ * not the large blocks above KMALLOC_MAX_CACHE_SIZE, nor malloc()) fail
+ * as the kernel's should_failslab() decides: never with __GFP_NOFAIL;
+ * with ignore-gfp-wait (the default), never when __GFP_DIRECT_RECLAIM
+ * is set (GFP_KERNEL); with cache-filter, only in caches made with
+ * SLAB_FAILSLAB; then space, interval, probability and times, in that
+ * order.  A failure returns NULL (0 from kmem_cache_alloc_bulk()) with
+ * errno ENOMEM, and, unless verbose is 0 or the call passed
+ * __GFP_NOWARN, writes the kernel's two lines to standard error
+ * ("FAULT_INJECTION: forcing a failure." and the attributes), with the
+ * stack when verbose is 2.  uslab(7), FAILSLAB, has the details.
+ *
+ * Context: any thread; allocates nothing.
+ * Return: 0, or -EINVAL (errno EINVAL) for a NULL or malformed @spec,
+ * which changes nothing.
+ */
+USLAB_EXPORT int uslab_failslab(const char *spec);
 
 /**
  * uslab_slabinfo - write every cache in /proc/slabinfo format.

@@ -332,6 +332,10 @@ void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 	/* __GFP_THISNODE with no node: the calling thread's. */
 	if (node == NUMA_NO_NODE && strict)
 		node = (int)us_node_current();
+	if (unlikely(us_failslab_armed()) && us_failslab_should_fail(s, flags)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	/* An invalid node without __GFP_THISNODE: any, as the kernel. */
 	if (!us_node_valid(node) || us_nr_nodes == 1)
 		node = NUMA_NO_NODE;
@@ -357,14 +361,14 @@ US_COLD static void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 {
 	if (likely(node == NUMA_NO_NODE || (node == 0 && us_nr_nodes == 1)) &&
-	    likely(s && !(flags & ~US_GFP_PLAIN)))
+	    likely(s && us_gfp_fast(flags)))
 		return us_mag_alloc(s);
 	return us_cache_alloc_node(s, flags, node);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
-	if (likely(s && !(flags & ~US_GFP_PLAIN)))
+	if (likely(s && us_gfp_fast(flags)))
 		return us_mag_alloc(s);
 	return cache_alloc_slow(s, flags);
 }
@@ -482,6 +486,12 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 
 	if (!s || !p || (flags & ~US_GFP_VALID) || size > INT32_MAX) {
 		errno = EINVAL;
+		return 0;
+	}
+	/* As the kernel: one failslab verdict for the whole call. */
+	if (unlikely(us_failslab_armed()) && size &&
+	    us_failslab_should_fail(s, flags)) {
+		errno = ENOMEM;
 		return 0;
 	}
 	while (done < size) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "chunk.h"
+#include "failslab.h"
 #include "internal.h"
 #include "slab.h"
 
@@ -23,16 +24,6 @@
 	 SLAB_FAILSLAB | SLAB_ACCOUNT | SLAB_NO_USER_FLAGS | SLAB_KASAN |   \
 	 SLAB_SKIP_KFENCE)
 
-/* GFP flags that need no work beyond the fast path: the no-ops. */
-#define US_GFP_PLAIN                                                        \
-	(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE |          \
-	 __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS |             \
-	 __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE |        \
-	 __GFP_NOWARN | __GFP_RETRY_MAYFAIL | __GFP_NORETRY |               \
-	 __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_HARDWALL |  \
-	 __GFP_ACCOUNT | __GFP_ZEROTAGS | __GFP_SKIP_ZERO |                 \
-	 __GFP_SKIP_KASAN | __GFP_NOLOCKDEP | __GFP_NO_OBJ_EXT)
-#define US_GFP_VALID (US_GFP_PLAIN | __GFP_ZERO | __GFP_NOFAIL | __GFP_THISNODE)
 
 /* Set up the bootstrap caches and the cache list; once, from us_init(). */
 void us_cache_init(void);

@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "cpu.h"
 #include "debug.h"
+#include "failslab.h"
 #include "internal.h"
 #include "kmalloc.h"
 #include "magazine.h"
@@ -76,6 +77,7 @@ void us_init(void)
 	if (!atomic_load_explicit(&us_initialized, memory_order_relaxed)) {
 		us_options_init();
 		us_debug_init();
+		us_failslab_init();
 		us_os_init();
 		us_node_init();	/* the nodes' pools share the descriptor */
 		us_cpu_init(us_cache_max_cpu_slots());

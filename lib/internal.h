@@ -16,6 +16,8 @@
  *    the library comes up on first use.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
+ *      compat.c     the 0.1 and 0.2 versions of the calls that take GFP
+ *                   flags: old bit values translated (libuslab only)
  *      kmalloc.c    kmalloc-N size classes, the large path, the kvmalloc
  *                   family and the string helpers
  *      cache.c      kmem_cache_* entry points, the list of caches
@@ -33,6 +35,11 @@
  *      node.c       NUMA nodes: how many, which is ours, mbind
  *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
  *                   locks
+ *
+ *    failslab.c (the kernel's slab fault injection) is a leaf the slow
+ *    paths of cache.c ask whether an allocation should fail; the fast
+ *    paths reach it through us_gfp_slow, which sends every allocation
+ *    to the slow path while it is armed.
  *
  *    reclaim.c (the memory policy: when idle memory goes back, and the
  *    helper thread) is a service the slow paths call; the sweep it runs
@@ -271,6 +278,12 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
 #define US_COLD __attribute__((cold, noinline))
 #define US_NORETURN __attribute__((noreturn))
 #define US_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * On the declaration of a variable a fast path reads: -fvisibility=hidden
+ * covers definitions only, and without this the read goes through the
+ * GOT (a load more, or, relaxed by the linker, a lea more).
+ */
+#define US_LOCAL __attribute__((visibility("hidden")))
 
 /*
  * The private interface of libuslab: the few variables and functions

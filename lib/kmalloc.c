@@ -244,7 +244,7 @@ US_COLD static void *kmalloc_slow(size_t size, gfp_t flags, int node)
 void *kmalloc(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < US_KMALLOC_MAX_CACHE_SIZE &&
-		   !(flags & ~US_GFP_PLAIN))) {
+		   us_gfp_fast(flags))) {
 		struct kmem_cache *c = atomic_load_explicit(
 			&kmalloc_caches[kmalloc_index(size)],
 			memory_order_acquire);

@@ -61,6 +61,8 @@ static const struct option_desc options[] = {
 	  "1 or file:PATH" },
 	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, NULL, us_options.debug,
 	  any_text, "at most 255 characters" },
+	{ "USLAB_FAILSLAB", NULL, 0, 0, NULL, us_options.failslab, any_text,
+	  "at most 255 characters" },
 	{ "USLAB_REENTER", &us_options.reenter, 0, 1, NULL, NULL, NULL, NULL },
 };
 

@@ -32,6 +32,8 @@ struct us_options {
 	/* USLAB_DEBUG: the kernel's slab_debug syntax (debug.c) */
 	char debug[US_OPTION_PATH_MAX];
 	unsigned int debug_set;		/* USLAB_DEBUG present, even empty */
+	/* USLAB_FAILSLAB: the fault attributes (failslab.c) */
+	char failslab[US_OPTION_PATH_MAX];
 	/* USLAB_REENTER=1: every callout allocates and frees (callout.h) */
 	unsigned int reenter;
 };

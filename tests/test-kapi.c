@@ -113,15 +113,40 @@ TEST(gfp_masks_and_tests_of_6_12)
 }
 END_TEST
 
-/* uslab 0.1's bit values: binaries built against it keep working. */
-TEST(the_flags_of_0_1_keep_their_bits)
+/*
+ * The bit values of Linux 6.12's <linux/gfp_types.h>, with the four
+ * configuration-dependent tail bits present, so kernel code can mix
+ * uslab's names with a kernel header's values.  (Programs built against
+ * 0.1 and 0.2's own values: test-gfp-v02.)
+ */
+TEST(the_flags_have_the_kernels_bits)
 {
-	ck_assert_uint_eq(__GFP_ZERO, 0x100);
-	ck_assert_uint_eq(__GFP_NOFAIL, 0x200);
-	ck_assert_uint_eq(__GFP_NOWARN, 0x400);
-	ck_assert_uint_eq(__GFP_HIGH, 0x800);
-	ck_assert_uint_eq(__GFP_DIRECT_RECLAIM, 0x1000);
-	ck_assert_uint_eq(GFP_KERNEL & 0x1000, 0x1000);
+	static const struct { gfp_t flag; unsigned int bit; } k[] = {
+		{ __GFP_DMA, 0 }, { __GFP_HIGHMEM, 1 }, { __GFP_DMA32, 2 },
+		{ __GFP_MOVABLE, 3 }, { __GFP_RECLAIMABLE, 4 },
+		{ __GFP_HIGH, 5 }, { __GFP_IO, 6 }, { __GFP_FS, 7 },
+		{ __GFP_ZERO, 8 }, { __GFP_DIRECT_RECLAIM, 10 },
+		{ __GFP_KSWAPD_RECLAIM, 11 }, { __GFP_WRITE, 12 },
+		{ __GFP_NOWARN, 13 }, { __GFP_RETRY_MAYFAIL, 14 },
+		{ __GFP_NOFAIL, 15 }, { __GFP_NORETRY, 16 },
+		{ __GFP_MEMALLOC, 17 }, { __GFP_COMP, 18 },
+		{ __GFP_NOMEMALLOC, 19 }, { __GFP_HARDWALL, 20 },
+		{ __GFP_THISNODE, 21 }, { __GFP_ACCOUNT, 22 },
+		{ __GFP_ZEROTAGS, 23 }, { __GFP_SKIP_ZERO, 24 },
+		{ __GFP_SKIP_KASAN, 25 }, { __GFP_NOLOCKDEP, 26 },
+		{ __GFP_NO_OBJ_EXT, 27 },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		ck_assert_uint_eq(k[i].flag, 1u << k[i].bit);
+	ck_assert_uint_eq(___GFP_NOFAIL_BIT, 15);
+	ck_assert_uint_eq(__GFP_BITS_SHIFT, 28);
+	ck_assert_uint_eq(GFP_KERNEL, 0xcc0);
+	ck_assert_uint_eq(GFP_NOWAIT, 0x2800);
+	ck_assert_uint_eq(GFP_ATOMIC, 0x820);
+	ck_assert_uint_eq(gfp_nested_mask(GFP_KERNEL | __GFP_DMA),
+			  GFP_KERNEL | __GFP_NORETRY | __GFP_NOMEMALLOC |
+				  __GFP_NOWARN);
 	ck_assert_uint_eq(SLAB_NO_MERGE, 0x01000000);
 }
 END_TEST
