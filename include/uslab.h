@@ -100,7 +100,14 @@ extern "C" {
 #endif
 #define __LINUX_GFP_TYPES_H
 
+/*
+ * The kernel's own <linux/types.h> has the same typedef; the copy in its
+ * tools/include (the tools/testing harnesses) makes gfp_t an enum of the
+ * same width, which is taken as it is.
+ */
+#ifndef _TOOLS_LINUX_TYPES_H_
 typedef unsigned int gfp_t;
+#endif
 
 /* The bit numbers, as <linux/gfp_types.h> has them. */
 enum {

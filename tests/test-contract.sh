@@ -5,7 +5,9 @@
 #     kmem_cache_create()'s four-argument form beside the classic one;
 #   - the exports of libuslab match the header and the version script;
 #   - the design essay's layer list names every lib/*.c;
-#   - <uslab.h>'s version macros say the package's version.
+#   - <uslab.h>'s version macros say the package's version;
+#   - the kernel compatibility headers take the kernel's place, and the
+#     kernel's <linux/gfp_types.h> never silently redefines the flags.
 # Run by make check with CC, CXX, top_srcdir, top_builddir and
 # PACKAGE_VERSION set.
 set -eu
@@ -53,6 +55,49 @@ echo "C11 pedantic: ok"
 $CXX -std=c++11 -DNEW_FORM -pedantic -Wall -Wextra -Werror $inc \
 	-c "$tmp/cxx.cc" -o "$tmp/cxx.o"
 echo "C++11 pedantic: ok"
+
+# The compatibility headers (pkg-config uslab-kernel) as kernel code
+# includes them, with a kernel-like <linux/types.h> typedef and the
+# kernel's <linux/gfp_types.h> guard: the kernel's copy after <uslab.h>
+# changes nothing, before it is an error, never a silent redefinition.
+mkdir -p "$tmp/kern/linux"
+cat > "$tmp/kern/linux/types.h" <<'SRC'
+#ifndef _LINUX_TYPES_H
+#define _LINUX_TYPES_H
+typedef unsigned int gfp_t;
+#endif
+SRC
+cat > "$tmp/kernel_gfp_types.h" <<'SRC'
+#ifndef __LINUX_GFP_TYPES_H
+#define __LINUX_GFP_TYPES_H
+#define __GFP_NOFAIL 0x200u /* not the kernel's: must never take effect */
+#endif
+SRC
+cat > "$tmp/k.c" <<'SRC'
+#include <linux/slab.h>
+#include <linux/gfp.h>
+#include KERNEL_COPY
+_Static_assert(__GFP_NOFAIL == 0x8000u, "__GFP_NOFAIL redefined");
+_Static_assert(__GFP_BITS_SHIFT == 28, "__GFP_BITS_SHIFT");
+int main(void)
+{
+	void *p = kmalloc(8, GFP_KERNEL);
+	kfree(p);
+	return !gfpflags_allow_blocking(GFP_KERNEL);
+}
+SRC
+kinc="-I$top_srcdir/include/kernel -I$tmp/kern $inc"
+$CC -std=gnu11 -Wall -Wextra -Werror $kinc \
+	-DKERNEL_COPY="\"$tmp/kernel_gfp_types.h\"" -c "$tmp/k.c" -o "$tmp/k.o"
+printf '#include "%s"\n#include <linux/slab.h>\nint x;\n' \
+	"$tmp/kernel_gfp_types.h" > "$tmp/k2.c"
+if $CC -std=gnu11 $kinc -c "$tmp/k2.c" -o "$tmp/k2.o" > "$tmp/k2.err" 2>&1 ||
+   ! grep -q "came before <uslab.h>" "$tmp/k2.err"; then
+	echo "the kernel's <linux/gfp_types.h> before <uslab.h> was not refused:"
+	cat "$tmp/k2.err"
+	exit 1
+fi
+echo "kernel compatibility headers: ok"
 
 # The design essay (lib/internal.h, point 1) names every module.
 essay=$(sed -n '/^ \* 1\. Layers\./,/^ \* 2\. /p' "$top_srcdir/lib/internal.h")
