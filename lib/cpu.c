@@ -33,7 +33,7 @@
 #include "options.h"
 #include "rseq.h"
 
-unsigned int us_nr_cpus = 1;
+US_PRIV_DEFINE(unsigned int, us_nr_cpus, 1);
 
 /* The thread's cached CPU slot where no rseq area gives it. */
 struct cpu_cache {

@@ -18,14 +18,14 @@
 #endif
 
 /* Possible CPUs: the number of per-CPU slots every cache has. */
-extern US_SHARED unsigned int us_nr_cpus;
+US_PRIV_DECLARE(unsigned int, us_nr_cpus);
 
 /*
  * From the thread pointer to the calling thread's rseq area: glibc's,
  * uslab's own, or uslab's own never registered, whose cpu_id stays
  * negative (cpu.c).  The same for every thread.
  */
-extern US_SHARED ptrdiff_t us_rseq_offset;
+US_PRIV_DECLARE(ptrdiff_t, us_rseq_offset);
 
 /*
  * Count the possible CPUs (USLAB_NR_CPUS overrides, for tests): one slot
@@ -50,7 +50,7 @@ static inline int32_t us_cpu_rseq_id(void)
 {
 #if US_CPU_USE_RSEQ
 	const struct rseq *rs = (const struct rseq *)(void *)(
-		(char *)__builtin_thread_pointer() + us_rseq_offset);
+		(char *)__builtin_thread_pointer() + US_PRIV(us_rseq_offset));
 
 	/* Written by the kernel at every return to user space. */
 	return (int32_t)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
@@ -69,7 +69,7 @@ static inline unsigned int us_cpu_current(void)
 {
 	int32_t cpu = us_cpu_rseq_id();
 
-	if (likely((uint32_t)cpu < us_nr_cpus))
+	if (likely((uint32_t)cpu < US_PRIV(us_nr_cpus)))
 		return (unsigned int)cpu;
 	return us_cpu_current_slow();
 }

@@ -289,7 +289,8 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
  * The private interface of libuslab: the few variables and functions
  * that libuslab-malloc's inlined fast paths reach (design essay, 10).
  * libuslab exports them in the version node USLAB_PRIVATE_<version> and
- * reaches them directly itself (protected); libuslab-malloc reaches
+ * reaches them itself without the GOT (protected functions; hidden
+ * aliases of the variables, US_PRIV below); libuslab-malloc reaches
  * them through its GOT, and loads only beside the libuslab of its own
  * version.
  */
@@ -299,6 +300,28 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
 #define US_SHARED __attribute__((visibility("default")))
 #else
 #define US_SHARED
+#endif
+
+/*
+ * A private-interface variable the fast paths read.  GCC reaches even a
+ * protected variable through the GOT (a lea more per read, relaxed), so
+ * libuslab's own code reads a hidden alias of it, US_PRIV(name), in one
+ * load; libuslab-malloc and the white-box tests read the variable
+ * itself.  US_PRIV_DECLARE in the header, US_PRIV_DEFINE (with the
+ * initial value) where it lives.
+ */
+#if defined(USLAB_BUILDING_LIBRARY)
+#define US_PRIV(name) name##_lcl
+#define US_PRIV_DECLARE(type, name) \
+	extern US_SHARED type name;   \
+	extern US_LOCAL type name##_lcl
+#define US_PRIV_DEFINE(type, name, init) \
+	type name = init;                  \
+	extern __typeof__(name) name##_lcl __attribute__((alias(#name)))
+#else
+#define US_PRIV(name) name
+#define US_PRIV_DECLARE(type, name) extern US_SHARED type name
+#define US_PRIV_DEFINE(type, name, init) type name = init
 #endif
 
 #define US_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))

@@ -108,7 +108,7 @@ us_mag_alloc(struct kmem_cache *c)
 
 restart:
 	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= us_rseq_cpus))
+	if (unlikely(cpu >= US_PRIV(us_rseq_cpus)))
 		goto slow;
 	US_RSEQ_POP(&c->cpu[cpu], obj);
 	us_obj_asan_handout(c, obj);
@@ -129,7 +129,7 @@ us_mag_free(struct kmem_cache *c, void *obj)
 	us_obj_asan_takeback(c, obj);
 restart:
 	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= us_rseq_cpus))
+	if (unlikely(cpu >= US_PRIV(us_rseq_cpus)))
 		goto slow;
 	US_RSEQ_PUSH(&c->cpu[cpu], obj);
 	return;

@@ -44,8 +44,8 @@
  * (os.c): a client request costs a few instructions even natively, so
  * the locked paths test this flag instead.
  */
-extern US_SHARED bool us_mem_valgrind;
-#define US_VG unlikely(us_mem_valgrind)
+US_PRIV_DECLARE(bool, us_mem_valgrind);
+#define US_VG unlikely(US_PRIV(us_mem_valgrind))
 #else
 #define US_VALGRIND 0
 #define US_VG 0

@@ -58,7 +58,7 @@ static bool fault_injected(void)
 }
 
 #if US_VALGRIND
-bool us_mem_valgrind;
+US_PRIV_DEFINE(bool, us_mem_valgrind, false);
 #endif
 
 void us_os_init(void)

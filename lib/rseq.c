@@ -34,9 +34,9 @@
 #include "options.h"
 #include "rseq.h"
 
-bool us_rseq_enabled;
-ptrdiff_t us_rseq_offset;
-uint32_t us_rseq_cpus;
+US_PRIV_DEFINE(bool, us_rseq_enabled, false);
+US_PRIV_DEFINE(ptrdiff_t, us_rseq_offset, 0);
+US_PRIV_DEFINE(uint32_t, us_rseq_cpus, 0);
 
 static enum us_rseq_mode mode = US_RSEQ_NONE;
 static bool counting;	/* USLAB_COUNT_RSEQ under valgrind */

@@ -84,14 +84,14 @@
 #endif
 
 /* Set once at start-up when every condition above holds. */
-extern US_SHARED bool us_rseq_enabled;
+US_PRIV_DECLARE(bool, us_rseq_enabled);
 
 /*
  * CPUs the sequences serve: us_nr_cpus when enabled, else 0, so that the
  * bound check the sequences make anyway also sends every call to the
  * locked paths when rseq is off.
  */
-extern US_SHARED uint32_t us_rseq_cpus;
+US_PRIV_DECLARE(uint32_t, us_rseq_cpus);
 
 /*
  * Choose whose rseq area, register for membarrier fences; once, from
@@ -168,7 +168,7 @@ void us_rseq_fence(int cpu);
 static inline struct rseq *us_rseq_area(void)
 {
 	return (struct rseq *)(void *)((char *)__builtin_thread_pointer() +
-				       us_rseq_offset);
+				       US_PRIV(us_rseq_offset));
 }
 
 /*
@@ -234,7 +234,7 @@ static inline struct rseq *us_rseq_area(void)
 static inline bool us_rseq_must_fence(unsigned int slot)
 {
 #if US_RSEQ_FAST
-	return unlikely(us_rseq_enabled) &&
+	return unlikely(US_PRIV(us_rseq_enabled)) &&
 	       __atomic_load_n(&us_rseq_area()->cpu_id, __ATOMIC_RELAXED) != slot;
 #else
 	(void)slot;
