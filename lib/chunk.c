@@ -33,6 +33,8 @@
  * large_cache_cap_locked() allows, marked US_CHUNK_LARGE_FREE (so that
  * freeing one again is caught), until they have idled for the decay
  * period (us_decay_ms): every large free, and the sweep, unmaps those.
+ * An aligned block is cached as a page-aligned one (its alignment gap
+ * was never touched), so no free returns pages younger than that.
  * A request takes the smallest cached mapping that holds it, else the
  * largest, which grows.  One with more than twice the room is cut at the
  * first chunk boundary past the request, and the rest goes back on the
@@ -816,26 +818,34 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node)
 void us_chunk_large_free(struct us_chunk *ch)
 {
 	uint64_t now = us_os_now_ms();
+	size_t len = ch->map_len;
 
-	if (ch->align == us_page_size) {
-		size_t len = ch->map_len;
-
-		/*
-		 * Kept for reuse until it has idled for the decay period;
-		 * the oldest go first beyond US_LARGE_CACHE_MAX_BYTES.  Once
-		 * it is on the list and the lock is dropped, another thread
-		 * may take it, move it or unmap it: ch is not touched again.
-		 */
-		us_lock(&large_lock);
-		ch->kind = US_CHUNK_LARGE_FREE;
-		ch->freed_at = now;
-		us_list_add(&ch->free_link, &large_free);
-		large_free_bytes += len;
-		us_unlock(&large_lock);
-		us_reclaim_note(len);
-	} else {
-		large_unmap(ch);
+	/*
+	 * An aligned block is kept as a page-aligned one: its header stays
+	 * on the mapping's first page and its room starts on the second.
+	 * The pages of the alignment gap were never handed out, so never
+	 * touched: they cost nothing resident, and a reuse that must zero
+	 * its room zeroes them too.  Unmapped now, the block's pages would
+	 * go back within the decay period of their last use.
+	 */
+	if (ch->align != us_page_size) {
+		ch->align = us_page_size;
+		ch->obj_offset = us_page_size;
+		ch->usable = len - us_page_size;
 	}
+	/*
+	 * Kept for reuse until it has idled for the decay period; the
+	 * oldest go first beyond US_LARGE_CACHE_MAX_BYTES.  Once it is on
+	 * the list and the lock is dropped, another thread may take it, move
+	 * it or unmap it: ch is not touched again.
+	 */
+	us_lock(&large_lock);
+	ch->kind = US_CHUNK_LARGE_FREE;
+	ch->freed_at = now;
+	us_list_add(&ch->free_link, &large_free);
+	large_free_bytes += len;
+	us_unlock(&large_lock);
+	us_reclaim_note(len);
 	large_cache_trim(now >= us_decay_ms ? now - us_decay_ms + 1 : 0, NULL,
 			 NULL);
 	us_reclaim_poke(US_RECLAIM_FREE, NULL);

@@ -192,13 +192,22 @@ TEST(freed_large_chunks_are_reused_then_unmapped)
 		ck_require((q[i]) == (0));
 	p = q;
 	us_chunk_large_free(us_chunk_lookup(q));
-	/* An aligned request never takes a cached one. */
+	/*
+	 * An aligned request never takes a cached one; freed, it is cached
+	 * as a page-aligned block, not unmapped within the decay period.
+	 */
 	q = us_chunk_large_alloc(1u << 20, 1u << 16, false, -1);
 	ck_assert_ptr_ne(q, p);
+	ck_assert_uint_eq((uintptr_t)q % (1u << 16), 0);
+	memset(q, 0xcc, 1u << 20);
+	mapped = us_chunk_mapped_bytes();
 	us_chunk_large_free(us_chunk_lookup(q));
+	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_ge(us_chunk_large_cached_bytes(), (2u << 20) + (1u << 20));
 	/* Young blocks stay; those freed before the cutoff go. */
 	ck_assert_uint_eq(us_chunk_large_reap(0, NULL), 0);
 	ck_assert_ptr_nonnull(us_chunk_lookup(p));
+	ck_assert_ptr_nonnull(us_chunk_lookup(q));
 	mapped = us_chunk_mapped_bytes();
 	ck_assert_uint_ge(us_chunk_large_reap(UINT64_MAX, NULL), 2u << 20);
 	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
