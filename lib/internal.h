@@ -306,9 +306,13 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
  * A private-interface variable the fast paths read.  GCC reaches even a
  * protected variable through the GOT (a lea more per read, relaxed), so
  * libuslab's own code reads a hidden alias of it, US_PRIV(name), in one
- * load; libuslab-malloc and the white-box tests read the variable
- * itself.  US_PRIV_DECLARE in the header, US_PRIV_DEFINE (with the
- * initial value) where it lives.
+ * load.  libuslab-malloc would read it through its GOT, a load more; it
+ * reads a copy of its own instead, name##_mc, which malloc.c fills once
+ * libuslab has set the values for good (they never change after
+ * start-up), and which reads as 0 (no rseq, no CPU: the slow paths)
+ * until then.  The white-box tests read the variable itself.
+ * US_PRIV_DECLARE in the header, US_PRIV_DEFINE (with the initial
+ * value) where it lives.
  */
 #if defined(USLAB_BUILDING_LIBRARY)
 #define US_PRIV(name) name##_lcl
@@ -318,6 +322,11 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
 #define US_PRIV_DEFINE(type, name, init) \
 	type name = init;                  \
 	extern __typeof__(name) name##_lcl __attribute__((alias(#name)))
+#elif defined(USLAB_BUILDING_MALLOC)
+#define US_PRIV(name) name##_mc
+#define US_PRIV_DECLARE(type, name) \
+	extern US_SHARED type name;   \
+	extern US_LOCAL type name##_mc
 #else
 #define US_PRIV(name) name
 #define US_PRIV_DECLARE(type, name) extern US_SHARED type name

@@ -54,13 +54,13 @@ void us_kmalloc_reenter(enum us_callout where, struct kmem_cache *c);
 US_SHARED void us_malloc_init(void);
 
 /* The malloc class of a size from 1 to US_KMALLOC_MAX_CACHE_SIZE. */
-static inline unsigned int us_malloc_class(size_t size)
+static inline size_t us_malloc_class(size_t size)
 {
 	unsigned int b, m;
 
+	/* (size + 15) >> 4 is 1 for 9 to 16 bytes, as it must be. */
 	if (size <= 128)
-		return size <= 8 ? 0 : size <= 16 ? 1
-				     : (unsigned int)((size + 15) >> 4);
+		return size <= 8 ? 0 : (size + 15) >> 4;
 	b = us_ilog2(size - 1);			/* 7 for 129-256 */
 	if (b < 10) {
 		m = (unsigned int)((size - 1) >> (b - 2)) & 3;

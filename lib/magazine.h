@@ -97,18 +97,44 @@ static inline void *us_mag_pop(struct us_mag *m)
 US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 						    void *obj);
 
+#if US_RSEQ_FAST
+/*
+ * The bound of the CPUs the sequences serve, as the fast paths compare
+ * with it.  In libuslab-malloc, whose US_PRIV copies malloc.c fills at
+ * run time (the rseq offset, then the bound, released), it is read
+ * first, acquiring, so that a thread that sees the bound sees the
+ * offset; until both are filled, the bound is 0 and every call takes
+ * the slow path.  In libuslab the variable is set before any cache
+ * exists, and the comparison reads it in place.
+ */
+#if defined(USLAB_BUILDING_MALLOC)
+#define US_MAG_BOUND_FIRST(b) \
+	const uint32_t b = __atomic_load_n(&US_PRIV(us_rseq_cpus), __ATOMIC_ACQUIRE)
+#define US_MAG_BOUND(b) (b)
+#else
+#define US_MAG_BOUND_FIRST(b) (void)0
+#define US_MAG_BOUND(b) US_PRIV(us_rseq_cpus)
+#endif
+#endif
+
 /* Allocate from c's magazines; NULL with errno ENOMEM. */
 static inline __attribute__((always_inline)) void *
 us_mag_alloc(struct kmem_cache *c)
 {
 #if US_RSEQ_FAST
+	US_MAG_BOUND_FIRST(bound);
 	struct rseq *rs = us_rseq_area();
 	uint32_t cpu;
 	void *obj;
 
 restart:
-	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= US_PRIV(us_rseq_cpus)))
+	/*
+	 * The kernel writes cpu_id; a volatile read, not an atomic one,
+	 * for GCC keeps the field's address in a register of its own for
+	 * an atomic load (an instruction more per call).
+	 */
+	cpu = *(volatile const uint32_t *)&rs->cpu_id;
+	if (unlikely(cpu >= US_MAG_BOUND(bound)))
 		goto slow;
 	US_RSEQ_POP(&c->cpu[cpu], obj);
 	us_obj_asan_handout(c, obj);
@@ -123,13 +149,14 @@ static inline __attribute__((always_inline)) void
 us_mag_free(struct kmem_cache *c, void *obj)
 {
 #if US_RSEQ_FAST
+	US_MAG_BOUND_FIRST(bound);
 	struct rseq *rs = us_rseq_area();
 	uint32_t cpu;
 
 	us_obj_asan_takeback(c, obj);
 restart:
-	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-	if (unlikely(cpu >= US_PRIV(us_rseq_cpus)))
+	cpu = *(volatile const uint32_t *)&rs->cpu_id;
+	if (unlikely(cpu >= US_MAG_BOUND(bound)))
 		goto slow;
 	US_RSEQ_PUSH(&c->cpu[cpu], obj);
 	return;

@@ -68,11 +68,54 @@ static inline size_t nonzero(size_t size)
 	return size ? size : 1;
 }
 
-/* The cache of a malloc class, or NULL before the classes exist. */
+/*
+ * libuslab-malloc's copies of libuslab's private variables (US_PRIV in
+ * internal.h) and of its table of class caches: read without the GOT.
+ * All are set once by libuslab and never change, and are copied by
+ * copy_privates() after us_malloc_init(), the rseq offset before the
+ * CPU bound, and the classes last (released), so that a thread that
+ * finds a class finds the rest; until then the copies read 0 and NULL,
+ * and the calls take the slow paths, which fill them.
+ */
+US_LOCAL ptrdiff_t us_rseq_offset_mc;
+US_LOCAL uint32_t us_rseq_cpus_mc;
+US_LOCAL bool us_rseq_enabled_mc;
+US_LOCAL unsigned int us_nr_cpus_mc;
+US_LOCAL bool us_mem_valgrind_mc;
+static struct kmem_cache *classes[US_MALLOC_CLASSES];
+
+static void copy_privates(void)
+{
+	us_mem_valgrind_mc = us_mem_valgrind;
+	us_nr_cpus_mc = us_nr_cpus;
+	us_rseq_enabled_mc = us_rseq_enabled;
+	us_rseq_offset_mc = us_rseq_offset;
+	__atomic_store_n(&us_rseq_cpus_mc, us_rseq_cpus, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < US_MALLOC_CLASSES; i++)
+		__atomic_store_n(&classes[i],
+				 atomic_load_explicit(&us_malloc_caches[i],
+						      memory_order_acquire),
+				 __ATOMIC_RELEASE);
+}
+
+/*
+ * The cache of a malloc class, or NULL before the classes are copied.
+ * An acquiring load; on x86-64 every load is one, and GCC's atomic load
+ * of an indexed address takes an instruction more than a plain load and
+ * a compiler fence do.
+ */
 static inline struct kmem_cache *class_cache(size_t size)
 {
-	return atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
-				    memory_order_acquire);
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	struct kmem_cache *c =
+		*(struct kmem_cache *volatile *)&classes[us_malloc_class(size)];
+
+	__atomic_signal_fence(__ATOMIC_ACQUIRE);
+	return c;
+#else
+	return __atomic_load_n(&classes[us_malloc_class(size)],
+			       __ATOMIC_ACQUIRE);
+#endif
 }
 
 /* malloc() of 0, of a large size, or before the classes exist. */
@@ -84,6 +127,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 	if (size > KMALLOC_MAX_CACHE_SIZE)
 		return kmalloc(size, GFP_KERNEL);
 	us_malloc_init();
+	copy_privates();
 	c = class_cache(size);
 	return c ? us_mag_alloc(c) : kmalloc(size, GFP_KERNEL);
 }
