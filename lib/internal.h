@@ -172,7 +172,11 @@
  *    paths from these headers; the data they read and the slow paths
  *    they call are libuslab's private interface (US_SHARED), exported in
  *    a version node named after the exact version.  All state stays in
- *    libuslab, so a process has one heap whichever library loads first.
+ *    libuslab, so a process has one heap whichever library loads first;
+ *    libuslab-malloc keeps read-only copies of the few values that never
+ *    change after start-up (the rseq offset and CPU bound, the class
+ *    caches: US_PRIV), filled by its slow path, so that its fast paths
+ *    make no GOT load for them.
  *
  * 11. Memory policy (reclaim.c).  Free memory ages: an empty slab, a full
  *    magazine idle in a depot and a freed large block each carry the time
