@@ -19,6 +19,12 @@
 #                     for the comparison in bench/README.md
 #   RUNSTAT           tests/runstat, for each run's time and peak memory
 #
+# uslab's objects are memory ASan does not track: a use after free of a
+# radix tree node reads a freed object and goes unseen.  Installed from
+# a build with ./configure --enable-sanitizers=address, uslab poisons its
+# free objects for ASan, which then reports such a read as the harness's
+# own slab does; point PKG_CONFIG_PATH at that installation.
+#
 # The kernel's files include <linux/slab.h> and <linux/gfp.h>; pkg-config
 # uslab-kernel puts uslab's compatibility headers before the harness's,
 # so they reach <uslab.h>.  The harness's own slab (tools/testing/shared/
