@@ -117,6 +117,10 @@ US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 #endif
 #endif
 
+#if US_RSEQ_FAST
+_Static_assert(sizeof(struct us_cpu_slot) == 64, "US_RSEQ_SLOT shifts by 6");
+#endif
+
 /* Allocate from c's magazines; NULL with errno ENOMEM. */
 static inline __attribute__((always_inline)) void *
 us_mag_alloc(struct kmem_cache *c)
@@ -136,7 +140,7 @@ restart:
 	cpu = *(volatile const uint32_t *)&rs->cpu_id;
 	if (unlikely(cpu >= US_MAG_BOUND(bound)))
 		goto slow;
-	US_RSEQ_POP(&c->cpu[cpu], obj);
+	US_RSEQ_POP(c, obj);
 	us_obj_asan_handout(c, obj);
 	return obj;
 slow:
@@ -158,7 +162,7 @@ restart:
 	cpu = *(volatile const uint32_t *)&rs->cpu_id;
 	if (unlikely(cpu >= US_MAG_BOUND(bound)))
 		goto slow;
-	US_RSEQ_PUSH(&c->cpu[cpu], obj);
+	US_RSEQ_PUSH(c, obj);
 	return;
 twice:
 	us_mag_report_double_free(c, obj);

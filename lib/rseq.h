@@ -24,6 +24,7 @@
  *
  *	start:	rseq->rseq_cs = &descriptor
  *	1:	if rseq->cpu_id != cpu		abort (restart)
+ *		slot = &c->cpu[cpu]		(a shift and a lea)
  *		if slot->lock != 0		slow path
  *		m = slot->loaded, n = m->rounds
  *		if n == 0 (pop) / n == capacity (push)	slow path
@@ -51,7 +52,12 @@
  *
  * The counter increment is the one store before the commit; a sequence
  * aborted between the two counts one operation twice.  The counters are
- * statistics, and the window is one instruction.
+ * statistics, and the window is one instruction (uslab.h says so of
+ * uslab_cache_stats()).
+ *
+ * The slot's address is computed inside the sequence, from the cache and
+ * the CPU number: GCC, given &c->cpu[cpu], adds the array's offset before
+ * it shifts, an instruction more.
  *
  * The locked paths of magazine.h remain for where this is unavailable:
  * architectures other than x86-64, threads without a registered rseq
@@ -153,8 +159,9 @@ void us_rseq_fence(int cpu);
 	"jmp %l[restart]\n\t"                                               \
 	".popsection\n\t"
 
-#define US_RSEQ_OPERANDS(c_slot)                                             \
-	[rs] "r"(rs), [cpu] "r"(cpu), [slot] "r"(c_slot),                    \
+#define US_RSEQ_OPERANDS(c)                                                  \
+	[rs] "r"(rs), [cpu] "r"(cpu), [c] "r"(c),                            \
+	[slots] "i"(offsetof(struct kmem_cache, cpu)),                       \
 	[cs] "i"(offsetof(struct rseq, rseq_cs)),                            \
 	[cpu_id] "i"(offsetof(struct rseq, cpu_id)),                         \
 	[lock] "i"(offsetof(struct us_cpu_slot, lock)),                      \
@@ -172,55 +179,66 @@ static inline struct rseq *us_rseq_area(void)
 }
 
 /*
+ * %r8 = &c->cpu[cpu]: the slot is one cache line (magazine.h asserts
+ * it), so a shift and a lea.
+ */
+#define US_RSEQ_SLOT                                                         \
+	"movl %[cpu], %%r8d\n\t"                                             \
+	"shlq $6, %%r8\n\t"                                                  \
+	"leaq %c[slots](%[c], %%r8), %%r8\n\t"
+
+/*
  * The sequences, for use inside a function with `rs` (us_rseq_area()),
  * `cpu` (the CPU read from it) and the labels `restart` (the sequence was
  * aborted: read the CPU again), `slow` (the magazine cannot serve: the
  * locked paths) and, for the push, `twice` (obj is already on top of the
  * magazine: a double free).
  *
- * Pop an object from the loaded magazine of slot, this CPU's, into obj.
+ * Pop an object from the loaded magazine of c's slot for this CPU, into obj.
  */
-#define US_RSEQ_POP(slot, obj)                                               \
+#define US_RSEQ_POP(c, obj)                                                  \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     "cmpl $0, %c[lock](%[slot])\n\t"                         \
+		     US_RSEQ_SLOT                                            \
+		     "cmpl $0, %c[lock](%%r8)\n\t"                            \
 		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%[slot]), %%rdx\n\t"                    \
+		     "movq %c[loaded](%%r8), %%rdx\n\t"                    \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "testl %%ecx, %%ecx\n\t"                                 \
 		     "jz %l[slow]\n\t"                                         \
 		     "subl $1, %%ecx\n\t"                                     \
 		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"             \
-		     "addq $1, %c[afast](%[slot])\n\t"                        \
+		     "addq $1, %c[afast](%%r8)\n\t"                        \
 		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
 		     US_RSEQ_ABORT                                           \
 		     : [obj] "=&r"(obj)                                      \
-		     : US_RSEQ_OPERANDS(slot)                                \
-		     : "rcx", "rdx", "memory", "cc"                   \
+		     : US_RSEQ_OPERANDS(c)                                   \
+		     : "rcx", "rdx", "r8", "memory", "cc"             \
 		     : restart, slow)
 
 /*
- * Push obj onto the loaded magazine of slot, this CPU's.  objs[-1] is
+ * Push obj onto the loaded magazine of c's slot for this CPU.  objs[-1] is
  * the magazine's NULL guard, so an empty magazine needs no test of its
  * own before the comparison with the top.
  */
-#define US_RSEQ_PUSH(slot, obj)                                              \
+#define US_RSEQ_PUSH(c, obj)                                                 \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     "cmpl $0, %c[lock](%[slot])\n\t"                         \
+		     US_RSEQ_SLOT                                            \
+		     "cmpl $0, %c[lock](%%r8)\n\t"                            \
 		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%[slot]), %%rdx\n\t"                    \
+		     "movq %c[loaded](%%r8), %%rdx\n\t"                    \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"                    \
 		     "jae %l[slow]\n\t"                                        \
 		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"           \
 		     "je %l[twice]\n\t"                                        \
 		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"             \
-		     "addq $1, %c[ffast](%[slot])\n\t"                        \
+		     "addq $1, %c[ffast](%%r8)\n\t"                        \
 		     "addl $1, %%ecx\n\t"                                     \
 		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
 		     US_RSEQ_ABORT                                           \
 		     :                                                       \
-		     : US_RSEQ_OPERANDS(slot), [obj] "r"(obj)                \
-		     : "rcx", "rdx", "memory", "cc"                   \
+		     : US_RSEQ_OPERANDS(c), [obj] "r"(obj)                   \
+		     : "rcx", "rdx", "r8", "memory", "cc"             \
 		     : restart, slow, twice)
 
 #endif /* US_RSEQ_FAST */
