@@ -51,7 +51,12 @@ static inline struct us_page *us_chunk_page(const void *p)
 	uintptr_t a = (uintptr_t)p;
 	size_t region = a >> US_CHUNK_SHIFT;
 
-	if (unlikely(a >> US_ADDRESS_BITS))
+	/*
+	 * One bound check for the address space and the table: the word
+	 * index is below US_REGISTRY_WORDS exactly when a is below
+	 * 2^US_ADDRESS_BITS.
+	 */
+	if (unlikely(region / 64 >= US_REGISTRY_WORDS))
 		return NULL;
 	if (!(atomic_load_explicit(&us_registry_slab[region / 64],
 				   memory_order_relaxed) &

@@ -119,6 +119,14 @@ TEST(foreign_pointers_are_not_ours)
 	ck_assert_ptr_null(us_chunk_lookup((void *)(uintptr_t)1));
 	ck_assert_ptr_null(us_chunk_lookup((void *)~(uintptr_t)0));
 	ck_assert_ptr_null(us_chunk_lookup((void *)((uintptr_t)1 << 50)));
+	/* The free path's lookup, at and past the end of the address space. */
+	ck_assert_ptr_null(us_chunk_page(data));
+	ck_assert_ptr_null(us_chunk_page(heap));
+	ck_assert_ptr_null(us_chunk_page((void *)((uintptr_t)1 << US_ADDRESS_BITS)));
+	ck_assert_ptr_null(us_chunk_page((void *)((uintptr_t)1 << 50)));
+	ck_assert_ptr_null(us_chunk_page((void *)~(uintptr_t)0));
+	ck_assert_ptr_null(
+		us_chunk_page((void *)(((uintptr_t)1 << US_ADDRESS_BITS) - 1)));
 	free(heap);
 }
 END_TEST
