@@ -194,7 +194,8 @@ static inline struct rseq *us_rseq_area(void)
  * locked paths) and, for the push, `twice` (obj is already on top of the
  * magazine: a double free).
  *
- * Pop an object from the loaded magazine of c's slot for this CPU, into obj.
+ * Pop an object from the loaded magazine of c's slot for this CPU, into obj,
+ * which is %rax: the fast paths return it, and need no move so.
  */
 #define US_RSEQ_POP(c, obj)                                                  \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
@@ -210,7 +211,7 @@ static inline struct rseq *us_rseq_area(void)
 		     "addq $1, %c[afast](%%r8)\n\t"                        \
 		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
 		     US_RSEQ_ABORT                                           \
-		     : [obj] "=&r"(obj)                                      \
+		     : [obj] "=&a"(obj)                                      \
 		     : US_RSEQ_OPERANDS(c)                                   \
 		     : "rcx", "rdx", "r8", "memory", "cc"             \
 		     : restart, slow)
