@@ -84,6 +84,15 @@ US_LOCAL unsigned int us_nr_cpus_mc;
 US_LOCAL bool us_mem_valgrind_mc;
 static struct kmem_cache *classes[US_MALLOC_CLASSES];
 
+/*
+ * The small classes by size in 8-byte steps, for malloc()'s most common
+ * sizes: small[(size + 7) / 8] is class_cache(size) for sizes 1 to
+ * SMALL_MAX, one load and no class arithmetic.  small[0] stays NULL, so
+ * malloc(0) takes the slow path, which gives it a block of its own.
+ */
+#define SMALL_MAX 128
+static struct kmem_cache *small[SMALL_MAX / 8 + 1];
+
 static void copy_privates(void)
 {
 	us_mem_valgrind_mc = us_mem_valgrind;
@@ -96,26 +105,39 @@ static void copy_privates(void)
 				 atomic_load_explicit(&us_malloc_caches[i],
 						      memory_order_acquire),
 				 __ATOMIC_RELEASE);
+	for (size_t i = 1; i <= SMALL_MAX / 8; i++)
+		__atomic_store_n(&small[i], classes[us_malloc_class(i * 8)],
+				 __ATOMIC_RELEASE);
 }
 
 /*
- * The cache of a malloc class, or NULL before the classes are copied.
- * An acquiring load; on x86-64 every load is one, and GCC's atomic load
+ * A cache pointer from classes[] or small[], acquiring (copy_privates()
+ * releases them).  On x86-64 every load acquires, and GCC's atomic load
  * of an indexed address takes an instruction more than a plain load and
  * a compiler fence do.
  */
-static inline struct kmem_cache *class_cache(size_t size)
+static inline struct kmem_cache *read_cache(struct kmem_cache **slot)
 {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-	struct kmem_cache *c =
-		*(struct kmem_cache *volatile *)&classes[us_malloc_class(size)];
+	struct kmem_cache *c = *(struct kmem_cache *volatile *)slot;
 
 	__atomic_signal_fence(__ATOMIC_ACQUIRE);
 	return c;
 #else
-	return __atomic_load_n(&classes[us_malloc_class(size)],
-			       __ATOMIC_ACQUIRE);
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 #endif
+}
+
+/* The cache of a malloc class, or NULL before the classes are copied. */
+static inline struct kmem_cache *class_cache(size_t size)
+{
+	return read_cache(&classes[us_malloc_class(size)]);
+}
+
+/* class_cache() of a size from 0 to SMALL_MAX, by the table; 0: NULL. */
+static inline struct kmem_cache *small_cache(size_t size)
+{
+	return read_cache(&small[(size + 7) / 8]);
 }
 
 /* malloc() of 0, of a large size, or before the classes exist. */
@@ -134,7 +156,12 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 
 MALLOC_EXPORT void *malloc(size_t size)
 {
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE)) {
+	if (likely(size <= SMALL_MAX)) {
+		struct kmem_cache *c = small_cache(size);
+
+		if (likely(c != NULL))
+			return us_mag_alloc(c);
+	} else if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
 		struct kmem_cache *c = class_cache(size);
 
 		if (likely(c != NULL))

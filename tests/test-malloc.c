@@ -94,6 +94,10 @@ TEST(results_are_aligned_for_any_type)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_uint_eq((uintptr_t)p % (size >= 16 ? 16 : 8), 0);
 		ck_assert_uint_ge(malloc_usable_size(p), size);
+		/* Up to 128 bytes, 8 and then steps of 16: no more. */
+		if (size <= 128)
+			ck_assert_uint_eq(malloc_usable_size(p),
+					  size <= 8 ? 8 : (size + 15) / 16 * 16);
 		memset(p, 0x42, malloc_usable_size(p));
 		free(p);
 	}
