@@ -54,7 +54,12 @@
  * Locking: page_lock protects the per-order chunk lists, each chunk's
  * free map and nfree; large_lock the cache of freed large chunks.  They
  * are innermost (design essay, 7); only the fork handlers hold both,
- * page_lock first.
+ * page_lock first.  roots_lock, a leaf under either or neither, is held
+ * around each call into LeakSanitizer (memtool.h), and only in a process
+ * that has LSan: LSan's own mutex knows nothing of fork(), and a fork
+ * while another thread held it left the child hung at its first new
+ * mapping.  The fork handlers take roots_lock last, so no thread is in
+ * LSan when the child is made.
  *
  * Returning memory: a freed slot is decommitted at once (MADV_DONTNEED);
  * the slab layer above decides when a slab is worth freeing.  A chunk
@@ -99,6 +104,27 @@ static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
 static _Atomic size_t large_len_max;	/* the longest large mapping yet */
 static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
 static _Atomic uint64_t resident_free;	/* [page] bytes of dirty free slots */
+
+/* Around LSan's root-region calls; see "Locking" above. */
+static struct us_lock roots_lock = US_LOCK_INIT;
+
+static void roots_add(const void *p, size_t len)
+{
+	if (!us_mem_have_roots())
+		return;
+	us_lock(&roots_lock);
+	__lsan_register_root_region(p, len);
+	us_unlock(&roots_lock);
+}
+
+static void roots_del(const void *p, size_t len)
+{
+	if (!us_mem_have_roots())
+		return;
+	us_lock(&roots_lock);
+	__lsan_unregister_root_region(p, len);
+	us_unlock(&roots_lock);
+}
 
 static void count_returned(size_t len)
 {
@@ -158,7 +184,7 @@ static void large_unmap(struct us_chunk *ch)
 {
 	size_t len = ch->map_len;
 
-	us_mem_roots_del(ch->map_base, len);
+	roots_del(ch->map_base, len);
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&large_mapped, len, memory_order_relaxed);
@@ -208,7 +234,7 @@ static struct us_chunk *chunk_create_locked(unsigned int order,
 	}
 	/* Bound before any page is touched: the header's too. */
 	us_node_bind(ch, US_CHUNK_SIZE, node);
-	us_mem_roots_add(ch, US_CHUNK_SIZE);
+	roots_add(ch, US_CHUNK_SIZE);
 	ch->magic = US_CHUNK_MAGIC ^ (uintptr_t)ch;
 	ch->kind = US_CHUNK_SLAB;
 	ch->slab_shift = shift;
@@ -236,7 +262,7 @@ static void chunk_destroy_locked(struct us_chunk *ch)
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, US_CHUNK_SIZE,
 				  memory_order_relaxed);
-	us_mem_roots_del(ch, US_CHUNK_SIZE);
+	roots_del(ch, US_CHUNK_SIZE);
 	us_os_unmap(ch, US_CHUNK_SIZE);
 }
 
@@ -700,7 +726,7 @@ static void *large_map(size_t size, size_t align, int node)
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
 	atomic_fetch_add_explicit(&large_mapped, len, memory_order_relaxed);
 	note_large_len(len);
-	us_mem_roots_add(map, len);
+	roots_add(map, len);
 	registry_set(ch);
 	return us_chunk_large_object(ch);
 }
@@ -736,10 +762,10 @@ static void large_split(struct us_chunk *ch, size_t want)
 	tail->usable = tail_len - us_page_size;
 	tail->obj_offset = us_page_size;
 	tail->align = us_page_size;
-	us_mem_roots_del(base, ch->map_len);
+	roots_del(base, ch->map_len);
 	ch->map_len -= tail_len;
-	us_mem_roots_add(base, ch->map_len);
-	us_mem_roots_add(tail, tail_len);
+	roots_add(base, ch->map_len);
+	roots_add(tail, tail_len);
 	registry_set(tail);
 	us_lock(&large_lock);
 	tail->freed_at = us_os_now_ms();
@@ -920,8 +946,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		 */
 		if (new_len < old_len) {
 			count_returned(old_len - new_len);
-			us_mem_roots_del(ch->map_base, old_len);
-			us_mem_roots_add(ch->map_base, new_len);
+			roots_del(ch->map_base, old_len);
+			roots_add(ch->map_base, new_len);
 			us_os_unmap((char *)ch->map_base + new_len,
 				    old_len - new_len);
 			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
@@ -934,8 +960,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
-		us_mem_roots_del(ch->map_base, old_len);
-		us_mem_roots_add(ch->map_base, new_len);
+		roots_del(ch->map_base, old_len);
+		roots_add(ch->map_base, new_len);
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
 					  memory_order_relaxed);
 		atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
@@ -979,8 +1005,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		return copy;
 	}
 	/* ch's pages are gone from under it: the old range from the local. */
-	us_mem_roots_del(old_base, old_len);
-	us_mem_roots_add(to, new_len);
+	roots_del(old_base, old_len);
+	roots_add(to, new_len);
 	moved = (struct us_chunk *)to;	/* the header came with the pages */
 	moved->magic = US_CHUNK_MAGIC ^ (uintptr_t)moved;
 	moved->map_base = to;
@@ -1098,16 +1124,19 @@ void us_chunk_fork_prepare(void)
 {
 	us_lock(&page_lock);
 	us_lock(&large_lock);
+	us_lock(&roots_lock);
 }
 
 void us_chunk_fork_parent(void)
 {
+	us_unlock(&roots_lock);
 	us_unlock(&large_lock);
 	us_unlock(&page_lock);
 }
 
 void us_chunk_fork_child(void)
 {
+	us_lock_reset(&roots_lock);
 	us_lock_reset(&large_lock);
 	us_lock_reset(&page_lock);
 }

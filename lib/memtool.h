@@ -73,29 +73,23 @@ US_PRIV_DECLARE(bool, us_mem_valgrind);
  * -fsanitize=address or =leak, a malloc() block that only a uslab object
  * points to (a kernel test's radix-tree node holding a buffer) was
  * reported as leaked.  The page layer therefore registers each of its
- * mappings as a root region while it is mapped (us_mem_roots_add(), _del(),
- * with the same address and length).  The references are weak and
- * default-visible, so they resolve to the program's LSan runtime whether
- * or not uslab itself was built with a sanitizer, and are NULL without
- * one.  The cost: stale pointers in free objects count as roots too, so a
- * leak pointed to only by freed uslab memory goes unreported, as it
- * would in a kernel built with kmemleak's scanning of slab pages.
+ * mappings as a root region while it is mapped (roots_add() and
+ * roots_del() in chunk.c, with the same address and length).  The
+ * references are weak and default-visible, so they resolve to the
+ * program's LSan runtime whether or not uslab itself was built with a
+ * sanitizer, and are NULL without one.  The cost: stale pointers in free
+ * objects count as roots too, so a leak pointed to only by freed uslab
+ * memory goes unreported, as it would in a kernel built with kmemleak's
+ * scanning of slab pages.
  */
 extern void __lsan_register_root_region(const void *p, size_t size)
 	__attribute__((weak, visibility("default")));
 extern void __lsan_unregister_root_region(const void *p, size_t size)
 	__attribute__((weak, visibility("default")));
 
-static inline void us_mem_roots_add(const void *p, size_t n)
+static inline bool us_mem_have_roots(void)
 {
-	if (__lsan_register_root_region)
-		__lsan_register_root_region(p, n);
-}
-
-static inline void us_mem_roots_del(const void *p, size_t n)
-{
-	if (__lsan_unregister_root_region)
-		__lsan_unregister_root_region(p, n);
+	return __lsan_register_root_region && __lsan_unregister_root_region;
 }
 
 /*

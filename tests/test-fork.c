@@ -233,6 +233,82 @@ TEST(fork_loses_no_object_in_flight_between_locks)
 }
 END_TEST
 
+/*
+ * fork() while other threads map and unmap large blocks.  Each mapping
+ * is registered with LeakSanitizer where the program has it, and LSan's
+ * lock knows nothing of fork(): a fork while another thread was inside
+ * LSan left the child hung at its first new mapping.  The child here maps
+ * at once, a block larger than any the workers hold.  Blocks held
+ * throughout make many mappings, so that LSan's unregistering, a search
+ * of its list, is long enough for forks to meet it.  Without LSan the
+ * test is a plain one of fork() beside the large path, and shorter.
+ */
+#ifdef TEST_ASAN
+#define MAPPER_FORKS 200
+#else
+#define MAPPER_FORKS 50
+#endif
+#define MAPPER_HELD 2000
+
+static void *mapper_thread(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 11;
+	void *held[16] = { 0 };
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t x = rng_next(&rng);
+		unsigned int i = x % 16;
+
+		kfree(held[i]);
+		/* 64 KiB to 8 MiB, log-uniform: mapped, cut, grown, moved */
+		held[i] = kmalloc((size_t)65536 << ((x >> 8) % 7) |
+				  (x >> 32) % 65536, GFP_KERNEL);
+	}
+	for (int i = 0; i < 16; i++)
+		kfree(held[i]);
+	return NULL;
+}
+
+TEST(children_of_a_process_mapping_pages_can_map)
+{
+	static void *held[MAPPER_HELD];
+	pthread_t t[3];
+	int failed = 0, status = 0;
+
+	for (int i = 0; i < MAPPER_HELD; i++)
+		ck_assert_ptr_nonnull(held[i] = kmalloc(70000, GFP_KERNEL));
+	atomic_store(&stop, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, mapper_thread,
+						(void *)(uintptr_t)(i + 1)), 0);
+	for (int f = 0; f < MAPPER_FORKS; f++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char *p = kmalloc(48u << 20, GFP_KERNEL);
+
+			if (!p)
+				_exit(2);
+			p[0] = p[(48u << 20) - 1] = 1;
+			kfree(p);
+			_exit(0);
+		}
+		status = wait_with_deadline(pid);
+		ck_assert_msg(status != -1, "fork %d: the child hung", f);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < MAPPER_HELD; i++)
+		kfree(held[i]);
+	ck_assert_msg(failed == 0, "%d of %d children failed (last status "
+		      "0x%x)", failed, MAPPER_FORKS, status);
+}
+END_TEST
+
 TEST(exec_after_fork_works)
 {
 	pid_t pid;
