@@ -27,19 +27,24 @@
  *                It grows in place with mremap() where the address space
  *                after it is free, and otherwise moves its pages, without
  *                copying them, to a new aligned range (copying only if
- *                the kernel refuses); it shrinks by unmapping its tail.
+ *                the kernel refuses).  It shrinks by cutting off what
+ *                lies past the first chunk boundary after it, which is
+ *                cached as a freed mapping (below); the pages short of
+ *                that stay its room.
  *
- * Freed large chunks stay mapped for reuse, as many bytes as
- * large_cache_cap_locked() allows, marked US_CHUNK_LARGE_FREE (so that
- * freeing one again is caught), until they have idled for the decay
- * period (us_decay_ms): every large free, and the sweep, unmaps those.
+ * Freed large chunks stay mapped for reuse, marked US_CHUNK_LARGE_FREE
+ * (so that freeing one again is caught), until they have idled for the
+ * decay period (us_decay_ms): every large free, and the sweep, unmaps
+ * those, and nothing else unmaps a page that was in use more recently.
  * An aligned block is cached as a page-aligned one (its alignment gap
- * was never touched), so no free returns pages younger than that.
- * A request takes the smallest cached mapping that holds it, else the
- * largest, which grows.  One with more than twice the room is cut at the
- * first chunk boundary past the request, and the rest goes back on the
- * list as a mapping of its own (large_split()): its pages stay resident
- * for the next request, as a page heap's spans would.
+ * was never touched).  A request takes the smallest cached mapping that
+ * holds it with at most twice the room it needs, else the largest that
+ * is too small, which grows.  One with more than twice the room is cut
+ * at the first chunk boundary past the request, and the rest goes back
+ * on the list as a mapping of its own (large_split()): its pages stay
+ * resident for the next request, as a page heap's spans would.  One that
+ * cannot be cut so is left for a request its size, and a new mapping
+ * serves this one.
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
@@ -100,7 +105,6 @@ static bool pools_ready;		/* [page] */
 static _Atomic size_t mapped_bytes;
 static _Atomic uint64_t returned_bytes;	/* unmapped or decommitted */
 static _Atomic uint64_t reused_bytes;	/* large blocks served from cache */
-static _Atomic size_t large_mapped;	/* bytes of large chunks, cached too */
 static _Atomic size_t large_len_max;	/* the longest large mapping yet */
 static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
 static _Atomic uint64_t resident_free;	/* [page] bytes of dirty free slots */
@@ -135,6 +139,17 @@ static void count_returned(size_t len)
 static struct us_lock large_lock = US_LOCK_INIT;
 static struct us_list large_free = { &large_free, &large_free }; /* [large] */
 static size_t large_free_bytes;		/* [large] */
+/*
+ * Blocks in use whose room is more than twice their size, after a
+ * shrink, newest first: their room beyond the size is given back once it
+ * has idled for the decay period, as a freed block's pages are.  A block
+ * is on the list while its roomy flag is set; large_lock guards both,
+ * and the sweep unmaps a block's room holding it.  The owner takes its
+ * block off (large_unroomy()) before it resizes or frees it, so no other
+ * thread changes the mapping under it.
+ */
+static struct us_list large_roomy = { &large_roomy, &large_roomy }; /* [large] */
+static size_t large_roomy_bytes;	/* [large] room past the blocks' sizes */
 
 static void bitmap_set(_Atomic uint64_t *map, const void *chunk)
 {
@@ -187,7 +202,6 @@ static void large_unmap(struct us_chunk *ch)
 	roots_del(ch->map_base, len);
 	registry_clear(ch);
 	atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&large_mapped, len, memory_order_relaxed);
 	count_returned(len);
 	us_os_unmap(ch->map_base, len);
 }
@@ -597,14 +611,41 @@ uint64_t us_chunk_dirty_reused_bytes(void)
 	return us_stat_read(&dirty_reused);
 }
 
+/* large_split() cuts nothing shorter. */
+#define US_LARGE_SPLIT_MIN ((size_t)1 << 20)
+
+/*
+ * The room a cached mapping has for want bytes: all of it if that is at
+ * most twice want (the block keeps its room whole, so that the mapping
+ * comes back whole when it is freed), else what large_reuse() leaves it
+ * once large_split() has cut off what lies past the first chunk boundary
+ * after want.
+ */
+static size_t large_room_for(const struct us_chunk *ch, size_t want)
+{
+	size_t room = ch->map_len - ch->obj_offset;
+	size_t cut = US_ALIGN_UP(ch->obj_offset + want, US_CHUNK_SIZE);
+
+	if (room / 2 > want && ch->align == us_page_size &&
+	    cut < ch->map_len && ch->map_len - cut >= US_LARGE_SPLIT_MIN)
+		room = cut - ch->obj_offset;
+	return room;
+}
+
 /*
  * Take the cached mapping that serves size best; large_lock held.  The
- * smallest with room for it, else the largest without (which the caller
- * grows: its pages are resident, a new mapping's are not), else NULL.
+ * smallest with room for it, once cut (large_split()), if that room is
+ * at most twice what it needs; else the largest without room enough
+ * (which the caller grows: its pages are resident, a new mapping's are
+ * not); else NULL.  A mapping with far more room is left for a request
+ * its size: shrunk to fit, its tail's pages would go back to the system
+ * within the decay period of their last use, and the block would hold
+ * them resident for nothing if kept whole.
  */
 static struct us_chunk *large_cache_take_locked(size_t size, int node)
 {
 	struct us_chunk *fit = NULL, *grow = NULL;
+	size_t want = US_ALIGN_UP(size, us_page_size), fit_room = 0;
 	unsigned int looked = 0;
 
 	US_ASSERT_HELD(&large_lock);
@@ -617,9 +658,12 @@ static struct us_chunk *large_cache_take_locked(size_t size, int node)
 
 		if (node >= 0 && ch->node != (unsigned int)node)
 			continue;
-		if (room >= size) {
-			if (!fit || room < fit->map_len - fit->obj_offset)
+		if (room >= want) {
+			if ((!fit || room < fit_room) &&
+			    large_room_for(ch, want) / 2 <= want) {
 				fit = ch;
+				fit_room = room;
+			}
 		} else if (!grow || room > grow->map_len - grow->obj_offset) {
 			grow = ch;
 		}
@@ -634,31 +678,78 @@ static struct us_chunk *large_cache_take_locked(size_t size, int node)
 	return fit;
 }
 
-/*
- * How much the cache may keep; large_lock held.  As much as the large
- * blocks in use, so a program that churns them finds them again, within
- * US_LARGE_CACHE_MIN_BYTES and US_LARGE_CACHE_MAX_BYTES.  Measured
- * against a quarter of that (the first rule): mimalloc-bench's
- * malloc-large, 20 live blocks of 5 to 25 MiB replaced one at a time,
- * found one or two blocks in a 64 MiB cache and ran 1.68x tcmalloc's
- * time with 1.75M minor faults, against 1.46x and 1.37M with this cap.
- * What it keeps is still young: the decay period unmaps the rest.
- */
-static size_t large_cache_cap_locked(void)
+/* The room of a block in use past its size. */
+static size_t large_excess(const struct us_chunk *ch)
 {
-	size_t mapped = atomic_load_explicit(&large_mapped, memory_order_relaxed);
-	size_t live = mapped > large_free_bytes ? mapped - large_free_bytes : 0;
-
-	US_ASSERT_HELD(&large_lock);
-
-	return US_MIN(US_MAX(live, US_LARGE_CACHE_MIN_BYTES),
-		      US_LARGE_CACHE_MAX_BYTES);
+	return ch->map_len - ch->obj_offset - ch->usable;
 }
 
 /*
- * Unmap cached mappings freed before `before` (UINT64_MAX: all), and the
- * oldest beyond the cap (large_cache_cap_locked()).  Adds what it unmapped to
- * *released and what it kept to *waiting, either NULL.
+ * Unmap the room of a roomy block past its size, and take it off
+ * large_roomy; large_lock held, which its owner waits for before it
+ * resizes or frees the block.  Returns the bytes unmapped.
+ */
+static size_t large_room_give_back_locked(struct us_chunk *ch)
+{
+	size_t excess = large_excess(ch), len = ch->map_len - excess;
+
+	US_ASSERT_HELD(&large_lock);
+
+	us_list_del(&ch->free_link);
+	large_roomy_bytes -= excess;
+	roots_del(ch->map_base, ch->map_len);
+	roots_add(ch->map_base, len);
+	us_os_unmap((char *)ch->map_base + len, excess);
+	atomic_fetch_sub_explicit(&mapped_bytes, excess, memory_order_relaxed);
+	count_returned(excess);
+	ch->map_len = len;
+	atomic_store_explicit(&ch->roomy, 0, memory_order_release);
+	return excess;
+}
+
+/* After a shrink: room more than the size waits on large_roomy to age. */
+static void large_note_room(struct us_chunk *ch)
+{
+	size_t excess = large_excess(ch);
+
+	if (excess <= ch->usable)
+		return;
+	us_lock(&large_lock);
+	ch->freed_at = us_os_now_ms();
+	us_list_add(&ch->free_link, &large_roomy);
+	large_roomy_bytes += excess;
+	atomic_store_explicit(&ch->roomy, 1, memory_order_relaxed);
+	us_unlock(&large_lock);
+	us_reclaim_note(excess);
+}
+
+/*
+ * Before its owner resizes or frees a block: off large_roomy, if it is
+ * there, so that the sweep no longer touches it.  The acquire pairs with
+ * the release of large_room_give_back_locked(): a block the sweep has
+ * trimmed is seen with its new length.
+ */
+static void large_unroomy(struct us_chunk *ch)
+{
+	if (likely(!atomic_load_explicit(&ch->roomy, memory_order_acquire)))
+		return;
+	us_lock(&large_lock);
+	if (atomic_load_explicit(&ch->roomy, memory_order_relaxed)) {
+		us_list_del(&ch->free_link);
+		large_roomy_bytes -= large_excess(ch);
+		atomic_store_explicit(&ch->roomy, 0, memory_order_relaxed);
+	}
+	us_unlock(&large_lock);
+}
+
+/*
+ * Unmap cached mappings freed before `before` (UINT64_MAX: all).  Adds
+ * what it unmapped to *released and what it kept to *waiting, either
+ * NULL.  There is no cap on what the cache keeps: each mapping in it was
+ * in use less than a decay period ago, and the age rule gives no page
+ * back sooner.  An earlier cap (as many bytes as the large blocks in use,
+ * 64 to 256 MiB) unmapped 77 MB of just-freed blocks in one 0.3 s run of
+ * uslab-bench's mixed heap, which then faulted them in again.
  */
 static void large_cache_trim(uint64_t before, uint64_t *released,
 			     uint64_t *waiting)
@@ -672,15 +763,26 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 							  struct us_chunk,
 							  free_link);
 
-		if (oldest->freed_at >= before &&
-		    large_free_bytes <= large_cache_cap_locked())
+		if (oldest->freed_at >= before)
 			break;
 		us_list_del(&oldest->free_link);
 		large_free_bytes -= oldest->map_len;
 		us_list_add(&oldest->free_link, &doomed);
 	}
+	while (!us_list_is_empty(&large_roomy)) {
+		struct us_chunk *oldest = us_container_of(large_roomy.prev,
+							  struct us_chunk,
+							  free_link);
+
+		if (oldest->freed_at >= before)
+			break;
+		if (released)
+			*released += large_room_give_back_locked(oldest);
+		else
+			large_room_give_back_locked(oldest);
+	}
 	if (waiting)
-		*waiting += large_free_bytes;
+		*waiting += large_free_bytes + large_roomy_bytes;
 	us_unlock(&large_lock);
 	while (!us_list_is_empty(&doomed)) {
 		struct us_chunk *ch = us_container_of(doomed.next,
@@ -723,8 +825,8 @@ static void *large_map(size_t size, size_t align, int node)
 	ch->usable = len - offset;
 	ch->obj_offset = offset;
 	ch->align = align;
+	atomic_store_explicit(&ch->roomy, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
-	atomic_fetch_add_explicit(&large_mapped, len, memory_order_relaxed);
 	note_large_len(len);
 	roots_add(map, len);
 	registry_set(ch);
@@ -732,15 +834,15 @@ static void *large_map(size_t size, size_t align, int node)
 }
 
 /*
- * Cut a cached mapping, taken off the list, that has far more room than
- * want: the part from the first chunk boundary past what want needs goes
- * back on the list as a freed mapping of its own, with a header on its
- * first page, so that its resident pages serve the next request instead
- * of being unmapped and faulted in again.  Nothing is cut if that part
- * would be small (US_LARGE_SPLIT_MIN).  No lock held.
+ * Cut a block's mapping (a cached one just taken off the list, or a live
+ * one being shrunk) that has more room than want: the part from the
+ * first chunk boundary past what want needs goes on the list as a freed
+ * mapping of its own, with a header on its first page, so that its
+ * resident pages serve the next request, or age out with the decay
+ * period, instead of being unmapped at once and faulted in again.
+ * Nothing is cut if that part would be small (US_LARGE_SPLIT_MIN).  No
+ * lock held; only the block's owner is looking at it.
  */
-#define US_LARGE_SPLIT_MIN ((size_t)1 << 20)
-
 static void large_split(struct us_chunk *ch, size_t want)
 {
 	char *base = ch->map_base;
@@ -762,6 +864,7 @@ static void large_split(struct us_chunk *ch, size_t want)
 	tail->usable = tail_len - us_page_size;
 	tail->obj_offset = us_page_size;
 	tail->align = us_page_size;
+	atomic_store_explicit(&tail->roomy, 0, memory_order_relaxed);
 	roots_del(base, ch->map_len);
 	ch->map_len -= tail_len;
 	roots_add(base, ch->map_len);
@@ -782,11 +885,11 @@ static void large_split(struct us_chunk *ch, size_t want)
  */
 static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 {
-	size_t room = ch->map_len - ch->obj_offset;
 	size_t want = US_ALIGN_UP(size, us_page_size);
-	size_t dirty;
+	size_t room, dirty;
 	char *obj;
 
+	room = ch->map_len - ch->obj_offset;
 	if (room / 2 > want) {
 		large_split(ch, want);
 		room = ch->map_len - ch->obj_offset;
@@ -794,14 +897,13 @@ static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 	dirty = room;
 	/* Every byte of its room held a freed block's data. */
 	ch->usable = room;
-	if (room < want || room / 2 > want) {
+	if (room < want) {
 		obj = us_chunk_large_resize(ch, size);
 		if (!obj) {
 			large_unmap(ch);
 			return NULL;
 		}
 		ch = us_chunk_lookup(obj);
-		dirty = US_MIN(dirty, ch->usable);
 	}
 	/*
 	 * What ksize() says is what a new mapping would hold,
@@ -844,7 +946,10 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node)
 void us_chunk_large_free(struct us_chunk *ch)
 {
 	uint64_t now = us_os_now_ms();
-	size_t len = ch->map_len;
+	size_t len;
+
+	large_unroomy(ch);
+	len = ch->map_len;
 
 	/*
 	 * An aligned block is kept as a page-aligned one: its header stays
@@ -860,10 +965,9 @@ void us_chunk_large_free(struct us_chunk *ch)
 		ch->usable = len - us_page_size;
 	}
 	/*
-	 * Kept for reuse until it has idled for the decay period; the
-	 * oldest go first beyond US_LARGE_CACHE_MAX_BYTES.  Once it is on
-	 * the list and the lock is dropped, another thread may take it, move
-	 * it or unmap it: ch is not touched again.
+	 * Kept for reuse until it has idled for the decay period.  Once it
+	 * is on the list and the lock is dropped, another thread may take
+	 * it, move it or unmap it: ch is not touched again.
 	 */
 	us_lock(&large_lock);
 	ch->kind = US_CHUNK_LARGE_FREE;
@@ -918,7 +1022,7 @@ const struct us_anchor_pages us_chunk_anchor = {
 void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 {
 	size_t offset = ch->obj_offset;
-	size_t new_len, old_len = ch->map_len;
+	size_t new_len, old_len;
 	char *old_base = ch->map_base;
 	struct us_chunk *moved;
 	char *to;
@@ -927,6 +1031,8 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	large_unroomy(ch);
+	old_len = ch->map_len;
 	new_len = offset + US_ALIGN_UP(new_size, us_page_size);
 	if (new_len - offset > ch->usable && old_len - offset > ch->usable) {
 		/*
@@ -942,29 +1048,25 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	if (new_len <= old_len) {
 		/*
 		 * Within the mapping (a reused one may hold more than it
-		 * was asked for); a shrink gives the tail's pages back now.
+		 * was asked for).  A shrink gives no page back now, for they
+		 * were in use a moment ago: what lies past the first chunk
+		 * boundary after the block is cut off as a freed mapping of
+		 * its own (large_split()), which ages in the cache as any
+		 * other; the pages short of it stay the block's room, given
+		 * back once they have idled for the decay period if they are
+		 * more than the block holds (large_note_room()).
 		 */
-		if (new_len < old_len) {
-			count_returned(old_len - new_len);
-			roots_del(ch->map_base, old_len);
-			roots_add(ch->map_base, new_len);
-			us_os_unmap((char *)ch->map_base + new_len,
-				    old_len - new_len);
-			atomic_fetch_sub_explicit(&mapped_bytes, old_len - new_len,
-						  memory_order_relaxed);
-			atomic_fetch_sub_explicit(&large_mapped, old_len - new_len,
-						  memory_order_relaxed);
-			ch->map_len = new_len;
-		}
+		if (new_len < old_len)
+			large_split(ch, new_len - offset);
 		ch->usable = new_len - offset;
+		if (new_len < old_len)
+			large_note_room(ch);
 		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
 		roots_del(ch->map_base, old_len);
 		roots_add(ch->map_base, new_len);
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
-					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
 					  memory_order_relaxed);
 		ch->map_len = new_len;
 		ch->usable = new_len - offset;
@@ -1014,8 +1116,6 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 	moved->usable = new_len - offset;
 
 	atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&large_mapped, new_len - old_len,
 				  memory_order_relaxed);
 	note_large_len(new_len);
 	registry_set(moved);

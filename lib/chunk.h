@@ -143,14 +143,11 @@ uint64_t us_chunk_dirty_reused_bytes(void);
 
 /*
  * The cache of freed large chunks: kept for reuse for the decay period
- * (reclaim.c); beyond as many bytes as the large blocks in use (at least
- * US_LARGE_CACHE_MIN_BYTES, at most US_LARGE_CACHE_MAX_BYTES), the oldest
- * go at once.  A request looks at the newest US_LARGE_CACHE_SCAN and
- * takes the one that fits best; one with more than twice the room is cut
- * at a chunk boundary, the rest staying cached.
+ * (reclaim.c), however many bytes that is.  A request looks at the newest
+ * US_LARGE_CACHE_SCAN and takes the one that fits best; one with more
+ * than twice the room is cut at a chunk boundary, the rest staying
+ * cached, or left for a request its size.
  */
-#define US_LARGE_CACHE_MIN_BYTES ((size_t)64 << 20)
-#define US_LARGE_CACHE_MAX_BYTES ((size_t)256 << 20)
 #define US_LARGE_CACHE_SCAN 16
 
 /*

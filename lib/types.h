@@ -186,8 +186,13 @@ struct us_chunk {
 			 */
 			size_t obj_offset;
 			size_t align;		/* as asked, at least a page */
-			struct us_list free_link; /* [large] while free */
-			uint64_t freed_at;	/* [large] ms */
+			/*
+			 * [large] on large_free while free; on large_roomy
+			 * while in use with room to give back once aged.
+			 */
+			struct us_list free_link;
+			uint64_t freed_at;	/* [large] ms, since then */
+			_Atomic uint32_t roomy;	/* on large_roomy (chunk.c) */
 		};
 	};
 	/* Slab chunks only from here: a large chunk's object may start. */

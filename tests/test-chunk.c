@@ -165,9 +165,13 @@ END_TEST
 TEST(freed_large_chunks_are_reused_then_unmapped)
 {
 	size_t page = us_page_size;
-	char *p = us_chunk_large_alloc(1u << 20, 0, false, -1), *q;
-	uint64_t reused = us_chunk_reused_bytes();
-	size_t mapped;
+	char *p, *q, *small;
+	uint64_t reused, returned;
+	size_t mapped, cached;
+
+	us_chunk_large_reap(UINT64_MAX, NULL);	/* no other test's blocks */
+	p = us_chunk_large_alloc(1u << 20, 0, false, -1);
+	reused = us_chunk_reused_bytes();
 
 	memset(p, 0xaa, 1u << 20);
 	us_chunk_large_free(us_chunk_lookup(p));
@@ -184,22 +188,33 @@ TEST(freed_large_chunks_are_reused_then_unmapped)
 	ck_assert_uint_gt(us_chunk_reused_bytes(), reused);
 	memset(q, 0xbb, US_ALIGN_UP((size_t)900000, page));
 	us_chunk_large_free(us_chunk_lookup(q));
-	/* A much smaller size reuses it too, cut down to what it needs. */
+	/*
+	 * A much smaller size leaves it for a request its size: cut down to
+	 * fit, it would give back pages in use a moment ago.  A new mapping
+	 * serves it, and nothing goes back.
+	 */
 	mapped = us_chunk_mapped_bytes();
+	returned = us_chunk_returned_bytes();
+	cached = us_chunk_large_cached_bytes();
 	q = us_chunk_large_alloc(300000, 0, false, -1);
-	ck_assert_ptr_eq(q, p);
-	ck_assert_uint_lt(us_chunk_mapped_bytes(), mapped);
-	ck_assert_uint_le(us_chunk_lookup(q)->map_len, 300000 + 2 * page);
-	us_chunk_large_free(us_chunk_lookup(q));
-	/* A larger one grows it: only the new pages are new. */
+	ck_assert_ptr_ne(q, p);
+	ck_assert_uint_gt(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), cached);
+	ck_assert_uint_eq(us_chunk_returned_bytes(), returned);
+	small = q;
+	/*
+	 * A larger one grows the cached one (in place, or moved where the
+	 * address space after it is taken): only the new pages are new.
+	 */
 	q = us_chunk_large_alloc(2u << 20, 0, true, -1);
 	ck_assert_ptr_nonnull(q);
-	/* It took the cached one. */
 	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
 	for (size_t i = 0; i < (2u << 20); i += page)
 		ck_require((q[i]) == (0));
 	p = q;
+	us_chunk_large_free(us_chunk_lookup(small));
 	us_chunk_large_free(us_chunk_lookup(q));
+	ck_assert_uint_eq(us_chunk_returned_bytes(), returned);
 	/*
 	 * An aligned request never takes a cached one; freed, it is cached
 	 * as a page-aligned block, not unmapped within the decay period.
@@ -211,7 +226,8 @@ TEST(freed_large_chunks_are_reused_then_unmapped)
 	mapped = us_chunk_mapped_bytes();
 	us_chunk_large_free(us_chunk_lookup(q));
 	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
-	ck_assert_uint_ge(us_chunk_large_cached_bytes(), (2u << 20) + (1u << 20));
+	ck_assert_uint_ge(us_chunk_large_cached_bytes(),
+			  (2u << 20) + (1u << 20) + 300000);
 	/* Young blocks stay; those freed before the cutoff go. */
 	ck_assert_uint_eq(us_chunk_large_reap(0, NULL), 0);
 	ck_assert_ptr_nonnull(us_chunk_lookup(p));
@@ -272,64 +288,102 @@ TEST(a_large_cached_mapping_is_split_not_unmapped)
 }
 END_TEST
 
-TEST(the_large_cache_is_bounded)
+/*
+ * The cache keeps every freed block until it has idled for the decay
+ * period, however many bytes that is (384 MiB here, never touched, so
+ * never resident); a free unmaps those older than that, and only those.
+ */
+TEST(the_large_cache_keeps_every_young_block)
 {
 	enum { N = 12 };
-	size_t each = US_LARGE_CACHE_MAX_BYTES / 8;
-	char *p[N];
+	size_t each = (size_t)32 << 20;
+	uint64_t returned;
+	char *p[N], *last;
 
+	us_chunk_large_reap(UINT64_MAX, NULL);
+	us_decay_ms = 60000;
+	returned = us_chunk_returned_bytes();
 	for (int i = 0; i < N; i++)
 		p[i] = us_chunk_large_alloc(each, 0, false, -1);
 	for (int i = 0; i < N; i++)
 		us_chunk_large_free(us_chunk_lookup(p[i]));
-	ck_assert_uint_le(us_chunk_large_cached_bytes(), US_LARGE_CACHE_MAX_BYTES);
-	ck_assert_ptr_null(us_chunk_lookup(p[0]));	/* the oldest went */
-	ck_assert_ptr_nonnull(us_chunk_lookup(p[N - 1]));
-	ck_assert_uint_le(us_chunk_large_reap(UINT64_MAX, NULL),
-			  US_LARGE_CACHE_MAX_BYTES);
+	ck_assert_uint_ge(us_chunk_large_cached_bytes(), N * each);
+	ck_assert_uint_eq(us_chunk_returned_bytes(), returned);
+	ck_assert_uint_eq(us_chunk_large_reap(0, NULL), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(us_chunk_lookup(p[i]));
+	/* Aged, they go at the next free; the block just freed stays. */
+	us_decay_ms = 20;
+	usleep(60 * 1000);
+	last = us_chunk_large_alloc(each + us_page_size, 1u << 16, false, -1);
+	us_chunk_large_free(us_chunk_lookup(last));
+	ck_assert_uint_ge(us_chunk_returned_bytes(), returned + N * each);
+	ck_assert_uint_le(us_chunk_large_cached_bytes(),
+			  each + 2 * us_page_size + (1u << 16));
+	ck_assert_ptr_nonnull(us_chunk_lookup(last));
+	us_decay_ms = US_DECAY_MS_DEFAULT;
+	us_chunk_large_reap(UINT64_MAX, NULL);
 }
 END_TEST
 
 /*
- * Within the decay period, the cache keeps as many bytes of freed blocks
- * as the large blocks in use, at least US_LARGE_CACHE_MIN_BYTES: a
- * program that churns big blocks finds them again (uslab(7) says so).
+ * Shrinking a block gives no page back: its pages were in use a moment
+ * ago.  What lies past the first chunk boundary after it is cut off into
+ * the cache, where it ages as any freed block; the rest stays the block's
+ * room, and growing into it again zeroes what the caller had written.
+ * Room of more than the block's size goes back once it has aged.
  */
-static size_t cached_after(size_t live, size_t freed)
+TEST(shrinking_a_large_block_gives_nothing_back)
 {
-	size_t each = 8u << 20, cached;
-	char *keep[64], *drop[64];
-	size_t nkeep = live / each, ndrop = freed / each;
+	size_t big = 2 * US_CHUNK_SIZE + 5 * us_page_size, small = 1u << 20;
+	uint64_t returned;
+	size_t mapped, cached;
+	char *p, *q;
 
-	for (size_t i = 0; i < nkeep; i++)
-		keep[i] = us_chunk_large_alloc(each, 0, false, -1);
-	for (size_t i = 0; i < ndrop; i++)
-		drop[i] = us_chunk_large_alloc(each, 0, false, -1);
-	for (size_t i = 0; i < ndrop; i++)
-		us_chunk_large_free(us_chunk_lookup(drop[i]));
-	cached = us_chunk_large_cached_bytes();
-	for (size_t i = 0; i < nkeep; i++)
-		us_chunk_large_free(us_chunk_lookup(keep[i]));
 	us_chunk_large_reap(UINT64_MAX, NULL);
-	return cached;
-}
-
-TEST(the_large_cache_keeps_as_much_as_is_in_use)
-{
-	size_t mib = 1u << 20, pages = 2 * 25 * us_page_size;
-
 	us_decay_ms = 60000;
+	p = us_chunk_large_alloc(big, 0, false, -1);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0xaa, big);
+	returned = us_chunk_returned_bytes();
+	mapped = us_chunk_mapped_bytes();
+	cached = us_chunk_large_cached_bytes();
+	q = us_chunk_large_resize(us_chunk_lookup(p), small);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(us_chunk_returned_bytes(), returned);
+	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_eq(us_chunk_lookup(p)->usable, small);
+	/* The cut: from the chunk boundary after 1 MiB to the end. */
+	ck_assert_uint_eq(us_chunk_lookup(p)->map_len, US_CHUNK_SIZE);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(),
+			  cached + big + us_page_size - US_CHUNK_SIZE);
+	for (size_t i = 0; i < small; i += 512)
+		ck_require(p[i] == (char)0xaa);
+	/* Grown within its room: the bytes past the caller's are zero. */
+	q = us_chunk_large_resize(us_chunk_lookup(p), 3 * small);
+	ck_assert_ptr_eq(q, p);
+	for (size_t i = small; i < 3 * small; i += 512)
+		ck_require(p[i] == 0);
+	ck_assert_uint_eq(us_chunk_returned_bytes(), returned);
+	/*
+	 * Room of more than the block holds goes back once it has idled,
+	 * and only then; the block itself stays as it was.
+	 */
+	q = us_chunk_large_resize(us_chunk_lookup(p), small);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(us_chunk_large_reap(0, NULL), 0);
+	ck_assert_uint_eq(us_chunk_lookup(p)->map_len, US_CHUNK_SIZE);
 	us_chunk_large_reap(UINT64_MAX, NULL);
-	/* 240 MiB in use: all 200 MiB freed stay. */
-	ck_assert_uint_ge(cached_after(240 * mib, 200 * mib), 200 * mib);
-	/* 40 MiB in use: the floor, 64 MiB (each block has a header page). */
-	ck_assert_uint_le(cached_after(40 * mib, 200 * mib),
-			  US_LARGE_CACHE_MIN_BYTES + pages);
-	ck_assert_uint_ge(cached_after(40 * mib, 200 * mib), 56 * mib);
-	/* 400 MiB in use: the ceiling, 256 MiB. */
-	ck_assert_uint_le(cached_after(400 * mib, 400 * mib),
-			  US_LARGE_CACHE_MAX_BYTES);
+	ck_assert_uint_eq(us_chunk_returned_bytes(),
+			  returned + big + us_page_size - US_CHUNK_SIZE +
+			  US_CHUNK_SIZE - us_page_size - small);
+	ck_assert_uint_eq(us_chunk_lookup(p)->map_len, us_page_size + small);
+	for (size_t i = 0; i < small; i += 512)
+		ck_require(p[i] == (char)0xaa);
+	returned = us_chunk_returned_bytes();
+	us_chunk_large_free(us_chunk_lookup(p));
 	us_decay_ms = US_DECAY_MS_DEFAULT;
+	us_chunk_large_reap(UINT64_MAX, NULL);
 }
 END_TEST
 
