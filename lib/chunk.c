@@ -130,6 +130,18 @@ static void roots_del(const void *p, size_t len)
 	us_unlock(&roots_lock);
 }
 
+/* A mapping moved, grew or shrank: its old region for its new one. */
+static void roots_move(const void *from, size_t from_len, const void *to,
+		       size_t to_len)
+{
+	if (!us_mem_have_roots())
+		return;
+	us_lock(&roots_lock);
+	__lsan_unregister_root_region(from, from_len);
+	__lsan_register_root_region(to, to_len);
+	us_unlock(&roots_lock);
+}
+
 static void count_returned(size_t len)
 {
 	atomic_fetch_add_explicit(&returned_bytes, len, memory_order_relaxed);
@@ -615,20 +627,35 @@ uint64_t us_chunk_dirty_reused_bytes(void)
 #define US_LARGE_SPLIT_MIN ((size_t)1 << 20)
 
 /*
+ * Where large_split() cuts ch for want bytes: the length it keeps, from
+ * the mapping's start to the first chunk boundary past want; 0 if it
+ * would cut nothing (an aligned block, or a part shorter than
+ * US_LARGE_SPLIT_MIN).
+ */
+static size_t large_cut(const struct us_chunk *ch, size_t want)
+{
+	uintptr_t base = (uintptr_t)ch->map_base;
+	size_t keep = US_ALIGN_UP(base + ch->obj_offset + want,
+				  US_CHUNK_SIZE) - base;
+
+	if (ch->align != us_page_size || keep >= ch->map_len ||
+	    ch->map_len - keep < US_LARGE_SPLIT_MIN)
+		return 0;
+	return keep;
+}
+
+/*
  * The room a cached mapping has for want bytes: all of it if that is at
  * most twice want (the block keeps its room whole, so that the mapping
  * comes back whole when it is freed), else what large_reuse() leaves it
- * once large_split() has cut off what lies past the first chunk boundary
- * after want.
+ * once large_split() has cut it.
  */
 static size_t large_room_for(const struct us_chunk *ch, size_t want)
 {
-	size_t room = ch->map_len - ch->obj_offset;
-	size_t cut = US_ALIGN_UP(ch->obj_offset + want, US_CHUNK_SIZE);
+	size_t room = ch->map_len - ch->obj_offset, keep;
 
-	if (room / 2 > want && ch->align == us_page_size &&
-	    cut < ch->map_len && ch->map_len - cut >= US_LARGE_SPLIT_MIN)
-		room = cut - ch->obj_offset;
+	if (room / 2 > want && (keep = large_cut(ch, want)) != 0)
+		room = keep - ch->obj_offset;
 	return room;
 }
 
@@ -697,8 +724,7 @@ static size_t large_room_give_back_locked(struct us_chunk *ch)
 
 	us_list_del(&ch->free_link);
 	large_roomy_bytes -= excess;
-	roots_del(ch->map_base, ch->map_len);
-	roots_add(ch->map_base, len);
+	roots_move(ch->map_base, ch->map_len, ch->map_base, len);
 	us_os_unmap((char *)ch->map_base + len, excess);
 	atomic_fetch_sub_explicit(&mapped_bytes, excess, memory_order_relaxed);
 	count_returned(excess);
@@ -755,6 +781,7 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 			     uint64_t *waiting)
 {
 	struct us_list doomed;
+	uint64_t given = 0;
 
 	us_list_init(&doomed);
 	us_lock(&large_lock);
@@ -776,10 +803,7 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 
 		if (oldest->freed_at >= before)
 			break;
-		if (released)
-			*released += large_room_give_back_locked(oldest);
-		else
-			large_room_give_back_locked(oldest);
+		given += large_room_give_back_locked(oldest);
 	}
 	if (waiting)
 		*waiting += large_free_bytes + large_roomy_bytes;
@@ -789,10 +813,11 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 						      struct us_chunk, free_link);
 
 		us_list_del(&ch->free_link);
-		if (released)
-			*released += ch->map_len;
+		given += ch->map_len;
 		large_unmap(ch);
 	}
+	if (released)
+		*released += given;
 }
 
 /* Map a fresh large chunk; no lock. */
@@ -845,16 +870,15 @@ static void *large_map(size_t size, size_t align, int node)
  */
 static void large_split(struct us_chunk *ch, size_t want)
 {
-	char *base = ch->map_base;
-	char *cut = (char *)US_ALIGN_UP((uintptr_t)base + ch->obj_offset + want,
-					US_CHUNK_SIZE);
-	struct us_chunk *tail = (struct us_chunk *)cut;
-	size_t tail_len;
+	char *base = ch->map_base, *cut;
+	size_t keep = large_cut(ch, want), tail_len;
+	struct us_chunk *tail;
 
-	if (ch->align != us_page_size || cut >= base + ch->map_len ||
-	    (size_t)(base + ch->map_len - cut) < US_LARGE_SPLIT_MIN)
+	if (!keep)
 		return;
-	tail_len = (size_t)(base + ch->map_len - cut);
+	cut = base + keep;
+	tail = (struct us_chunk *)cut;
+	tail_len = ch->map_len - keep;
 	us_mem_open(tail, us_page_size);
 	tail->magic = US_CHUNK_MAGIC ^ (uintptr_t)tail;
 	tail->kind = US_CHUNK_LARGE_FREE;
@@ -865,9 +889,8 @@ static void large_split(struct us_chunk *ch, size_t want)
 	tail->obj_offset = us_page_size;
 	tail->align = us_page_size;
 	atomic_store_explicit(&tail->roomy, 0, memory_order_relaxed);
-	roots_del(base, ch->map_len);
-	ch->map_len -= tail_len;
-	roots_add(base, ch->map_len);
+	roots_move(base, ch->map_len, base, keep);
+	ch->map_len = keep;
 	roots_add(tail, tail_len);
 	registry_set(tail);
 	us_lock(&large_lock);
@@ -885,11 +908,11 @@ static void large_split(struct us_chunk *ch, size_t want)
  */
 static void *large_reuse(struct us_chunk *ch, size_t size, bool zero)
 {
+	size_t room = ch->map_len - ch->obj_offset;
 	size_t want = US_ALIGN_UP(size, us_page_size);
-	size_t room, dirty;
+	size_t dirty;
 	char *obj;
 
-	room = ch->map_len - ch->obj_offset;
 	if (room / 2 > want) {
 		large_split(ch, want);
 		room = ch->map_len - ch->obj_offset;
@@ -1056,16 +1079,15 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		 * back once they have idled for the decay period if they are
 		 * more than the block holds (large_note_room()).
 		 */
-		if (new_len < old_len)
-			large_split(ch, new_len - offset);
 		ch->usable = new_len - offset;
-		if (new_len < old_len)
+		if (new_len < old_len) {
+			large_split(ch, ch->usable);
 			large_note_room(ch);
+		}
 		return us_chunk_large_object(ch);
 	}
 	if (us_os_grow_in_place(ch->map_base, old_len, new_len)) {
-		roots_del(ch->map_base, old_len);
-		roots_add(ch->map_base, new_len);
+		roots_move(ch->map_base, old_len, ch->map_base, new_len);
 		atomic_fetch_add_explicit(&mapped_bytes, new_len - old_len,
 					  memory_order_relaxed);
 		ch->map_len = new_len;
@@ -1107,8 +1129,7 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
 		return copy;
 	}
 	/* ch's pages are gone from under it: the old range from the local. */
-	roots_del(old_base, old_len);
-	roots_add(to, new_len);
+	roots_move(old_base, old_len, to, new_len);
 	moved = (struct us_chunk *)to;	/* the header came with the pages */
 	moved->magic = US_CHUNK_MAGIC ^ (uintptr_t)moved;
 	moved->map_base = to;
