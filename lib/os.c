@@ -120,11 +120,41 @@ bool us_os_grow_in_place(void *addr, size_t old_len, size_t new_len)
 	return p == addr;
 }
 
+/*
+ * ThreadSanitizer forgets what it saw of a range when the range is
+ * unmapped, but it does not intercept mremap(): after a move, a block
+ * later mapped at the old addresses would inherit the moved block's
+ * accesses, and a thread touching it would be reported as racing with
+ * the thread that touched the moved one.  Under TSan, the pages move
+ * with MREMAP_DONTUNMAP, which leaves the old range mapped, and the
+ * old range is then unmapped with munmap(), which TSan follows; the
+ * reserved range past the moved pages already holds the growth.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define US_OS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define US_OS_TSAN 1
+#endif
+#endif
+#if defined(US_OS_TSAN) && !defined(MREMAP_DONTUNMAP)
+#define MREMAP_DONTUNMAP 4
+#endif
+
 bool us_os_move(void *addr, size_t old_len, size_t new_len, void *to)
 {
 	int saved = errno;
-	void *p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			 to);
+	void *p;
+
+#ifdef US_OS_TSAN
+	p = mremap(addr, old_len, old_len,
+		   MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+	if (p == to)
+		munmap(addr, old_len);
+	(void)new_len;
+#else
+	p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+#endif
 
 	errno = saved;
 	return p == to;
