@@ -99,21 +99,27 @@ US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 
 #if US_RSEQ_FAST
 /*
- * The bound of the CPUs the sequences serve, as the fast paths compare
- * with it.  In libuslab-malloc, whose US_PRIV copies malloc.c fills at
- * run time (the rseq offset, then the bound, released), it is read
- * first, acquiring, so that a thread that sees the bound sees the
- * offset; until both are filled, the bound is 0 and every call takes
- * the slow path.  In libuslab the variable is set before any cache
- * exists, and the comparison reads it in place.
+ * The sequences store their descriptor's address in the rseq area before
+ * they read the CPU, so the area's offset must be true before a sequence
+ * starts.  In libuslab it is set before any cache exists.  In
+ * libuslab-malloc, whose US_PRIV copies malloc.c fills at run time (the
+ * rseq offset, then the CPU bound, released, then the class caches,
+ * released), an allocation reaches a sequence only with a class cache
+ * read with acquire, so with both copies true.  A free finds its cache
+ * in libuslab's own tables instead, perhaps before the copies are made,
+ * so it first reads the bound, acquiring: 0 (not yet copied, or rseq
+ * off) takes the locked path; else the offset read after it is true.
  */
 #if defined(USLAB_BUILDING_MALLOC)
-#define US_MAG_BOUND_FIRST(b) \
-	const uint32_t b = __atomic_load_n(&US_PRIV(us_rseq_cpus), __ATOMIC_ACQUIRE)
-#define US_MAG_BOUND(b) (b)
+#define US_MAG_FREE_BOUND(b)                                                 \
+	const uint32_t b = __atomic_load_n(&US_PRIV(us_rseq_cpus),           \
+					   __ATOMIC_ACQUIRE);                \
+	if (unlikely(b == 0))                                                \
+		goto slow
+#define US_MAG_FREE_BOUND_OPERAND(b) (b)
 #else
-#define US_MAG_BOUND_FIRST(b) (void)0
-#define US_MAG_BOUND(b) US_PRIV(us_rseq_cpus)
+#define US_MAG_FREE_BOUND(b) (void)0
+#define US_MAG_FREE_BOUND_OPERAND(b) US_PRIV(us_rseq_cpus)
 #endif
 #endif
 
@@ -126,21 +132,11 @@ static inline __attribute__((always_inline)) void *
 us_mag_alloc(struct kmem_cache *c)
 {
 #if US_RSEQ_FAST
-	US_MAG_BOUND_FIRST(bound);
 	struct rseq *rs = us_rseq_area();
-	uint32_t cpu;
 	void *obj;
 
 restart:
-	/*
-	 * The kernel writes cpu_id; a volatile read, not an atomic one,
-	 * for GCC keeps the field's address in a register of its own for
-	 * an atomic load (an instruction more per call).
-	 */
-	cpu = *(volatile const uint32_t *)&rs->cpu_id;
-	if (unlikely(cpu >= US_MAG_BOUND(bound)))
-		goto slow;
-	US_RSEQ_POP(c, obj);
+	US_RSEQ_POP(c, US_PRIV(us_rseq_cpus), obj);
 	us_obj_asan_handout(c, obj);
 	return obj;
 slow:
@@ -153,16 +149,12 @@ static inline __attribute__((always_inline)) void
 us_mag_free(struct kmem_cache *c, void *obj)
 {
 #if US_RSEQ_FAST
-	US_MAG_BOUND_FIRST(bound);
+	US_MAG_FREE_BOUND(bound);
 	struct rseq *rs = us_rseq_area();
-	uint32_t cpu;
 
 	us_obj_asan_takeback(c, obj);
 restart:
-	cpu = *(volatile const uint32_t *)&rs->cpu_id;
-	if (unlikely(cpu >= US_MAG_BOUND(bound)))
-		goto slow;
-	US_RSEQ_PUSH(c, obj);
+	US_RSEQ_PUSH(c, US_MAG_FREE_BOUND_OPERAND(bound), obj);
 	return;
 twice:
 	us_mag_report_double_free(c, obj);

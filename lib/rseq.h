@@ -23,8 +23,9 @@
  * magazine of the current CPU's slot:
  *
  *	start:	rseq->rseq_cs = &descriptor
- *	1:	if rseq->cpu_id != cpu		abort (restart)
- *		slot = &c->cpu[cpu]		(a shift and a lea)
+ *	1:	cpu = rseq->cpu_id
+ *		if cpu >= bound			slow path
+ *		slot = &c->cpu[cpu]		(a shift; then indexed)
  *		if slot->lock != 0		slow path
  *		m = slot->loaded, n = m->rounds
  *		if n == 0 (pop) / n == capacity (push)	slow path
@@ -55,9 +56,13 @@
  * statistics, and the window is one instruction (uslab.h says so of
  * uslab_cache_stats()).
  *
- * The slot's address is computed inside the sequence, from the cache and
- * the CPU number: GCC, given &c->cpu[cpu], adds the array's offset before
- * it shifts, an instruction more.
+ * The CPU is read inside the sequence, not before it and compared
+ * again: once it is read, a migration restarts the sequence, so the one
+ * read is true to the commit.  The bound (us_rseq_cpus) is 0 when rseq
+ * is off, and the kernel's "no CPU yet" values are above any bound, so
+ * the one comparison also sends those calls to the locked paths.  The
+ * slot's fields are addressed from the cache and the CPU number shifted
+ * by the slot's size, with no pointer to the slot made first.
  *
  * The locked paths of magazine.h remain for where this is unavailable:
  * architectures other than x86-64, threads without a registered rseq
@@ -132,7 +137,12 @@ void us_rseq_fence(int cpu);
 #define US_STR_(x) #x
 #define US_STR(x) US_STR_(x)
 
-/* The descriptor (version 0, flags 0) of the sequence from 1 to 2. */
+/*
+ * The descriptor (version 0, flags 0) of the sequence from 1 to 2, and
+ * its first step: the CPU, read inside the sequence, so that it stays
+ * true to the commit (a migration restarts the sequence), into %r8, and
+ * checked against the bound of the slots (slow: no slot, or rseq off).
+ */
 #define US_RSEQ_DESCRIPTOR                                                   \
 	".pushsection __rseq_cs, \"aw\"\n\t"                                 \
 	".balign 32\n\t"                                                     \
@@ -143,8 +153,9 @@ void us_rseq_fence(int cpu);
 	"leaq 3b(%%rip), %%rcx\n\t"                                          \
 	"movq %%rcx, %c[cs](%[rs])\n\t"                                      \
 	"1:\n\t"                                                             \
-	"cmpl %[cpu], %c[cpu_id](%[rs])\n\t"                                 \
-	"jnz 4f\n\t"
+	"movl %c[cpu_id](%[rs]), %%r8d\n\t"                                  \
+	"cmpl %[bound], %%r8d\n\t"                                           \
+	"jae %l[slow]\n\t"
 
 /*
  * The abort handler, preceded by glibc's signature as the kernel checks
@@ -159,18 +170,25 @@ void us_rseq_fence(int cpu);
 	"jmp %l[restart]\n\t"                                               \
 	".popsection\n\t"
 
-#define US_RSEQ_OPERANDS(c)                                                  \
-	[rs] "r"(rs), [cpu] "r"(cpu), [c] "r"(c),                            \
-	[slots] "i"(offsetof(struct kmem_cache, cpu)),                       \
+/*
+ * The slot's fields are addressed from the cache and the CPU times the
+ * slot's size (one cache line: magazine.h asserts it), by offsets that
+ * include the slot array's own.
+ */
+#define US_RSEQ_SLOT_FIELD(f) \
+	(offsetof(struct kmem_cache, cpu) + offsetof(struct us_cpu_slot, f))
+
+#define US_RSEQ_OPERANDS(c, b)                                           \
+	[rs] "r"(rs), [bound] "rm"(b), [c] "r"(c),                       \
 	[cs] "i"(offsetof(struct rseq, rseq_cs)),                            \
 	[cpu_id] "i"(offsetof(struct rseq, cpu_id)),                         \
-	[lock] "i"(offsetof(struct us_cpu_slot, lock)),                      \
-	[loaded] "i"(offsetof(struct us_cpu_slot, loaded)),                  \
+	[lock] "i"(US_RSEQ_SLOT_FIELD(lock)),                                \
+	[loaded] "i"(US_RSEQ_SLOT_FIELD(loaded)),                            \
+	[afast] "i"(US_RSEQ_SLOT_FIELD(alloc_fast)),                         \
+	[ffast] "i"(US_RSEQ_SLOT_FIELD(free_fast)),                          \
 	[rounds] "i"(offsetof(struct us_mag, rounds)),                       \
 	[capacity] "i"(offsetof(struct us_mag, capacity)),                   \
-	[objs] "i"(offsetof(struct us_mag, objs)),                           \
-	[afast] "i"(offsetof(struct us_cpu_slot, alloc_fast)),               \
-	[ffast] "i"(offsetof(struct us_cpu_slot, free_fast))
+	[objs] "i"(offsetof(struct us_mag, objs))
 
 static inline struct rseq *us_rseq_area(void)
 {
@@ -179,41 +197,33 @@ static inline struct rseq *us_rseq_area(void)
 }
 
 /*
- * %r8 = &c->cpu[cpu]: the slot is one cache line (magazine.h asserts
- * it), so a shift and a lea.
- */
-#define US_RSEQ_SLOT                                                         \
-	"movl %[cpu], %%r8d\n\t"                                             \
-	"shlq $6, %%r8\n\t"                                                  \
-	"leaq %c[slots](%[c], %%r8), %%r8\n\t"
-
-/*
  * The sequences, for use inside a function with `rs` (us_rseq_area()),
- * `cpu` (the CPU read from it) and the labels `restart` (the sequence was
- * aborted: read the CPU again), `slow` (the magazine cannot serve: the
- * locked paths) and, for the push, `twice` (obj is already on top of the
- * magazine: a double free).
+ * `bound` (the CPUs the slots serve: a register or memory) and the labels
+ * `restart` (the sequence was aborted: run it again), `slow` (no slot for
+ * this CPU, or the magazine cannot serve: the locked paths) and, for the
+ * push, `twice` (obj is already on top of the magazine: a double free).
+ * %r8 holds the CPU times the slot's size.
  *
- * Pop an object from the loaded magazine of c's slot for this CPU, into obj,
- * which is %rax: the fast paths return it, and need no move so.
+ * Pop an object from the loaded magazine of c's slot for this CPU, into
+ * obj, which is %rax: the fast paths return it, and need no move so.
  */
-#define US_RSEQ_POP(c, obj)                                                  \
+#define US_RSEQ_POP(c, b, obj)                                           \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     US_RSEQ_SLOT                                            \
-		     "cmpl $0, %c[lock](%%r8)\n\t"                            \
+		     "shlq $6, %%r8\n\t"                                     \
+		     "cmpl $0, %c[lock](%[c], %%r8)\n\t"                      \
 		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%%r8), %%rdx\n\t"                    \
+		     "movq %c[loaded](%[c], %%r8), %%rdx\n\t"                 \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "testl %%ecx, %%ecx\n\t"                                 \
 		     "jz %l[slow]\n\t"                                         \
 		     "subl $1, %%ecx\n\t"                                     \
 		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"             \
-		     "addq $1, %c[afast](%%r8)\n\t"                        \
+		     "addq $1, %c[afast](%[c], %%r8)\n\t"                     \
 		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
 		     US_RSEQ_ABORT                                           \
 		     : [obj] "=&a"(obj)                                      \
-		     : US_RSEQ_OPERANDS(c)                                   \
-		     : "rcx", "rdx", "r8", "memory", "cc"             \
+		     : US_RSEQ_OPERANDS(c, b)                            \
+		     : "rcx", "rdx", "r8", "memory", "cc"                    \
 		     : restart, slow)
 
 /*
@@ -221,25 +231,25 @@ static inline struct rseq *us_rseq_area(void)
  * the magazine's NULL guard, so an empty magazine needs no test of its
  * own before the comparison with the top.
  */
-#define US_RSEQ_PUSH(c, obj)                                                 \
+#define US_RSEQ_PUSH(c, b, obj)                                          \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     US_RSEQ_SLOT                                            \
-		     "cmpl $0, %c[lock](%%r8)\n\t"                            \
+		     "shlq $6, %%r8\n\t"                                     \
+		     "cmpl $0, %c[lock](%[c], %%r8)\n\t"                      \
 		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%%r8), %%rdx\n\t"                    \
+		     "movq %c[loaded](%[c], %%r8), %%rdx\n\t"                 \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"                    \
 		     "jae %l[slow]\n\t"                                        \
 		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"           \
 		     "je %l[twice]\n\t"                                        \
 		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"             \
-		     "addq $1, %c[ffast](%%r8)\n\t"                        \
+		     "addq $1, %c[ffast](%[c], %%r8)\n\t"                     \
 		     "addl $1, %%ecx\n\t"                                     \
 		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
 		     US_RSEQ_ABORT                                           \
 		     :                                                       \
-		     : US_RSEQ_OPERANDS(c), [obj] "r"(obj)                   \
-		     : "rcx", "rdx", "r8", "memory", "cc"             \
+		     : US_RSEQ_OPERANDS(c, b), [obj] "r"(obj)            \
+		     : "rcx", "rdx", "r8", "memory", "cc"                    \
 		     : restart, slow, twice)
 
 #endif /* US_RSEQ_FAST */
