@@ -174,6 +174,7 @@ void us_mag_cache_init(struct kmem_cache *c)
 		struct us_cpu_slot *slot = &c->cpu[i];
 
 		memset(slot, 0, sizeof(*slot));
+		slot->fast = &us_mag_sentinel;
 		slot->loaded = &us_mag_sentinel;
 		slot->prev = &us_mag_sentinel;
 	}
@@ -536,7 +537,7 @@ void *us_mag_alloc_percpu(struct kmem_cache *c)
 	if (likely(m->rounds != 0)) {
 		obj = mag_pop(m);
 		us_stat_add(&slot->alloc_fast, 1);
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 	} else {
 		obj = alloc_from_depot(c, slot);
 	}
@@ -562,7 +563,7 @@ void us_mag_free_percpu(struct kmem_cache *c, void *obj)
 			mag_double_free(c, slot, obj);
 		m->objs[m->rounds++] = obj;
 		us_stat_add(&slot->free_fast, 1);
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 		return;
 	}
 	free_to_depot(c, slot, obj);
@@ -587,7 +588,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 	if (slot->prev->rounds) {
 		slot_swap(slot);
 		obj = mag_pop(slot->loaded);
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 		return obj;
 	}
 
@@ -597,10 +598,10 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		slot->prev = slot->loaded;
 		slot->loaded = m;
 		obj = mag_pop(m);
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 		return obj;
 	}
-	us_unlock(&slot->lock);
+	us_mag_unlock(slot);
 
 	/* Refill from the slabs, holding no lock: objects in flight. */
 	flight = flight_begin();
@@ -630,7 +631,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		slot->prev = m;
 		m = NULL;
 	}
-	us_unlock(&slot->lock);
+	us_mag_unlock(slot);
 	if (old)
 		depot_put_empty(c, old);
 	if (m) {
@@ -690,13 +691,13 @@ static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 			 */
 			if (full)
 				mag_flush(c, full);
-			us_unlock(&slot->lock);
+			us_mag_unlock(slot);
 			mag_delete_list(stale);
 			if (full)
 				depot_put_empty(c, full);
 			return;
 		}
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 		mag_delete_list(stale);
 
 		/* No empty magazine anywhere: make one and try again. */
@@ -713,13 +714,13 @@ static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 	}
 push:
 	slot->loaded->objs[slot->loaded->rounds++] = obj;
-	us_unlock(&slot->lock);
+	us_mag_unlock(slot);
 }
 
 static void mag_double_free(struct kmem_cache *c, struct us_cpu_slot *slot,
 			    void *obj)
 {
-	us_unlock(&slot->lock);
+	us_mag_unlock(slot);
 	us_mag_report_double_free(c, obj);
 }
 
@@ -733,6 +734,7 @@ void us_mag_report_double_free(struct kmem_cache *c, void *obj)
 static struct us_cpu_slot *lock_slot(struct kmem_cache *c, unsigned int i)
 {
 	us_lock(&c->cpu[i].lock);
+	us_mag_slot_close(&c->cpu[i]);
 	if (us_rseq_must_fence(i))
 		us_rseq_fence((int)i);
 	return &c->cpu[i];
@@ -769,7 +771,7 @@ unsigned int us_mag_alloc_bulk(struct kmem_cache *c, void **p, unsigned int n)
 			p[got++] = mag_pop(m);
 	}
 	us_stat_add(&slot->alloc_fast, got);
-	us_unlock(&slot->lock);
+	us_mag_unlock(slot);
 	for (unsigned int i = 0; i < got; i++)
 		us_obj_handout(c, p[i]);
 
@@ -867,7 +869,7 @@ void us_mag_drain_walking(struct kmem_cache *c)
 		prev = slot->prev;
 		slot->loaded = &us_mag_sentinel;
 		slot->prev = &us_mag_sentinel;
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 		if (loaded != &us_mag_sentinel) {
 			mag_flush(c, loaded);
 			mag_delete(loaded);
@@ -902,7 +904,7 @@ uint64_t us_mag_cached(struct kmem_cache *c)
 		struct us_cpu_slot *slot = lock_slot(c, i);
 
 		n += slot->loaded->rounds + slot->prev->rounds;
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 	}
 	us_lock(&c->depot.lock);
 	for (struct us_mag *m = c->depot.full; m; m = m->next)
@@ -965,7 +967,7 @@ unsigned int us_mag_validate(struct kmem_cache *c)
 
 		problems += validate_mag(c, slot->loaded);
 		problems += validate_mag(c, slot->prev);
-		us_unlock(&slot->lock);
+		us_mag_unlock(slot);
 	}
 	us_lock(&c->depot.lock);
 	for (struct us_mag *m = c->depot.full; m; m = m->next)
@@ -981,8 +983,10 @@ void us_mag_fork_prepare_cpus(struct kmem_cache *c)
 	/* The caller fences every CPU once all caches are locked. */
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
-	for (unsigned int i = 0; i < us_nr_cpus; i++)
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
 		us_lock(&c->cpu[i].lock);
+		us_mag_slot_close(&c->cpu[i]);
+	}
 }
 
 void us_mag_fork_prepare_depot(struct kmem_cache *c)
@@ -997,7 +1001,7 @@ void us_mag_fork_parent(struct kmem_cache *c)
 		return;
 	us_unlock(&c->depot.lock);
 	for (unsigned int i = 0; i < us_nr_cpus; i++)
-		us_unlock(&c->cpu[i].lock);
+		us_mag_unlock(&c->cpu[i]);
 }
 
 void us_mag_fork_child(struct kmem_cache *c)
@@ -1005,6 +1009,8 @@ void us_mag_fork_child(struct kmem_cache *c)
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
 	us_lock_reset(&c->depot.lock);
-	for (unsigned int i = 0; i < us_nr_cpus; i++)
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		c->cpu[i].fast = c->cpu[i].loaded;
 		us_lock_reset(&c->cpu[i].lock);
+	}
 }

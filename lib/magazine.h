@@ -46,9 +46,27 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before);
 uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 
 /*
- * Lock the slot of the CPU we run on and return it.  With rseq, a thread
- * that has since moved to another CPU restarts the sequences of the
- * slot's CPU (rseq.h) before it may touch the slot.
+ * Close a slot to the sequences, just locked: they find the empty
+ * sentinel and take the locked paths.  A sequence that had read `fast`
+ * before is still in flight on the slot's CPU; rseq.h says who restarts
+ * it, and the caller does so after this store.
+ */
+static inline void us_mag_slot_close(struct us_cpu_slot *slot)
+{
+	__atomic_store_n(&slot->fast, &us_mag_sentinel, __ATOMIC_RELAXED);
+}
+
+/* Open the slot to the sequences again, on `loaded`, and unlock it. */
+static inline void us_mag_unlock(struct us_cpu_slot *slot)
+{
+	__atomic_store_n(&slot->fast, slot->loaded, __ATOMIC_RELEASE);
+	us_unlock(&slot->lock);
+}
+
+/*
+ * Lock the slot of the CPU we run on, close it, and return it.  With
+ * rseq, a thread that has since moved to another CPU restarts the
+ * sequences of the slot's CPU (rseq.h) before it may touch the slot.
  */
 static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 {
@@ -63,6 +81,7 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 		}
 		us_lock(&slot->lock);
 	}
+	us_mag_slot_close(slot);
 	if (us_rseq_must_fence(cpu))
 		us_rseq_fence((int)cpu);
 	return slot;

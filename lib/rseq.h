@@ -26,8 +26,7 @@
  *	1:	cpu = rseq->cpu_id
  *		if cpu >= bound			slow path
  *		slot = &c->cpu[cpu]		(a shift; then indexed)
- *		if slot->lock != 0		slow path
- *		m = slot->loaded, n = m->rounds
+ *		m = slot->fast, n = m->rounds
  *		if n == 0 (pop) / n == capacity (push)	slow path
  *		pop: obj = m->objs[n - 1]
  *		push: if m->objs[n - 1] == obj	double free
@@ -37,19 +36,22 @@
  *	2:
  *
  * Everything else that changes a slot, on any CPU, first takes the slot's
- * lock, which the sequence respects: a sequence that finds it held goes
- * to the locked slow path.  One that read it free just before the lock
- * was taken is still in flight on the slot's CPU, so a thread that takes
- * the lock while running elsewhere then restarts that CPU's sequences
- * with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) before touching
- * the slot (us_rseq_fence()).  A thread that takes the lock on the slot's
- * own CPU needs no fence: any sequence it interrupted to run there has
- * been aborted.  "The slot's own CPU" is the kernel's CPU number equal to
- * the slot index, never the folded number of cpu.h: a thread on a CPU
- * beyond the slot count uses a slot whose own CPU may be running a
- * sequence on it (us_rseq_must_fence()).  This is the exchange with the
- * previous magazine and the depot, the refill and the drain: all take
- * the lock.
+ * lock and closes the slot to the sequences: `fast`, the magazine they
+ * work on, which is `loaded` while the slot is unlocked, becomes the
+ * empty sentinel (capacity 0), on which both sequences take the slow
+ * path; unlocking opens it on `loaded` again (magazine.h).  So the
+ * sequences need no test of the lock.  A sequence that read `fast` just
+ * before it was closed is still in flight on the slot's CPU, so a thread
+ * that closes the slot while running elsewhere then restarts that CPU's
+ * sequences with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)
+ * before touching the slot (us_rseq_fence()).  A thread that closes it
+ * on the slot's own CPU needs no fence: any sequence it interrupted to
+ * run there has been aborted.  "The slot's own CPU" is the kernel's CPU
+ * number equal to the slot index, never the folded number of cpu.h: a
+ * thread on a CPU beyond the slot count uses a slot whose own CPU may be
+ * running a sequence on it (us_rseq_must_fence()).  This is the exchange
+ * with the previous magazine and the depot, the refill and the drain:
+ * all lock and close.
  *
  * The counter increment is the one store before the commit; a sequence
  * aborted between the two counts one operation twice.  The counters are
@@ -182,8 +184,7 @@ void us_rseq_fence(int cpu);
 	[rs] "r"(rs), [bound] "rm"(b), [c] "r"(c),                       \
 	[cs] "i"(offsetof(struct rseq, rseq_cs)),                            \
 	[cpu_id] "i"(offsetof(struct rseq, cpu_id)),                         \
-	[lock] "i"(US_RSEQ_SLOT_FIELD(lock)),                                \
-	[loaded] "i"(US_RSEQ_SLOT_FIELD(loaded)),                            \
+	[fast] "i"(US_RSEQ_SLOT_FIELD(fast)),                                \
 	[afast] "i"(US_RSEQ_SLOT_FIELD(alloc_fast)),                         \
 	[ffast] "i"(US_RSEQ_SLOT_FIELD(free_fast)),                          \
 	[rounds] "i"(offsetof(struct us_mag, rounds)),                       \
@@ -210,9 +211,7 @@ static inline struct rseq *us_rseq_area(void)
 #define US_RSEQ_POP(c, b, obj)                                           \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
 		     "shlq $6, %%r8\n\t"                                     \
-		     "cmpl $0, %c[lock](%[c], %%r8)\n\t"                      \
-		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%[c], %%r8), %%rdx\n\t"                 \
+		     "movq %c[fast](%[c], %%r8), %%rdx\n\t"                   \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "testl %%ecx, %%ecx\n\t"                                 \
 		     "jz %l[slow]\n\t"                                         \
@@ -234,9 +233,7 @@ static inline struct rseq *us_rseq_area(void)
 #define US_RSEQ_PUSH(c, b, obj)                                          \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
 		     "shlq $6, %%r8\n\t"                                     \
-		     "cmpl $0, %c[lock](%[c], %%r8)\n\t"                      \
-		     "jnz %l[slow]\n\t"                                        \
-		     "movq %c[loaded](%[c], %%r8), %%rdx\n\t"                 \
+		     "movq %c[fast](%[c], %%r8), %%rdx\n\t"                   \
 		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
 		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"                    \
 		     "jae %l[slow]\n\t"                                        \

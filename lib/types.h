@@ -230,11 +230,14 @@ _Static_assert(offsetof(struct us_mag, guard) + sizeof(void *) ==
 /*
  * One CPU's view of a cache.  Counters are written with relaxed atomic
  * stores under the slot lock so that statistics may read them without
- * it.
+ * it.  `fast` is the magazine the restartable sequences (rseq.h) work
+ * on: `loaded` while the slot is unlocked, the empty sentinel while it
+ * is locked, so that a sequence needs no test of the lock.
  */
 struct us_cpu_slot {
 	struct us_lock lock;
 	uint32_t pad;
+	struct us_mag *fast;		/* [cpu] written, and read by rseq */
 	struct us_mag *loaded;		/* [cpu] */
 	struct us_mag *prev;		/* [cpu] */
 	_Atomic uint64_t alloc_fast;	/* [cpu] */
