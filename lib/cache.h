@@ -54,11 +54,12 @@ US_NORETURN void us_cache_invalid_pointer(const char *who, const void *p,
  */
 static inline struct kmem_cache *us_cache_find(const void *p)
 {
-	struct us_page *pg = us_chunk_page(p);
+	struct us_page *pg;
 	struct kmem_cache *c;
 
-	if (unlikely(!pg))
+	if (unlikely(!us_chunk_in_slab(p)))
 		return NULL;
+	pg = us_chunk_page_of(p);
 	c = atomic_load_explicit(&pg->cache, memory_order_relaxed);
 	if (unlikely(!c) ||
 	    unlikely(!us_slab_offset_is_object(c, us_page_obj_offset(pg, p))))
@@ -72,9 +73,9 @@ static inline struct kmem_cache *us_cache_find(const void *p)
  */
 static inline bool us_cache_owns(const struct kmem_cache *s, const void *p)
 {
-	struct us_page *pg = us_chunk_page(p);
+	struct us_page *pg = us_chunk_page_of(p);
 
-	return likely(pg != NULL) &&
+	return likely(us_chunk_in_slab(p)) &&
 	       likely(atomic_load_explicit(&pg->cache, memory_order_relaxed) ==
 		      s) &&
 	       likely(us_slab_offset_is_object(s, us_page_obj_offset(pg, p)));

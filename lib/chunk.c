@@ -379,7 +379,7 @@ void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
 	size_t n = ((size_t)1 << ch->slab_shift) >> US_GRANULE_SHIFT;
 
 	for (size_t i = first; i < first + n; i++) {
-		ch->pages[i].obj0 = (uint32_t)(start + base_off);
+		ch->pages[i].obj0 = (uintptr_t)ch + start + base_off;
 		atomic_store_explicit(&ch->pages[i].cache, cache,
 				      memory_order_release);
 	}

@@ -42,31 +42,51 @@ static inline struct us_chunk *us_chunk_lookup(const void *p)
 }
 
 /*
- * The page entry of p if p lies in a slab chunk, else NULL: the free
- * path's first step.  The entry's address depends on p alone, so its
- * load need not wait for the registry's.  No lock.
+ * Does p lie in a slab chunk?  The registry's bit for its region: the
+ * free path's first step.  No lock.
  */
-static inline struct us_page *us_chunk_page(const void *p)
+static inline bool us_chunk_in_slab(const void *p)
 {
-	uintptr_t a = (uintptr_t)p;
-	size_t region = a >> US_CHUNK_SHIFT;
+	size_t region = (uintptr_t)p >> US_CHUNK_SHIFT;
 
 	/*
 	 * One bound check for the address space and the table: the word
-	 * index is below US_REGISTRY_WORDS exactly when a is below
+	 * index is below US_REGISTRY_WORDS exactly when p is below
 	 * 2^US_ADDRESS_BITS.
 	 */
 	if (unlikely(region / 64 >= US_REGISTRY_WORDS))
-		return NULL;
-	if (!(atomic_load_explicit(&us_registry_slab[region / 64],
-				   memory_order_relaxed) &
-	      ((uint64_t)1 << (region % 64))))
-		return NULL;
-	/* The entry's offset in the table is the granule number times 16. */
+		return false;
+	return atomic_load_explicit(&us_registry_slab[region / 64],
+				    memory_order_relaxed) &
+	       ((uint64_t)1 << (region % 64));
+}
+
+/*
+ * The page entry of p, which lies in a slab chunk.  Its address depends
+ * on p alone, so its load need not wait for the registry's.
+ */
+static inline struct us_page *us_chunk_page_of(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	/*
+	 * The entry's offset in the table is the granule number times 16.
+	 * The empty asm hides that its bits and the chunk's are disjoint:
+	 * GCC would join the two with an OR and make the entry's address
+	 * in a register of its own, where an ADD folds into the addressing
+	 * of each load from the entry.
+	 */
+	uintptr_t at = (a >> (US_GRANULE_SHIFT - 4)) &
+		       ((US_CHUNK_PAGES - 1) << 4);
+
+	__asm__("" : "+r"(at));
 	return (struct us_page *)((a & ~(uintptr_t)US_CHUNK_MASK) +
-				  offsetof(struct us_chunk, pages) +
-				  ((a >> (US_GRANULE_SHIFT - 4)) &
-				   ((US_CHUNK_PAGES - 1) << 4)));
+				  offsetof(struct us_chunk, pages) + at);
+}
+
+/* The page entry of p if p lies in a slab chunk, else NULL.  No lock. */
+static inline struct us_page *us_chunk_page(const void *p)
+{
+	return us_chunk_in_slab(p) ? us_chunk_page_of(p) : NULL;
 }
 
 /*
@@ -76,7 +96,7 @@ static inline struct us_page *us_chunk_page(const void *p)
 static inline uintptr_t us_page_obj_offset(const struct us_page *pg,
 					   const void *p)
 {
-	return ((uintptr_t)p & US_CHUNK_MASK) - pg->obj0;
+	return (uintptr_t)p - pg->obj0;
 }
 
 /*

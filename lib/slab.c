@@ -166,6 +166,16 @@ static uint32_t inverse_mod(uint32_t a, uint32_t m)
 	return (uint32_t)(t < 0 ? t + m : t);
 }
 
+/* The inverse of odd d modulo 2^64, by Newton's iteration. */
+static uint64_t odd_inverse(uint64_t d)
+{
+	uint64_t x = d;		/* right in the low 3 bits: d * d == 1 mod 8 */
+
+	for (int i = 0; i < 5; i++)	/* each step doubles the good bits */
+		x *= 2 - d * x;
+	return x;
+}
+
 static int set_geometry(struct kmem_cache *c, unsigned int order, size_t slab,
 			size_t n, size_t waste, size_t raw, unsigned int align)
 {
@@ -177,6 +187,8 @@ static int set_geometry(struct kmem_cache *c, unsigned int order, size_t slab,
 	c->colour_count = (uint32_t)(waste / c->colour_step) + 1;
 	/* Exact for offsets and sizes below 2^20: slab.h. */
 	c->reciprocal = (((uint64_t)1 << 40) + raw - 1) / raw;
+	c->size_shift = (uint32_t)__builtin_ctzll(raw);
+	c->size_inverse = odd_inverse((uint64_t)raw >> c->size_shift);
 	return 0;
 }
 

@@ -107,14 +107,22 @@ static inline uintptr_t us_slab_obj_offset(const struct kmem_cache *c,
 
 /*
  * Is off, an offset from a slab's first object, exactly an object's
- * start?  By multiplication: no division.
+ * start?  With size = odd << size_shift, off is a multiple of size
+ * exactly when (off * odd^-1) rotated right by size_shift is at most
+ * (2^64 - 1) / size, and then it is the quotient (Hacker's Delight,
+ * 10-17); otherwise it is above that bound, so above any object index.
+ * So one comparison with the object count answers both "a multiple?"
+ * and "inside the slab?", an offset below the first object included
+ * (it wrapped to a huge number).  A multiply, a rotate, no division.
  */
 static inline bool us_slab_offset_is_object(const struct kmem_cache *c,
 					    uintptr_t off)
 {
-	if (unlikely(off >= c->span))
-		return false;
-	return ((off * c->reciprocal) >> 40) * c->size == off;
+	uint64_t q = (uint64_t)off * c->size_inverse;
+	unsigned int k = c->size_shift;
+
+	q = (q >> k) | (q << ((64 - k) & 63));
+	return q < c->objects;
 }
 
 /* The index of object p in its slab, by multiplication (no division). */

@@ -131,8 +131,7 @@ _Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");
  */
 struct us_page {
 	struct kmem_cache *_Atomic cache;
-	uint32_t obj0;			/* first object, from the chunk */
-	uint32_t pad;
+	uintptr_t obj0;			/* the slab's first object's address */
 };
 
 _Static_assert(sizeof(struct us_page) == 16, "a page entry is 16 bytes");
@@ -300,11 +299,13 @@ struct kmem_cache {
 	uint32_t flags;			/* SLAB_* and US_CACHE_* */
 	uint32_t objects;		/* per slab */
 	uint32_t span;			/* objects * size: the objects' extent */
+	uint32_t size_shift;		/* size is odd << size_shift, and */
+	uint64_t size_inverse;		/* odd * size_inverse == 1 mod 2^64 */
+	uint64_t reciprocal;		/* ceil(2^40 / size): index by multiply */
+	uint32_t tc_index;		/* thread-cache slot (tcache.c); 0: none */
 	uint32_t rand_step;		/* carving order: 0 in address order, */
 	uint32_t rand_inverse;		/* else a stride and its inverse mod */
 					/* objects (USLAB_RANDOM_FREELIST) */
-	uint32_t tc_index;		/* thread-cache slot (tcache.c); 0: none */
-	uint64_t reciprocal;		/* ceil(2^40 / size): index by multiply */
 	uintptr_t secret;		/* free pointer hardening */
 	void (*ctor)(void *);
 	uint32_t order;			/* slab is 2^order pages */

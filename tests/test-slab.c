@@ -101,6 +101,58 @@ TEST(geometry_wastes_little)
 }
 END_TEST
 
+/*
+ * The interior-pointer check (slab.h) against division: every offset of
+ * every slab, those past its last object and those below its first
+ * (wrapped), for every size a cache can have up to 16 KiB and a spread
+ * of larger ones.
+ */
+TEST(object_start_check_agrees_with_division)
+{
+	unsigned long checked = 0;
+
+	for (unsigned int size = 8; size <= (1u << 20);
+	     size = size < 16384 ? size + 8 : size * 5 / 4 + 8) {
+		struct kmem_cache k;
+		uintptr_t end;
+
+		memset(&k, 0, sizeof(k));
+		if (us_slab_geometry(&k, size & ~7u, 0, 0, false) != 0)
+			continue;
+		ck_assert_uint_eq((uint64_t)k.size >> k.size_shift << k.size_shift,
+				  k.size);
+		ck_assert_uint_eq(((uint64_t)k.size >> k.size_shift) * k.size_inverse,
+				  1);
+		/*
+		 * Every byte for the smallest sizes; beyond, every byte
+		 * within 16 of each object's start, and a spread between.
+		 */
+		end = (uintptr_t)k.span + 2 * k.size;
+		for (uintptr_t off = 0; off < end; off++) {
+			uintptr_t in = off % k.size;
+			bool want = off < k.span && in == 0;
+
+			if (k.size > 128 && in > 16 && in < k.size - 16) {
+				off += (k.size - 16 - in) / 2;
+				continue;
+			}
+			if (us_slab_offset_is_object(&k, off) != want)
+				ck_abort_msg("size %u: offset %zu is%s an object",
+					     k.size, (size_t)off, want ? " not" : "");
+			checked++;
+		}
+		/* Plain tests in the loops: each ck_assert() writes a pipe. */
+		for (uintptr_t below = 1; below <= 2 * k.size; below++)
+			if (us_slab_offset_is_object(&k, (uintptr_t)0 - below))
+				ck_abort_msg("size %u: %zu below the first object",
+					     k.size, (size_t)below);
+		ck_assert(!us_slab_offset_is_object(&k, UINTPTR_MAX));
+		ck_assert(!us_slab_offset_is_object(&k, k.span));
+	}
+	ck_assert_uint_gt(checked, 1000000);
+}
+END_TEST
+
 TEST(reciprocal_index_is_exact)
 {
 	for (unsigned int size = 8; size <= (1u << 20); size = size * 3 / 2 + 8) {
