@@ -169,6 +169,19 @@ static unsigned long mag_rounds(const struct target *t, uintptr_t m)
 }
 
 /*
+ * The rounds of a slot's loaded magazine: while the slot is open (end
+ * set), the sequences count them by its top, not the magazine's rounds
+ * (types.h).
+ */
+static unsigned long loaded_rounds(const struct target *t,
+				   const struct us_cpu_slot *slot)
+{
+	if (slot->end && slot->top >= slot->base && slot->top <= slot->end)
+		return (unsigned long)(slot->top - slot->base);
+	return mag_rounds(t, (uintptr_t)slot->loaded);
+}
+
+/*
  * Objects the cache at addr (already read into c) holds in magazines;
  * *in_depot gets those in its depot's full magazines.
  */
@@ -190,7 +203,7 @@ static unsigned long cached_objects(const struct target *t, uintptr_t addr,
 		if (rread(t, addr + offsetof(struct kmem_cache, cpu) +
 			     (uintptr_t)i * sizeof(slot), &slot, sizeof(slot)))
 			break;
-		n += mag_rounds(t, (uintptr_t)slot.loaded) +
+		n += loaded_rounds(t, &slot) +
 		     mag_rounds(t, (uintptr_t)slot.prev);
 	}
 	cpus = n;

@@ -174,9 +174,9 @@ void us_mag_cache_init(struct kmem_cache *c)
 		struct us_cpu_slot *slot = &c->cpu[i];
 
 		memset(slot, 0, sizeof(*slot));
-		slot->fast = &us_mag_sentinel;
 		slot->loaded = &us_mag_sentinel;
 		slot->prev = &us_mag_sentinel;
+		us_mag_slot_open(slot);
 	}
 }
 
@@ -737,6 +737,7 @@ static struct us_cpu_slot *lock_slot(struct kmem_cache *c, unsigned int i)
 	us_mag_slot_close(&c->cpu[i]);
 	if (us_rseq_must_fence(i))
 		us_rseq_fence((int)i);
+	us_mag_slot_sync(&c->cpu[i]);
 	return &c->cpu[i];
 }
 
@@ -995,13 +996,20 @@ void us_mag_fork_prepare_depot(struct kmem_cache *c)
 		us_lock(&c->depot.lock);
 }
 
+/*
+ * After fork, both sides: every slot was closed, then every CPU fenced
+ * (cache.c), so the sequences' counts are settled; write them back and
+ * open the slots again.
+ */
 void us_mag_fork_parent(struct kmem_cache *c)
 {
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
 	us_unlock(&c->depot.lock);
-	for (unsigned int i = 0; i < us_nr_cpus; i++)
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		us_mag_slot_sync(&c->cpu[i]);
 		us_mag_unlock(&c->cpu[i]);
+	}
 }
 
 void us_mag_fork_child(struct kmem_cache *c)
@@ -1010,7 +1018,8 @@ void us_mag_fork_child(struct kmem_cache *c)
 		return;
 	us_lock_reset(&c->depot.lock);
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		c->cpu[i].fast = c->cpu[i].loaded;
+		us_mag_slot_sync(&c->cpu[i]);
+		us_mag_slot_open(&c->cpu[i]);
 		us_lock_reset(&c->cpu[i].lock);
 	}
 }

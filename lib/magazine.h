@@ -46,26 +46,50 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before);
 uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 
 /*
- * Close a slot to the sequences, just locked: they find the empty
- * sentinel and take the locked paths.  A sequence that had read `fast`
- * before is still in flight on the slot's CPU; rseq.h says who restarts
- * it, and the caller does so after this store.
+ * Close a slot to the sequences, just locked: with base the highest
+ * address and end NULL, a pop finds nothing above base and a push no
+ * room below end, and both take the locked paths.  A sequence that read
+ * the slot open just before is still in flight on the slot's CPU; rseq.h
+ * says who restarts it, which the caller does after this.
  */
 static inline void us_mag_slot_close(struct us_cpu_slot *slot)
 {
-	__atomic_store_n(&slot->fast, &us_mag_sentinel, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->base, (void **)UINTPTR_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->end, (void **)NULL, __ATOMIC_RELAXED);
 }
 
-/* Open the slot to the sequences again, on `loaded`, and unlock it. */
+/*
+ * A closed slot, no sequence in flight on it: write the sequences' count
+ * back into the loaded magazine, where the locked code reads it.
+ */
+static inline void us_mag_slot_sync(struct us_cpu_slot *slot)
+{
+	slot->loaded->rounds = (uint32_t)(slot->top - slot->loaded->objs);
+}
+
+/*
+ * Open the slot to the sequences on its loaded magazine: top first, so
+ * that a sequence that finds base or end open finds top true too.
+ */
+static inline void us_mag_slot_open(struct us_cpu_slot *slot)
+{
+	struct us_mag *m = slot->loaded;
+
+	__atomic_store_n(&slot->top, m->objs + m->rounds, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
+}
+
+/* Open the slot again and unlock it. */
 static inline void us_mag_unlock(struct us_cpu_slot *slot)
 {
-	__atomic_store_n(&slot->fast, slot->loaded, __ATOMIC_RELEASE);
+	us_mag_slot_open(slot);
 	us_unlock(&slot->lock);
 }
 
 /*
- * Lock the slot of the CPU we run on, close it, and return it.  With
- * rseq, a thread that has since moved to another CPU restarts the
+ * Lock the slot of the CPU we run on, close and sync it, and return it.
+ * With rseq, a thread that has since moved to another CPU restarts the
  * sequences of the slot's CPU (rseq.h) before it may touch the slot.
  */
 static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
@@ -84,6 +108,7 @@ static inline struct us_cpu_slot *us_mag_lock_current(struct kmem_cache *c)
 	us_mag_slot_close(slot);
 	if (us_rseq_must_fence(cpu))
 		us_rseq_fence((int)cpu);
+	us_mag_slot_sync(slot);
 	return slot;
 }
 
@@ -143,7 +168,7 @@ US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 #endif
 
 #if US_RSEQ_FAST
-_Static_assert(sizeof(struct us_cpu_slot) == 64, "US_RSEQ_SLOT shifts by 6");
+_Static_assert(sizeof(struct us_cpu_slot) == 128, "the sequences shift by 7");
 #endif
 
 /* Allocate from c's magazines; NULL with errno ENOMEM. */

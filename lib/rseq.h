@@ -180,16 +180,15 @@ void us_rseq_fence(int cpu);
 #define US_RSEQ_SLOT_FIELD(f) \
 	(offsetof(struct kmem_cache, cpu) + offsetof(struct us_cpu_slot, f))
 
-#define US_RSEQ_OPERANDS(c, b)                                           \
-	[rs] "r"(rs), [bound] "rm"(b), [c] "r"(c),                       \
+#define US_RSEQ_OPERANDS(c, b)                                               \
+	[rs] "r"(rs), [bound] "rm"(b), [c] "r"(c),                           \
 	[cs] "i"(offsetof(struct rseq, rseq_cs)),                            \
 	[cpu_id] "i"(offsetof(struct rseq, cpu_id)),                         \
-	[fast] "i"(US_RSEQ_SLOT_FIELD(fast)),                                \
+	[top] "i"(US_RSEQ_SLOT_FIELD(top)),                                  \
+	[base] "i"(US_RSEQ_SLOT_FIELD(base)),                                \
+	[end] "i"(US_RSEQ_SLOT_FIELD(end)),                                  \
 	[afast] "i"(US_RSEQ_SLOT_FIELD(alloc_fast)),                         \
-	[ffast] "i"(US_RSEQ_SLOT_FIELD(free_fast)),                          \
-	[rounds] "i"(offsetof(struct us_mag, rounds)),                       \
-	[capacity] "i"(offsetof(struct us_mag, capacity)),                   \
-	[objs] "i"(offsetof(struct us_mag, objs))
+	[ffast] "i"(US_RSEQ_SLOT_FIELD(free_fast))
 
 static inline struct rseq *us_rseq_area(void)
 {
@@ -201,52 +200,50 @@ static inline struct rseq *us_rseq_area(void)
  * The sequences, for use inside a function with `rs` (us_rseq_area()),
  * `bound` (the CPUs the slots serve: a register or memory) and the labels
  * `restart` (the sequence was aborted: run it again), `slow` (no slot for
- * this CPU, or the magazine cannot serve: the locked paths) and, for the
- * push, `twice` (obj is already on top of the magazine: a double free).
- * %r8 holds the CPU times the slot's size.
+ * this CPU, or the slot cannot serve: empty, full or closed: the locked
+ * paths) and, for the push, `twice` (obj is already on top of the
+ * magazine: a double free).  %r8 holds the CPU times the slot's size.
  *
- * Pop an object from the loaded magazine of c's slot for this CPU, into
- * obj, which is %rax: the fast paths return it, and need no move so.
+ * Pop the object below top, if top is above base, into obj, which is
+ * %rax: the fast paths return it, and need no move so.
  */
-#define US_RSEQ_POP(c, b, obj)                                           \
+#define US_RSEQ_POP(c, b, obj)                                               \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     "shlq $6, %%r8\n\t"                                     \
-		     "movq %c[fast](%[c], %%r8), %%rdx\n\t"                   \
-		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
-		     "testl %%ecx, %%ecx\n\t"                                 \
-		     "jz %l[slow]\n\t"                                         \
-		     "subl $1, %%ecx\n\t"                                     \
-		     "movq %c[objs](%%rdx, %%rcx, 8), %[obj]\n\t"             \
+		     "shlq $7, %%r8\n\t"                                     \
+		     "movq %c[top](%[c], %%r8), %%rdx\n\t"                    \
+		     "cmpq %c[base](%[c], %%r8), %%rdx\n\t"                   \
+		     "jbe %l[slow]\n\t"                                        \
+		     "movq -8(%%rdx), %[obj]\n\t"                             \
 		     "addq $1, %c[afast](%[c], %%r8)\n\t"                     \
-		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
+		     "subq $8, %%rdx\n\t"                                     \
+		     "movq %%rdx, %c[top](%[c], %%r8)\n\t"                    \
 		     US_RSEQ_ABORT                                           \
 		     : [obj] "=&a"(obj)                                      \
-		     : US_RSEQ_OPERANDS(c, b)                            \
-		     : "rcx", "rdx", "r8", "memory", "cc"                    \
+		     : US_RSEQ_OPERANDS(c, b)                                \
+		     : "rcx", "rdx", "r8", "memory", "cc"                         \
 		     : restart, slow)
 
 /*
- * Push obj onto the loaded magazine of c's slot for this CPU.  objs[-1] is
- * the magazine's NULL guard, so an empty magazine needs no test of its
- * own before the comparison with the top.
+ * Push obj at top, if top is below end.  The word below top is the top
+ * round, or the magazine's NULL guard (objs[-1]) when it is empty, so the
+ * double-free test needs no test of emptiness first.
  */
-#define US_RSEQ_PUSH(c, b, obj)                                          \
+#define US_RSEQ_PUSH(c, b, obj)                                              \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     "shlq $6, %%r8\n\t"                                     \
-		     "movq %c[fast](%[c], %%r8), %%rdx\n\t"                   \
-		     "movl %c[rounds](%%rdx), %%ecx\n\t"                      \
-		     "cmpl %c[capacity](%%rdx), %%ecx\n\t"                    \
+		     "shlq $7, %%r8\n\t"                                     \
+		     "movq %c[top](%[c], %%r8), %%rdx\n\t"                    \
+		     "cmpq %c[end](%[c], %%r8), %%rdx\n\t"                    \
 		     "jae %l[slow]\n\t"                                        \
-		     "cmpq %[obj], %c[objs]-8(%%rdx, %%rcx, 8)\n\t"           \
+		     "cmpq %[obj], -8(%%rdx)\n\t"                             \
 		     "je %l[twice]\n\t"                                        \
-		     "movq %[obj], %c[objs](%%rdx, %%rcx, 8)\n\t"             \
+		     "movq %[obj], (%%rdx)\n\t"                               \
 		     "addq $1, %c[ffast](%[c], %%r8)\n\t"                     \
-		     "addl $1, %%ecx\n\t"                                     \
-		     "movl %%ecx, %c[rounds](%%rdx)\n\t"                      \
+		     "addq $8, %%rdx\n\t"                                     \
+		     "movq %%rdx, %c[top](%[c], %%r8)\n\t"                    \
 		     US_RSEQ_ABORT                                           \
 		     :                                                       \
-		     : US_RSEQ_OPERANDS(c, b), [obj] "r"(obj)            \
-		     : "rcx", "rdx", "r8", "memory", "cc"                    \
+		     : US_RSEQ_OPERANDS(c, b), [obj] "r"(obj)                \
+		     : "rcx", "rdx", "r8", "memory", "cc"                         \
 		     : restart, slow, twice)
 
 #endif /* US_RSEQ_FAST */

@@ -227,27 +227,42 @@ _Static_assert(offsetof(struct us_mag, guard) + sizeof(void *) ==
 	       "a magazine's guard word is objs[-1]");
 
 /*
- * One CPU's view of a cache.  Counters are written with relaxed atomic
- * stores under the slot lock so that statistics may read them without
- * it.  `fast` is the magazine the restartable sequences (rseq.h) work
- * on: `loaded` while the slot is unlocked, the empty sentinel while it
- * is locked, so that a sequence needs no test of the lock.
+ * One CPU's view of a cache: two cache lines, the first all that the
+ * restartable sequences (rseq.h) touch.  Counters are written with
+ * relaxed atomic stores under the slot lock or by the sequences, so that
+ * statistics may read them without it.
+ *
+ * The sequences work on `loaded` through top, base and end: while the
+ * slot is open (unlocked), top is &loaded->objs[rounds], base
+ * loaded->objs and end &loaded->objs[capacity], and top, not the
+ * magazine's `rounds`, is the truth.  Locking closes the slot (base the
+ * highest address, end NULL: both sequences take the slow path) and then
+ * writes the count back into loaded->rounds; unlocking opens it again
+ * from loaded (magazine.h).  So the code that holds the lock sees plain
+ * magazines, and the sequences test no lock and load the magazine's
+ * objects straight from the slot's line.
  */
 struct us_cpu_slot {
 	struct us_lock lock;
 	uint32_t pad;
-	struct us_mag *fast;		/* [cpu] written, and read by rseq */
+	void **top;			/* [cpu] open: the next free round */
+	void **base;			/* [cpu] open: loaded->objs */
+	void **end;			/* [cpu] open: past the last round */
+	_Atomic uint64_t alloc_fast;	/* [cpu] */
+	_Atomic uint64_t free_fast;	/* [cpu] */
 	struct us_mag *loaded;		/* [cpu] */
 	struct us_mag *prev;		/* [cpu] */
-	_Atomic uint64_t alloc_fast;	/* [cpu] */
-	_Atomic uint64_t alloc_slow;	/* [cpu] */
-	_Atomic uint64_t free_fast;	/* [cpu] */
+	/* The slow paths' line. */
+	_Atomic uint64_t alloc_slow __attribute__((aligned(US_CACHE_LINE)));
 	_Atomic uint64_t free_slow;	/* [cpu] */
 } __attribute__((aligned(US_CACHE_LINE)));
 
-/* One line per CPU: two CPUs' fast paths never share a line. */
-_Static_assert(sizeof(struct us_cpu_slot) == US_CACHE_LINE,
-	       "a CPU slot is one cache line");
+/* Two CPUs' fast paths never share a line. */
+_Static_assert(sizeof(struct us_cpu_slot) == 2 * US_CACHE_LINE,
+	       "a CPU slot is two cache lines");
+_Static_assert(offsetof(struct us_cpu_slot, prev) + sizeof(void *) <=
+		       US_CACHE_LINE,
+	       "the fast paths' fields share one line");
 
 struct us_depot {
 	struct us_lock lock;
