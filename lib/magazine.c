@@ -176,7 +176,8 @@ void us_mag_cache_init(struct kmem_cache *c)
 		memset(slot, 0, sizeof(*slot));
 		slot->loaded = &us_mag_sentinel;
 		slot->prev = &us_mag_sentinel;
-		us_mag_slot_open(slot);
+		slot->base = (void **)UINTPTR_MAX;	/* closed, */
+		us_mag_slot_open(slot);			/* if they run */
 	}
 }
 

@@ -46,6 +46,17 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before);
 uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 
 /*
+ * Do the sequences run?  Decided at start-up, before any cache exists.
+ * Where they do not, slots stay closed for good (uslabtop reads the
+ * magazines' own counts then), and the locked paths skip the closing,
+ * the count's write-back and the opening.
+ */
+static inline bool us_mag_slots_live(void)
+{
+	return US_RSEQ_FAST && US_PRIV(us_rseq_enabled);
+}
+
+/*
  * Close a slot to the sequences, just locked: with base the highest
  * address and end NULL, a pop finds nothing above base and a push no
  * room below end, and both take the locked paths.  A sequence that read
@@ -54,6 +65,8 @@ uint64_t us_mag_depot_bytes(struct kmem_cache *c);
  */
 static inline void us_mag_slot_close(struct us_cpu_slot *slot)
 {
+	if (!us_mag_slots_live())
+		return;
 	__atomic_store_n(&slot->base, (void **)UINTPTR_MAX, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->end, (void **)NULL, __ATOMIC_RELAXED);
 }
@@ -64,6 +77,8 @@ static inline void us_mag_slot_close(struct us_cpu_slot *slot)
  */
 static inline void us_mag_slot_sync(struct us_cpu_slot *slot)
 {
+	if (!us_mag_slots_live())
+		return;
 	slot->loaded->rounds = (uint32_t)(slot->top - slot->loaded->objs);
 }
 
@@ -75,6 +90,8 @@ static inline void us_mag_slot_open(struct us_cpu_slot *slot)
 {
 	struct us_mag *m = slot->loaded;
 
+	if (!us_mag_slots_live())
+		return;
 	__atomic_store_n(&slot->top, m->objs + m->rounds, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
 	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
