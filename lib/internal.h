@@ -59,8 +59,8 @@
  *    constructor runs once per object, when its slab is created.
  *
  * 3. Per-CPU magazines (Bonwick & Adams 2001).  Each cache has one slot
- *    per possible CPU, a cache line each, holding a loaded and a previous
- *    magazine under the slot's own lock.  Allocation pops the loaded
+ *    per possible CPU, two cache lines each, holding a loaded and a
+ *    previous magazine under the slot's own lock.  Allocation pops the loaded
  *    magazine; free pushes it.  When the loaded one is empty (alloc) or
  *    full (free) it is swapped with the previous one if that helps; only
  *    when neither can serve does the slow path visit the depot, and only
@@ -72,14 +72,21 @@
  *    (__rseq_offset), else sched_getcpu().  Where it can (rseq.h), the
  *    pop and the push are restartable sequences: no lock, no atomic
  *    instruction, restarted by the kernel if the thread is preempted,
- *    migrated or signalled, committed by one store.  Everything else
- *    that touches a slot takes its lock, which the sequences respect,
- *    and restarts the slot's CPU with a membarrier fence if it runs
- *    elsewhere.  Without rseq the pop and push take the slot lock
- *    themselves; a thread can migrate between reading its CPU and taking
- *    the lock, or while holding it, which the lock makes harmless, only
- *    slower.  Slot locks are futex locks that spin briefly and then
- *    sleep, since a holder can be preempted.
+ *    migrated or signalled, committed by one store.  They work on the
+ *    loaded magazine through the slot's own top, base and end pointers,
+ *    in the slot's first line, so a pop is two dependent loads from the
+ *    slot (top, then the round below it) where a magazine reached by
+ *    pointer costs four (slot, magazine, count, round), and tests no
+ *    lock.  Everything else that touches a slot takes its lock and
+ *    closes the slot (base and end set so that both sequences fall to
+ *    the slow path), restarts the slot's CPU with a membarrier fence if
+ *    it runs elsewhere, and then finds the count written back into the
+ *    magazine; unlocking opens the slot on the loaded magazine again.
+ *    Without rseq the pop and push take the slot lock themselves; a
+ *    thread can migrate between reading its CPU and taking the lock, or
+ *    while holding it, which the lock makes harmless, only slower.
+ *    Slot locks are futex locks that spin briefly and then sleep, since
+ *    a holder can be preempted.
  *
  *    The slow path never holds a slot lock across work that can take
  *    long (mapping memory, running constructors, flushing a magazine into

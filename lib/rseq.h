@@ -20,38 +20,40 @@
  * the locked paths.
  *
  * The sequences pop an object from, or push one onto, the loaded
- * magazine of the current CPU's slot:
+ * magazine of the current CPU's slot, through the slot's top, base and
+ * end pointers (types.h):
  *
  *	start:	rseq->rseq_cs = &descriptor
  *	1:	cpu = rseq->cpu_id
  *		if cpu >= bound			slow path
  *		slot = &c->cpu[cpu]		(a shift; then indexed)
- *		m = slot->fast, n = m->rounds
- *		if n == 0 (pop) / n == capacity (push)	slow path
- *		pop: obj = m->objs[n - 1]
- *		push: if m->objs[n - 1] == obj	double free
- *		      m->objs[n] = obj
+ *		t = slot->top
+ *		pop:  if t <= slot->base	slow path (empty, or closed)
+ *		      obj = t[-1]
+ *		push: if t >= slot->end		slow path (full, or closed)
+ *		      if t[-1] == obj		double free
+ *		      t[0] = obj
  *		slot->alloc_fast++ / free_fast++
- *		m->rounds = n -/+ 1		commit
+ *		slot->top = t -/+ 1		commit
  *	2:
  *
  * Everything else that changes a slot, on any CPU, first takes the slot's
- * lock and closes the slot to the sequences: `fast`, the magazine they
- * work on, which is `loaded` while the slot is unlocked, becomes the
- * empty sentinel (capacity 0), on which both sequences take the slow
- * path; unlocking opens it on `loaded` again (magazine.h).  So the
- * sequences need no test of the lock.  A sequence that read `fast` just
- * before it was closed is still in flight on the slot's CPU, so a thread
- * that closes the slot while running elsewhere then restarts that CPU's
- * sequences with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)
- * before touching the slot (us_rseq_fence()).  A thread that closes it
- * on the slot's own CPU needs no fence: any sequence it interrupted to
- * run there has been aborted.  "The slot's own CPU" is the kernel's CPU
- * number equal to the slot index, never the folded number of cpu.h: a
- * thread on a CPU beyond the slot count uses a slot whose own CPU may be
- * running a sequence on it (us_rseq_must_fence()).  This is the exchange
- * with the previous magazine and the depot, the refill and the drain:
- * all lock and close.
+ * lock and closes the slot to the sequences: base becomes the highest
+ * address and end NULL, so that both sequences take the slow path
+ * (magazine.h).  So the sequences need no test of the lock.  A sequence
+ * that read the slot open just before it was closed is still in flight
+ * on the slot's CPU, so a thread that closes the slot while running
+ * elsewhere then restarts that CPU's sequences with
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) before touching the
+ * slot (us_rseq_fence()); only then is top settled, and written back
+ * into the magazine's count.  A thread that closes the slot on its own
+ * CPU needs no fence: any sequence it interrupted to run there has been
+ * aborted.  "The slot's own CPU" is the kernel's CPU number equal to the
+ * slot index, never the folded number of cpu.h: a thread on a CPU beyond
+ * the slot count uses a slot whose own CPU may be running a sequence on
+ * it (us_rseq_must_fence()).  This is the exchange with the previous
+ * magazine and the depot, the refill and the drain: all lock and close,
+ * and unlocking opens the slot on its loaded magazine again.
  *
  * The counter increment is the one store before the commit; a sequence
  * aborted between the two counts one operation twice.  The counters are
