@@ -75,12 +75,14 @@ static void list_add_cache(struct kmem_cache *c)
 struct sweep_state {
 	uint64_t before;	/* idle since before this: give back */
 	uint64_t waiting;	/* bytes still ageing */
+	uint64_t now;
 };
 
 static void reap_one(struct kmem_cache *c, void *arg)
 {
 	struct sweep_state *s = arg;
 
+	us_mag_reap_slots(c, s->now, s->before);
 	us_mag_reap(c, s->before);
 	us_slab_reap(c, s->before, &s->waiting);
 	s->waiting += us_mag_depot_bytes(c);
@@ -93,7 +95,7 @@ static void reap_one(struct kmem_cache *c, void *arg)
 static uint64_t sweep(uint64_t now)
 {
 	struct sweep_state s = {
-		now >= us_decay_ms ? now - us_decay_ms + 1 : 0, 0
+		now >= us_decay_ms ? now - us_decay_ms + 1 : 0, 0, now
 	};
 
 	us_cache_for_each(reap_one, &s);

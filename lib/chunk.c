@@ -484,7 +484,9 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 	}
 	/*
 	 * Free but dirty: resident, for any cache's next slab of this order,
-	 * until us_chunk_decommit() finds them idle for the decay period.
+	 * until us_chunk_decommit() finds them idle for the decay period,
+	 * counted from when the slab fell empty: one that aged in its cache
+	 * first does not age again here.
 	 */
 	us_lock(&page_lock);
 	for (unsigned int i = 0; i < n; i++) {
@@ -494,7 +496,8 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 		uint64_t bit = (uint64_t)1 << (slot % 64);
 
 		bytes += (uint64_t)1 << ch->slab_shift;
-		slabs[i]->empty_since = when;
+		if (slabs[i]->empty_since > when)
+			slabs[i]->empty_since = when;
 		ch->free_map[slot / 64] |= bit;
 		ch->dirty_map[slot / 64] |= bit;
 		if (ch->nfree++ == 0)
@@ -572,6 +575,7 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 
 	for (;;) {
 		struct us_chunk *found = NULL;
+		unsigned int n = 0;
 
 		/* A chunk with expired dirty slots: take them all. */
 		us_lock(&page_lock);
@@ -586,18 +590,35 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 				struct us_chunk *ch = us_container_of(
 					l, struct us_chunk, dirty_link);
 
-				if (take_expired_locked(ch, before, taken)) {
+				if ((n = take_expired_locked(ch, before, taken))) {
 					found = ch;
 					break;
 				}
 			}
 		}
 		if (!found) {
-			for (unsigned int n = 0; n < us_nr_nodes; n++)
+			for (unsigned int nd = 0; nd < us_nr_nodes; nd++)
 				for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++)
-					kept += pools[n][o].ndirty << (us_page_shift + o);
+					kept += pools[nd][o].ndirty << (us_page_shift + o);
 			us_unlock(&page_lock);
 			break;
+		}
+		/*
+		 * Every slot free and none young, and the pool keeps an idle
+		 * chunk already: the whole chunk goes, in one munmap(), not a
+		 * madvise() for each run of slots.
+		 */
+		if (!found->ndirty && pool_of(found)->idle &&
+		    found->nfree + n == found->nslots - found->first_slot) {
+			size_t bytes = (size_t)n << found->slab_shift;
+
+			if (found->nfree)
+				us_list_del(&found->link);
+			chunk_destroy_locked(found);
+			us_unlock(&page_lock);
+			count_returned(bytes);
+			released += bytes;
+			continue;
 		}
 		us_unlock(&page_lock);
 		/* Out of the free map while their pages go: no one takes them. */

@@ -23,7 +23,13 @@
  * same sweep.  The lists are newest first, so the idle ones are a tail
  * cut off in one step.  A depot also never keeps more than
  * US_DEPOT_MAX_BYTES of objects (max_full magazines); a full magazine
- * beyond that is flushed at once.
+ * beyond that is flushed at once.  The CPU slots are reaped too: one
+ * whose counters have not moved for the decay period belongs to a CPU
+ * that stopped using the cache, and its two magazines go back to the
+ * slabs as idle since the counters last moved (us_mag_reap_slots()).
+ * Bonwick's reap leaves them be, and their objects, the last a program
+ * freed, lie scattered over every slab, so a program that frees
+ * everything would keep every chunk it ever used mapped.
  *
  * Sizes are in bytes, not objects: a magazine starts with
  * US_MAG_START_BYTES of objects (at least one, at most
@@ -833,6 +839,49 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before)
 							   : m->stamp);
 	mag_delete_list(full);
 	mag_delete_list(empty);
+}
+
+/* The calls the slot has served, as far as its counters tell. */
+static uint64_t slot_ops(struct us_cpu_slot *slot)
+{
+	return us_stat_read(&slot->alloc_fast) + us_stat_read(&slot->free_fast) +
+	       us_stat_read(&slot->alloc_slow) + us_stat_read(&slot->free_slow);
+}
+
+void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before)
+{
+	if (c->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG))
+		return;
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		struct us_cpu_slot *slot = &c->cpu[i];
+		uint64_t ops = slot_ops(slot);
+		struct us_mag *loaded, *prev;
+
+		if (ops != slot->idle_ops) {
+			slot->idle_ops = ops;
+			slot->idle_since = now;
+			slot->idle_drained = false;
+			continue;
+		}
+		if (slot->idle_drained || slot->idle_since >= before)
+			continue;
+		/* Idle for the decay period: its magazines go, as in a drain. */
+		slot->idle_drained = true;
+		slot = lock_slot(c, i);
+		loaded = slot->loaded;
+		prev = slot->prev;
+		slot->loaded = &us_mag_sentinel;
+		slot->prev = &us_mag_sentinel;
+		us_mag_unlock(slot);
+		for (int k = 0; k < 2; k++) {
+			struct us_mag *m = k ? prev : loaded;
+
+			if (m == &us_mag_sentinel)
+				continue;
+			mag_flush_idle(c, m, slot->idle_since);
+			mag_delete(m);
+		}
+	}
 }
 
 uint64_t us_mag_depot_bytes(struct kmem_cache *c)

@@ -42,6 +42,15 @@ void us_mag_cache_init(struct kmem_cache *c);
  */
 void us_mag_reap(struct kmem_cache *c, uint64_t before);
 
+/*
+ * The sweep (at `now`, ms): drain the CPU slots of c whose counters have
+ * not moved since before `before`, to the slabs, as idle since they last
+ * moved.  The depot's reaping alone would leave a CPU that stopped using
+ * c holding its two magazines for good, and their objects, scattered over
+ * the slabs, keep whole chunks mapped.  Under the cache-list lock.
+ */
+void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before);
+
 /* Bytes of objects in c's depot's full magazines (the sweep). */
 uint64_t us_mag_depot_bytes(struct kmem_cache *c);
 

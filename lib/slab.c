@@ -380,6 +380,7 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
 	slab->base_off = c->red_left +
 			 (colour % c->colour_count) * c->colour_step;
 	slab->objects = c->objects;
+	slab->empty_since = UINT64_MAX;		/* not empty yet */
 	if (c->flags & US_CACHE_DEBUG)
 		us_debug_init_slab(c, slab);
 	if (c->ctor) {

@@ -255,6 +255,10 @@ struct us_cpu_slot {
 	/* The slow paths' line. */
 	_Atomic uint64_t alloc_slow __attribute__((aligned(US_CACHE_LINE)));
 	_Atomic uint64_t free_slow;	/* [cpu] */
+	/* The sweep's view of the slot's use (us_mag_reap_slots()). */
+	uint64_t idle_ops;		/* [sweep] the counters' sum, as seen */
+	uint64_t idle_since;		/* [sweep] ms: when it last changed */
+	bool idle_drained;		/* [sweep] drained since it changed */
 } __attribute__((aligned(US_CACHE_LINE)));
 
 /* Two CPUs' fast paths never share a line. */
