@@ -28,6 +28,10 @@
 static struct us_lock report_lock = US_LOCK_INIT;
 bool us_bug_abort_always;
 
+/* The calling thread's id, once known (gettid_now()). */
+static __thread unsigned int tid_cached
+	__attribute__((tls_model("initial-exec")));
+
 void us_bug_fork_prepare(void)
 {
 	us_lock(&report_lock);
@@ -41,6 +45,7 @@ void us_bug_fork_parent(void)
 void us_bug_fork_child(void)
 {
 	us_lock_reset(&report_lock);
+	tid_cached = 0;
 }
 
 /* ----------------------------------------------------------------- stacks */
@@ -183,9 +188,17 @@ void us_bug_format_frame(char *buf, size_t size, void *ip)
 	}
 }
 
+/*
+ * The calling thread's id, asked of the kernel once per thread: the
+ * system call was a tenth of U tracking's cost.  A child of fork() runs
+ * on as the thread that forked, under a new id: us_bug_fork_child()
+ * forgets the old one.
+ */
 static unsigned int gettid_now(void)
 {
-	return (unsigned int)syscall(SYS_gettid);
+	if (unlikely(!tid_cached))
+		tid_cached = (unsigned int)syscall(SYS_gettid);
+	return tid_cached;
 }
 
 void us_bug_capture_track(struct us_track *t)

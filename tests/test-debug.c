@@ -402,6 +402,50 @@ TEST(double_free_is_caught_anywhere_on_the_free_list)
 }
 END_TEST
 
+/* A double free in a child of fork(), with the cache made before it. */
+static void double_free_in_a_child(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *a = make_one(c);
+
+	fprintf(stderr, "child pid=%d\n", (int)getpid());
+	kmem_cache_free(c, a);
+	kmem_cache_free(c, a);
+	_exit(0);
+}
+
+/*
+ * The tracks name the thread by the kernel's id, which a thread learns
+ * once: a child of fork() runs on as the thread that forked, under a new
+ * id, and must not keep its parent's.
+ */
+TEST(a_child_of_fork_tracks_its_own_thread_id)
+{
+	struct kmem_cache *c = kmem_cache_create("tid", 64, 0,
+						 SLAB_CONSISTENCY_CHECKS |
+						 SLAB_STORE_USER, NULL);
+	struct captured cap;
+	char want[64];
+	const char *child;
+
+	kmem_cache_free(c, make_one(c));	/* this thread's id, learnt */
+	run_repairing(double_free_in_a_child, c, &cap,
+		      "BUG tid: Object already free");
+	child = strstr(cap.out, "child pid=");
+	ck_assert_ptr_nonnull(child);
+	snprintf(want, sizeof(want), "INFO: Allocated in make_one+0x");
+	expect_in(&cap, want);
+	snprintf(want, sizeof(want), " pid=%d\n", atoi(child + 10));
+	ck_assert_msg(count_of(cap.out, want) >= 2,
+		      "the tracks do not name the child (%s): %s", want,
+		      cap.out);
+	snprintf(want, sizeof(want), " pid=%d\n", (int)getpid());
+	ck_assert_msg(strstr(cap.out, want) == NULL,
+		      "a track names the parent (%s): %s", want, cap.out);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 static void wrong_cache_debug(void *arg)
 {
 	struct kmem_cache *a = kmem_cache_create("wc-a", 64, 0,
