@@ -27,8 +27,9 @@
  *                    written; about 40 MiB live
  *   large [ITERS]    blocks of 5-25 MiB replacing each other in 20 slots,
  *                    each zeroed: mimalloc-bench's malloc-large
- *   rss-return       1 GiB of small objects; free all but 1 in 64, then
- *                    all; resident memory at each stage and after idling
+ *   rss-return       1 GiB of small objects of 16 sizes, 16 to 256 bytes;
+ *                    free all but 1 in 64, then the rest in random order;
+ *                    resident memory at each stage and after idling
  *   churn THREADS    short-lived threads that each allocate and free
  */
 #include <errno.h>
@@ -557,25 +558,37 @@ static int bench_large(unsigned long iters)
 
 static int bench_rss_return(void)
 {
-	const size_t total = (size_t)1 << 30, size = 64, n = total / size;
+	/* 1 GiB at 136 bytes on average (16 sizes, 16 to 256). */
+	const size_t total = (size_t)1 << 30, n = total / 136;
 	void **p = malloc(n * sizeof(void *));
-	size_t base, peak, partial, freed, idle;
+	size_t base, peak, partial, freed, idle, left = 0;
 	struct timespec second = { 1, 0 };
+	uint64_t rng = 99;
 
 	if (!p)
 		die("malloc");
 	memset(p, 0, n * sizeof(void *));
 	base = rss_kib();
 	for (size_t i = 0; i < n; i++) {
-		p[i] = malloc(size);
+		p[i] = malloc(16 * (1 + rng_next(&rng) % 16));
 		*(volatile char *)p[i] = 1;
 	}
 	peak = rss_kib();
 	for (size_t i = 0; i < n; i++)
 		if (i % 64)
 			free(p[i]);
+		else
+			p[left++] = p[i];
 	partial = rss_kib();
-	for (size_t i = 0; i < n; i += 64)
+	/* The survivors, scattered over every slab, go in random order. */
+	for (size_t i = left - 1; i > 0; i--) {
+		size_t j = rng_next(&rng) % (i + 1);
+		void *t = p[i];
+
+		p[i] = p[j];
+		p[j] = t;
+	}
+	for (size_t i = 0; i < left; i++)
 		free(p[i]);
 	freed = rss_kib();
 	nanosleep(&second, NULL);
