@@ -581,13 +581,7 @@ static int bench_rss_return(void)
 			p[left++] = p[i];
 	partial = rss_kib();
 	/* The survivors, scattered over every slab, go in random order. */
-	for (size_t i = left - 1; i > 0; i--) {
-		size_t j = rng_next(&rng) % (i + 1);
-		void *t = p[i];
-
-		p[i] = p[j];
-		p[j] = t;
-	}
+	shuffle(p, left, &rng);
 	for (size_t i = 0; i < left; i++)
 		free(p[i]);
 	freed = rss_kib();

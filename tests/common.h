@@ -4,6 +4,7 @@
  * with no Check in it (testutil.h adds Check's helpers on top).
  *
  *   rng_next()         xorshift64*: a fast generator, one state a thread
+ *   shuffle()          an array of pointers in random order
  *   rss_bytes_quiet()  resident memory from /proc/self/statm, or 0
  *   MAILBOX_DEFINE()   a typed mailbox through which threads hand
  *                      objects to another to free (remote frees)
@@ -28,6 +29,18 @@ static inline uint64_t rng_next(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Put p[0..n) in random order (Fisher and Yates). */
+static inline void shuffle(void **p, size_t n, uint64_t *rng)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = rng_next(rng) % i;
+		void *t = p[i - 1];
+
+		p[i - 1] = p[j];
+		p[j] = t;
+	}
 }
 
 /* Resident bytes, or 0 where /proc cannot tell. */

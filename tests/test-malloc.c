@@ -798,13 +798,7 @@ static int sizes_child(void)
 		bytes += size;
 	}
 	peak = rss_bytes_quiet();
-	for (size_t i = n - 1; i > 0; i--) {
-		size_t j = rng_next(&rng) % (i + 1);
-		void *t = p[i];
-
-		p[i] = p[j];
-		p[j] = t;
-	}
+	shuffle(p, n, &rng);
 	for (size_t i = 0; i < n; i++)
 		free(p[i]);
 	munmap(p, cap * sizeof(void *));
