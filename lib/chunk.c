@@ -790,6 +790,24 @@ static void large_unroomy(struct us_chunk *ch)
 }
 
 /*
+ * The oldest chunk of a newest-first free_link list (large_free or
+ * large_roomy) if it went idle before `before`, else NULL; large_lock
+ * held.
+ */
+static struct us_chunk *large_oldest_idle(struct us_list *list,
+					  uint64_t before)
+{
+	struct us_chunk *oldest;
+
+	US_ASSERT_HELD(&large_lock);
+
+	if (us_list_is_empty(list))
+		return NULL;
+	oldest = us_container_of(list->prev, struct us_chunk, free_link);
+	return oldest->freed_at < before ? oldest : NULL;
+}
+
+/*
  * Unmap cached mappings freed before `before` (UINT64_MAX: all).  Adds
  * what it unmapped to *released and what it kept to *waiting, either
  * NULL.  There is no cap on what the cache keeps: each mapping in it was
@@ -802,30 +820,18 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 			     uint64_t *waiting)
 {
 	struct us_list doomed;
+	struct us_chunk *oldest;
 	uint64_t given = 0;
 
 	us_list_init(&doomed);
 	us_lock(&large_lock);
-	while (!us_list_is_empty(&large_free)) {
-		struct us_chunk *oldest = us_container_of(large_free.prev,
-							  struct us_chunk,
-							  free_link);
-
-		if (oldest->freed_at >= before)
-			break;
+	while ((oldest = large_oldest_idle(&large_free, before))) {
 		us_list_del(&oldest->free_link);
 		large_free_bytes -= oldest->map_len;
 		us_list_add(&oldest->free_link, &doomed);
 	}
-	while (!us_list_is_empty(&large_roomy)) {
-		struct us_chunk *oldest = us_container_of(large_roomy.prev,
-							  struct us_chunk,
-							  free_link);
-
-		if (oldest->freed_at >= before)
-			break;
+	while ((oldest = large_oldest_idle(&large_roomy, before)))
 		given += large_room_give_back_locked(oldest);
-	}
 	if (waiting)
 		*waiting += large_free_bytes + large_roomy_bytes;
 	us_unlock(&large_lock);

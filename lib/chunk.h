@@ -71,9 +71,8 @@ static inline struct us_page *us_chunk_page_of(const void *p)
 	/*
 	 * The entry's offset in the table is the granule number times 16.
 	 * The empty asm hides that its bits and the chunk's are disjoint:
-	 * GCC would join the two with an OR and make the entry's address
-	 * in a register of its own, where an ADD folds into the addressing
-	 * of each load from the entry.
+	 * GCC would join the two with an OR and then add the table's offset
+	 * in an instruction of its own, where an ADD lets one LEA do both.
 	 */
 	uintptr_t at = (a >> (US_GRANULE_SHIFT - 4)) &
 		       ((US_CHUNK_PAGES - 1) << 4);

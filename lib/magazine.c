@@ -841,6 +841,27 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before)
 	mag_delete_list(empty);
 }
 
+/*
+ * Take slot i's two magazines, leaving it the sentinels, and flush their
+ * objects to the slabs as idle since idle_since; the magazines are freed.
+ */
+static void slot_empty_out(struct kmem_cache *c, unsigned int i,
+			   uint64_t idle_since)
+{
+	struct us_cpu_slot *slot = lock_slot(c, i);
+	struct us_mag *m[2] = { slot->loaded, slot->prev };
+
+	slot->loaded = &us_mag_sentinel;
+	slot->prev = &us_mag_sentinel;
+	us_mag_unlock(slot);
+	for (int k = 0; k < 2; k++) {
+		if (m[k] == &us_mag_sentinel)
+			continue;
+		mag_flush_idle(c, m[k], idle_since);
+		mag_delete(m[k]);
+	}
+}
+
 /* The calls the slot has served, as far as its counters tell. */
 static uint64_t slot_ops(struct us_cpu_slot *slot)
 {
@@ -855,7 +876,6 @@ void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before)
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
 		struct us_cpu_slot *slot = &c->cpu[i];
 		uint64_t ops = slot_ops(slot);
-		struct us_mag *loaded, *prev;
 
 		if (ops != slot->idle_ops) {
 			slot->idle_ops = ops;
@@ -867,20 +887,7 @@ void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before)
 			continue;
 		/* Idle for the decay period: its magazines go, as in a drain. */
 		slot->idle_drained = true;
-		slot = lock_slot(c, i);
-		loaded = slot->loaded;
-		prev = slot->prev;
-		slot->loaded = &us_mag_sentinel;
-		slot->prev = &us_mag_sentinel;
-		us_mag_unlock(slot);
-		for (int k = 0; k < 2; k++) {
-			struct us_mag *m = k ? prev : loaded;
-
-			if (m == &us_mag_sentinel)
-				continue;
-			mag_flush_idle(c, m, slot->idle_since);
-			mag_delete(m);
-		}
+		slot_empty_out(c, i, slot->idle_since);
 	}
 }
 
@@ -912,24 +919,8 @@ void us_mag_drain_walking(struct kmem_cache *c)
 {
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
-	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		struct us_cpu_slot *slot = lock_slot(c, i);
-		struct us_mag *loaded, *prev;
-
-		loaded = slot->loaded;
-		prev = slot->prev;
-		slot->loaded = &us_mag_sentinel;
-		slot->prev = &us_mag_sentinel;
-		us_mag_unlock(slot);
-		if (loaded != &us_mag_sentinel) {
-			mag_flush(c, loaded);
-			mag_delete(loaded);
-		}
-		if (prev != &us_mag_sentinel) {
-			mag_flush(c, prev);
-			mag_delete(prev);
-		}
-	}
+	for (unsigned int i = 0; i < us_nr_cpus; i++)
+		slot_empty_out(c, i, us_os_now_ms());
 	us_mag_reap(c, UINT64_MAX);
 }
 
