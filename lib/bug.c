@@ -18,8 +18,11 @@
 #include "chunk.h"
 #include "cpu.h"
 #include "memtool.h"
+#include "depot.h"
+#include "options.h"
 #include "os.h"
 #include "report.h"
+#include "unwind.h"
 
 #define RULE_EQ "============================================================================="
 #define RULE_DASH "-----------------------------------------------------------------------------"
@@ -34,22 +37,30 @@ static __thread unsigned int tid_cached
 
 void us_bug_fork_prepare(void)
 {
+	us_depot_fork_prepare();
 	us_lock(&report_lock);
 }
 
 void us_bug_fork_parent(void)
 {
 	us_unlock(&report_lock);
+	us_depot_fork_parent();
 }
 
 void us_bug_fork_child(void)
 {
 	us_lock_reset(&report_lock);
+	us_depot_fork_child();
 	tid_cached = 0;
 }
 
 /* ----------------------------------------------------------------- stacks */
 
+/*
+ * Two unwinders: uslab's (unwind.h), which caches each return address's
+ * rule and walks a known stack in tens of nanoseconds, for the tracks;
+ * and libgcc's, for reports and for any stack uslab's cannot read.
+ */
 struct unwind_state {
 	void **frames;
 	unsigned int n, max, skip;
@@ -70,13 +81,23 @@ static _Unwind_Reason_Code unwind_one(struct _Unwind_Context *ctx, void *arg)
 	return st->n < st->max ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
 
-static unsigned int capture_stack(void **frames, unsigned int max,
-				  unsigned int skip)
+/* The caller's stack, less skip frames of its own; libgcc's unwinder. */
+__attribute__((noinline)) static unsigned int
+capture_stack(void **frames, unsigned int max, unsigned int skip)
 {
 	struct unwind_state st = { frames, 0, max, skip };
 
 	_Unwind_Backtrace(unwind_one, &st);
 	return st.n;
+}
+
+unsigned int us_bug_stack(void **frames, unsigned int max)
+{
+	int n = -1;
+
+	if (strcmp(us_options.unwind, "libgcc") != 0)
+		n = us_unwind(frames, max);
+	return n >= 0 ? (unsigned int)n : capture_stack(frames, max, 1);
 }
 
 static const char *const internal_prefixes[] = {
@@ -206,16 +227,23 @@ void us_bug_capture_track(struct us_track *t)
 	void *frames[US_TRACK_DEPTH + 8];
 	unsigned int n, first = 0;
 
-	n = capture_stack(frames, US_ARRAY_SIZE(frames), 1);
+	n = us_bug_stack(frames, US_ARRAY_SIZE(frames));
 	/* Keep the caller's frames: drop ours, found cheaply by address. */
 	while (first + 1 < n && first < 8 && frame_is_internal(frames[first]))
 		first++;
-	memset(t->frames, 0, sizeof(t->frames));
-	for (unsigned int i = 0; i < US_TRACK_DEPTH && first + i < n; i++)
-		t->frames[i] = frames[first + i];
-	t->when = us_os_now_ms();
+	t->handle = us_depot_save(frames + first,
+				  US_MIN(n - first, (unsigned int)US_TRACK_DEPTH));
 	t->cpu = us_cpu_id();
 	t->tid = gettid_now();
+	t->when = us_os_now_ms();
+}
+
+unsigned int us_bug_track_frames(const struct us_track *t, void *const **frames)
+{
+	unsigned int n;
+
+	*frames = us_depot_fetch(t->handle, &n);
+	return n;
 }
 
 /* ---------------------------------------------------------------- reports */
@@ -304,15 +332,17 @@ void us_bug_end(const struct kmem_cache *c, const char *fix)
 
 void us_bug_track(const char *verb, const struct us_track *t, uint64_t now)
 {
+	void *const *frames;
+	unsigned int n = us_bug_track_frames(t, &frames);
 	char buf[256];
 
-	if (!t->frames[0])
+	if (n == 0)
 		return;
-	us_bug_format_frame(buf, sizeof(buf), t->frames[0]);
+	us_bug_format_frame(buf, sizeof(buf), frames[0]);
 	us_report_line("INFO: %s in %s age=%llu cpu=%u pid=%u", verb, buf,
 		       (unsigned long long)(now - t->when), t->cpu, t->tid);
-	for (unsigned int i = 1; i < US_TRACK_DEPTH && t->frames[i]; i++) {
-		us_bug_format_frame(buf, sizeof(buf), t->frames[i]);
+	for (unsigned int i = 1; i < n; i++) {
+		us_bug_format_frame(buf, sizeof(buf), frames[i]);
 		us_report_line(" %s", buf);
 	}
 }

@@ -11,8 +11,10 @@
  * (the object's layout around the damage).
  *
  * It is a leaf beside report.c: any layer may call it, and it calls only
- * report.c, os.c and cpu.h.  Like report.c it never allocates: lines are
- * formatted on the stack and written with write(2).
+ * report.c, os.c, cpu.h and the two leaves below it that keep stacks:
+ * unwind.c, which reads them, and depot.c, which stores them.  Like
+ * report.c it never allocates: lines are formatted on the stack and
+ * written with write(2).
  *
  * Whether a report aborts: always for a cache without debugging, for no
  * cache, and with X in USLAB_DEBUG (us_bug_abort_always); otherwise the
@@ -37,12 +39,16 @@
 /* Stack frames kept per track. */
 #define US_TRACK_DEPTH 6
 
-/* The last allocation or free of an object (SLAB_STORE_USER). */
+/*
+ * The last allocation or free of an object (SLAB_STORE_USER), as SLUB's
+ * struct track: the stack is in the depot (depot.h), named by handle.
+ */
 struct us_track {
-	void *frames[US_TRACK_DEPTH];	/* innermost first; 0 ends */
-	uint64_t when;			/* ms, us_os_now_ms() */
+	uint32_t handle;		/* the stack; 0: none */
 	uint32_t cpu;
 	uint32_t tid;
+	uint32_t unused;
+	uint64_t when;			/* ms, us_os_now_ms() */
 };
 
 /* X in USLAB_DEBUG: every report aborts (set once, at start-up). */
@@ -53,6 +59,17 @@ extern bool us_bug_abort_always;
  * CPU and time.  Call with no uslab lock held.
  */
 void us_bug_capture_track(struct us_track *t);
+
+/* t's frames, innermost first, in *frames; how many (0: none kept). */
+unsigned int us_bug_track_frames(const struct us_track *t,
+				 void *const **frames);
+
+/*
+ * The caller's stack in frames[0..max), innermost first, with uslab's
+ * unwinder (unwind.h) where it reads every frame, else libgcc's; the
+ * number of frames.  For us_bug_capture_track() and tests.
+ */
+unsigned int us_bug_stack(void **frames, unsigned int max);
 
 /* "fn+0xoff/0xsize [module]", or the bare address. */
 void us_bug_format_frame(char *buf, size_t size, void *ip);

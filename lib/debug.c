@@ -443,6 +443,8 @@ void us_debug_leak_one(struct kmem_cache *c, struct us_slab *slab,
 {
 	struct us_debug_leaks *l = arg;
 	struct us_track *t;
+	void *const *frames;
+	void *ip;
 	uint64_t age;
 	unsigned int i;
 
@@ -459,15 +461,16 @@ void us_debug_leak_one(struct kmem_cache *c, struct us_slab *slab,
 	us_mem_open(track_of(c, obj, TRACK_ALLOC), sizeof(*t));
 	t = track_of(c, obj, TRACK_ALLOC);
 	age = l->now - t->when;
+	ip = us_bug_track_frames(t, &frames) ? frames[0] : NULL;
 	for (i = 0; i < l->nsites; i++)
-		if (l->site[i].ip == t->frames[0])
+		if (l->site[i].ip == ip)
 			break;
 	if (i == l->nsites) {
 		if (i == US_DEBUG_LEAK_SITES) {
 			l->other++;
 			goto out;
 		}
-		l->site[i].ip = t->frames[0];
+		l->site[i].ip = ip;
 		l->site[i].count = 0;
 		l->site[i].min_age = age;
 		l->site[i].max_age = age;

@@ -303,12 +303,16 @@ static void report_failure(long times)
 	unsigned long verbose = atomic_load_explicit(&attr.verbose,
 						     memory_order_relaxed);
 	struct us_track t;
+	void *const *frames = NULL;
+	unsigned int n = 0;
 	char frame[160];
 
 	if (verbose == 0)
 		return;
-	if (verbose > 1)
+	if (verbose > 1) {
 		us_bug_capture_track(&t);
+		n = us_bug_track_frames(&t, &frames);
+	}
 	us_bug_lock();
 	us_report_line("FAULT_INJECTION: forcing a failure.");
 	us_report_line("name failslab, interval %lu, probability %lu, "
@@ -322,8 +326,8 @@ static void report_failure(long times)
 		       (int)times);
 	if (verbose > 1) {
 		us_report_line("Call Trace:");
-		for (unsigned int i = 0; i < US_TRACK_DEPTH && t.frames[i]; i++) {
-			us_bug_format_frame(frame, sizeof(frame), t.frames[i]);
+		for (unsigned int i = 0; i < n; i++) {
+			us_bug_format_frame(frame, sizeof(frame), frames[i]);
 			us_report_line(" %s", frame);
 		}
 	}

@@ -36,6 +36,13 @@
  *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
  *                   locks
  *
+ *    bug.c's stacks come from two leaves below it: unwind.c, an unwinder
+ *    that reads the call-frame information of each return address once
+ *    and caches its rule (libgcc's, which rereads it on every call, is
+ *    kept for reports and for the frames unwind.c does not read), and
+ *    depot.c, the stack depot, which stores each distinct stack once and
+ *    names it by a 32-bit handle, as the kernel's does for SLUB.
+ *
  *    failslab.c (the kernel's slab fault injection) is a leaf the slow
  *    paths of cache.c ask whether an allocation should fail; the fast
  *    paths reach it through us_gfp_slow, which sends every allocation
@@ -155,10 +162,14 @@
  *                                    lock first
  *      6. report_lock                (bug.c) keeps a report's lines
  *                                    together; nothing is taken under it
+ *         depot_lock                 (depot.c) adds a stack to the
+ *                                    depot; taken with no other lock
+ *                                    held, nothing taken under it
  *
  *    No lock is held while calling a constructor or a user callback, or
- *    while unwinding the stack for SLAB_STORE_USER (the unwinder may
- *    take the dynamic loader's locks, whose holders may allocate).
+ *    while unwinding the stack for SLAB_STORE_USER (libgcc's unwinder,
+ *    uslab's fallback, may take the dynamic loader's locks, whose
+ *    holders may allocate).
  *
  * 8. fork.  pthread_atfork handlers take every lock in the order above
  *    before fork() and release them after it in the parent; in the child,

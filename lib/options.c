@@ -34,6 +34,11 @@ static bool stats_valid(const char *s)
 	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
 }
 
+static bool unwind_valid(const char *s)
+{
+	return strcmp(s, "libgcc") == 0 || strcmp(s, "cfi") == 0;
+}
+
 static bool any_text(const char *s)
 {
 	(void)s;
@@ -63,6 +68,8 @@ static const struct option_desc options[] = {
 	  any_text, "at most 255 characters" },
 	{ "USLAB_FAILSLAB", NULL, 0, 0, NULL, us_options.failslab, any_text,
 	  "at most 255 characters" },
+	{ "USLAB_UNWIND", NULL, 0, 0, NULL, us_options.unwind, unwind_valid,
+	  "cfi or libgcc" },
 	{ "USLAB_REENTER", &us_options.reenter, 0, 1, NULL, NULL, NULL, NULL },
 };
 

@@ -34,6 +34,9 @@ struct us_options {
 	unsigned int debug_set;		/* USLAB_DEBUG present, even empty */
 	/* USLAB_FAILSLAB: the fault attributes (failslab.c) */
 	char failslab[US_OPTION_PATH_MAX];
+	/* USLAB_UNWIND: "libgcc" unwinds SLAB_STORE_USER's stacks with
+	 * libgcc rather than uslab's cached unwinder (unwind.h) */
+	char unwind[US_OPTION_PATH_MAX];
 	/* USLAB_REENTER=1: every callout allocates and frees (callout.h) */
 	unsigned int reenter;
 };

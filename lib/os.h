@@ -3,7 +3,8 @@
  * os.h - the operating-system contract of uslab.
  *
  * Everything uslab asks of the kernel goes through these functions, and
- * only the page layer (chunk.c) calls the mapping ones.  Each sets errno
+ * only the page layer (chunk.c) calls the mapping ones, with one
+ * exception: the stack depot (depot.c) maps its region once.  Each sets errno
  * on failure and leaves it alone on success.
  */
 #ifndef USLAB_OS_H

@@ -597,7 +597,7 @@ TEST(debug_caches_work_in_bulk)
 	ck_assert_int_eq(uslab_cache_stats(c, &st), 0);
 	ck_assert_uint_eq(st.active_objs, 0);
 	ck_assert_uint_eq(st.cached_objs, 0);	/* no magazines */
-	ck_assert_uint_ge(st.size, 200 + 8 + 8 + 2 * 64 + 16);
+	ck_assert_uint_ge(st.size, 200 + 8 + 8 + 2 * 24 + 16);
 	kmem_cache_destroy(c);
 }
 END_TEST
