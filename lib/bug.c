@@ -22,7 +22,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
-#include "unwind.h"
+#include "cfi.h"
 
 #define RULE_EQ "============================================================================="
 #define RULE_DASH "-----------------------------------------------------------------------------"
@@ -57,7 +57,7 @@ void us_bug_fork_child(void)
 /* ----------------------------------------------------------------- stacks */
 
 /*
- * Two unwinders: uslab's (unwind.h), which caches each return address's
+ * Two unwinders: uslab's (cfi.h), which caches each return address's
  * rule and walks a known stack in tens of nanoseconds, for the tracks;
  * and libgcc's, for reports and for any stack uslab's cannot read.
  */

@@ -12,7 +12,7 @@
  *
  * It is a leaf beside report.c: any layer may call it, and it calls only
  * report.c, os.c, cpu.h and the two leaves below it that keep stacks:
- * unwind.c, which reads them, and depot.c, which stores them.  Like
+ * cfi.c, which reads them, and depot.c, which stores them.  Like
  * report.c it never allocates: lines are formatted on the stack and
  * written with write(2).
  *
@@ -66,7 +66,7 @@ unsigned int us_bug_track_frames(const struct us_track *t,
 
 /*
  * The caller's stack in frames[0..max), innermost first, with uslab's
- * unwinder (unwind.h) where it reads every frame, else libgcc's; the
+ * unwinder (cfi.h) where it reads every frame, else libgcc's; the
  * number of frames.  For us_bug_capture_track() and tests.
  */
 unsigned int us_bug_stack(void **frames, unsigned int max);

@@ -36,10 +36,10 @@
  *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
  *                   locks
  *
- *    bug.c's stacks come from two leaves below it: unwind.c, an unwinder
+ *    bug.c's stacks come from two leaves below it: cfi.c, an unwinder
  *    that reads the call-frame information of each return address once
  *    and caches its rule (libgcc's, which rereads it on every call, is
- *    kept for reports and for the frames unwind.c does not read), and
+ *    kept for reports and for the frames cfi.c does not read), and
  *    depot.c, the stack depot, which stores each distinct stack once and
  *    names it by a 32-bit handle, as the kernel's does for SLUB.
  *

@@ -35,7 +35,7 @@ struct us_options {
 	/* USLAB_FAILSLAB: the fault attributes (failslab.c) */
 	char failslab[US_OPTION_PATH_MAX];
 	/* USLAB_UNWIND: "libgcc" unwinds SLAB_STORE_USER's stacks with
-	 * libgcc rather than uslab's cached unwinder (unwind.h) */
+	 * libgcc rather than uslab's cached unwinder (cfi.h) */
 	char unwind[US_OPTION_PATH_MAX];
 	/* USLAB_REENTER=1: every callout allocates and frees (callout.h) */
 	unsigned int reenter;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-unwind.c - the cached CFI unwinder (unwind.h) and the stack depot
+ * test-unwind.c - the cached CFI unwinder (cfi.h) and the stack depot
  * (depot.h): every stack it reads is the one libgcc reads, whatever the
  * frames' shapes, in many threads at once, in a forked child; a stack it
  * cannot read is handed to libgcc; the depot names a stack once.
@@ -8,19 +8,19 @@
 #include "config.h"
 
 #include <alloca.h>
-#include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "bug.h"
 #include "depot.h"
 #include "internal.h"
 #include "testutil.h"
-#include "unwind.h"
+#include "cfi.h"
 
 #define MAXF 64
 
@@ -30,6 +30,41 @@ struct walk {
 };
 
 /*
+ * libgcc's unwinder, called directly: glibc's backtrace() is the same,
+ * but the sanitizers replace it with their own, which counts a frame
+ * more, and its first call loads libgcc with dlopen().
+ */
+struct gcc_state {
+	void **frames;
+	int n, max, skip;
+};
+
+static _Unwind_Reason_Code gcc_one(struct _Unwind_Context *ctx, void *arg)
+{
+	struct gcc_state *st = arg;
+	uintptr_t ip = _Unwind_GetIP(ctx);
+
+	if (!ip)
+		return _URC_END_OF_STACK;
+	if (st->skip) {
+		st->skip--;		/* gcc_backtrace() itself */
+		return _URC_NO_REASON;
+	}
+	st->frames[st->n++] = (void *)ip;
+	return st->n < st->max ? _URC_NO_REASON : _URC_END_OF_STACK;
+}
+
+/* Like backtrace(): frames[0] is where its caller continues. */
+__attribute__((noinline)) static int gcc_backtrace(void **frames, int max)
+{
+	struct gcc_state st = { frames, 0, max, 1 };
+
+	_Unwind_Backtrace(gcc_one, &st);
+	__asm__ volatile("" ::: "memory");	/* no tail call */
+	return st.n;
+}
+
+/*
  * Both unwinders from one frame.  Each list's first entry is a return
  * address inside probe() itself, after its own call: they differ, and
  * are left out of the comparison.
@@ -37,7 +72,7 @@ struct walk {
 __attribute__((noinline)) static void probe(struct walk *w)
 {
 	w->nfast = us_unwind(w->fast, MAXF);
-	w->ngcc = backtrace(w->gcc, MAXF);
+	w->ngcc = gcc_backtrace(w->gcc, MAXF);
 	__asm__ volatile("" ::: "memory");	/* no tail call */
 }
 
@@ -198,7 +233,7 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	sig_fast = us_unwind(sig_walk.fast, MAXF);
-	sig_walk.ngcc = backtrace(sig_walk.gcc, MAXF);
+	sig_walk.ngcc = gcc_backtrace(sig_walk.gcc, MAXF);
 	sig_n = us_bug_stack(sig_stack, MAXF);
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * unwind.c - the cached CFI unwinder; see unwind.h.
+ * cfi.c - the cached CFI unwinder; see cfi.h.
  *
  * A rule, for one return address: the CFA is rsp or rbp of the frame
  * plus cfa_off; the return address is at CFA - 8 (x86-64's CIEs say so;
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "unwind.h"
+#include "cfi.h"
 
 #if defined(__x86_64__) && HAVE_DL_FIND_OBJECT
 #include <dlfcn.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * unwind.h - the caller's return addresses, fast: SLAB_STORE_USER's
+ * cfi.h - the caller's return addresses, fast: SLAB_STORE_USER's
  * unwinder.
  *
  * libgcc's _Unwind_Backtrace() finds and interprets each frame's
@@ -30,8 +30,8 @@
  * allocation, no system call (_dl_find_object() takes no lock): any
  * thread, a forked child, a signal handler.
  */
-#ifndef USLAB_UNWIND_H
-#define USLAB_UNWIND_H
+#ifndef USLAB_CFI_H
+#define USLAB_CFI_H
 
 #include <stdbool.h>
 
@@ -44,4 +44,4 @@
  */
 int us_unwind(void **frames, unsigned int max);
 
-#endif /* USLAB_UNWIND_H */
+#endif /* USLAB_CFI_H */
