@@ -88,9 +88,15 @@ fi
 grep -q "no such process" "$work/err" || fail "no 'no such process': $(cat "$work/err")"
 
 # Refreshing, it notices the target exit and ends cleanly.
+# Its target goes once it has drawn two screens (not after a fixed
+# time: on a loaded machine uslabtop may not have started by then).
 $lt "$top" -d 0.2 -p "$real" > "$work/live" 2>&1 3>&- &
 toppid=$!
-sleep 1
+for i in $(seq 300); do
+	[ "$(grep -c 'live-conn' "$work/live")" -ge 2 ] && break
+	kill -0 "$toppid" 2>/dev/null || break
+	sleep 0.1
+done
 exec 3>&-
 wait "$pid"
 pid=
@@ -102,6 +108,7 @@ if kill -0 "$toppid" 2>/dev/null; then
 	kill "$toppid"; fail "uslabtop kept running after its target exited"
 fi
 wait "$toppid" || fail "uslabtop exited $? after its target exited"
-grep -q "has exited" "$work/live" || fail "no 'has exited' message"
+grep -q "has exited" "$work/live" ||
+	fail "no 'has exited' message: $(tail -n 3 "$work/live")"
 [ "$(grep -c 'live-conn' "$work/live")" -ge 2 ] || fail "did not refresh"
 exit "$failed"
