@@ -15,14 +15,14 @@
 #include <unwind.h>
 
 #include "bug.h"
+#include "cfi.h"
 #include "chunk.h"
 #include "cpu.h"
-#include "memtool.h"
 #include "depot.h"
+#include "memtool.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
-#include "cfi.h"
 
 #define RULE_EQ "============================================================================="
 #define RULE_DASH "-----------------------------------------------------------------------------"

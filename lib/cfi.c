@@ -6,8 +6,8 @@
  * plus cfa_off; the return address is at CFA - 8 (x86-64's CIEs say so;
  * anything else is not understood); the caller's rbp is at CFA + rbp_off,
  * or rbp is unchanged (rbp_off 0).  Packed in 64 bits with its state, so
- * that a cache entry is two words: the address, published last by CAS,
- * and the rule, written before it.
+ * that a cache entry is two words: the rule, and the address, published
+ * after it in a slot claimed by CAS.
  *
  * The CFI is DWARF's (the .eh_frame sections, the LSB's encodings): the
  * object's PT_GNU_EH_FRAME header holds a sorted table of each
@@ -32,7 +32,7 @@ enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };
 
 /* The rule's state, in its low byte. */
 enum {
-	RULE_OK = 1,		/* cfa_base, cfa_off, rbp_off hold */
+	RULE_OK = 1,		/* cfa_rbp, cfa_off, rbp_off hold */
 	RULE_END = 2,		/* the outermost frame: the stack ends */
 	RULE_NONE = 3,		/* no CFI: the stack ends here too */
 	RULE_UNKNOWN = 4,	/* CFI this unwinder does not understand */
@@ -250,11 +250,10 @@ static bool parse_cie(const uint8_t *p, struct cie *c)
 	c->signal = false;
 	for (const char *a = aug; *a && !r.bad; a++) {
 		switch (*a) {
-		case 'z': {
+		case 'z':
 			rd_uleb(&r);
 			c->has_aug = true;
 			break;
-		}
 		case 'R': c->fde_enc = rd_u8(&r); break;
 		case 'L': rd_u8(&r); break;
 		case 'P': rd_encoded(&r, rd_u8(&r), 0); break;
@@ -486,8 +485,7 @@ static struct rule compute_rule(uintptr_t pc)
 		rule.state = RULE_END;
 		return rule;
 	}
-	if ((s.cfa_reg != REG_RSP && s.cfa_reg != REG_RBP) ||
-	    (s.cfa_reg == REG_RBP && s.rbp_lost) || s.rbp_lost ||
+	if ((s.cfa_reg != REG_RSP && s.cfa_reg != REG_RBP) || s.rbp_lost ||
 	    s.cfa_off <= 0 || s.cfa_off > INT32_MAX ||
 	    s.rbp_off < INT16_MIN || s.rbp_off > INT16_MAX)
 		return rule;
@@ -500,7 +498,8 @@ static struct rule compute_rule(uintptr_t pc)
 
 /* ------------------------------------------------------------- the cache */
 
-#define CACHE_SLOTS 4096	/* a power of two */
+#define CACHE_BITS 12
+#define CACHE_SLOTS (1u << CACHE_BITS)
 #define CACHE_PROBE 8
 
 static struct {
@@ -510,7 +509,7 @@ static struct {
 
 static struct rule rule_at(uintptr_t pc)
 {
-	uintptr_t h = (pc * 0x9e3779b97f4a7c15ull) >> 52;
+	uintptr_t h = (pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS);
 	struct rule rule;
 
 	for (unsigned int i = 0; i < CACHE_PROBE; i++) {
