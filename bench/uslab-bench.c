@@ -2,13 +2,15 @@
 /*
  * uslab-bench.c - allocator workloads, one per subcommand.
  *
- *   uslab-bench WORKLOAD [kmem|malloc] [ARG...]
+ *   uslab-bench WORKLOAD [kmem|malloc|noprof] [ARG...]
  *
  * Each run prints one line of key=value figures, the workload's main
  * figure first; bench/run.sh runs the workloads against uslab and its
  * peers and tabulates them.  "kmem" drives uslab's kmem_cache API (or
  * kmalloc); "malloc" drives malloc/free of whatever allocator the process
  * has, so LD_PRELOAD picks the peer (libuslab-malloc for uslab).
+ * "noprof" (pair only) is "kmem" with kmem_cache_alloc_noprof(): the
+ * call without its call-site tag (uslab_allocinfo(3)).
  *
  *   pair SIZE [ITERATIONS [THREADS]]
  *                    allocate then free one size, 32 objects kept live;
@@ -49,6 +51,8 @@
 #include "common.h"
 
 static int use_kmem;
+/* "noprof": the kmem_cache calls without their call-site tags */
+static int use_noprof;
 
 static double now_ns(void)
 {
@@ -95,7 +99,15 @@ static void *pair_loop(void *arg)
 
 	for (int i = 0; i < 32; i++)
 		ring[i] = use_kmem ? kmem_cache_alloc(c, GFP_KERNEL) : malloc(size);
-	if (use_kmem) {
+	if (use_noprof) {
+		for (unsigned long i = 0; i < iters; i++) {
+			void *p = kmem_cache_alloc_noprof(c, GFP_KERNEL);
+
+			*(volatile char *)p = 1;
+			kmem_cache_free(c, ring[i % 32]);
+			ring[i % 32] = p;
+		}
+	} else if (use_kmem) {
 		for (unsigned long i = 0; i < iters; i++) {
 			void *p = kmem_cache_alloc(c, GFP_KERNEL);
 
@@ -631,7 +643,8 @@ int main(int argc, char **argv)
 	const char *mode = argc > 2 ? argv[2] : "malloc";
 	unsigned long arg = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 
-	use_kmem = strcmp(mode, "kmem") == 0;
+	use_noprof = strcmp(mode, "noprof") == 0;
+	use_kmem = use_noprof || strcmp(mode, "kmem") == 0;
 	if (!use_kmem && strcmp(mode, "malloc") != 0)
 		goto usage;
 	if (strcmp(w, "pair") == 0)

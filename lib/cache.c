@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloctag.h"
 #include "anchor.h"
 #include "bug.h"
 #include "cache.h"
@@ -352,6 +353,8 @@ void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 	}
 	if (p && (flags & __GFP_ZERO))
 		memset(p, 0, s->object_size);
+	if (p && unlikely(us_tag_counting()))
+		us_tag_slab_alloc(s, p);
 	return p;
 }
 
@@ -379,6 +382,10 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 {
 	return kmem_cache_alloc(s, flags | __GFP_ZERO);
 }
+
+US_NOPROF(kmem_cache_alloc);
+US_NOPROF(kmem_cache_alloc_node);
+US_NOPROF(kmem_cache_zalloc);
 
 void *uslab_object_start(const void *p)
 {
@@ -475,10 +482,12 @@ US_COLD static void free_slow(struct kmem_cache *s, void *objp)
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)
 {
-	if (likely(us_cache_owns(s, objp)))
+	if (likely(us_cache_owns(s, objp))) {
+		us_tag_free_hook(s, objp);
 		us_mag_free(s, objp);
-	else
+	} else {
 		free_slow(s, objp);
+	}
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
@@ -512,6 +521,9 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 			errno = ENOMEM;
 			return 0;
 		}
+		if (unlikely(us_tag_counting()))
+			for (size_t i = done; i < done + n; i++)
+				us_tag_slab_alloc(s, p[i]);
 		done += n;
 	}
 	if (flags & __GFP_ZERO)
@@ -519,6 +531,8 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,
 			memset(p[i], 0, s->object_size);
 	return (int)size;
 }
+
+US_NOPROF(kmem_cache_alloc_bulk);
 
 int kmem_cache_shrink(struct kmem_cache *s)
 {

@@ -220,9 +220,36 @@ static void install(const struct fault_attrs *a)
 	atomic_store_explicit(&attr.count, 0, memory_order_relaxed);
 	atomic_store_explicit(&attr.probability, a->probability,
 			      memory_order_relaxed);
-	__atomic_store_n(&us_gfp_slow,
-			 a->probability ? ~(gfp_t)0 : ~(gfp_t)US_GFP_PLAIN,
-			 __ATOMIC_RELEASE);
+	us_failslab_route(US_FAILSLAB_ROUTE_ARMED, a->probability != 0);
+}
+
+/*
+ * Who wants every slab allocation on the slow path (US_FAILSLAB_ROUTE_*
+ * bits), and us_gfp_slow made from them: all bits while failslab is
+ * armed, which us_failslab_armed() reads; __GFP_DMA, which the fast
+ * paths always or in, while only allocation profiling asks.
+ */
+static _Atomic unsigned int routes;
+
+void us_failslab_route(unsigned int who, bool on)
+{
+	unsigned int r;
+
+	if (on)
+		atomic_fetch_or(&routes, who);
+	else
+		atomic_fetch_and(&routes, ~who);
+	/* Until the word stored is made from the bits as they are now. */
+	do {
+		gfp_t slow = ~(gfp_t)US_GFP_PLAIN;
+
+		r = atomic_load(&routes);
+		if (r & US_FAILSLAB_ROUTE_ARMED)
+			slow = ~(gfp_t)0;
+		else if (r)
+			slow |= __GFP_DMA;
+		__atomic_store_n(&us_gfp_slow, slow, __ATOMIC_RELEASE);
+	} while (atomic_load(&routes) != r);
 }
 
 void us_failslab_init(void)

@@ -43,6 +43,15 @@ static inline bool us_gfp_fast(gfp_t flags)
 		 __atomic_load_n(&us_gfp_slow, __ATOMIC_RELAXED));
 }
 
+/*
+ * Send every slab allocation to the slow path while `who` asks (on), or
+ * no longer (off): failslab while armed, allocation profiling while it
+ * counts.  Concurrent callers settle on what the last one saw.
+ */
+#define US_FAILSLAB_ROUTE_ARMED 1u
+#define US_FAILSLAB_ROUTE_TAGS 2u
+void us_failslab_route(unsigned int who, bool on);
+
 /* Read USLAB_FAILSLAB (us_options.failslab); from us_init(). */
 void us_failslab_init(void);
 

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 
+#include "alloctag.h"
 #include "bug.h"
 #include "callout.h"
 #include "cache.h"
@@ -46,10 +47,12 @@ static void fork_prepare(void)
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
 	us_bug_fork_prepare();	/* the report lock: a leaf, last */
+	us_tag_fork_prepare();	/* tag_lock: a leaf */
 }
 
 static void fork_parent(void)
 {
+	us_tag_fork_parent();
 	us_bug_fork_parent();
 	us_cache_fork_parent();
 	us_kmalloc_fork_parent();
@@ -61,6 +64,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	us_os_fork_child();
+	us_tag_fork_child();
 	us_bug_fork_child();
 	us_cache_fork_child();
 	us_kmalloc_fork_child();
@@ -83,6 +87,7 @@ void us_init(void)
 		us_cpu_init(us_cache_max_cpu_slots());
 		us_cache_init();
 		us_stats_init();
+		us_tag_init();	/* after the CPU count: a row per slot */
 		if (us_options.reenter)
 			us_callout_hook = us_kmalloc_reenter;
 		/*
@@ -110,4 +115,5 @@ __attribute__((constructor)) static void uslab_constructor(void)
 __attribute__((destructor)) static void uslab_destructor(void)
 {
 	us_stats_report();
+	us_tag_report();
 }

@@ -43,6 +43,13 @@
  *    depot.c, the stack depot, which stores each distinct stack once and
  *    names it by a 32-bit handle, as the kernel's does for SLUB.
  *
+ *    alloctag.c (allocation profiling: the kernel's allocation tags and
+ *    /proc/allocinfo) is a service beside failslab.c: the entry points
+ *    count what they hand out to the caller's call site on their slow
+ *    paths, where us_gfp_slow sends every allocation while it counts,
+ *    and debit it on the free paths; slab.c gives it back a released
+ *    slab's vector.  It calls only leaves, cpu.c and chunk.h's lookups.
+ *
  *    failslab.c (the kernel's slab fault injection) is a leaf the slow
  *    paths of cache.c ask whether an allocation should fail; the fast
  *    paths reach it through us_gfp_slow, which sends every allocation
@@ -165,6 +172,10 @@
  *         depot_lock                 (depot.c) adds a stack to the
  *                                    depot; taken with no other lock
  *                                    held, nothing taken under it
+ *         tag_lock                   (alloctag.c) registers a call
+ *                                    site, hands out and takes back
+ *                                    tag vectors; taken with no other
+ *                                    lock held, nothing taken under it
  *
  *    No lock is held while calling a constructor or a user callback, or
  *    while unwinding the stack for SLAB_STORE_USER (libgcc's unwinder,
@@ -297,6 +308,14 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
  */
 #define US_ASSERT_HELD(l) US_ASSERT(us_lock_is_held(l))
 #define US_NOINLINE __attribute__((noinline))
+/*
+ * The _noprof() name of an exported allocating call (<uslab.h>'s
+ * allocation profiling): the same function, under the kernel's second
+ * name, which the tagging macros call.  In the file that defines name.
+ */
+#define US_NOPROF(name)                                                     \
+	extern __typeof__(name) name##_noprof __attribute__((alias(#name)))
+
 #define US_COLD __attribute__((cold, noinline))
 #define US_NORETURN __attribute__((noreturn))
 #define US_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -26,6 +26,7 @@
 #include <link.h>
 #include <string.h>
 
+#include "alloctag.h"
 #include "cache.h"
 #include "callout.h"
 #include "chunk.h"
@@ -197,8 +198,13 @@ static void *large_alloc(size_t size, size_t align, gfp_t flags, int node)
 					       node);
 
 		if (p) {
-			us_mem_handout(p, us_chunk_lookup(p)->usable,
-				       flags & __GFP_ZERO);
+			struct us_chunk *ch = us_chunk_lookup(p);
+
+			us_mem_handout(p, ch->usable, flags & __GFP_ZERO);
+			if (unlikely(us_tag_counting()))
+				us_tag_large_alloc(ch);
+			else
+				ch->tag = 0;	/* a reused block's is stale */
 			return p;
 		}
 		if (!(flags & __GFP_NOFAIL))
@@ -209,6 +215,7 @@ static void *large_alloc(size_t size, size_t align, gfp_t flags, int node)
 
 static void large_free(struct us_chunk *ch)
 {
+	us_tag_large_free(ch);
 	us_mem_takeback(us_chunk_large_object(ch), ch->usable);
 	us_chunk_large_free(ch);
 }
@@ -381,10 +388,12 @@ static inline void kfree_as(const void *p, const char *who)
 {
 	struct kmem_cache *c = us_cache_find(p);
 
-	if (likely(c))
+	if (likely(c)) {
+		us_tag_free_hook(c, (void *)(uintptr_t)p);
 		us_mag_free(c, (void *)(uintptr_t)p);
-	else
+	} else {
 		kfree_slow(p, who);
+	}
 }
 
 void kfree(const void *objp)
@@ -460,6 +469,8 @@ static void *large_resize(const void *p, size_t ks, size_t new_size,
 			  gfp_t flags)
 {
 	struct us_chunk *ch = us_chunk_lookup(p);
+	uint32_t site = ch->tag;
+	size_t usable = ch->usable;
 	void *n;
 
 	if (flags & ~US_GFP_VALID) {
@@ -478,6 +489,7 @@ static void *large_resize(const void *p, size_t ks, size_t new_size,
 		return NULL;
 	}
 	ch = us_chunk_lookup(n);
+	us_tag_large_moved(site, usable, ch);
 	us_mem_handout(n, ch->usable, true);
 	/* Grown, the bytes past the old block are new pages, zero already. */
 	zero_cut_off(n, new_size, US_MIN(ks, ch->usable), flags);
@@ -707,3 +719,28 @@ struct kmem_cache *uslab_kmalloc_cache(size_t size)
 	return atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
 				    memory_order_acquire);
 }
+
+/* The names the tagging macros of <uslab.h> call. */
+US_NOPROF(kmalloc);
+US_NOPROF(kzalloc);
+US_NOPROF(kmalloc_array);
+US_NOPROF(kcalloc);
+US_NOPROF(krealloc);
+US_NOPROF(krealloc_array);
+US_NOPROF(kmalloc_node);
+US_NOPROF(kzalloc_node);
+US_NOPROF(kmalloc_array_node);
+US_NOPROF(kcalloc_node);
+US_NOPROF(kvmalloc);
+US_NOPROF(kvmalloc_node);
+US_NOPROF(kvzalloc);
+US_NOPROF(kvmalloc_array);
+US_NOPROF(kvcalloc);
+US_NOPROF(kvrealloc);
+US_NOPROF(kstrdup);
+US_NOPROF(kstrndup);
+US_NOPROF(kmemdup);
+US_NOPROF(kmemdup_nul);
+US_NOPROF(kmemdup_array);
+US_NOPROF(kstrdup_const);
+US_NOPROF(uslab_kmalloc_aligned);

@@ -55,6 +55,7 @@
 
 #include <uslab.h>
 
+#include "alloctag.h"
 #include "cache.h"
 #include "kmalloc.h"
 #include "magazine.h"
@@ -140,6 +141,21 @@ static inline struct kmem_cache *small_cache(size_t size)
 	return read_cache(&small[(size + 7) / 8]);
 }
 
+/*
+ * libuslab's calls made for malloc(): while allocation profiling counts
+ * (alloctag.h), they count to no call site, as the small sizes, which
+ * never leave the fast paths here, do not either.
+ */
+#define UNCOUNTED(call)                                                     \
+	({                                                                  \
+		struct alloc_tag *saved_ = uslab_current_alloc_tag;         \
+		__typeof__(call) r_;                                        \
+		uslab_current_alloc_tag = US_TAG_NONE;                      \
+		r_ = (call);                                                \
+		uslab_current_alloc_tag = saved_;                           \
+		r_;                                                         \
+	})
+
 /* malloc() of 0, of a large size, or before the classes exist. */
 static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
@@ -147,11 +163,11 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 
 	size = nonzero(size);
 	if (size > KMALLOC_MAX_CACHE_SIZE)
-		return kmalloc(size, GFP_KERNEL);
+		return UNCOUNTED(kmalloc(size, GFP_KERNEL));
 	us_malloc_init();
 	copy_privates();
 	c = class_cache(size);
-	return c ? us_mag_alloc(c) : kmalloc(size, GFP_KERNEL);
+	return c ? us_mag_alloc(c) : UNCOUNTED(kmalloc(size, GFP_KERNEL));
 }
 
 MALLOC_EXPORT void *malloc(size_t size)
@@ -174,10 +190,12 @@ MALLOC_EXPORT void free(void *p)
 {
 	struct kmem_cache *c = us_cache_find(p);
 
-	if (likely(c != NULL))
+	if (likely(c != NULL)) {
+		us_tag_free_hook(c, p);
 		us_mag_free(c, p);
-	else
+	} else {
 		kfree(p);	/* NULL, a large block, or a report */
+	}
 }
 
 MALLOC_EXPORT void *calloc(size_t n, size_t size)
@@ -195,7 +213,7 @@ MALLOC_EXPORT void *calloc(size_t n, size_t size)
 	 * would clear its whole size class, which calloc() does not owe.
 	 */
 	if (bytes > KMALLOC_MAX_CACHE_SIZE)
-		return kzalloc(bytes, GFP_KERNEL);
+		return UNCOUNTED(kzalloc(bytes, GFP_KERNEL));
 	p = malloc(bytes);
 	if (p)
 		memset(p, 0, bytes);
@@ -215,7 +233,7 @@ MALLOC_EXPORT void *realloc(void *p, size_t size)
 	}
 	have = ksize(p);
 	if (have > KMALLOC_MAX_CACHE_SIZE && size > KMALLOC_MAX_CACHE_SIZE)
-		return krealloc(p, size, GFP_KERNEL);
+		return UNCOUNTED(krealloc(p, size, GFP_KERNEL));
 	/* In place while it fits and a class of half the size would not. */
 	if (size <= have && (size > have / 2 || have <= 16))
 		return p;
@@ -244,7 +262,7 @@ static void *aligned(size_t align, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return uslab_kmalloc_aligned(nonzero(size), align, GFP_KERNEL);
+	return UNCOUNTED(uslab_kmalloc_aligned(nonzero(size), align, GFP_KERNEL));
 }
 
 MALLOC_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)

@@ -39,6 +39,11 @@ static bool unwind_valid(const char *s)
 	return strcmp(s, "libgcc") == 0 || strcmp(s, "cfi") == 0;
 }
 
+static bool allocinfo_valid(const char *s)
+{
+	return stats_valid(s) || strcmp(s, "exit") == 0;
+}
+
 static bool any_text(const char *s)
 {
 	(void)s;
@@ -70,6 +75,8 @@ static const struct option_desc options[] = {
 	  "at most 255 characters" },
 	{ "USLAB_UNWIND", NULL, 0, 0, NULL, us_options.unwind, unwind_valid,
 	  "cfi or libgcc" },
+	{ "USLAB_ALLOCINFO", NULL, 0, 0, NULL, us_options.allocinfo,
+	  allocinfo_valid, "0, 1, exit or file:PATH" },
 	{ "USLAB_REENTER", &us_options.reenter, 0, 1, NULL, NULL, NULL, NULL },
 };
 

@@ -37,6 +37,10 @@ struct us_options {
 	/* USLAB_UNWIND: "libgcc" unwinds SLAB_STORE_USER's stacks with
 	 * libgcc rather than uslab's cached unwinder (cfi.h) */
 	char unwind[US_OPTION_PATH_MAX];
+	/* USLAB_ALLOCINFO: "1" counts allocations per call site, "exit"
+	 * also writes the table to stderr at exit, "file:PATH" to PATH
+	 * (alloctag.c); empty or "0": off */
+	char allocinfo[US_OPTION_PATH_MAX];
 	/* USLAB_REENTER=1: every callout allocates and frees (callout.h) */
 	unsigned int reenter;
 };

@@ -3,9 +3,10 @@
  * os.h - the operating-system contract of uslab.
  *
  * Everything uslab asks of the kernel goes through these functions, and
- * only the page layer (chunk.c) calls the mapping ones, with one
- * exception: the stack depot (depot.c) maps its region once.  Each sets errno
- * on failure and leaves it alone on success.
+ * only the page layer (chunk.c) calls the mapping ones, with two
+ * exceptions, each mapping its regions once: the stack depot (depot.c)
+ * and allocation profiling's tables (alloctag.c).  Each sets errno on
+ * failure and leaves it alone on success.
  */
 #ifndef USLAB_OS_H
 #define USLAB_OS_H

@@ -12,11 +12,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "report.h"
 
 #define REPORT_LINE_MAX 512
@@ -211,6 +213,53 @@ void us_panic(const char *fmt, ...)
 	vreport(fmt, ap);
 	va_end(ap);
 	abort();
+}
+
+void us_write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void expand_pid(char *out, size_t size, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < size; in++) {
+		if (in[0] == '%' && in[1] == 'p') {
+			n += us_format(out + n, size - n, "%d", (int)getpid());
+			if (n >= size)
+				n = size - 1;
+			in++;
+			continue;
+		}
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+}
+
+int us_report_open(const char *option, const char *where, int fallback)
+{
+	char path[US_OPTION_PATH_MAX + 16];
+	int fd;
+
+	if (strncmp(where, "file:", 5) != 0)
+		return fallback;
+	expand_pid(path, sizeof(path), where + 5);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		us_report("%s: cannot open %s", option, path);
+	return fd;
 }
 
 #ifdef USLAB_ASSERTS

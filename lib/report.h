@@ -24,6 +24,17 @@ void us_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line as it is, with no prefix: the lines of a multi-line report. */
 void us_report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Write all of s to fd, as far as fd takes it; no stdio. */
+void us_write_all(int fd, const char *s);
+
+/*
+ * Where a report option (USLAB_STATS, USLAB_ALLOCINFO) sends its report:
+ * for "file:PATH", PATH opened for writing, each "%p" in it replaced by
+ * the process ID (-1, reported under option's name, if it cannot be);
+ * for anything else, fallback.
+ */
+int us_report_open(const char *option, const char *where, int fallback);
+
 /* us_report(), then abort(). */
 US_NORETURN void us_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

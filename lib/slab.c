@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloctag.h"
 #include "bug.h"
 #include "chunk.h"
 #include "debug.h"
@@ -562,6 +563,7 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
 							       link);
 
 			us_list_del(&slab->link);
+			us_tag_slab_release(slab);
 			batch[n++] = slab;
 		}
 		/*

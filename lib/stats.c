@@ -193,21 +193,6 @@ int uslab_slabinfo(FILE *out)
 
 /* ------------------------------------------------------ USLAB_STATS */
 
-static void write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
 
 static void report_slabinfo(struct kmem_cache *c, void *arg)
 {
@@ -216,7 +201,7 @@ static void report_slabinfo(struct kmem_cache *c, void *arg)
 
 	collect(c, &st);
 	format_slabinfo(line, sizeof(line), c, &st);
-	write_all(*(int *)arg, line);
+	us_write_all(*(int *)arg, line);
 }
 
 static void report_counters(struct kmem_cache *c, void *arg)
@@ -241,26 +226,9 @@ static void report_counters(struct kmem_cache *c, void *arg)
 			  " bytes=%llu returned=%llu\n",
 			  (unsigned long long)st.bytes_mapped,
 			  (unsigned long long)st.slabs_reaped * st.slab_size);
-	write_all(*(int *)arg, line);
+	us_write_all(*(int *)arg, line);
 }
 
-/* Copy a path, with each "%p" replaced by the process ID. */
-static void expand_pid(char *out, size_t size, const char *in)
-{
-	size_t n = 0;
-
-	for (; *in && n + 1 < size; in++) {
-		if (in[0] == '%' && in[1] == 'p') {
-			n += us_format(out + n, size - n, "%d", (int)getpid());
-			if (n >= size)
-				n = size - 1;
-			in++;
-			continue;
-		}
-		out[n++] = *in;
-	}
-	out[n] = '\0';
-}
 
 /* A private copy of stderr, taken at start-up: programs close fd 2. */
 static int report_fd = -1;
@@ -281,22 +249,14 @@ void us_stats_report(void)
 	if (!where[0] || !atomic_load(&us_initialized) ||
 	    (fd < 0 && strncmp(where, "file:", 5) != 0))
 		return;
-	if (strncmp(where, "file:", 5) == 0) {
-		char path[US_OPTION_PATH_MAX + 16];
-
-		expand_pid(path, sizeof(path), where + 5);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			us_report("USLAB_STATS: cannot open %s", path);
-			return;
-		}
-	}
+	if ((fd = us_report_open("USLAB_STATS", where, fd)) < 0)
+		return;
 	us_format(line, sizeof(line), "# uslab statistics of process %d\n",
 		  (int)getpid());
-	write_all(fd, line);
-	write_all(fd, slabinfo_header);
+	us_write_all(fd, line);
+	us_write_all(fd, slabinfo_header);
 	us_cache_for_each(report_slabinfo, &fd);
-	write_all(fd, "# counters\n");
+	us_write_all(fd, "# counters\n");
 	us_cache_for_each(report_counters, &fd);
 	if (uslab_memory_stats(&mem) == 0) {
 		us_format(line, sizeof(line),
@@ -311,7 +271,7 @@ void us_stats_report(void)
 			  (unsigned long long)mem.resident_free_bytes,
 			  (unsigned long long)mem.large_cached_bytes,
 			  (unsigned long long)mem.depot_bytes);
-		write_all(fd, line);
+		us_write_all(fd, line);
 	}
 	close(fd);
 }

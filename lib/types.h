@@ -113,7 +113,13 @@ struct us_slab {
 	uint32_t carved;		/* [slab] objects ever handed out */
 	uint32_t objects;		/* [slab] objects in the slab */
 	uint8_t list;			/* [slab] enum us_slab_list */
-	uint8_t pad[7];
+	uint8_t pad[3];
+	/*
+	 * The slab's tag vector (alloctag.h): 0, or set once by CAS while
+	 * an object of the slab is allocated; cleared by the slab layer
+	 * when the slab goes back to the page layer.
+	 */
+	_Atomic uint32_t tags;
 	uint64_t empty_since;		/* [slab] when it became empty, ms */
 };
 
@@ -153,7 +159,8 @@ struct us_chunk {
 	uint32_t kind;			/* [ro] enum us_chunk_kind */
 	uint32_t slab_shift;		/* [ro] log2 of the slot size */
 	uint32_t node;			/* [ro] NUMA node (node.c) */
-	uint32_t pad0;
+	/* A large allocation's site id (alloctag.h), 0: not counted */
+	uint32_t tag;
 	union {
 		struct {		/* US_CHUNK_SLAB */
 			struct us_list link;	/* [page] chunks of an order */
@@ -325,6 +332,10 @@ struct kmem_cache {
 	uint32_t rand_step;		/* carving order: 0 in address order, */
 	uint32_t rand_inverse;		/* else a stride and its inverse mod */
 					/* objects (USLAB_RANDOM_FREELIST) */
+	/* Set once an object of the cache has been counted to an
+	 * allocation site: its frees then look up the object's tag
+	 * (alloctag.h).  Read by the free fast path. */
+	_Atomic uint32_t tagged;
 	uintptr_t secret;		/* free pointer hardening */
 	void (*ctor)(void *);
 	uint32_t order;			/* slab is 2^order pages */

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloctag.c - memory allocation profiling; see alloctag.h.
+ *
+ * Three regions, each mapped whole the first time counting is turned on
+ * and given pages by the kernel as they are touched:
+ *
+ *   sites     SITES_MAX records of SITE_BYTES: the tag and its text.
+ *   counters  a row of SITES_MAX {bytes, calls} pairs per CPU slot.
+ *   vectors   VECTOR_BYTES, cut into power-of-two blocks from 64 bytes,
+ *             a free list per size; a vector's handle is its offset / 8,
+ *             so never 0 (the first block is not handed out).
+ *
+ * Site 1 is "untagged"; site numbers are 32 bits in a vector, but at
+ * most SITES_MAX - 1 sites are counted: the rest count to the last one,
+ * "other sites", with one message.  Out of vector memory, an object goes
+ * uncounted, also with one message.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uslab.h>
+
+#include "alloctag.h"
+#include "callout.h"
+#include "chunk.h"
+#include "cpu.h"
+#include "failslab.h"
+#include "lock.h"
+#include "options.h"
+#include "os.h"
+#include "report.h"
+#include "slab.h"
+
+#define SITES_MAX (1u << 16)
+#define SITE_BYTES 256u
+#define VECTOR_BYTES ((size_t)1 << 30)
+#define VECTOR_MIN_SHIFT 6
+#define VECTOR_CLASSES 20	/* 64 bytes to 32 MiB */
+
+struct site {
+	const struct alloc_tag *tag;	/* NULL for the sites uslab names */
+	char text[SITE_BYTES - sizeof(void *)];	/* "file:line func:name" */
+};
+
+struct pair {
+	_Atomic uint64_t bytes;		/* signed, wrapping */
+	_Atomic uint64_t calls;
+};
+
+/* Exported (the version script names it): the callers' macros set it. */
+__thread struct alloc_tag *uslab_current_alloc_tag
+	__attribute__((tls_model("initial-exec"), visibility("default")));
+
+_Atomic uint32_t us_tag_state;
+
+static struct us_lock tag_lock = US_LOCK_INIT;
+static _Atomic(struct site *) sites;		/* [tag_lock] to set */
+static struct pair *counters;			/* [tag_lock] to set */
+static char *vectors;				/* [tag_lock] to set */
+static _Atomic uint32_t nsites;			/* [tag_lock] to add */
+static size_t vectors_used;			/* [tag_lock] */
+static uint32_t vector_free[VECTOR_CLASSES];	/* [tag_lock] handles */
+static bool sites_full_said, vectors_full_said;	/* [tag_lock] */
+static unsigned int rows;			/* [ro] CPU slots */
+static int report_fd = -1;			/* USLAB_ALLOCINFO=exit */
+
+#define SITE_UNTAGGED 1u
+#define SITE_OTHER (SITES_MAX - 1)
+
+/* ---------------------------------------------------------- regions */
+
+static struct site *site_at(struct site *base, uint32_t id)
+{
+	return &base[id];
+}
+
+/* Name a site of uslab's own; tag_lock held, regions mapped. */
+static void name_site(struct site *base, uint32_t id, const char *text)
+{
+	us_format(site_at(base, id)->text, sizeof(base->text), "%s", text);
+}
+
+/*
+ * Map the three regions, once; tag_lock held.  Returns the sites, or
+ * NULL (errno ENOMEM) if a region could not be mapped.
+ */
+static struct site *regions(void)
+{
+	struct site *base = atomic_load_explicit(&sites, memory_order_relaxed);
+	size_t row = (size_t)SITES_MAX * sizeof(struct pair);
+
+	if (base)
+		return base;
+	rows = US_PRIV(us_nr_cpus);
+	if (!counters)
+		counters = us_os_map_aligned(row * rows, us_page_size, 0);
+	if (!vectors)
+		vectors = us_os_map_aligned(VECTOR_BYTES, us_page_size, 0);
+	if (!counters || !vectors)
+		return NULL;
+	base = us_os_map_aligned((size_t)SITES_MAX * SITE_BYTES, us_page_size,
+				 0);
+	if (!base)
+		return NULL;
+	vectors_used = (size_t)1 << VECTOR_MIN_SHIFT;	/* handle 0: none */
+	name_site(base, SITE_UNTAGGED, "untagged:0 func:untagged");
+	name_site(base, SITE_OTHER, "other-sites:0 func:other_sites");
+	atomic_store_explicit(&nsites, SITE_UNTAGGED, memory_order_relaxed);
+	atomic_store_explicit(&sites, base, memory_order_release);
+	return base;
+}
+
+/* ------------------------------------------------------------ sites */
+
+/* The number of tag's site, registering it first; 0 if impossible. */
+US_COLD static uint32_t site_register(struct alloc_tag *tag)
+{
+	uint32_t id;
+	bool say = false;
+
+	us_lock(&tag_lock);
+	id = (uint32_t)atomic_load_explicit(
+		(_Atomic unsigned long *)&tag->uslab_site, memory_order_relaxed);
+	if (!id) {
+		struct site *base = regions();
+		uint32_t n = atomic_load_explicit(&nsites, memory_order_relaxed);
+
+		if (!base) {
+			us_unlock(&tag_lock);
+			return 0;
+		}
+		if (n + 1 >= SITE_OTHER) {
+			id = SITE_OTHER;
+			say = !sites_full_said;
+			sites_full_said = true;
+		} else {
+			const struct codetag *ct = &tag->ct;
+			struct site *s = site_at(base, id = n + 1);
+
+			s->tag = tag;
+			if (ct->modname)
+				us_format(s->text, sizeof(s->text),
+					  "%s:%u [%s] func:%s", ct->filename,
+					  ct->lineno, ct->modname,
+					  ct->function);
+			else
+				us_format(s->text, sizeof(s->text),
+					  "%s:%u func:%s", ct->filename,
+					  ct->lineno, ct->function);
+			atomic_store_explicit(&nsites, id,
+					      memory_order_release);
+		}
+		atomic_store_explicit((_Atomic unsigned long *)&tag->uslab_site,
+				      id, memory_order_release);
+	}
+	us_unlock(&tag_lock);
+	if (say)
+		us_report("allocinfo: %u allocation sites counted; the "
+			  "others count as one", SITE_OTHER - 2);
+	return id;
+}
+
+/* The site the calling thread's allocation counts to; 0: none. */
+static inline uint32_t current_site(void)
+{
+	struct alloc_tag *tag = uslab_current_alloc_tag;
+	uint32_t id;
+
+	if (!tag)
+		return SITE_UNTAGGED;	/* the regions are there: counting */
+	if (tag == US_TAG_NONE)
+		return 0;
+	id = (uint32_t)atomic_load_explicit(
+		(_Atomic unsigned long *)&tag->uslab_site, memory_order_acquire);
+	return id ? id : site_register(tag);
+}
+
+/* --------------------------------------------------------- counters */
+
+static inline void count(uint32_t id, int64_t bytes, int64_t calls)
+{
+	struct pair *p = &counters[(size_t)us_cpu_current() * SITES_MAX + id];
+
+	atomic_fetch_add_explicit(&p->bytes, (uint64_t)bytes,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->calls, (uint64_t)calls,
+				  memory_order_relaxed);
+}
+
+/* A site's figures: the sums of its pairs over the rows. */
+static void site_read(uint32_t id, int64_t *bytes, uint64_t *calls)
+{
+	uint64_t b = 0, c = 0;
+
+	for (unsigned int r = 0; r < rows; r++) {
+		struct pair *p = &counters[(size_t)r * SITES_MAX + id];
+
+		b += atomic_load_explicit(&p->bytes, memory_order_relaxed);
+		c += atomic_load_explicit(&p->calls, memory_order_relaxed);
+	}
+	*bytes = (int64_t)b;
+	*calls = c;
+}
+
+/* ---------------------------------------------------------- vectors */
+
+static unsigned int vector_class(uint32_t objects)
+{
+	size_t bytes = (size_t)objects * sizeof(uint32_t);
+	unsigned int k = 0;
+
+	while (((size_t)1 << (VECTOR_MIN_SHIFT + k)) < bytes)
+		k++;
+	return k;
+}
+
+static inline uint32_t *vector_at(uint32_t handle)
+{
+	return (uint32_t *)(void *)(vectors + (size_t)handle * 8);
+}
+
+/* A zeroed vector for a slab of `objects`; 0 if none is left. */
+static uint32_t vector_get(uint32_t objects)
+{
+	unsigned int k = vector_class(objects);
+	size_t bytes = (size_t)1 << (VECTOR_MIN_SHIFT + k);
+	uint32_t h = 0;
+	bool say = false;
+
+	if (k >= VECTOR_CLASSES)
+		return 0;
+	us_lock(&tag_lock);
+	if ((h = vector_free[k]) != 0) {
+		vector_free[k] = *vector_at(h);
+	} else if (vectors_used + bytes <= VECTOR_BYTES) {
+		/* Blocks of one size are aligned to it: no straddling. */
+		vectors_used = (vectors_used + bytes - 1) & ~(bytes - 1);
+		h = (uint32_t)(vectors_used / 8);
+		vectors_used += bytes;
+	} else {
+		say = !vectors_full_said;
+		vectors_full_said = true;
+	}
+	us_unlock(&tag_lock);
+	if (h)
+		memset(vector_at(h), 0, bytes);
+	else if (say)
+		us_report("allocinfo: %zu MiB of object tags in use: objects "
+			  "of new slabs go uncounted", VECTOR_BYTES >> 20);
+	return h;
+}
+
+static void vector_put(uint32_t handle, uint32_t objects)
+{
+	unsigned int k = vector_class(objects);
+
+	us_lock(&tag_lock);
+	*vector_at(handle) = vector_free[k];
+	vector_free[k] = handle;
+	us_unlock(&tag_lock);
+}
+
+/* slab's vector, made if it has none; 0 if none could be. */
+static uint32_t slab_vector(struct kmem_cache *c, struct us_slab *slab)
+{
+	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
+	uint32_t none = 0;
+
+	if (likely(h))
+		return h;
+	if (!(h = vector_get(slab->objects)))
+		return 0;
+	if (!atomic_compare_exchange_strong_explicit(&slab->tags, &none, h,
+						     memory_order_acq_rel,
+						     memory_order_acquire)) {
+		vector_put(h, slab->objects);	/* another thread's won */
+		return none;
+	}
+	if (!atomic_load_explicit(&c->tagged, memory_order_relaxed))
+		atomic_store_explicit(&c->tagged, 1, memory_order_relaxed);
+	return h;
+}
+
+/* ------------------------------------------------------------ hooks */
+
+void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+{
+	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+	uint32_t id = current_site(), h;
+
+	if (!id || !(h = slab_vector(c, slab)))
+		return;
+	vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
+	count(id, (int64_t)c->size, 1);
+}
+
+void us_tag_slab_free(struct kmem_cache *c, void *obj)
+{
+	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
+	uint32_t *at, id;
+
+	if (!h)
+		return;
+	at = &vector_at(h)[us_slab_obj_index(c, slab, obj)];
+	if ((id = *at) != 0) {
+		*at = 0;
+		count(id, -(int64_t)c->size, -1);
+	}
+}
+
+void us_tag_large_alloc(struct us_chunk *ch)
+{
+	uint32_t id = current_site();
+
+	ch->tag = id;
+	if (id)
+		count(id, (int64_t)ch->usable, 1);
+}
+
+void us_tag_large_free(struct us_chunk *ch)
+{
+	if (ch->tag) {
+		count(ch->tag, -(int64_t)ch->usable, -1);
+		ch->tag = 0;
+	}
+}
+
+void us_tag_large_moved(uint32_t site, size_t usable, struct us_chunk *to)
+{
+	to->tag = site;
+	if (site)
+		count(site, (int64_t)to->usable - (int64_t)usable, 0);
+}
+
+void us_tag_slab_release(struct us_slab *slab)
+{
+	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_relaxed);
+
+	if (h) {
+		atomic_store_explicit(&slab->tags, 0, memory_order_relaxed);
+		vector_put(h, slab->objects);
+	}
+}
+
+/* ---------------------------------------------------------- control */
+
+int uslab_allocinfo_enable(bool on)
+{
+	us_init();
+	if (on) {
+		struct site *base;
+
+		us_lock(&tag_lock);
+		base = regions();
+		us_unlock(&tag_lock);
+		if (!base)
+			return -ENOMEM;
+		atomic_fetch_or_explicit(&us_tag_state, US_TAG_COUNTING,
+					 memory_order_release);
+	} else {
+		atomic_fetch_and_explicit(&us_tag_state, ~US_TAG_COUNTING,
+					  memory_order_relaxed);
+	}
+	us_failslab_route(US_FAILSLAB_ROUTE_TAGS, on);
+	return 0;
+}
+
+bool uslab_allocinfo_enabled(void)
+{
+	us_init();	/* USLAB_ALLOCINFO is read there */
+	return us_tag_counting();
+}
+
+void us_tag_init(void)
+{
+	const char *v = us_options.allocinfo;
+
+	if (!v[0])		/* unset, or 0 (options.c) */
+		return;
+	if (strcmp(v, "exit") == 0)
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 10);
+	us_lock(&tag_lock);
+	if (!regions())
+		us_report("USLAB_ALLOCINFO: no memory for the tables; "
+			  "allocation profiling is off");
+	else
+		atomic_store_explicit(&us_tag_state, US_TAG_COUNTING,
+				      memory_order_release);
+	us_unlock(&tag_lock);
+	if (us_tag_counting())
+		us_failslab_route(US_FAILSLAB_ROUTE_TAGS, true);
+}
+
+void us_tag_fork_prepare(void)
+{
+	us_lock(&tag_lock);
+}
+
+void us_tag_fork_parent(void)
+{
+	us_unlock(&tag_lock);
+}
+
+void us_tag_fork_child(void)
+{
+	us_lock_reset(&tag_lock);
+}
+
+/* ---------------------------------------------------------- reading */
+
+static const char allocinfo_header[] =
+	"allocinfo - version: 1.0\n"
+	"#     <size>  <calls> <tag info>\n";
+
+/*
+ * The line of the site after *pos (from 0), as /proc/allocinfo has it,
+ * with the kernel's trailing space: sites in the order first counted,
+ * then "other sites" if any count there.  False after the last.
+ */
+static bool site_line(uint32_t *pos, char *line, size_t size)
+{
+	struct site *base = atomic_load_explicit(&sites, memory_order_acquire);
+	uint32_t n = atomic_load_explicit(&nsites, memory_order_acquire);
+	uint32_t id = ++*pos;
+	int64_t bytes;
+	uint64_t calls;
+
+	if (!base || id > n + 1)
+		return false;
+	if (id == n + 1)
+		id = SITE_OTHER;
+	site_read(id, &bytes, &calls);
+	if (id == SITE_OTHER && !bytes && !calls)
+		return false;
+	us_format(line, size, "%12lld %8llu %s \n", (long long)bytes,
+		  (unsigned long long)calls, site_at(base, id)->text);
+	return true;
+}
+
+int uslab_allocinfo(FILE *out)
+{
+	char line[SITE_BYTES + 64];
+	int err = 0;
+
+	if (!out)
+		return -EINVAL;
+	us_init();
+	/* The stream is the caller's: each line written with no lock. */
+	us_callout(US_CALLOUT_STDIO, NULL);
+	if (fputs(allocinfo_header, out) < 0)
+		return -EIO;
+	for (uint32_t pos = 0; site_line(&pos, line, sizeof(line));) {
+		us_callout(US_CALLOUT_STDIO, NULL);
+		if (fputs(line, out) < 0)
+			err = -EIO;
+	}
+	if (fflush(out) != 0)
+		err = -EIO;
+	return err;
+}
+
+void us_tag_report(void)
+{
+	const char *where = us_options.allocinfo;
+	char line[SITE_BYTES + 64];
+	int fd = report_fd;
+
+	if (!atomic_load_explicit(&sites, memory_order_acquire) ||
+	    (fd = us_report_open("USLAB_ALLOCINFO", where, report_fd)) < 0)
+		return;
+	us_write_all(fd, allocinfo_header);
+	for (uint32_t pos = 0; site_line(&pos, line, sizeof(line));)
+		us_write_all(fd, line);
+	if (fd != report_fd)
+		close(fd);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloctag.h - memory allocation profiling: the kernel's allocation tags
+ * and /proc/allocinfo (CONFIG_MEM_ALLOC_PROFILING), in userspace.
+ *
+ * A call site of the tagged interface (<uslab.h>'s alloc_hooks()) has a
+ * static struct alloc_tag and makes it the thread's current tag
+ * (uslab_current_alloc_tag) for the length of the call, as the kernel
+ * makes it current->alloc_tag.  While counting is on, every object the
+ * entry points hand out is counted to the current tag's site: a call
+ * with no current tag (a program built against 0.2, or without the
+ * macros) to the "untagged" site, and one made with US_TAG_NONE current
+ * (libuslab-malloc's own calls) to none.
+ *
+ * What this layer owns, all in memory it maps itself when counting is
+ * first turned on (os.h's second exception, after the stack depot):
+ *
+ *   sites      One record per site, numbered from 1 in the order each
+ *              was first counted: its tag, and its text ("file:line
+ *              func:name") copied, so that a site outlives a library
+ *              dlclose()d with its objects still allocated.  A tag
+ *              learns its number (tag->uslab_site) when registered.
+ *   counters   Per CPU slot, a row of {bytes, calls} pairs, one per site,
+ *              added to with relaxed atomics on the calling thread's
+ *              CPU's row: a thread that migrates adds to another row,
+ *              which costs a shared line, never a count.  A site's
+ *              figures are the sums over the rows.
+ *   vectors    Per slab, one 32-bit site number per object, made when
+ *              the slab's first object is counted (installed by CAS in
+ *              slab->tags) and given back when the slab layer returns the
+ *              slab to the page layer.  A large block keeps its site in
+ *              its chunk header (ch->tag).
+ *
+ * An object counted at its allocation is debited at its free, whether or
+ * not counting is still on: the free paths look for a tag in every cache
+ * that has had an object counted (c->tagged), and in every large block.
+ * Turning counting off stops new counts; objects counted before are
+ * still debited, so the table stays exact for what it counted.
+ *
+ * Locks: tag_lock, a leaf taken with no other lock held and nothing taken
+ * under it, registers a site and hands out and takes back vectors.  The
+ * fast paths take none: counting is on the allocation slow paths (while
+ * counting is on, us_gfp_slow sends every slab allocation there) and a
+ * load and a branch on the free paths.
+ */
+#ifndef USLAB_ALLOCTAG_H
+#define USLAB_ALLOCTAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/* The current tag libuslab-malloc sets around its own kmalloc() calls. */
+#define US_TAG_NONE ((struct alloc_tag *)1)
+
+/* Counting new allocations (us_tag_state). */
+#define US_TAG_COUNTING 1u
+
+extern US_LOCAL _Atomic uint32_t us_tag_state;
+
+/*
+ * Is counting on?  One load, which orders the tables mapped before
+ * counting was turned on before what the caller reads of them.
+ */
+static inline bool us_tag_counting(void)
+{
+	return atomic_load_explicit(&us_tag_state, memory_order_acquire) &
+	       US_TAG_COUNTING;
+}
+
+/* Read USLAB_ALLOCINFO; from us_init(). */
+void us_tag_init(void);
+
+/* Count obj, just handed out by c, to the current site. */
+void us_tag_slab_alloc(struct kmem_cache *c, void *obj);
+
+/* Debit obj, about to be freed into c, from its site, if it has one. */
+US_SHARED void us_tag_slab_free(struct kmem_cache *c, void *obj);
+
+/*
+ * The free paths' question, inline: has any object of c been counted?
+ * Then ask its slab.
+ */
+static inline void us_tag_free_hook(struct kmem_cache *c, void *obj)
+{
+	if (unlikely(atomic_load_explicit(&c->tagged, memory_order_relaxed)))
+		us_tag_slab_free(c, obj);
+}
+
+/* Count large block ch, just handed out, to the current site. */
+void us_tag_large_alloc(struct us_chunk *ch);
+
+/* Debit large block ch, about to be freed, if it was counted. */
+void us_tag_large_free(struct us_chunk *ch);
+
+/*
+ * Large block from, counted to a site of `usable` bytes, now lives in
+ * to (perhaps the same chunk) with to->usable bytes: move its count.
+ */
+void us_tag_large_moved(uint32_t site, size_t usable, struct us_chunk *to);
+
+/* The slab layer gives slab back to the page layer: its vector too. */
+void us_tag_slab_release(struct us_slab *slab);
+
+/* fork(): tag_lock, as the other leaves. */
+void us_tag_fork_prepare(void);
+void us_tag_fork_parent(void);
+void us_tag_fork_child(void);
+
+/* USLAB_ALLOCINFO=exit or file:PATH: the table, at exit. */
+void us_tag_report(void);
+
+#endif /* USLAB_ALLOCTAG_H */
