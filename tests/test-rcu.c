@@ -168,13 +168,47 @@ struct small {
 	char after[100];
 };
 
+/*
+ * Allocation profiling's lines for func's call sites that still hold
+ * something; there must be lines for them (the four sites of the test
+ * below), all debited by their objects' frees after the grace period.
+ */
+static unsigned int sites_still_holding(const char *func)
+{
+	char *buf = NULL, want[128];
+	size_t len = 0, lines = 0;
+	unsigned int holding = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(uslab_allocinfo(f), 0);
+	fclose(f);
+	snprintf(want, sizeof(want), " func:%s \n", func);
+	for (char *l = buf; (l = strstr(l, want)) != NULL; l++) {
+		char *start = l;
+		long long bytes;
+		unsigned long long calls;
+
+		while (start > buf && start[-1] != '\n')
+			start--;
+		ck_assert_int_eq(sscanf(start, "%lld %llu", &bytes, &calls), 2);
+		holding += bytes != 0 || calls != 0;
+		lines++;
+	}
+	free(buf);
+	ck_assert_uint_eq(lines, 4);
+	return holding;
+}
+
 TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
 {
 	/*
 	 * Counted in a cache of the program's own: kmalloc's caches may be
 	 * served from per-thread magazines (where no rseq runs), whose
 	 * objects count as active while the call_rcu thread holds them.
+	 * Allocation profiling counts from the first of them on.
 	 */
+	int profiling = uslab_allocinfo_enable(true);
 	struct kmem_cache *c = kmem_cache_create("rcu-small",
 						 sizeof(struct small), 0, 0,
 						 NULL);
@@ -183,6 +217,7 @@ TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
 	void *plain[8];
 
 	register_me();
+	ck_assert_int_eq(profiling, 0);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_ptr_nonnull(k);
 	for (int i = 0; i < 64; i++) {
@@ -213,6 +248,7 @@ TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
 	ck_assert_ptr_null(uslab_object_start(&b->rcu));
 	kmem_cache_destroy(c);
 	unregister_me();
+	ck_assert_uint_eq(sites_still_holding(__func__), 0);
 }
 END_TEST
 
