@@ -341,7 +341,8 @@ static void *thread_fn(void *arg)
 
 	for (int i = 0; i < PER_THREAD; i++)
 		pool[me][i] = AT(line, kmalloc(48 + i % 64, GFP_KERNEL));
-	thread_line = line;
+	if (me == 0)
+		thread_line = line;	/* the same in every thread */
 	pthread_barrier_wait(&barrier);		/* all allocated: read */
 	pthread_barrier_wait(&barrier);		/* read: free */
 	for (int i = 0; i < PER_THREAD; i++)
