@@ -6,7 +6,9 @@
  * and given pages by the kernel as they are touched:
  *
  *   sites     SITES_MAX records of SITE_BYTES: the tag and its text.
- *   counters  a row of SITES_MAX {bytes, calls} pairs per CPU slot.
+ *   counters  a row of SITES_MAX {bytes, calls} pairs per CPU slot, and
+ *             one for the threads that cannot run a restartable sequence
+ *             while others do (percpu_add()).
  *   vectors   VECTOR_BYTES, cut into power-of-two blocks from 64 bytes,
  *             a free list per size; a vector's handle is its offset / 8,
  *             so never 0 (the first block is not handed out).
@@ -37,9 +39,11 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "rseq.h"
 #include "slab.h"
 
 #define SITES_MAX (1u << 16)
+#define ROW_SHIFT 20		/* a row: SITES_MAX pairs of 16 bytes */
 #define SITE_BYTES 256u
 #define VECTOR_BYTES ((size_t)1 << 30)
 #define VECTOR_MIN_SHIFT 6
@@ -55,6 +59,9 @@ struct pair {
 	_Atomic uint64_t calls;
 };
 
+_Static_assert(SITES_MAX * sizeof(struct pair) == (size_t)1 << ROW_SHIFT,
+	       "a row is 1 << ROW_SHIFT bytes");
+
 /* Exported (the version script names it): the callers' macros set it. */
 __thread struct alloc_tag *uslab_current_alloc_tag
 	__attribute__((tls_model("initial-exec"), visibility("default")));
@@ -69,7 +76,7 @@ static _Atomic uint32_t nsites;			/* [tag_lock] to add */
 static size_t vectors_used;			/* [tag_lock] */
 static uint32_t vector_free[VECTOR_CLASSES];	/* [tag_lock] handles */
 static bool sites_full_said, vectors_full_said;	/* [tag_lock] */
-static unsigned int rows;			/* [ro] CPU slots */
+static unsigned int rows;			/* [ro] CPU slots, and one */
 static int report_fd = -1;			/* USLAB_ALLOCINFO=exit */
 
 #define SITE_UNTAGGED 1u
@@ -99,7 +106,7 @@ static struct site *regions(void)
 
 	if (base)
 		return base;
-	rows = US_PRIV(us_nr_cpus);
+	rows = US_PRIV(us_nr_cpus) + 1;	/* the last for the locked adds */
 	if (!counters)
 		counters = us_os_map_aligned(row * rows, us_page_size, 0);
 	if (!vectors)
@@ -185,14 +192,38 @@ static inline uint32_t current_site(void)
 
 /* --------------------------------------------------------- counters */
 
+/*
+ * Add v to the word at row0 (a field of a site's pair in row 0) in the
+ * row of the calling thread's CPU: by a restartable sequence, with no
+ * atomic instruction, as the kernel's this_cpu_add(); where no sequence
+ * can run, atomically, in the CPU slot's row when no thread uses
+ * sequences, else in the last row, which no sequence writes.
+ */
+static inline void percpu_add(char *row0, uint64_t v)
+{
+	size_t row;
+
+#if US_RSEQ_FAST
+	struct rseq *rs = us_rseq_area();
+
+restart:
+	US_RSEQ_ADD(row0, ROW_SHIFT, v);
+	return;
+slow:
+#endif
+	row = US_PRIV(us_rseq_enabled) ? rows - 1 : us_cpu_current();
+	atomic_fetch_add_explicit((_Atomic uint64_t *)(void *)(row0 +
+							       (row << ROW_SHIFT)),
+				  v, memory_order_relaxed);
+}
+
 static inline void count(uint32_t id, int64_t bytes, int64_t calls)
 {
-	struct pair *p = &counters[(size_t)us_cpu_current() * SITES_MAX + id];
+	struct pair *p = &counters[id];
 
-	atomic_fetch_add_explicit(&p->bytes, (uint64_t)bytes,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->calls, (uint64_t)calls,
-				  memory_order_relaxed);
+	percpu_add((char *)&p->bytes, (uint64_t)bytes);
+	if (calls)
+		percpu_add((char *)&p->calls, (uint64_t)calls);
 }
 
 /* A site's figures: the sums of its pairs over the rows. */
@@ -201,7 +232,8 @@ static void site_read(uint32_t id, int64_t *bytes, uint64_t *calls)
 	uint64_t b = 0, c = 0;
 
 	for (unsigned int r = 0; r < rows; r++) {
-		struct pair *p = &counters[(size_t)r * SITES_MAX + id];
+		struct pair *p = (struct pair *)(void *)((char *)&counters[id] +
+							 ((size_t)r << ROW_SHIFT));
 
 		b += atomic_load_explicit(&p->bytes, memory_order_relaxed);
 		c += atomic_load_explicit(&p->calls, memory_order_relaxed);
