@@ -84,6 +84,9 @@ harness_cflags="-I../shared -I. -I../../include -I../../../lib -g -Og -Wall \
 wrap=-Wl,--wrap=kmem_cache_alloc,--wrap=kmem_cache_free
 wrap=$wrap,--wrap=kmem_cache_alloc_bulk,--wrap=kmem_cache_free_bulk
 wrap=$wrap,--wrap=kmalloc,--wrap=kzalloc,--wrap=kfree
+# and their _noprof() names, which the tagging macros of <uslab.h> call.
+wrap=$wrap,--wrap=kmem_cache_alloc_noprof,--wrap=kmem_cache_alloc_bulk_noprof
+wrap=$wrap,--wrap=kmalloc_noprof,--wrap=kzalloc_noprof
 
 build() { # VARIANT DIR
 	dir=$2/tools/testing/radix-tree

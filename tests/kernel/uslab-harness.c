@@ -24,7 +24,9 @@
  *     tests, and the harness's own check of bulk allocation.
  *
  * The calls are wrapped at link time (-Wl,--wrap=kmem_cache_alloc and
- * the rest), so the kernel's objects call uslab through these.
+ * the rest, and their _noprof() names, which <uslab.h>'s tagging macros
+ * call), so the kernel's objects call uslab through these; the kernel's
+ * call site stays the current allocation tag through them.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -215,6 +217,28 @@ void __wrap_kfree(const void *p)
 	if (kmalloc_verbose)
 		printf("Freeing %p to malloc\n", p);
 	__real_kfree(p);
+}
+
+/* The same, reached through the tagging macros. */
+void *__wrap_kmem_cache_alloc_noprof(struct kmem_cache *c, gfp_t gfp)
+{
+	return __wrap_kmem_cache_alloc(c, gfp);
+}
+
+int __wrap_kmem_cache_alloc_bulk_noprof(struct kmem_cache *c, gfp_t gfp,
+					size_t n, void **p)
+{
+	return __wrap_kmem_cache_alloc_bulk(c, gfp, n, p);
+}
+
+void *__wrap_kmalloc_noprof(size_t size, gfp_t gfp)
+{
+	return __wrap_kmalloc(size, gfp);
+}
+
+void *__wrap_kzalloc_noprof(size_t size, gfp_t gfp)
+{
+	return __wrap_kmalloc(size, gfp | __GFP_ZERO);
 }
 
 /* The harness's check of its bulk calls, over uslab's. */
