@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -31,6 +32,7 @@
 #include <uslab.h>
 
 #include "alloctag.h"
+#include "cache.h"
 #include "callout.h"
 #include "chunk.h"
 #include "cpu.h"
@@ -48,10 +50,19 @@
 #define VECTOR_BYTES ((size_t)1 << 30)
 #define VECTOR_MIN_SHIFT 6
 #define VECTOR_CLASSES 20	/* 64 bytes to 32 MiB */
+#define RA_SLOTS (SITES_MAX * 2)	/* open addressing, at most half full */
 
 struct site {
 	const struct alloc_tag *tag;	/* NULL for the sites uslab names */
-	char text[SITE_BYTES - sizeof(void *)];	/* "file:line func:name" */
+	const void *ra;			/* a malloc caller's site: its address */
+	char text[SITE_BYTES - 2 * sizeof(void *)]; /* "file:line func:name" */
+};
+
+/* A return address's site (ra_sites); ra is published last. */
+struct ra_slot {
+	_Atomic uintptr_t ra;
+	_Atomic uint32_t id;
+	uint32_t unused;
 };
 
 struct pair {
@@ -71,6 +82,7 @@ _Atomic uint32_t us_tag_state;
 static struct us_lock tag_lock = US_LOCK_INIT;
 static _Atomic(struct site *) sites;		/* [tag_lock] to set */
 static struct pair *counters;			/* [tag_lock] to set */
+static struct ra_slot *ra_sites;		/* [tag_lock] to set, add */
 static char *vectors;				/* [tag_lock] to set */
 static _Atomic uint32_t nsites;			/* [tag_lock] to add */
 static size_t vectors_used;			/* [tag_lock] */
@@ -111,7 +123,10 @@ static struct site *regions(void)
 		counters = us_os_map_aligned(row * rows, us_page_size, 0);
 	if (!vectors)
 		vectors = us_os_map_aligned(VECTOR_BYTES, us_page_size, 0);
-	if (!counters || !vectors)
+	if (!ra_sites)
+		ra_sites = us_os_map_aligned(RA_SLOTS * sizeof(struct ra_slot),
+					     us_page_size, 0);
+	if (!counters || !vectors || !ra_sites)
 		return NULL;
 	base = us_os_map_aligned((size_t)SITES_MAX * SITE_BYTES, us_page_size,
 				 0);
@@ -323,15 +338,24 @@ static uint32_t slab_vector(struct kmem_cache *c, struct us_slab *slab)
 
 /* ------------------------------------------------------------ hooks */
 
-void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+/* Count obj of c to site id. */
+static void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
 {
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
-	uint32_t id = current_site(), h;
+	uint32_t h;
 
-	if (!id || !(h = slab_vector(c, slab)))
+	if (!(h = slab_vector(c, slab)))
 		return;
 	vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
 	count(id, (int64_t)c->size, 1);
+}
+
+void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+{
+	uint32_t id = current_site();
+
+	if (id)
+		slab_count(c, obj, id);
 }
 
 void us_tag_slab_free(struct kmem_cache *c, void *obj)
@@ -347,6 +371,119 @@ void us_tag_slab_free(struct kmem_cache *c, void *obj)
 		*at = 0;
 		count(id, -(int64_t)c->size, -1);
 	}
+}
+
+/* ---------------------------------------------- malloc's call sites */
+
+bool us_tag_malloc_on;
+
+static inline size_t ra_hash(uintptr_t ra)
+{
+	return (size_t)((ra * 0x9e3779b97f4a7c15ull) >> 32) % RA_SLOTS;
+}
+
+/* The site of return address ra, registered if new; 0 if impossible. */
+static uint32_t ra_site(const void *ra)
+{
+	uintptr_t key = (uintptr_t)ra;
+	size_t i = ra_hash(key);
+	uint32_t id = 0;
+	bool say = false;
+
+	for (size_t n = 0; n < RA_SLOTS; n++, i = (i + 1) % RA_SLOTS) {
+		uintptr_t k = atomic_load_explicit(&ra_sites[i].ra,
+						   memory_order_acquire);
+
+		if (k == key)
+			return atomic_load_explicit(&ra_sites[i].id,
+						    memory_order_relaxed);
+		if (!k)
+			break;
+	}
+	us_lock(&tag_lock);
+	for (size_t n = 0; n < RA_SLOTS; n++, i = (i + 1) % RA_SLOTS) {
+		uintptr_t k = atomic_load_explicit(&ra_sites[i].ra,
+						   memory_order_relaxed);
+		uint32_t last = atomic_load_explicit(&nsites,
+						     memory_order_relaxed);
+		struct site *base = atomic_load_explicit(&sites,
+							 memory_order_relaxed);
+
+		if (k == key) {
+			id = atomic_load_explicit(&ra_sites[i].id,
+						  memory_order_relaxed);
+			break;
+		}
+		if (k)
+			continue;
+		if (last + 1 >= SITE_OTHER) {
+			id = SITE_OTHER;	/* not kept: asked again */
+			say = !sites_full_said;
+			sites_full_said = true;
+			break;
+		}
+		id = last + 1;
+		site_at(base, id)->ra = ra;
+		atomic_store_explicit(&nsites, id, memory_order_release);
+		atomic_store_explicit(&ra_sites[i].id, id, memory_order_relaxed);
+		atomic_store_explicit(&ra_sites[i].ra, key, memory_order_release);
+		break;
+	}
+	us_unlock(&tag_lock);
+	if (say)
+		us_report("allocinfo: %u allocation sites counted; the "
+			  "others count as one", SITE_OTHER - 2);
+	return id;
+}
+
+void us_tag_malloc_count(void *p, const void *ra)
+{
+	struct kmem_cache *c;
+	struct us_chunk *ch;
+	uint32_t id;
+
+	if (!p || p == ZERO_SIZE_PTR || !us_tag_counting() ||
+	    !(id = ra_site(ra)))
+		return;
+	if ((c = us_cache_find(p)) != NULL) {
+		slab_count(c, p, id);
+	} else if ((ch = us_chunk_lookup(p)) != NULL &&
+		   ch->kind == US_CHUNK_LARGE) {
+		ch->tag = id;
+		count(id, (int64_t)ch->usable, 1);
+	}
+}
+
+/*
+ * A return address's site text, made when read, with no lock held: the
+ * dynamic loader's lock, which dladdr() takes, may be held by a thread
+ * that is allocating.  "object+0xOFFSET:0 func:symbol+0xOFFSET", the
+ * object's offset for addr2line(1).
+ */
+static void ra_text(const void *ra, char *out, size_t size)
+{
+	Dl_info info;
+	const char *obj;
+
+	if (!dladdr(ra, &info) || !info.dli_fname) {
+		us_format(out, size, "%p:0 func:unknown", ra);
+		return;
+	}
+	obj = strrchr(info.dli_fname, '/');
+	obj = obj ? obj + 1 : info.dli_fname;
+	if (info.dli_sname && info.dli_saddr)
+		us_format(out, size, "%s+0x%lx:0 func:%s+0x%lx",
+			  *obj ? obj : "main",
+			  (unsigned long)((uintptr_t)ra -
+					  (uintptr_t)info.dli_fbase),
+			  info.dli_sname,
+			  (unsigned long)((uintptr_t)ra -
+					  (uintptr_t)info.dli_saddr));
+	else
+		us_format(out, size, "%s+0x%lx:0 func:unknown",
+			  *obj ? obj : "main",
+			  (unsigned long)((uintptr_t)ra -
+					  (uintptr_t)info.dli_fbase));
 }
 
 void us_tag_large_alloc(struct us_chunk *ch)
@@ -424,9 +561,11 @@ void us_tag_init(void)
 	if (!regions())
 		us_report("USLAB_ALLOCINFO: no memory for the tables; "
 			  "allocation profiling is off");
-	else
+	else {
 		atomic_store_explicit(&us_tag_state, US_TAG_COUNTING,
 				      memory_order_release);
+		us_tag_malloc_on = true;	/* before any malloc() asks */
+	}
 	us_unlock(&tag_lock);
 	if (us_tag_counting())
 		us_failslab_route(US_FAILSLAB_ROUTE_TAGS, true);
@@ -473,8 +612,16 @@ static bool site_line(uint32_t *pos, char *line, size_t size)
 	site_read(id, &bytes, &calls);
 	if (id == SITE_OTHER && !bytes && !calls)
 		return false;
-	us_format(line, size, "%12lld %8llu %s \n", (long long)bytes,
-		  (unsigned long long)calls, site_at(base, id)->text);
+	if (site_at(base, id)->ra) {
+		char text[SITE_BYTES];
+
+		ra_text(site_at(base, id)->ra, text, sizeof(text));
+		us_format(line, size, "%12lld %8llu %s \n", (long long)bytes,
+			  (unsigned long long)calls, text);
+	} else {
+		us_format(line, size, "%12lld %8llu %s \n", (long long)bytes,
+			  (unsigned long long)calls, site_at(base, id)->text);
+	}
 	return true;
 }
 

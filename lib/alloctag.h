@@ -89,6 +89,16 @@ static inline void us_tag_free_hook(struct kmem_cache *c, void *obj)
 		us_tag_slab_free(c, obj);
 }
 
+/*
+ * libuslab-malloc's call sites: set by USLAB_ALLOCINFO at start-up, when
+ * libuslab-malloc then sends every call to its slow paths, which count
+ * what they hand out to the caller's return address with
+ * us_tag_malloc_count() (a site per address, named when the table is
+ * read).
+ */
+extern US_SHARED bool us_tag_malloc_on;
+US_SHARED void us_tag_malloc_count(void *p, const void *ra);
+
 /* Count large block ch, just handed out, to the current site. */
 void us_tag_large_alloc(struct us_chunk *ch);
 

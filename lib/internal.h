@@ -12,8 +12,8 @@
  *    of it, frames SLUB-format BUG reports and captures and names call
  *    stacks).  init.c sits above every layer: it brings them up in order
  *    and holds the fork handlers; the entry points (cache.c, kmalloc.c,
- *    stats.c) call its us_init() first, the one call upwards, so that
- *    the library comes up on first use.
+ *    stats.c, alloctag.c) call its us_init() first, the one call
+ *    upwards, so that the library comes up on first use.
  *
  *      malloc.c     the C malloc family (libuslab-malloc only)
  *      compat.c     the 0.1 and 0.2 versions of the calls that take GFP

@@ -101,6 +101,12 @@ static void copy_privates(void)
 	us_rseq_enabled_mc = us_rseq_enabled;
 	us_rseq_offset_mc = us_rseq_offset;
 	__atomic_store_n(&us_rseq_cpus_mc, us_rseq_cpus, __ATOMIC_RELEASE);
+	/*
+	 * Profiling malloc's call sites (USLAB_ALLOCINFO): no class for the
+	 * fast path, so that every call reaches the slow path, which counts.
+	 */
+	if (us_tag_malloc_on)
+		return;
 	for (size_t i = 0; i < US_MALLOC_CLASSES; i++)
 		__atomic_store_n(&classes[i],
 				 atomic_load_explicit(&us_malloc_caches[i],
@@ -156,21 +162,39 @@ static inline struct kmem_cache *small_cache(size_t size)
 		r_;                                                         \
 	})
 
-/* malloc() of 0, of a large size, or before the classes exist. */
-static __attribute__((noinline)) void *malloc_slow(size_t size)
+/* The caller's return address, the site a call is counted to. */
+#define CALLER __builtin_return_address(0)
+
+/* Count p to the call site at ra, if malloc's call sites are counted. */
+static inline void *counted(void *p, const void *ra)
+{
+	if (unlikely(us_tag_malloc_on))
+		us_tag_malloc_count(p, ra);
+	return p;
+}
+
+/*
+ * malloc() of 0, of a large size, before the classes exist, or of any
+ * size while malloc's call sites are counted: for the call at ra.
+ */
+static __attribute__((noinline)) void *malloc_slow(size_t size, const void *ra)
 {
 	struct kmem_cache *c;
 
 	size = nonzero(size);
 	if (size > KMALLOC_MAX_CACHE_SIZE)
-		return UNCOUNTED(kmalloc(size, GFP_KERNEL));
+		return counted(UNCOUNTED(kmalloc(size, GFP_KERNEL)), ra);
 	us_malloc_init();
 	copy_privates();
-	c = class_cache(size);
-	return c ? us_mag_alloc(c) : UNCOUNTED(kmalloc(size, GFP_KERNEL));
+	c = atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
+				 memory_order_acquire);
+	return counted(c ? us_mag_alloc(c) : UNCOUNTED(kmalloc(size, GFP_KERNEL)),
+		       ra);
 }
 
-MALLOC_EXPORT void *malloc(size_t size)
+/* malloc(), for the call at ra. */
+static inline __attribute__((always_inline)) void *malloc_at(size_t size,
+							     const void *ra)
 {
 	if (likely(size <= SMALL_MAX)) {
 		struct kmem_cache *c = small_cache(size);
@@ -183,7 +207,12 @@ MALLOC_EXPORT void *malloc(size_t size)
 		if (likely(c != NULL))
 			return us_mag_alloc(c);
 	}
-	return malloc_slow(size);
+	return malloc_slow(size, ra);
+}
+
+MALLOC_EXPORT void *malloc(size_t size)
+{
+	return malloc_at(size, CALLER);
 }
 
 MALLOC_EXPORT void free(void *p)
@@ -213,20 +242,24 @@ MALLOC_EXPORT void *calloc(size_t n, size_t size)
 	 * would clear its whole size class, which calloc() does not owe.
 	 */
 	if (bytes > KMALLOC_MAX_CACHE_SIZE)
-		return UNCOUNTED(kzalloc(bytes, GFP_KERNEL));
-	p = malloc(bytes);
+		return counted(UNCOUNTED(kzalloc(bytes, GFP_KERNEL)), CALLER);
+	p = malloc_at(bytes, CALLER);
 	if (p)
 		memset(p, 0, bytes);
 	return p;
 }
 
-MALLOC_EXPORT void *realloc(void *p, size_t size)
+/*
+ * realloc(), for the call at ra.  A block resized in place, or a large
+ * one moved by its pages, keeps its site; one copied is counted anew.
+ */
+static void *realloc_at(void *p, size_t size, const void *ra)
 {
 	size_t have;
 	void *n;
 
 	if (!p)
-		return malloc(size);
+		return malloc_at(size, ra);
 	if (size == 0) {
 		free(p);
 		return NULL;
@@ -237,12 +270,17 @@ MALLOC_EXPORT void *realloc(void *p, size_t size)
 	/* In place while it fits and a class of half the size would not. */
 	if (size <= have && (size > have / 2 || have <= 16))
 		return p;
-	n = malloc(size);
+	n = malloc_at(size, ra);
 	if (!n)
 		return size <= have ? p : NULL;	/* a shrink still fits */
 	memcpy(n, p, size < have ? size : have);
 	free(p);
 	return n;
+}
+
+MALLOC_EXPORT void *realloc(void *p, size_t size)
+{
+	return realloc_at(p, size, CALLER);
 }
 
 MALLOC_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -253,16 +291,18 @@ MALLOC_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, bytes);
+	return realloc_at(p, bytes, CALLER);
 }
 
-static void *aligned(size_t align, size_t size)
+static void *aligned(size_t align, size_t size, const void *ra)
 {
 	if (!IS_POWER_OF_2(align)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	return UNCOUNTED(uslab_kmalloc_aligned(nonzero(size), align, GFP_KERNEL));
+	return counted(UNCOUNTED(uslab_kmalloc_aligned(nonzero(size), align,
+						       GFP_KERNEL)),
+		       ra);
 }
 
 MALLOC_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
@@ -272,7 +312,7 @@ MALLOC_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 
 	if (!IS_POWER_OF_2(align) || align % sizeof(void *) != 0)
 		return EINVAL;
-	p = aligned(align, size);
+	p = aligned(align, size, CALLER);
 	if (p)
 		*memptr = p;
 	else
@@ -283,7 +323,7 @@ MALLOC_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 
 MALLOC_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-	return aligned(align, size);
+	return aligned(align, size, CALLER);
 }
 
 /*
@@ -299,12 +339,12 @@ MALLOC_EXPORT void *memalign(size_t align, size_t size)
 	}
 	while (!IS_POWER_OF_2(align))
 		align = align ? (align | (align - 1)) + 1 : 1;
-	return aligned(align, size);
+	return aligned(align, size, CALLER);
 }
 
 MALLOC_EXPORT void *valloc(size_t size)
 {
-	return aligned((size_t)sysconf(_SC_PAGESIZE), size);
+	return aligned((size_t)sysconf(_SC_PAGESIZE), size, CALLER);
 }
 
 MALLOC_EXPORT void *pvalloc(size_t size)
@@ -315,7 +355,7 @@ MALLOC_EXPORT void *pvalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return aligned(page, (nonzero(size) + page - 1) & ~(page - 1));
+	return aligned(page, (nonzero(size) + page - 1) & ~(page - 1), CALLER);
 }
 
 MALLOC_EXPORT size_t malloc_usable_size(void *p)

@@ -1281,7 +1281,136 @@ SELF_TEST(reentry_from_every_callout_with_uslabs_own_rseq, "reenter",
 	  "USLAB_REENTER=1", "GLIBC_TUNABLES=glibc.pthread.rseq=0",
 	  "USLAB_OWN_RSEQ=1")
 
+/* ------------------------------------------- malloc's call sites */
+
+struct site_line {
+	long long bytes;
+	unsigned long long calls;
+	char name[200];
+};
+
+/* The allocinfo table's lines, up to max; their number. */
+static size_t read_sites(struct site_line *out, size_t max)
+{
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f || uslab_allocinfo(f) != 0 || fclose(f) != 0) {
+		child_failed("uslab_allocinfo() failed");
+		return 0;
+	}
+	for (char *l = strchr(strchr(buf, '\n') + 1, '\n') + 1;
+	     *l && n < max; l = strchr(l, '\n') + 1) {
+		int at = 0;
+
+		if (sscanf(l, "%lld %llu %n", &out[n].bytes, &out[n].calls,
+			   &at) != 2) {
+			child_failed("unparsed line: %.80s", l);
+			break;
+		}
+		snprintf(out[n].name, sizeof(out[n].name), "%.*s",
+			 (int)(strchr(l, '\n') - (l + at)), l + at);
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+/* The line named name, or NULL. */
+static const struct site_line *site_named(const struct site_line *t, size_t n,
+					  const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+static __attribute__((noinline)) void *site_a(size_t n)
+{
+	void *p = malloc(n);
+
+	__asm__ volatile("" ::: "memory");	/* a call, not a tail call */
+	return p;
+}
+
+static __attribute__((noinline)) void *site_b(size_t n)
+{
+	void *p = calloc(1, n);
+
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+#define SITE_CALLS 137
+
+/*
+ * USLAB_ALLOCINFO=1: each malloc() caller is a site, named by its return
+ * address, with exact bytes and live calls, through free(), realloc() and
+ * the large path.
+ */
+static int malloc_sites_child(void)
+{
+	static struct site_line t[4096];
+	void *p[SITE_CALLS], *big;
+	char name_a[200] = "", name_b[200] = "";
+	const struct site_line *l;
+	size_t n, ks;
+
+	p[0] = site_a(100);
+	if (!uslab_allocinfo_enabled() || !uslab_object_start(p[0])) {
+		child_failed("not counting, or malloc() is not uslab's");
+		return 1;
+	}
+	ks = malloc_usable_size(p[0]);
+	for (int i = 1; i < SITE_CALLS; i++)
+		p[i] = site_a(100);
+	big = site_b(3 << 20);
+	n = read_sites(t, 4096);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].calls == SITE_CALLS &&
+		    t[i].bytes == (long long)(SITE_CALLS * ks))
+			snprintf(name_a, sizeof(name_a), "%s", t[i].name);
+		if (t[i].calls == 1 && t[i].bytes == 3 << 20)
+			snprintf(name_b, sizeof(name_b), "%s", t[i].name);
+	}
+	if (!name_a[0] || !name_b[0]) {
+		child_failed("no line of %d calls and %zu bytes, or of one "
+			     "3 MiB calloc()", SITE_CALLS, SITE_CALLS * ks);
+		return 1;
+	}
+	if (!strstr(name_a, ":0 func:"))
+		child_failed("a return address's site is named %s", name_a);
+	for (int i = 0; i < SITE_CALLS; i += 2)
+		free(p[i]);
+	n = read_sites(t, 4096);
+	l = site_named(t, n, name_a);
+	if (!l || l->calls != SITE_CALLS / 2 ||
+	    l->bytes != (long long)(SITE_CALLS / 2 * ks))
+		child_failed("after freeing half: %lld bytes in %llu calls",
+			     l ? l->bytes : -1, l ? l->calls : 0);
+	/* Grown by remapping, the block keeps its site, at its new size. */
+	big = realloc(big, 5 << 20);
+	for (int i = 1; i < SITE_CALLS; i += 2)
+		free(p[i]);
+	n = read_sites(t, 4096);
+	l = site_named(t, n, name_a);
+	if (!l || l->calls != 0 || l->bytes != 0)
+		child_failed("after freeing all: %lld bytes in %llu calls",
+			     l ? l->bytes : -1, l ? l->calls : 0);
+	l = site_named(t, n, name_b);
+	if (!l || l->calls != 1 || l->bytes != 5 << 20)
+		child_failed("the grown block: %lld bytes in %llu calls",
+			     l ? l->bytes : -1, l ? l->calls : 0);
+	free(big);
+	return child_failures ? 1 : 0;
+}
+
+SELF_TEST(malloc_counts_each_caller_as_a_site, "sites", "USLAB_ALLOCINFO=1")
+
 static const struct self_child children[] = {
+	{ "sites", malloc_sites_child },
 	{ "idle", idle_child },
 	{ "sizes", sizes_child },
 	{ "no-helper", no_helper_child },
