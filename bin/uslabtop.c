@@ -390,16 +390,173 @@ static void show(struct row *rows, size_t n, size_t max_rows,
 	}
 }
 
+/* ------------------------------------------- the allocinfo view (-a) */
+
+struct site_row {
+	long long bytes;
+	unsigned long long calls;
+	char name[256];
+};
+
+/* The target's mappings, to name a malloc caller's return address. */
+struct mapping {
+	uintptr_t lo, hi, off;
+	char object[128];
+};
+
+static size_t read_mappings(pid_t pid, struct mapping *m, size_t max)
+{
+	char path[64], line[4096];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, ino;
+		char perms[8], dev[16], file[4096] = "", *base;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %4095s", &lo, &hi,
+			   perms, &off, dev, &ino, file) < 7 || perms[2] != 'x')
+			continue;
+		base = strrchr(file, '/');
+		m[n].lo = lo;
+		m[n].hi = hi;
+		m[n].off = off;
+		snprintf(m[n].object, sizeof(m[n].object), "%s",
+			 base ? base + 1 : file);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* "object+0xOFFSET", the object's file offset (for addr2line(1)). */
+static void name_ra(uintptr_t ra, const struct mapping *m, size_t n,
+		    char *out, size_t size)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ra >= m[i].lo && ra < m[i].hi) {
+			snprintf(out, size, "%s+0x%lx:0 func:unknown", m[i].object,
+				 (unsigned long)(ra - m[i].lo + m[i].off));
+			return;
+		}
+	}
+	snprintf(out, size, "0x%lx:0 func:unknown", (unsigned long)ra);
+}
+
+/*
+ * The target's allocation sites with their figures (anchor.h); their
+ * number, 0 while the target does not count, -1 if it cannot be read.
+ */
+static long read_sites(const struct target *t, struct site_row **out)
+{
+	static struct mapping maps[4096];
+	struct us_anchor_tags tg;
+	uintptr_t sites = 0, counters = 0;
+	uint32_t last = 0;
+	unsigned int rows = 0;
+	size_t nmaps, cap = 0;
+	long n = 0;
+	char *rec;
+
+	if (!t->a.tags || rread(t, (uintptr_t)t->a.tags, &tg, sizeof(tg)) ||
+	    rread(t, (uintptr_t)tg.sites, &sites, sizeof(sites)))
+		return -1;
+	if (!sites)
+		return 0;
+	if (rread(t, (uintptr_t)tg.nsites, &last, sizeof(last)) ||
+	    rread(t, (uintptr_t)tg.counters, &counters, sizeof(counters)) ||
+	    rread(t, (uintptr_t)tg.rows, &rows, sizeof(rows)) ||
+	    tg.text_off >= tg.site_size || !(rec = malloc(tg.site_size)))
+		return -1;
+	nmaps = read_mappings(t->pid, maps, sizeof(maps) / sizeof(maps[0]));
+	for (uint32_t id = 1; id <= last + 1 && id < tg.other + 1; id++) {
+		uint32_t at = id == last + 1 ? tg.other : id;
+		struct site_row *r;
+		uintptr_t ra;
+
+		if ((size_t)n == cap) {
+			struct site_row *more;
+
+			cap = cap ? 2 * cap : 256;
+			if (!(more = realloc(*out, cap * sizeof(*more)))) {
+				free(rec);
+				return -1;
+			}
+			*out = more;
+		}
+		r = &(*out)[n];
+		r->bytes = 0;
+		r->calls = 0;
+		for (unsigned int row = 0; row < rows; row++) {
+			uint64_t pair[2];
+
+			if (rread(t, counters + (uintptr_t)at * sizeof(pair) +
+					     ((uintptr_t)row << tg.row_shift),
+				  pair, sizeof(pair)) == 0) {
+				r->bytes += (long long)pair[0];
+				r->calls += pair[1];
+			}
+		}
+		if (at == tg.other && !r->bytes && !r->calls)
+			break;
+		if (rread(t, sites + (uintptr_t)at * tg.site_size, rec,
+			  tg.site_size))
+			continue;
+		rec[tg.site_size - 1] = '\0';
+		memcpy(&ra, rec + tg.ra_off, sizeof(ra));
+		if (ra)
+			name_ra(ra, maps, nmaps, r->name, sizeof(r->name));
+		else
+			snprintf(r->name, sizeof(r->name), "%s", rec + tg.text_off);
+		n++;
+	}
+	free(rec);
+	return n;
+}
+
+static int by_bytes(const void *pa, const void *pb)
+{
+	const struct site_row *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	return a->calls < b->calls ? 1 : a->calls > b->calls ? -1 : 0;
+}
+
+static void show_sites(pid_t pid, struct site_row *r, size_t n,
+		       size_t max_rows)
+{
+	long long bytes = 0;
+	unsigned long long calls = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bytes += r[i].bytes;
+		calls += r[i].calls;
+	}
+	printf(" Allocation sites of process %d     : %zu\n", (int)pid, n);
+	printf(" Bytes held / live allocations      : %.2fK / %llu\n\n",
+	       (double)bytes / 1024.0, calls);
+	printf("      <size>  <calls> <tag info>\n");
+	qsort(r, n, sizeof(*r), by_bytes);
+	for (size_t i = 0; i < n && i < max_rows; i++)
+		printf("%12lld %8llu %s\n", r[i].bytes, r[i].calls, r[i].name);
+}
+
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: uslabtop -p PID [-d DELAY] [-s KEY] [-o]\n"
+		"usage: uslabtop -p PID [-d DELAY] [-s KEY] [-a] [-o]\n"
 		"  -p, --pid PID      the process to watch\n"
 		"  -d, --delay SECS   seconds between refreshes (default 3)\n"
 		"  -s, --sort KEY     a active objects, b objects per slab,\n"
 		"                     c cache size, l slabs, v active slabs,\n"
 		"                     n name, o objects (default), p slab size,\n"
 		"                     s object size, u use\n"
+		"  -a, --allocinfo    the allocation sites by bytes held\n"
+		"                     (USLAB_ALLOCINFO), not the caches\n"
 		"  -o, --once         print once and exit\n"
 		"  -h, --help         this text\n");
 }
@@ -411,16 +568,18 @@ int main(int argc, char **argv)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "allocinfo", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target t = { 0 };
 	struct row *rows = NULL;
+	struct site_row *sites = NULL;
 	double delay = 3;
-	bool once = false;
+	bool once = false, allocinfo = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "p:d:s:oh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:d:s:oah", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -449,6 +608,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			once = true;
+			break;
+		case 'a':
+			allocinfo = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -482,8 +644,25 @@ int main(int argc, char **argv)
 			max_rows = ws.ws_row - 10u;
 		if (!once)
 			printf("\033[H\033[2J");
-		read_memory(&t, &mem);
-		show(rows, (size_t)n, max_rows, &mem);
+		if (allocinfo) {
+			long ns = read_sites(&t, &sites);
+
+			if (ns < 0) {
+				printf("uslabtop: process %d has exited\n",
+				       (int)t.pid);
+				break;
+			}
+			if (ns == 0)
+				printf("uslabtop: process %d counts no "
+				       "allocation sites (USLAB_ALLOCINFO, "
+				       "uslab_allocinfo_enable())\n",
+				       (int)t.pid);
+			else
+				show_sites(t.pid, sites, (size_t)ns, max_rows);
+		} else {
+			read_memory(&t, &mem);
+			show(rows, (size_t)n, max_rows, &mem);
+		}
 		fflush(stdout);
 		if (once || stop)
 			break;
@@ -495,5 +674,6 @@ int main(int argc, char **argv)
 			break;
 	}
 	free(rows);
+	free(sites);
 	return 0;
 }

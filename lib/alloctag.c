@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include <uslab.h>
 
 #include "alloctag.h"
+#include "anchor.h"
 #include "cache.h"
 #include "callout.h"
 #include "chunk.h"
@@ -519,6 +521,19 @@ void us_tag_slab_release(struct us_slab *slab)
 		vector_put(h, slab->objects);
 	}
 }
+
+/* For uslabtop -a, through uslab_anchor. */
+const struct us_anchor_tags us_tag_anchor = {
+	.sites = &sites,
+	.nsites = &nsites,
+	.counters = &counters,
+	.rows = &rows,
+	.site_size = sizeof(struct site),
+	.text_off = offsetof(struct site, text),
+	.ra_off = offsetof(struct site, ra),
+	.row_shift = ROW_SHIFT,
+	.other = SITE_OTHER,
+};
 
 /* ---------------------------------------------------------- control */
 

@@ -119,6 +119,9 @@ void us_tag_fork_prepare(void);
 void us_tag_fork_parent(void);
 void us_tag_fork_child(void);
 
+/* Where uslabtop -a finds the tables (anchor.h). */
+extern const struct us_anchor_tags us_tag_anchor;
+
 /* USLAB_ALLOCINFO=exit or file:PATH: the table, at exit. */
 void us_tag_report(void);
 

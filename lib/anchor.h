@@ -31,6 +31,24 @@ struct us_anchor_pages {
 	const void *large_cached;	/* size_t: freed large bytes kept */
 };
 
+/*
+ * Allocation profiling's tables (alloctag.c), for uslabtop -a: the
+ * addresses of the variables that point at them, and their layout.  A
+ * site is site_size bytes: its text (a NUL-terminated "file:line
+ * func:name") at text_off, or, where the word at ra_off is not 0, the
+ * return address of a malloc() caller, named by the reader.  A site's
+ * figures are the sums over its pairs {int64 bytes, uint64 calls}, one
+ * in each of *rows rows, 1 << row_shift bytes apart; site `other` is
+ * listed after the last (*nsites) if it holds anything.
+ */
+struct us_anchor_tags {
+	const void *sites;		/* struct site *: NULL while off */
+	const void *nsites;		/* uint32_t: the last site's number */
+	const void *counters;		/* struct pair *: row 0 */
+	const void *rows;		/* unsigned int */
+	uint32_t site_size, text_off, ra_off, row_shift, other;
+};
+
 struct us_anchor {
 	uint64_t magic;
 	uint32_t cache_size;		/* sizeof(struct kmem_cache) */
@@ -38,6 +56,7 @@ struct us_anchor {
 	const void *cache_list;		/* struct us_list head of caches */
 	const unsigned int *nr_cpus;	/* slots per cache */
 	const struct us_anchor_pages *pages;
+	const struct us_anchor_tags *tags;
 };
 
 #endif /* USLAB_ANCHOR_H */

@@ -59,6 +59,7 @@ const struct us_anchor uslab_anchor = {
 	.cache_list = &cache_list,
 	.nr_cpus = &us_nr_cpus,
 	.pages = &us_chunk_anchor,
+	.tags = &us_tag_anchor,
 };
 
 static uint64_t last_serial;		/* [list] */

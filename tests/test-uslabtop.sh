@@ -4,7 +4,8 @@
 # Starts tests/live-helper (1000 objects in "live-conn", an empty
 # "live-idle", 10 in the debug cache "live-debug"), reads it with
 # uslabtop -o -p, and checks the summary, the columns and the figures,
-# the sort keys, the errors for a process that is gone or does not use
+# the allocation sites of a second helper that counts them (-a), the
+# sort keys, the errors for a process that is gone or does not use
 # uslab, and that a refreshing uslabtop notices its target exit.
 set -u
 : "${top_builddir:=.}"
@@ -14,9 +15,10 @@ helper="$top_builddir/tests/live-helper"
 work=$(mktemp -d "${TMPDIR:-/tmp}/uslab-top.XXXXXX")
 fifo="$work/in"
 failed=0
-pid=
+pid= pid2=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$pid2" ] && kill "$pid2" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -74,6 +76,31 @@ first=$($lt "$top" -o -s a -p "$real" |
 	awk 'rows { print $NF; exit } /^  OBJS / { rows = 1 }')
 [ "$first" = live-conn ] || fail "-s a puts $first first"
 $lt "$top" -o -s q -p "$real" > /dev/null 2>&1 && fail "-s q accepted"
+
+# The allocation sites (-a): none while the target does not count; a
+# second helper that counts (USLAB_ALLOCINFO=1) shows live-conn's 1000
+# objects of 200 bytes at their kmem_cache_alloc() call.
+$lt "$top" -a -o -p "$real" > "$work/sites0" 2>&1 ||
+	fail "uslabtop -a exited $?: $(cat "$work/sites0")"
+grep -q "counts no allocation sites" "$work/sites0" ||
+	fail "-a on a process not counting: $(cat "$work/sites0")"
+mkfifo "$work/in2"
+USLAB_ALLOCINFO=1 $lt "$helper" 1000 < "$work/in2" > "$work/helper2.out" &
+pid2=$!
+exec 4> "$work/in2"
+for i in $(seq 100); do
+	grep -q ready "$work/helper2.out" 2>/dev/null && break
+	sleep 0.1
+done
+$lt "$top" -a -o -p "$pid2" > "$work/sites" 2>&1 ||
+	fail "uslabtop -a exited $?: $(cat "$work/sites")"
+cat "$work/sites"
+grep -q '^      <size>  <calls> <tag info>$' "$work/sites" || fail "no -a header"
+grep -Eq '^ +200000 +1000 (.*/)?live-helper\.c:31 func:main$' "$work/sites" ||
+	fail "no line of live-conn's 1000 objects at live-helper.c:31"
+exec 4>&-
+wait "$pid2"
+pid2=
 
 # Errors: a process without uslab, a process that does not exist.
 sleep 30 3>&- & other=$!
