@@ -230,12 +230,13 @@ TEST(kvfree_rcu_frees_what_kmalloc_and_kvmalloc_gave)
 	for (int i = 0; i < 64; i++)
 		kfree_rcu(s[i], rcu);
 	kfree_rcu(k, rcu);
+	/* What kvfree_rcu() finds the block by, from its rcu_head. */
+	ck_assert_ptr_eq(uslab_object_start(&b->rcu), b);
 	kvfree_rcu(b, rcu);	/* its rcu_head 5 MiB into the block */
 	for (int i = 0; i < 8; i++)
 		kfree_rcu_mightsleep(plain[i]);
 	kvfree_rcu_mightsleep(NULL);
 	kfree_rcu((struct small *)NULL, rcu);
-	ck_assert_ptr_eq(uslab_object_start(&b->rcu), b);
 #ifdef TEST_RCU_QSBR
 	rcu_thread_offline();
 #endif
