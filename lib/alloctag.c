@@ -537,9 +537,9 @@ const struct us_anchor_tags us_tag_anchor = {
 
 /* ---------------------------------------------------------- control */
 
-int uslab_allocinfo_enable(bool on)
+/* Start or stop counting: the tables first; -ENOMEM without them. */
+static int set_counting(bool on)
 {
-	us_init();
 	if (on) {
 		struct site *base;
 
@@ -558,6 +558,12 @@ int uslab_allocinfo_enable(bool on)
 	return 0;
 }
 
+int uslab_allocinfo_enable(bool on)
+{
+	us_init();
+	return set_counting(on);
+}
+
 bool uslab_allocinfo_enabled(void)
 {
 	us_init();	/* USLAB_ALLOCINFO is read there */
@@ -572,18 +578,11 @@ void us_tag_init(void)
 		return;
 	if (strcmp(v, "exit") == 0)
 		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 10);
-	us_lock(&tag_lock);
-	if (!regions())
+	if (set_counting(true) != 0)
 		us_report("USLAB_ALLOCINFO: no memory for the tables; "
 			  "allocation profiling is off");
-	else {
-		atomic_store_explicit(&us_tag_state, US_TAG_COUNTING,
-				      memory_order_release);
+	else
 		us_tag_malloc_on = true;	/* before any malloc() asks */
-	}
-	us_unlock(&tag_lock);
-	if (us_tag_counting())
-		us_failslab_route(US_FAILSLAB_ROUTE_TAGS, true);
 }
 
 void us_tag_fork_prepare(void)
