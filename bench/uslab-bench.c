@@ -33,6 +33,9 @@
  *                    free all but 1 in 64, then the rest in random order;
  *                    resident memory at each stage and after idling
  *   churn THREADS    short-lived threads that each allocate and free
+ *   allocinfo OBJECTS  (kmem) OBJECTS 64-byte objects live from one
+ *                    tagged site, counted: what a uslab_allocinfo()
+ *                    reading of the table takes
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -637,6 +640,41 @@ static int bench_churn(unsigned int threads)
 	return 0;
 }
 
+/* ----------------------------------------------------------- allocinfo */
+
+static int bench_allocinfo(unsigned long n)
+{
+	struct kmem_cache *c = kmem_cache_create("bench-allocinfo", 64, 0, 0,
+						 NULL);
+	void **p = malloc(n * sizeof(void *));
+	FILE *null = fopen("/dev/null", "w");
+	double best = 0;
+
+	if (!c || !p || !null)
+		die("allocinfo setup");
+	if (uslab_allocinfo_enable(true) != 0)
+		die("uslab_allocinfo_enable");
+	for (unsigned long i = 0; i < n; i++)
+		if (!(p[i] = kmem_cache_alloc(c, GFP_KERNEL)))
+			die("kmem_cache_alloc");
+	for (int r = 0; r < 5; r++) {
+		double t0 = now_ns(), t;
+
+		if (uslab_allocinfo(null) != 0)
+			die("uslab_allocinfo");
+		t = now_ns() - t0;
+		if (r == 0 || t < best)
+			best = t;
+	}
+	printf("ms_per_read=%.2f objects=%lu\n", best / 1e6, n);
+	for (unsigned long i = 0; i < n; i++)
+		kmem_cache_free(c, p[i]);
+	kmem_cache_destroy(c);
+	fclose(null);
+	free(p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *w = argc > 1 ? argv[1] : "";
@@ -670,8 +708,10 @@ int main(int argc, char **argv)
 		return bench_rss_return();
 	if (strcmp(w, "churn") == 0)
 		return bench_churn(arg ? (unsigned int)arg : 10000);
+	if (strcmp(w, "allocinfo") == 0 && use_kmem)
+		return bench_allocinfo(arg ? arg : 1000000);
 usage:
 	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|heap|"
-			"large|rss-return|churn kmem|malloc [ARG...]\n", argv[0]);
+			"large|rss-return|churn|allocinfo kmem|malloc [ARG...]\n", argv[0]);
 	return 2;
 }

@@ -447,6 +447,41 @@ static void name_ra(uintptr_t ra, const struct mapping *m, size_t n,
 }
 
 /*
+ * The figures of every site of the target below tg->other + 1 (anchor.h):
+ * its large blocks' pairs, and the objects its vectors count.  0, or -1
+ * if they cannot be read or held.
+ */
+static int read_figures(const struct target *t, const struct us_anchor_tags *tg,
+			int64_t *bytes, uint64_t *calls)
+{
+	uintptr_t counters = 0, vectors = 0;
+	size_t used = 0, n = (size_t)tg->other + 1;
+	uint64_t (*pairs)[2];
+	char *region;
+	int err;
+
+	if (rread(t, (uintptr_t)tg->counters, &counters, sizeof(counters)) ||
+	    rread(t, (uintptr_t)tg->vectors, &vectors, sizeof(vectors)) ||
+	    rread(t, (uintptr_t)tg->vectors_used, &used, sizeof(used)) ||
+	    !(pairs = malloc(n * sizeof(*pairs))))
+		return -1;
+	err = rread(t, counters, pairs, n * sizeof(*pairs));
+	for (size_t id = 0; !err && id < n; id++) {
+		bytes[id] = (int64_t)pairs[id][0];
+		calls[id] = pairs[id][1];
+	}
+	free(pairs);
+	if (err || !(region = malloc(used ? used : 1)))
+		return -1;
+	/* The region as it is now: the tail carved since is not summed. */
+	err = rread(t, vectors, region, used);
+	if (!err)
+		us_tag_vectors_sum(region, used, bytes, calls, (uint32_t)n);
+	free(region);
+	return err ? -1 : 0;
+}
+
+/*
  * The target's allocation sites with their figures (anchor.h); their
  * number, 0 while the target does not count, -1 if it cannot be read.
  */
@@ -454,12 +489,13 @@ static long read_sites(const struct target *t, struct site_row **out)
 {
 	static struct mapping maps[4096];
 	struct us_anchor_tags tg;
-	uintptr_t sites = 0, counters = 0;
+	uintptr_t sites = 0;
 	uint32_t last = 0;
-	unsigned int rows = 0;
 	size_t nmaps, cap = 0;
+	int64_t *bytes = NULL;
+	uint64_t *calls = NULL;
 	long n = 0;
-	char *rec;
+	char *rec = NULL;
 
 	if (!t->a.tags || rread(t, (uintptr_t)t->a.tags, &tg, sizeof(tg)) ||
 	    rread(t, (uintptr_t)tg.sites, &sites, sizeof(sites)))
@@ -467,10 +503,13 @@ static long read_sites(const struct target *t, struct site_row **out)
 	if (!sites)
 		return 0;
 	if (rread(t, (uintptr_t)tg.nsites, &last, sizeof(last)) ||
-	    rread(t, (uintptr_t)tg.counters, &counters, sizeof(counters)) ||
-	    rread(t, (uintptr_t)tg.rows, &rows, sizeof(rows)) ||
-	    tg.text_off >= tg.site_size || !(rec = malloc(tg.site_size)))
-		return -1;
+	    tg.text_off >= tg.site_size || !(rec = malloc(tg.site_size)) ||
+	    !(bytes = calloc((size_t)tg.other + 1, sizeof(*bytes))) ||
+	    !(calls = calloc((size_t)tg.other + 1, sizeof(*calls))) ||
+	    read_figures(t, &tg, bytes, calls)) {
+		n = -1;
+		goto out;
+	}
 	nmaps = read_mappings(t->pid, maps, sizeof(maps) / sizeof(maps[0]));
 	for (uint32_t id = 1; id <= last + 1 && id < tg.other + 1; id++) {
 		uint32_t at = id == last + 1 ? tg.other : id;
@@ -482,24 +521,14 @@ static long read_sites(const struct target *t, struct site_row **out)
 
 			cap = cap ? 2 * cap : 256;
 			if (!(more = realloc(*out, cap * sizeof(*more)))) {
-				free(rec);
-				return -1;
+				n = -1;
+				goto out;
 			}
 			*out = more;
 		}
 		r = &(*out)[n];
-		r->bytes = 0;
-		r->calls = 0;
-		for (unsigned int row = 0; row < rows; row++) {
-			uint64_t pair[2];
-
-			if (rread(t, counters + (uintptr_t)at * sizeof(pair) +
-					     ((uintptr_t)row << tg.row_shift),
-				  pair, sizeof(pair)) == 0) {
-				r->bytes += (long long)pair[0];
-				r->calls += pair[1];
-			}
-		}
+		r->bytes = bytes[at];
+		r->calls = calls[at];
 		if (at == tg.other && !r->bytes && !r->calls)
 			break;
 		if (rread(t, sites + (uintptr_t)at * tg.site_size, rec,
@@ -513,7 +542,10 @@ static long read_sites(const struct target *t, struct site_row **out)
 			snprintf(r->name, sizeof(r->name), "%s", rec + tg.text_off);
 		n++;
 	}
+out:
 	free(rec);
+	free(bytes);
+	free(calls);
 	return n;
 }
 

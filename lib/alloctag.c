@@ -2,16 +2,26 @@
 /*
  * alloctag.c - memory allocation profiling; see alloctag.h.
  *
- * Three regions, each mapped whole the first time counting is turned on
+ * Four regions, each mapped whole the first time counting is turned on
  * and given pages by the kernel as they are touched:
  *
  *   sites     SITES_MAX records of SITE_BYTES: the tag and its text.
- *   counters  a row of SITES_MAX {bytes, calls} pairs per CPU slot, and
- *             one for the threads that cannot run a restartable sequence
- *             while others do (percpu_add()).
- *   vectors   VECTOR_BYTES, cut into power-of-two blocks from 64 bytes,
- *             a free list per size; a vector's handle is its offset / 8,
- *             so never 0 (the first block is not handed out).
+ *   counters  SITES_MAX {bytes, calls} pairs: the large blocks' figures,
+ *             added to atomically (large blocks are never a fast path).
+ *   vectors   VECTOR_BYTES, cut into power-of-two blocks from 64 bytes
+ *             (anchor.h has their layout), a free list per size; a
+ *             vector's handle is its offset / 8, so never 0 (the first
+ *             block is not handed out).
+ *   ra_sites  the malloc callers' return addresses, hashed to sites.
+ *
+ * Slab objects have no counters: a slab object's site number in its
+ * slab's vector is the count.  Counting one is a store, and debiting it
+ * a load and a store, with no atomic instruction, no shared line and no
+ * chain of read-modify-writes between a pair's two ends (a per-CPU or
+ * per-thread counter's adds, which cost 2 to 3 times the pair they
+ * count, make bench-allocinfo).  A reading sums the vectors, which costs
+ * time in proportion to the tagged slabs' objects (4 bytes each) and is
+ * done rarely.
  *
  * Site 1 is "untagged"; site numbers are 32 bits in a vector, but at
  * most SITES_MAX - 1 sites are counted: the rest count to the last one,
@@ -37,21 +47,18 @@
 #include "cache.h"
 #include "callout.h"
 #include "chunk.h"
-#include "cpu.h"
 #include "failslab.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
-#include "rseq.h"
 #include "slab.h"
 
 #define SITES_MAX (1u << 16)
-#define ROW_SHIFT 20		/* a row: SITES_MAX pairs of 16 bytes */
 #define SITE_BYTES 256u
 #define VECTOR_BYTES ((size_t)1 << 30)
 #define VECTOR_MIN_SHIFT 6
-#define VECTOR_CLASSES 20	/* 64 bytes to 32 MiB */
+#define VECTOR_CLASSES US_TAG_VECTOR_CLASSES
 #define RA_SLOTS (SITES_MAX * 2)	/* open addressing, at most half full */
 
 struct site {
@@ -72,8 +79,14 @@ struct pair {
 	_Atomic uint64_t calls;
 };
 
-_Static_assert(SITES_MAX * sizeof(struct pair) == (size_t)1 << ROW_SHIFT,
-	       "a row is 1 << ROW_SHIFT bytes");
+_Static_assert(US_TAG_VECTOR_MIN == 1u << VECTOR_MIN_SHIFT,
+	       "anchor.h's smallest vector is this one");
+
+/* What a reading sums (sums()), in memory mapped for it. */
+struct sums {
+	int64_t bytes[SITES_MAX];
+	uint64_t calls[SITES_MAX];
+};
 
 /* Exported (the version script names it): the callers' macros set it. */
 __thread struct alloc_tag *uslab_current_alloc_tag
@@ -87,10 +100,9 @@ static struct pair *counters;			/* [tag_lock] to set */
 static struct ra_slot *ra_sites;		/* [tag_lock] to set, add */
 static char *vectors;				/* [tag_lock] to set */
 static _Atomic uint32_t nsites;			/* [tag_lock] to add */
-static size_t vectors_used;			/* [tag_lock] */
+static _Atomic size_t vectors_used;		/* [tag_lock] to add */
 static uint32_t vector_free[VECTOR_CLASSES];	/* [tag_lock] handles */
 static bool sites_full_said, vectors_full_said;	/* [tag_lock] */
-static unsigned int rows;			/* [ro] CPU slots, and one */
 static int report_fd = -1;			/* USLAB_ALLOCINFO=exit */
 
 #define SITE_UNTAGGED 1u
@@ -116,13 +128,12 @@ static void name_site(struct site *base, uint32_t id, const char *text)
 static struct site *regions(void)
 {
 	struct site *base = atomic_load_explicit(&sites, memory_order_relaxed);
-	size_t row = (size_t)SITES_MAX * sizeof(struct pair);
 
 	if (base)
 		return base;
-	rows = US_PRIV(us_nr_cpus) + 1;	/* the last for the locked adds */
 	if (!counters)
-		counters = us_os_map_aligned(row * rows, us_page_size, 0);
+		counters = us_os_map_aligned(SITES_MAX * sizeof(struct pair),
+					     us_page_size, 0);
 	if (!vectors)
 		vectors = us_os_map_aligned(VECTOR_BYTES, us_page_size, 0);
 	if (!ra_sites)
@@ -134,7 +145,8 @@ static struct site *regions(void)
 				 0);
 	if (!base)
 		return NULL;
-	vectors_used = (size_t)1 << VECTOR_MIN_SHIFT;	/* handle 0: none */
+	atomic_store_explicit(&vectors_used, US_TAG_VECTOR_MIN,	/* handle 0 */
+			      memory_order_relaxed);
 	name_site(base, SITE_UNTAGGED, "untagged:0 func:untagged");
 	name_site(base, SITE_OTHER, "other-sites:0 func:other_sites");
 	atomic_store_explicit(&nsites, SITE_UNTAGGED, memory_order_relaxed);
@@ -209,61 +221,44 @@ static inline uint32_t current_site(void)
 
 /* --------------------------------------------------------- counters */
 
-/*
- * Add v to the word at row0 (a field of a site's pair in row 0) in the
- * row of the calling thread's CPU: by a restartable sequence, with no
- * atomic instruction, as the kernel's this_cpu_add(); where no sequence
- * can run, atomically, in the CPU slot's row when no thread uses
- * sequences, else in the last row, which no sequence writes.
- */
-static inline void percpu_add(char *row0, uint64_t v)
+/* A large block's count. */
+static void count(uint32_t id, int64_t bytes, int64_t calls)
 {
-	size_t row;
-
-#if US_RSEQ_FAST
-	struct rseq *rs = us_rseq_area();
-
-restart:
-	US_RSEQ_ADD(row0, ROW_SHIFT, v);
-	return;
-slow:
-#endif
-	row = US_PRIV(us_rseq_enabled) ? rows - 1 : us_cpu_current();
-	atomic_fetch_add_explicit((_Atomic uint64_t *)(void *)(row0 +
-							       (row << ROW_SHIFT)),
-				  v, memory_order_relaxed);
-}
-
-static inline void count(uint32_t id, int64_t bytes, int64_t calls)
-{
-	struct pair *p = &counters[id];
-
-	percpu_add((char *)&p->bytes, (uint64_t)bytes);
+	atomic_fetch_add_explicit(&counters[id].bytes, (uint64_t)bytes,
+				  memory_order_relaxed);
 	if (calls)
-		percpu_add((char *)&p->calls, (uint64_t)calls);
+		atomic_fetch_add_explicit(&counters[id].calls, (uint64_t)calls,
+					  memory_order_relaxed);
 }
 
-/* A site's figures: the sums of its pairs over the rows. */
-static void site_read(uint32_t id, int64_t *bytes, uint64_t *calls)
+/*
+ * Every site's figures, in memory mapped for them (us_os_unmap() them);
+ * NULL with no memory.  Regions mapped.
+ */
+static struct sums *sums(void)
 {
-	uint64_t b = 0, c = 0;
+	struct sums *t = us_os_map_aligned(sizeof(*t), us_page_size, 0);
 
-	for (unsigned int r = 0; r < rows; r++) {
-		struct pair *p = (struct pair *)(void *)((char *)&counters[id] +
-							 ((size_t)r << ROW_SHIFT));
-
-		b += atomic_load_explicit(&p->bytes, memory_order_relaxed);
-		c += atomic_load_explicit(&p->calls, memory_order_relaxed);
+	if (!t)
+		return NULL;
+	us_tag_vectors_sum(vectors, atomic_load_explicit(&vectors_used,
+							 memory_order_acquire),
+			   t->bytes, t->calls, SITES_MAX);
+	for (uint32_t id = 1; id < SITES_MAX; id++) {
+		t->bytes[id] += (int64_t)atomic_load_explicit(
+			&counters[id].bytes, memory_order_relaxed);
+		t->calls[id] += atomic_load_explicit(&counters[id].calls,
+						     memory_order_relaxed);
 	}
-	*bytes = (int64_t)b;
-	*calls = c;
+	return t;
 }
 
 /* ---------------------------------------------------------- vectors */
 
 static unsigned int vector_class(uint32_t objects)
 {
-	size_t bytes = (size_t)objects * sizeof(uint32_t);
+	size_t bytes = sizeof(struct us_tag_vector_head) +
+		       (size_t)objects * sizeof(uint32_t);
 	unsigned int k = 0;
 
 	while (((size_t)1 << (VECTOR_MIN_SHIFT + k)) < bytes)
@@ -271,16 +266,28 @@ static unsigned int vector_class(uint32_t objects)
 	return k;
 }
 
-static inline uint32_t *vector_at(uint32_t handle)
+static inline struct us_tag_vector_head *vector_head(uint32_t handle)
 {
-	return (uint32_t *)(void *)(vectors + (size_t)handle * 8);
+	return (struct us_tag_vector_head *)(void *)(vectors +
+						     (size_t)handle * 8);
 }
 
-/* A zeroed vector for a slab of `objects`; 0 if none is left. */
-static uint32_t vector_get(uint32_t objects)
+/* The site numbers of vector handle. */
+static inline uint32_t *vector_at(uint32_t handle)
+{
+	return (uint32_t *)(void *)(vector_head(handle) + 1);
+}
+
+/*
+ * A zeroed vector for a slab of `objects` of `size` bytes; 0 if none is
+ * left.  A block carved is given its class before the bytes carved
+ * include it, so that a reader walking the region finds it (anchor.h).
+ */
+static uint32_t vector_get(uint32_t objects, uint32_t size)
 {
 	unsigned int k = vector_class(objects);
 	size_t bytes = (size_t)1 << (VECTOR_MIN_SHIFT + k);
+	struct us_tag_vector_head *head;
 	uint32_t h = 0;
 	bool say = false;
 
@@ -288,49 +295,63 @@ static uint32_t vector_get(uint32_t objects)
 		return 0;
 	us_lock(&tag_lock);
 	if ((h = vector_free[k]) != 0) {
-		vector_free[k] = *vector_at(h);
-	} else if (vectors_used + bytes <= VECTOR_BYTES) {
-		/* Blocks of one size are aligned to it: no straddling. */
-		vectors_used = (vectors_used + bytes - 1) & ~(bytes - 1);
-		h = (uint32_t)(vectors_used / 8);
-		vectors_used += bytes;
+		vector_free[k] = vector_head(h)->next;
 	} else {
-		say = !vectors_full_said;
-		vectors_full_said = true;
+		/* Blocks of one size are aligned to it: no straddling. */
+		size_t at = (atomic_load_explicit(&vectors_used,
+						  memory_order_relaxed) +
+			     bytes - 1) & ~(bytes - 1);
+
+		if (at + bytes <= VECTOR_BYTES) {
+			h = (uint32_t)(at / 8);
+			vector_head(h)->klass = k + 1;
+			atomic_store_explicit(&vectors_used, at + bytes,
+					      memory_order_release);
+		} else {
+			say = !vectors_full_said;
+			vectors_full_said = true;
+		}
 	}
 	us_unlock(&tag_lock);
-	if (h)
-		memset(vector_at(h), 0, bytes);
-	else if (say)
-		us_report("allocinfo: %zu MiB of object tags in use: objects "
-			  "of new slabs go uncounted", VECTOR_BYTES >> 20);
+	if (!h) {
+		if (say)
+			us_report("allocinfo: %zu MiB of object tags in use: "
+				  "objects of new slabs go uncounted",
+				  VECTOR_BYTES >> 20);
+		return 0;
+	}
+	head = vector_head(h);
+	memset(head + 1, 0, bytes - sizeof(*head));
+	head->size = size;
+	atomic_store_explicit((_Atomic uint32_t *)&head->objects, objects,
+			      memory_order_release);
 	return h;
 }
 
-static void vector_put(uint32_t handle, uint32_t objects)
+static void vector_put(uint32_t handle)
 {
-	unsigned int k = vector_class(objects);
+	struct us_tag_vector_head *head = vector_head(handle);
 
+	atomic_store_explicit((_Atomic uint32_t *)&head->objects, 0,
+			      memory_order_relaxed);
 	us_lock(&tag_lock);
-	*vector_at(handle) = vector_free[k];
-	vector_free[k] = handle;
+	head->next = vector_free[head->klass - 1];
+	vector_free[head->klass - 1] = handle;
 	us_unlock(&tag_lock);
 }
 
-/* slab's vector, made if it has none; 0 if none could be. */
-static uint32_t slab_vector(struct kmem_cache *c, struct us_slab *slab)
+/* A vector for slab, which has none; 0 if none could be made. */
+US_COLD static uint32_t slab_vector_make(struct kmem_cache *c,
+					 struct us_slab *slab)
 {
-	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
-	uint32_t none = 0;
+	uint32_t h, none = 0;
 
-	if (likely(h))
-		return h;
-	if (!(h = vector_get(slab->objects)))
+	if (!(h = vector_get(slab->objects, c->size)))
 		return 0;
 	if (!atomic_compare_exchange_strong_explicit(&slab->tags, &none, h,
 						     memory_order_acq_rel,
 						     memory_order_acquire)) {
-		vector_put(h, slab->objects);	/* another thread's won */
+		vector_put(h);	/* another thread's won */
 		return none;
 	}
 	if (!atomic_load_explicit(&c->tagged, memory_order_relaxed))
@@ -338,21 +359,31 @@ static uint32_t slab_vector(struct kmem_cache *c, struct us_slab *slab)
 	return h;
 }
 
+/* slab's vector, made if it has none; 0 if none could be. */
+static inline uint32_t slab_vector(struct kmem_cache *c, struct us_slab *slab)
+{
+	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
+
+	return likely(h) ? h : slab_vector_make(c, slab);
+}
+
 /* ------------------------------------------------------------ hooks */
 
-/* Count obj of c to site id. */
-static void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
+/*
+ * Count obj of c to site id: its number in its slab's vector, a plain
+ * store (a reader on another thread reads it with a 32-bit load).
+ */
+static inline void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
 {
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
 	uint32_t h;
 
-	if (!(h = slab_vector(c, slab)))
-		return;
-	vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
-	count(id, (int64_t)c->size, 1);
+	if ((h = slab_vector(c, slab)) != 0)
+		vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
 }
 
-void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+/* us_tag_slab_alloc() for all but a registered tag and a slab with a vector. */
+US_COLD static void slab_alloc_slow(struct kmem_cache *c, void *obj)
 {
 	uint32_t id = current_site();
 
@@ -360,19 +391,34 @@ void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 		slab_count(c, obj, id);
 }
 
+/*
+ * A leaf on its common path (a tag with its number, a slab with its
+ * vector): nothing to save, and everything else a tail call.
+ */
+void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+{
+	struct alloc_tag *tag = uslab_current_alloc_tag;
+	struct us_slab *slab;
+	uint32_t id, h;
+
+	if (unlikely((uintptr_t)tag <= (uintptr_t)US_TAG_NONE))
+		return slab_alloc_slow(c, obj);
+	id = (uint32_t)atomic_load_explicit(
+		(_Atomic unsigned long *)&tag->uslab_site, memory_order_acquire);
+	slab = us_chunk_slab(us_chunk_of(obj), obj);
+	h = atomic_load_explicit(&slab->tags, memory_order_acquire);
+	if (unlikely(!id || !h))
+		return slab_alloc_slow(c, obj);
+	vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
+}
+
 void us_tag_slab_free(struct kmem_cache *c, void *obj)
 {
 	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
 	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
-	uint32_t *at, id;
 
-	if (!h)
-		return;
-	at = &vector_at(h)[us_slab_obj_index(c, slab, obj)];
-	if ((id = *at) != 0) {
-		*at = 0;
-		count(id, -(int64_t)c->size, -1);
-	}
+	if (h)
+		vector_at(h)[us_slab_obj_index(c, slab, obj)] = 0;
 }
 
 /* ---------------------------------------------- malloc's call sites */
@@ -518,7 +564,7 @@ void us_tag_slab_release(struct us_slab *slab)
 
 	if (h) {
 		atomic_store_explicit(&slab->tags, 0, memory_order_relaxed);
-		vector_put(h, slab->objects);
+		vector_put(h);
 	}
 }
 
@@ -527,11 +573,11 @@ const struct us_anchor_tags us_tag_anchor = {
 	.sites = &sites,
 	.nsites = &nsites,
 	.counters = &counters,
-	.rows = &rows,
+	.vectors = &vectors,
+	.vectors_used = &vectors_used,
 	.site_size = sizeof(struct site),
 	.text_off = offsetof(struct site, text),
 	.ra_off = offsetof(struct site, ra),
-	.row_shift = ROW_SHIFT,
 	.other = SITE_OTHER,
 };
 
@@ -609,9 +655,11 @@ static const char allocinfo_header[] =
 /*
  * The line of the site after *pos (from 0), as /proc/allocinfo has it,
  * with the kernel's trailing space: sites in the order first counted,
- * then "other sites" if any count there.  False after the last.
+ * then "other sites" if any count there, with the figures of t.  False
+ * after the last.
  */
-static bool site_line(uint32_t *pos, char *line, size_t size)
+static bool site_line(const struct sums *t, uint32_t *pos, char *line,
+		      size_t size)
 {
 	struct site *base = atomic_load_explicit(&sites, memory_order_acquire);
 	uint32_t n = atomic_load_explicit(&nsites, memory_order_acquire);
@@ -623,7 +671,8 @@ static bool site_line(uint32_t *pos, char *line, size_t size)
 		return false;
 	if (id == n + 1)
 		id = SITE_OTHER;
-	site_read(id, &bytes, &calls);
+	bytes = t->bytes[id];
+	calls = t->calls[id];
 	if (id == SITE_OTHER && !bytes && !calls)
 		return false;
 	if (site_at(base, id)->ra) {
@@ -642,22 +691,28 @@ static bool site_line(uint32_t *pos, char *line, size_t size)
 int uslab_allocinfo(FILE *out)
 {
 	char line[SITE_BYTES + 64];
+	struct sums *t = NULL;
 	int err = 0;
 
 	if (!out)
 		return -EINVAL;
 	us_init();
+	if (atomic_load_explicit(&sites, memory_order_acquire) &&
+	    !(t = sums()))
+		return -ENOMEM;
 	/* The stream is the caller's: each line written with no lock. */
 	us_callout(US_CALLOUT_STDIO, NULL);
 	if (fputs(allocinfo_header, out) < 0)
-		return -EIO;
-	for (uint32_t pos = 0; site_line(&pos, line, sizeof(line));) {
+		err = -EIO;
+	for (uint32_t pos = 0; t && site_line(t, &pos, line, sizeof(line));) {
 		us_callout(US_CALLOUT_STDIO, NULL);
 		if (fputs(line, out) < 0)
 			err = -EIO;
 	}
 	if (fflush(out) != 0)
 		err = -EIO;
+	if (t)
+		us_os_unmap(t, sizeof(*t));
 	return err;
 }
 
@@ -666,13 +721,18 @@ void us_tag_report(void)
 	const char *where = us_options.allocinfo;
 	char line[SITE_BYTES + 64];
 	int fd = report_fd;
+	struct sums *t;
 
 	if (!atomic_load_explicit(&sites, memory_order_acquire) ||
 	    (fd = us_report_open("USLAB_ALLOCINFO", where, report_fd)) < 0)
 		return;
 	us_write_all(fd, allocinfo_header);
-	for (uint32_t pos = 0; site_line(&pos, line, sizeof(line));)
+	if (!(t = sums()))
+		us_write_all(fd, "# no memory to sum the sites\n");
+	for (uint32_t pos = 0; t && site_line(t, &pos, line, sizeof(line));)
 		us_write_all(fd, line);
+	if (t)
+		us_os_unmap(t, sizeof(*t));
 	if (fd != report_fd)
 		close(fd);
 }

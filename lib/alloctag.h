@@ -20,16 +20,15 @@
  *              func:name") copied, so that a site outlives a library
  *              dlclose()d with its objects still allocated.  A tag
  *              learns its number (tag->uslab_site) when registered.
- *   counters   Per CPU slot, a row of {bytes, calls} pairs, one per site,
- *              added to with relaxed atomics on the calling thread's
- *              CPU's row: a thread that migrates adds to another row,
- *              which costs a shared line, never a count.  A site's
- *              figures are the sums over the rows.
  *   vectors    Per slab, one 32-bit site number per object, made when
  *              the slab's first object is counted (installed by CAS in
  *              slab->tags) and given back when the slab layer returns the
- *              slab to the page layer.  A large block keeps its site in
- *              its chunk header (ch->tag).
+ *              slab to the page layer.  The number is the count: storing
+ *              it counts the object, storing 0 debits it, and a reading
+ *              sums the vectors (anchor.h, us_tag_vectors_sum()).
+ *   counters   One {bytes, calls} pair per site, for large blocks, which
+ *              keep their site in their chunk header (ch->tag); added
+ *              to atomically, as large blocks are never a fast path.
  *
  * An object counted at its allocation is debited at its free, whether or
  * not counting is still on: the free paths look for a tag in every cache
@@ -39,9 +38,11 @@
  *
  * Locks: tag_lock, a leaf taken with no other lock held and nothing taken
  * under it, registers a site and hands out and takes back vectors.  The
- * fast paths take none: counting is on the allocation slow paths (while
- * counting is on, us_gfp_slow sends every slab allocation there) and a
- * load and a branch on the free paths.
+ * fast paths take none.  While counting is on, us_gfp_slow sends plain
+ * slab allocations to the entry points' slow functions, which take the
+ * magazines as the fast path does and call us_tag_slab_alloc(), a leaf
+ * on its common path; the free paths test c->tagged, a load and a
+ * branch, and then store 0 in the object's slot.
  */
 #ifndef USLAB_ALLOCTAG_H
 #define USLAB_ALLOCTAG_H

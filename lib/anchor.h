@@ -37,17 +37,76 @@ struct us_anchor_pages {
  * site is site_size bytes: its text (a NUL-terminated "file:line
  * func:name") at text_off, or, where the word at ra_off is not 0, the
  * return address of a malloc() caller, named by the reader.  A site's
- * figures are the sums over its pairs {int64 bytes, uint64 calls}, one
- * in each of *rows rows, 1 << row_shift bytes apart; site `other` is
- * listed after the last (*nsites) if it holds anything.
+ * figures are its objects in the vectors (us_tag_vectors_sum()) and the
+ * large blocks it holds, a pair {int64 bytes, uint64 calls} at counters
+ * + 16 * site.  Site `other` is listed after the last (*nsites) if it
+ * holds anything.
  */
 struct us_anchor_tags {
 	const void *sites;		/* struct site *: NULL while off */
 	const void *nsites;		/* uint32_t: the last site's number */
-	const void *counters;		/* struct pair *: row 0 */
-	const void *rows;		/* unsigned int */
-	uint32_t site_size, text_off, ra_off, row_shift, other;
+	const void *counters;		/* struct pair *: the large blocks' */
+	const void *vectors;		/* char *: the vectors' region */
+	const void *vectors_used;	/* size_t: bytes of it carved */
+	uint32_t site_size, text_off, ra_off, other;
 };
+
+/*
+ * The vectors' region: from offset US_TAG_VECTOR_MIN up to the bytes
+ * carved, power-of-two blocks of at least that size, each aligned to its
+ * size, and zero between them.  A block is a us_tag_vector_head and then
+ * one 32-bit site number (0: none) per object of its slab.
+ */
+#define US_TAG_VECTOR_MIN 64u
+#define US_TAG_VECTOR_CLASSES 20u	/* 64 bytes to 32 MiB */
+
+struct us_tag_vector_head {
+	uint32_t klass;		/* its size is US_TAG_VECTOR_MIN << (klass - 1) */
+	uint32_t objects;	/* numbers that follow; 0 while the block is free */
+	uint32_t size;		/* bytes an object of its slab holds */
+	uint32_t next;		/* while free: the next free block's handle */
+};
+
+/*
+ * Add the objects that the vectors in [base, base + used) count to the
+ * sites' figures, bytes[site] and calls[site] for sites below nsites.
+ * The region may change under the reader (a block being made, freed or
+ * reused): every read stays inside it, and what is counted is a close
+ * snapshot.
+ */
+static inline void us_tag_vectors_sum(const char *base, size_t used,
+				      int64_t *bytes, uint64_t *calls,
+				      uint32_t nsites)
+{
+	size_t at = US_TAG_VECTOR_MIN;
+
+	while (at + sizeof(struct us_tag_vector_head) <= used) {
+		const volatile struct us_tag_vector_head *h =
+			(const volatile struct us_tag_vector_head *)
+				(const void *)(base + at);
+		uint32_t k = h->klass, n = h->objects, size = h->size;
+		size_t block = (size_t)US_TAG_VECTOR_MIN << (k ? k - 1 : 0);
+		const volatile uint32_t *id =
+			(const volatile uint32_t *)(const void *)(h + 1);
+
+		if (k == 0 || k > US_TAG_VECTOR_CLASSES || at % block ||
+		    at + block > used) {
+			at += US_TAG_VECTOR_MIN;	/* between blocks */
+			continue;
+		}
+		if (n > (block - sizeof(*h)) / sizeof(*id))
+			n = (uint32_t)((block - sizeof(*h)) / sizeof(*id));
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t s = id[i];
+
+			if (s && s < nsites) {
+				bytes[s] += size;
+				calls[s]++;
+			}
+		}
+		at += block;
+	}
+}
 
 struct us_anchor {
 	uint64_t magic;

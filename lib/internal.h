@@ -47,8 +47,9 @@
  *    /proc/allocinfo) is a service beside failslab.c: the entry points
  *    count what they hand out to the caller's call site on their slow
  *    paths, where us_gfp_slow sends every allocation while it counts,
- *    and debit it on the free paths; slab.c gives it back a released
- *    slab's vector.  It calls only leaves, cpu.c and chunk.h's lookups.
+ *    and debit it on the free paths, each a store in the slab's vector
+ *    of sites; slab.c gives it back a released slab's vector.  It calls
+ *    only leaves and chunk.h's lookups.
  *
  *    failslab.c (the kernel's slab fault injection) is a leaf the slow
  *    paths of cache.c ask whether an allocation should fail; the fast

@@ -248,25 +248,6 @@ static inline struct rseq *us_rseq_area(void)
 		     : "rcx", "rdx", "r8", "memory", "cc"                         \
 		     : restart, slow, twice)
 
-/*
- * Add v to the 64-bit word at row0 + (CPU << shift): a per-CPU counter,
- * added to with no atomic instruction, the add itself the commit.  For
- * use inside a function with `rs` and the labels `restart` and `slow`
- * (no row for this CPU, or rseq off).
- */
-#define US_RSEQ_ADD(row0_, shift_, v_)                                       \
-	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
-		     "shlq %[shift], %%r8\n\t"                                \
-		     "addq %[v], (%[row0], %%r8)\n\t"                          \
-		     US_RSEQ_ABORT                                           \
-		     :                                                       \
-		     : [rs] "r"(rs), [bound] "rm"(US_PRIV(us_rseq_cpus)),     \
-		       [cs] "i"(offsetof(struct rseq, rseq_cs)),              \
-		       [cpu_id] "i"(offsetof(struct rseq, cpu_id)),           \
-		       [row0] "r"(row0_), [shift] "i"(shift_), [v] "r"(v_)    \
-		     : "rcx", "r8", "memory", "cc"                           \
-		     : restart, slow)
-
 #endif /* US_RSEQ_FAST */
 
 /*
