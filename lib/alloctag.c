@@ -272,10 +272,18 @@ static inline struct us_tag_vector_head *vector_head(uint32_t handle)
 						     (size_t)handle * 8);
 }
 
-/* The site numbers of vector handle. */
-static inline uint32_t *vector_at(uint32_t handle)
+/*
+ * The site numbers of vector handle.  Read by readers on other threads
+ * while they change: written with relaxed atomic stores (plain moves).
+ */
+static inline _Atomic uint32_t *vector_at(uint32_t handle)
 {
-	return (uint32_t *)(void *)(vector_head(handle) + 1);
+	return (_Atomic uint32_t *)(void *)(vector_head(handle) + 1);
+}
+
+static inline void vector_set(uint32_t handle, uint32_t i, uint32_t id)
+{
+	atomic_store_explicit(&vector_at(handle)[i], id, memory_order_relaxed);
 }
 
 /*
@@ -304,7 +312,8 @@ static uint32_t vector_get(uint32_t objects, uint32_t size)
 
 		if (at + bytes <= VECTOR_BYTES) {
 			h = (uint32_t)(at / 8);
-			vector_head(h)->klass = k + 1;
+			__atomic_store_n(&vector_head(h)->klass, k + 1,
+					 __ATOMIC_RELAXED);
 			atomic_store_explicit(&vectors_used, at + bytes,
 					      memory_order_release);
 		} else {
@@ -321,10 +330,10 @@ static uint32_t vector_get(uint32_t objects, uint32_t size)
 		return 0;
 	}
 	head = vector_head(h);
-	memset(head + 1, 0, bytes - sizeof(*head));
-	head->size = size;
-	atomic_store_explicit((_Atomic uint32_t *)&head->objects, objects,
-			      memory_order_release);
+	for (uint32_t i = 0; i < (bytes - sizeof(*head)) / sizeof(uint32_t); i++)
+		vector_set(h, i, 0);
+	__atomic_store_n(&head->size, size, __ATOMIC_RELAXED);
+	__atomic_store_n(&head->objects, objects, __ATOMIC_RELEASE);
 	return h;
 }
 
@@ -332,8 +341,7 @@ static void vector_put(uint32_t handle)
 {
 	struct us_tag_vector_head *head = vector_head(handle);
 
-	atomic_store_explicit((_Atomic uint32_t *)&head->objects, 0,
-			      memory_order_relaxed);
+	__atomic_store_n(&head->objects, 0, __ATOMIC_RELAXED);
 	us_lock(&tag_lock);
 	head->next = vector_free[head->klass - 1];
 	vector_free[head->klass - 1] = handle;
@@ -379,7 +387,7 @@ static inline void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
 	uint32_t h;
 
 	if ((h = slab_vector(c, slab)) != 0)
-		vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
+		vector_set(h, us_slab_obj_index(c, slab, obj), id);
 }
 
 /* us_tag_slab_alloc() for all but a registered tag and a slab with a vector. */
@@ -409,7 +417,7 @@ void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 	h = atomic_load_explicit(&slab->tags, memory_order_acquire);
 	if (unlikely(!id || !h))
 		return slab_alloc_slow(c, obj);
-	vector_at(h)[us_slab_obj_index(c, slab, obj)] = id;
+	vector_set(h, us_slab_obj_index(c, slab, obj), id);
 }
 
 void us_tag_slab_free(struct kmem_cache *c, void *obj)
@@ -418,7 +426,7 @@ void us_tag_slab_free(struct kmem_cache *c, void *obj)
 	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
 
 	if (h)
-		vector_at(h)[us_slab_obj_index(c, slab, obj)] = 0;
+		vector_set(h, us_slab_obj_index(c, slab, obj), 0);
 }
 
 /* ---------------------------------------------- malloc's call sites */

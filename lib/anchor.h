@@ -81,13 +81,13 @@ static inline void us_tag_vectors_sum(const char *base, size_t used,
 	size_t at = US_TAG_VECTOR_MIN;
 
 	while (at + sizeof(struct us_tag_vector_head) <= used) {
-		const volatile struct us_tag_vector_head *h =
-			(const volatile struct us_tag_vector_head *)
-				(const void *)(base + at);
-		uint32_t k = h->klass, n = h->objects, size = h->size;
+		const struct us_tag_vector_head *h =
+			(const struct us_tag_vector_head *)(const void *)(base + at);
+		uint32_t k = __atomic_load_n(&h->klass, __ATOMIC_RELAXED);
+		uint32_t n = __atomic_load_n(&h->objects, __ATOMIC_ACQUIRE);
+		uint32_t size = __atomic_load_n(&h->size, __ATOMIC_RELAXED);
 		size_t block = (size_t)US_TAG_VECTOR_MIN << (k ? k - 1 : 0);
-		const volatile uint32_t *id =
-			(const volatile uint32_t *)(const void *)(h + 1);
+		const uint32_t *id = (const uint32_t *)(const void *)(h + 1);
 
 		if (k == 0 || k > US_TAG_VECTOR_CLASSES || at % block ||
 		    at + block > used) {
@@ -97,7 +97,7 @@ static inline void us_tag_vectors_sum(const char *base, size_t used,
 		if (n > (block - sizeof(*h)) / sizeof(*id))
 			n = (uint32_t)((block - sizeof(*h)) / sizeof(*id));
 		for (uint32_t i = 0; i < n; i++) {
-			uint32_t s = id[i];
+			uint32_t s = __atomic_load_n(&id[i], __ATOMIC_RELAXED);
 
 			if (s && s < nsites) {
 				bytes[s] += size;

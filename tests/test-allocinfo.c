@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,70 @@ TEST(threads_freeing_each_others_objects_keep_the_counts_exact)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&barrier);
 	ck_assert_site(thread_line, "thread_fn", 0, 0);
+}
+END_TEST
+
+/*
+ * Readings while more threads than cores count and free, their slabs
+ * made and given back (with their vectors) under the reader.
+ */
+#define CHURNERS 4
+#define CHURN_BATCH 2000
+#define CHURN_READS 20
+
+static _Atomic int churn_line;
+static _Atomic bool churn_stop;
+
+static void *churn_fn(void *arg)
+{
+	static void *held[CHURNERS][CHURN_BATCH];
+	void **mine = held[(intptr_t)arg];
+	int line = 0;
+
+	for (int r = 0; !atomic_load(&churn_stop); r++) {
+		for (int i = 0; i < CHURN_BATCH; i++)
+			mine[i] = AT(line, kmalloc(64, GFP_KERNEL));
+		churn_line = line;
+		for (int i = 0; i < CHURN_BATCH; i++)
+			kfree(mine[i]);
+		if (r % 8 == 7)
+			uslab_shrink_all();	/* slabs given back */
+	}
+	return NULL;
+}
+
+TEST(a_reading_while_threads_count_is_a_consistent_snapshot)
+{
+	pthread_t t[CHURNERS];
+	int seen = 0;
+
+	setup();
+	atomic_store(&churn_stop, false);
+	for (int i = 0; i < CHURNERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_fn,
+						(void *)(intptr_t)i), 0);
+	while (seen < CHURN_READS) {
+		char *buf = table(), *l = strstr(buf, "func:churn_fn \n");
+
+		if (l) {
+			long long bytes;
+			unsigned long long calls;
+
+			while (l > buf && l[-1] != '\n')
+				l--;
+			ck_assert_int_eq(sscanf(l, "%lld %llu", &bytes, &calls), 2);
+			/* Each object is counted whole, or not at all. */
+			ck_assert_int_eq(bytes, 64 * (long long)calls);
+			/* An object reused across a block read twice, at most. */
+			ck_assert_uint_le(calls, 2ull * CHURNERS * CHURN_BATCH);
+			seen++;
+		}
+		free(buf);
+	}
+	atomic_store(&churn_stop, true);
+	for (int i = 0; i < CHURNERS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_site(churn_line, "churn_fn", 0, 0);
 }
 END_TEST
 
