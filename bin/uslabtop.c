@@ -30,6 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBDW
+#include <elfutils/libdwfl.h>
+#endif
+
 #include "anchor.h"
 #include "types.h"
 
@@ -446,6 +450,68 @@ static void name_ra(uintptr_t ra, const struct mapping *m, size_t n,
 	snprintf(out, size, "0x%lx:0 func:unknown", (unsigned long)ra);
 }
 
+#ifdef HAVE_LIBDW
+/*
+ * The target's modules, with their debug information where it can be
+ * found (in the object, or beside it by build ID as Debian's -dbgsym
+ * packages install it); NULL if the process cannot be read so.
+ */
+static Dwfl *dwarf_open(pid_t pid)
+{
+	static char *debuginfo_path;
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &debuginfo_path,
+	};
+	Dwfl *d = dwfl_begin(&callbacks);
+
+	if (d && (dwfl_linux_proc_report(d, pid) != 0 ||
+		  dwfl_report_end(d, NULL, NULL) != 0)) {
+		dwfl_end(d);
+		d = NULL;
+	}
+	return d;
+}
+
+/*
+ * Name return address ra "file:line func:name" from the debug
+ * information, or "object+0xOFFSET:0 func:symbol+0xOFFSET" from the
+ * symbol table; false if neither knows it.  The line is the call's:
+ * that of ra - 1, the call instruction's last byte.
+ */
+static bool name_ra_dwarf(Dwfl *d, uintptr_t ra, char *out, size_t size)
+{
+	Dwarf_Addr pc = (Dwarf_Addr)ra - 1, base = 0;
+	Dwfl_Module *m = d ? dwfl_addrmodule(d, pc) : NULL;
+	const char *file, *fn, *object, *slash;
+	GElf_Off sym_off = 0;
+	GElf_Sym sym;
+	Dwfl_Line *l;
+	int line = 0;
+
+	if (!m)
+		return false;
+	fn = dwfl_module_addrinfo(m, pc, &sym_off, &sym, NULL, NULL, NULL);
+	if ((l = dwfl_module_getsrc(m, pc)) != NULL &&
+	    (file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL)) != NULL &&
+	    line > 0) {
+		snprintf(out, size, "%s:%d func:%s", file, line,
+			 fn ? fn : "unknown");
+		return true;
+	}
+	if (!fn)
+		return false;
+	object = dwfl_module_info(m, NULL, &base, NULL, NULL, NULL, NULL,
+				  NULL);
+	slash = object ? strrchr(object, '/') : NULL;
+	snprintf(out, size, "%s+0x%lx:0 func:%s+0x%lx",
+		 slash ? slash + 1 : object ? object : "unknown",
+		 (unsigned long)(ra - base), fn, (unsigned long)sym_off + 1);
+	return true;
+}
+#endif
+
 /*
  * The figures of every site of the target below tg->other + 1 (anchor.h):
  * its large blocks' pairs, and the objects its vectors count.  0, or -1
@@ -496,6 +562,9 @@ static long read_sites(const struct target *t, struct site_row **out)
 	uint64_t *calls = NULL;
 	long n = 0;
 	char *rec = NULL;
+#ifdef HAVE_LIBDW
+	Dwfl *dw = NULL;
+#endif
 
 	if (!t->a.tags || rread(t, (uintptr_t)t->a.tags, &tg, sizeof(tg)) ||
 	    rread(t, (uintptr_t)tg.sites, &sites, sizeof(sites)))
@@ -511,6 +580,9 @@ static long read_sites(const struct target *t, struct site_row **out)
 		goto out;
 	}
 	nmaps = read_mappings(t->pid, maps, sizeof(maps) / sizeof(maps[0]));
+#ifdef HAVE_LIBDW
+	dw = dwarf_open(t->pid);
+#endif
 	for (uint32_t id = 1; id <= last + 1 && id < tg.other + 1; id++) {
 		uint32_t at = id == last + 1 ? tg.other : id;
 		struct site_row *r;
@@ -536,13 +608,21 @@ static long read_sites(const struct target *t, struct site_row **out)
 			continue;
 		rec[tg.site_size - 1] = '\0';
 		memcpy(&ra, rec + tg.ra_off, sizeof(ra));
-		if (ra)
-			name_ra(ra, maps, nmaps, r->name, sizeof(r->name));
-		else
+		if (ra) {
+#ifdef HAVE_LIBDW
+			if (!name_ra_dwarf(dw, ra, r->name, sizeof(r->name)))
+#endif
+				name_ra(ra, maps, nmaps, r->name,
+					sizeof(r->name));
+		} else
 			snprintf(r->name, sizeof(r->name), "%s", rec + tg.text_off);
 		n++;
 	}
 out:
+#ifdef HAVE_LIBDW
+	if (dw)
+		dwfl_end(dw);
+#endif
 	free(rec);
 	free(bytes);
 	free(calls);

@@ -2,16 +2,19 @@
 /*
  * live-helper.c - a process with known caches, for test-uslabtop.sh.
  *
- *   live-helper N
+ *   live-helper N [malloc]
  *
  * Creates "live-conn" (200-byte objects) holding N of them, an empty
- * "live-idle", and a debug cache "live-debug" holding 10; prints
- * "ready" and waits until its standard input closes, then exits.
+ * "live-idle", and a debug cache "live-debug" holding 10; with
+ * "malloc", also holds 100 blocks of 100 bytes from malloc() (one call
+ * site, for uslabtop -a under libuslab-malloc); prints "ready" and waits
+ * until its standard input closes, then exits.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <uslab.h>
@@ -23,6 +26,7 @@ int main(int argc, char **argv)
 	struct kmem_cache *idle = kmem_cache_create("live-idle", 64, 0, 0, NULL);
 	struct kmem_cache *dbg = kmem_cache_create("live-debug", 32, 0,
 						   SLAB_RED_ZONE, NULL);
+	static void *volatile held[100];
 	char buf[64];
 
 	if (!conn || !idle || !dbg)
@@ -33,6 +37,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 10; i++)
 		if (!kmem_cache_alloc(dbg, GFP_KERNEL))
 			return 1;
+	if (argc > 2 && strcmp(argv[2], "malloc") == 0)
+		for (int i = 0; i < 100; i++)
+			if (!(held[i] = malloc(100)))
+				return 1;
 	printf("ready\n");
 	fflush(stdout);
 	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)

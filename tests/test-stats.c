@@ -142,7 +142,12 @@ TEST(cache_stats_count_what_happens)
 	ck_assert_uint_eq(st.active_objs, 1000);
 	ck_assert_uint_ge(st.num_objs, 1000);
 	ck_assert_uint_eq(st.num_objs, st.slabs * st.objs_per_slab);
-	ck_assert_uint_eq(st.slabs, st.slabs_grown);
+	/*
+	 * The helper may give back slabs that magazines emptied while this
+	 * thread was descheduled past the decay period (a loaded machine):
+	 * every slab grown is here or was reaped.
+	 */
+	ck_assert_uint_eq(st.slabs + st.slabs_reaped, st.slabs_grown);
 	ck_assert_uint_eq(st.bytes_mapped, st.slabs * st.slab_size);
 	ck_assert_uint_ge(st.slab_refills, 1000 / st.magazine_size);
 	ck_assert_uint_ge(st.alloc_fast, 1);

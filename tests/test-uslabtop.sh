@@ -84,23 +84,48 @@ $lt "$top" -a -o -p "$real" > "$work/sites0" 2>&1 ||
 	fail "uslabtop -a exited $?: $(cat "$work/sites0")"
 grep -q "counts no allocation sites" "$work/sites0" ||
 	fail "-a on a process not counting: $(cat "$work/sites0")"
-mkfifo "$work/in2"
-USLAB_ALLOCINFO=1 $lt "$helper" 1000 < "$work/in2" > "$work/helper2.out" &
-pid2=$!
-exec 4> "$work/in2"
-for i in $(seq 100); do
-	grep -q ready "$work/helper2.out" 2>/dev/null && break
-	sleep 0.1
-done
-$lt "$top" -a -o -p "$pid2" > "$work/sites" 2>&1 ||
-	fail "uslabtop -a exited $?: $(cat "$work/sites")"
-cat "$work/sites"
+
+# counting_sites NAME [VAR=VALUE...] COMMAND...: a second helper that
+# counts, with the environment given, read once with uslabtop -a into
+# $work/NAME; the helper ends after.
+counting_sites() {
+	name=$1; shift
+	mkfifo "$work/$name.in"
+	env USLAB_ALLOCINFO=1 "$@" < "$work/$name.in" > "$work/$name.out" &
+	pid2=$!
+	exec 4> "$work/$name.in"
+	for i in $(seq 100); do
+		grep -q ready "$work/$name.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	$lt "$top" -a -o -p "$pid2" > "$work/$name" 2>&1 ||
+		fail "uslabtop -a exited $?: $(cat "$work/$name")"
+	cat "$work/$name"
+	exec 4>&-
+	wait "$pid2"
+	pid2=
+}
+counting_sites sites $lt "$helper" 1000
 grep -q '^      <size>  <calls> <tag info>$' "$work/sites" || fail "no -a header"
-grep -Eq '^ +200000 +1000 (.*/)?live-helper\.c:31 func:main$' "$work/sites" ||
-	fail "no line of live-conn's 1000 objects at live-helper.c:31"
-exec 4>&-
-wait "$pid2"
-pid2=
+# The helper's lines of its calls, read from its source.
+conn_line=$(grep -n 'kmem_cache_alloc(conn' "$top_srcdir/tests/live-helper.c" | cut -d: -f1)
+malloc_line=$(grep -n '= malloc(100)' "$top_srcdir/tests/live-helper.c" | cut -d: -f1)
+grep -Eq "^ +200000 +1000 (.*/)?live-helper\\.c:$conn_line func:main\$" "$work/sites" ||
+	fail "no line of live-conn's 1000 objects at live-helper.c:$conn_line"
+
+# Under libuslab-malloc, malloc()'s callers are sites by return address:
+# the helper's 100 blocks of 100 bytes, named by file and line from the
+# debug information where uslabtop reads it (libdw), else by object and
+# offset.
+counting_sites msites LD_PRELOAD="$top_builddir/lib/.libs/libuslab-malloc.so" \
+	$lt "$helper" 10 malloc
+if [ "${HAVE_LIBDW:-no}" = yes ]; then
+	grep -Eq "^ +[0-9]+ +100 (.*/)?live-helper\\.c:$malloc_line func:main\$" "$work/msites" ||
+		fail "no line of the 100 malloc() blocks at live-helper.c:$malloc_line"
+else
+	grep -Eq '^ +[0-9]+ +100 (lt-)?live-helper\+0x[0-9a-f]+:0 func:' "$work/msites" ||
+		fail "no line of the 100 malloc() blocks at live-helper+OFFSET"
+fi
 
 # Errors: a process without uslab, a process that does not exist.
 sleep 30 3>&- & other=$!
