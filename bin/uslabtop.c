@@ -657,10 +657,42 @@ static void show_sites(pid_t pid, struct site_row *r, size_t n,
 		printf("%12lld %8llu %s\n", r[i].bytes, r[i].calls, r[i].name);
 }
 
+/*
+ * The log of -l: appended to, with a header line when it is new; each
+ * refresh adds a line per site, "SECONDS\tBYTES\tCALLS\tSITE", SECONDS
+ * of the clock (CLOCK_REALTIME), so that the logs of several runs
+ * append in order.
+ */
+static FILE *open_log(const char *path)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f) {
+		fprintf(stderr, "uslabtop: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (ftell(f) == 0)
+		fprintf(f, "# uslabtop -a log: seconds\tbytes\tcalls\tsite\n");
+	return f;
+}
+
+/* One refresh's sites to the log; 0, or -1 with errno. */
+static int log_sites(FILE *f, const struct site_row *r, size_t n)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%lld.%03ld\t%lld\t%llu\t%s\n", (long long)now.tv_sec,
+			now.tv_nsec / 1000000, r[i].bytes, r[i].calls,
+			r[i].name);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: uslabtop -p PID [-d DELAY] [-s KEY] [-a] [-o]\n"
+		"usage: uslabtop -p PID [-d DELAY] [-s KEY] [-a [-l LOG]] [-o]\n"
 		"  -p, --pid PID      the process to watch\n"
 		"  -d, --delay SECS   seconds between refreshes (default 3)\n"
 		"  -s, --sort KEY     a active objects, b objects per slab,\n"
@@ -669,6 +701,8 @@ static void usage(FILE *to)
 		"                     s object size, u use\n"
 		"  -a, --allocinfo    the allocation sites by bytes held\n"
 		"                     (USLAB_ALLOCINFO), not the caches\n"
+		"  -l, --log LOG      with -a, append each refresh's sites to\n"
+		"                     LOG, for uslab-allocplot(1)\n"
 		"  -o, --once         print once and exit\n"
 		"  -h, --help         this text\n");
 }
@@ -681,6 +715,7 @@ int main(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "allocinfo", no_argument, NULL, 'a' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -689,9 +724,11 @@ int main(int argc, char **argv)
 	struct site_row *sites = NULL;
 	double delay = 3;
 	bool once = false, allocinfo = false;
+	const char *log_path = NULL;
+	FILE *log = NULL;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "p:d:s:oah", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:d:s:oal:h", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -724,6 +761,9 @@ int main(int argc, char **argv)
 		case 'a':
 			allocinfo = true;
 			break;
+		case 'l':
+			log_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -732,11 +772,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!t.pid || optind < argc) {
+	if (!t.pid || optind < argc || (log_path && !allocinfo)) {
 		usage(stderr);
 		return 2;
 	}
 	if (find_anchor(&t) != 0)
+		return 1;
+	if (log_path && !(log = open_log(log_path)))
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -771,6 +813,11 @@ int main(int argc, char **argv)
 				       (int)t.pid);
 			else
 				show_sites(t.pid, sites, (size_t)ns, max_rows);
+			if (log && ns > 0 && log_sites(log, sites, (size_t)ns)) {
+				fprintf(stderr, "uslabtop: %s: %s\n", log_path,
+					strerror(errno));
+				return 1;
+			}
 		} else {
 			read_memory(&t, &mem);
 			show(rows, (size_t)n, max_rows, &mem);

@@ -87,7 +87,8 @@ grep -q "counts no allocation sites" "$work/sites0" ||
 
 # counting_sites NAME [VAR=VALUE...] COMMAND...: a second helper that
 # counts, with the environment given, read once with uslabtop -a into
-# $work/NAME; the helper ends after.
+# $work/NAME, and twice more logged (-l) to $work/NAME.log; the helper
+# ends after.
 counting_sites() {
 	name=$1; shift
 	mkfifo "$work/$name.in"
@@ -101,6 +102,10 @@ counting_sites() {
 	$lt "$top" -a -o -p "$pid2" > "$work/$name" 2>&1 ||
 		fail "uslabtop -a exited $?: $(cat "$work/$name")"
 	cat "$work/$name"
+	for i in 1 2; do
+		$lt "$top" -a -o -l "$work/$name.log" -p "$pid2" > /dev/null 2>&1 ||
+			fail "uslabtop -a -l exited $?"
+	done
 	exec 4>&-
 	wait "$pid2"
 	pid2=
@@ -112,6 +117,23 @@ conn_line=$(grep -n 'kmem_cache_alloc(conn' "$top_srcdir/tests/live-helper.c" | 
 malloc_line=$(grep -n '= malloc(100)' "$top_srcdir/tests/live-helper.c" | cut -d: -f1)
 grep -Eq "^ +200000 +1000 (.*/)?live-helper\\.c:$conn_line func:main\$" "$work/sites" ||
 	fail "no line of live-conn's 1000 objects at live-helper.c:$conn_line"
+
+# The log (-l): a header, then per refresh a line per site; the chart of
+# it names the sites.
+head -n 1 "$work/sites.log" | grep -q '^# uslabtop -a log: ' || fail "no log header"
+[ "$(grep -Ec "^[0-9]+\.[0-9]{3}	200000	1000	(.*/)?live-helper\\.c:$conn_line func:main\$" \
+	"$work/sites.log")" -eq 2 ] || fail "not two log lines of live-conn's site"
+if command -v gnuplot > /dev/null 2>&1 || [ -n "${CI:-}" ]; then
+	"$top_srcdir/bin/uslab-allocplot" -n 2 -o "$work/sites.svg" "$work/sites.log" ||
+		fail "uslab-allocplot exited $?"
+	grep -q "live-helper\.c:$conn_line func:main" "$work/sites.svg" 2>/dev/null ||
+		fail "the chart does not name live-conn's site"
+	"$top_srcdir/bin/uslab-allocplot" -n x "$work/sites.log" 2> /dev/null &&
+		fail "uslab-allocplot -n x accepted"
+else
+	echo "gnuplot not found: uslab-allocplot not run"
+fi
+$lt "$top" -l "$work/x.log" -o -p "$real" > /dev/null 2>&1 && fail "-l without -a accepted"
 
 # Under libuslab-malloc, malloc()'s callers are sites by return address:
 # the helper's 100 blocks of 100 bytes, named by file and line from the
