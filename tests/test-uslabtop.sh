@@ -138,15 +138,23 @@ $lt "$top" -l "$work/x.log" -o -p "$real" > /dev/null 2>&1 && fail "-l without -
 # Under libuslab-malloc, malloc()'s callers are sites by return address:
 # the helper's 100 blocks of 100 bytes, named by file and line from the
 # debug information where uslabtop reads it (libdw), else by object and
-# offset.
-counting_sites msites LD_PRELOAD="$top_builddir/lib/.libs/libuslab-malloc.so" \
-	$lt "$helper" 10 malloc
-if [ "${HAVE_LIBDW:-no}" = yes ]; then
-	grep -Eq "^ +[0-9]+ +100 (.*/)?live-helper\\.c:$malloc_line func:main\$" "$work/msites" ||
-		fail "no line of the 100 malloc() blocks at live-helper.c:$malloc_line"
+# offset.  Not in the sanitizer builds: their runtimes own malloc(), and
+# a preloaded one cannot replace it there.
+if [ -n "${USLAB_TEST_SANITIZED:-}" ]; then
+	echo "sanitizer build: malloc() sites under libuslab-malloc not read"
 else
-	grep -Eq '^ +[0-9]+ +100 (lt-)?live-helper\+0x[0-9a-f]+:0 func:' "$work/msites" ||
-		fail "no line of the 100 malloc() blocks at live-helper+OFFSET"
+	counting_sites msites \
+		LD_PRELOAD="$top_builddir/lib/.libs/libuslab-malloc.so" \
+		$lt "$helper" 10 malloc
+	if [ "${HAVE_LIBDW:-no}" = yes ]; then
+		grep -Eq "^ +[0-9]+ +100 (.*/)?live-helper\\.c:$malloc_line func:main\$" \
+			"$work/msites" ||
+			fail "no line of the 100 malloc() blocks at live-helper.c:$malloc_line"
+	else
+		grep -Eq '^ +[0-9]+ +100 (lt-)?live-helper\+0x[0-9a-f]+:0 func:' \
+			"$work/msites" ||
+			fail "no line of the 100 malloc() blocks at live-helper+OFFSET"
+	fi
 fi
 
 # Errors: a process without uslab, a process that does not exist.
