@@ -238,16 +238,20 @@ static void count(uint32_t id, int64_t bytes, int64_t calls)
 static struct sums *sums(void)
 {
 	struct sums *t = us_os_map_aligned(sizeof(*t), us_page_size, 0);
+	uint32_t n = atomic_load_explicit(&nsites, memory_order_acquire);
 
 	if (!t)
 		return NULL;
 	us_tag_vectors_sum(vectors, atomic_load_explicit(&vectors_used,
 							 memory_order_acquire),
 			   t->bytes, t->calls, SITES_MAX);
-	for (uint32_t id = 1; id < SITES_MAX; id++) {
-		t->bytes[id] += (int64_t)atomic_load_explicit(
-			&counters[id].bytes, memory_order_relaxed);
-		t->calls[id] += atomic_load_explicit(&counters[id].calls,
+	/* The large blocks' counters of the sites there are, and "other". */
+	for (uint32_t id = 1; id <= n + 1; id++) {
+		uint32_t at = id == n + 1 ? SITE_OTHER : id;
+
+		t->bytes[at] += (int64_t)atomic_load_explicit(
+			&counters[at].bytes, memory_order_relaxed);
+		t->calls[at] += atomic_load_explicit(&counters[at].calls,
 						     memory_order_relaxed);
 	}
 	return t;

@@ -364,16 +364,19 @@ void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
  * flags come here only while allocation profiling counts (us_gfp_slow):
  * they take the fast path's magazines, and are counted.
  */
+void *us_cache_alloc_counted(struct kmem_cache *s)
+{
+	void *p = us_mag_alloc(s);
+
+	if (p && us_tag_counting())
+		us_tag_slab_alloc(s, p);
+	return p;
+}
+
 US_COLD static void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 {
-	if (likely(s) && !(flags & ~(gfp_t)US_GFP_PLAIN) &&
-	    !us_failslab_armed()) {
-		void *p = us_mag_alloc(s);
-
-		if (p && us_tag_counting())
-			us_tag_slab_alloc(s, p);
-		return p;
-	}
+	if (likely(s) && us_cache_counting_only(flags))
+		return us_cache_alloc_counted(s);
 	return us_cache_alloc_node(s, flags, NUMA_NO_NODE);
 }
 

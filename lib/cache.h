@@ -96,6 +96,19 @@ US_NORETURN void us_cache_reject(struct us_chunk *ch, const void *p,
 void *us_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node);
 
 /*
+ * A slow path's first question: are these flags plain, sent off the
+ * fast path only because allocation profiling counts (us_gfp_slow)?
+ * Then us_cache_alloc_counted() serves them.
+ */
+static inline bool us_cache_counting_only(gfp_t flags)
+{
+	return !(flags & ~(gfp_t)US_GFP_PLAIN) && !us_failslab_armed();
+}
+
+/* One object of s from the fast path's magazines, counted to its site. */
+void *us_cache_alloc_counted(struct kmem_cache *s);
+
+/*
  * On a __GFP_NOFAIL allocation's attempt'th failure: return every
  * cache's free memory to the OS and wait a little; past the last attempt,
  * report and abort.

@@ -226,15 +226,10 @@ US_COLD static void *kmalloc_slow(size_t size, gfp_t flags, int node)
 
 	/* As cache_alloc_slow(): counted, on the fast path's magazines. */
 	if (size - 1 < US_KMALLOC_MAX_CACHE_SIZE && node == NUMA_NO_NODE &&
-	    !(flags & ~(gfp_t)US_GFP_PLAIN) && !us_failslab_armed() &&
+	    us_cache_counting_only(flags) &&
 	    (c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
-				      memory_order_acquire)) != NULL) {
-		void *p = us_mag_alloc(c);
-
-		if (p && us_tag_counting())
-			us_tag_slab_alloc(c, p);
-		return p;
-	}
+				      memory_order_acquire)) != NULL)
+		return us_cache_alloc_counted(c);
 
 	us_init();	/* the node count, before it is relied on */
 	if ((flags & ~US_GFP_VALID) ||
