@@ -77,18 +77,12 @@ void us_tag_init(void);
 /* Count obj, just handed out by c, to the current site. */
 void us_tag_slab_alloc(struct kmem_cache *c, void *obj);
 
-/* Debit obj, about to be freed into c, from its site, if it has one. */
-US_SHARED void us_tag_slab_free(struct kmem_cache *c, void *obj);
-
 /*
- * The free paths' question, inline: has any object of c been counted?
- * Then ask its slab.
+ * Debit obj, about to be freed into c, from its site, if it has one.
+ * The free paths ask only for a cache some object of which was counted
+ * (c->tagged: us_cache_free_owned()).
  */
-static inline void us_tag_free_hook(struct kmem_cache *c, void *obj)
-{
-	if (unlikely(atomic_load_explicit(&c->tagged, memory_order_relaxed)))
-		us_tag_slab_free(c, obj);
-}
+void us_tag_slab_free(struct kmem_cache *c, void *obj);
 
 /*
  * libuslab-malloc's call sites: set by USLAB_ALLOCINFO at start-up, when

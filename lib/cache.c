@@ -373,6 +373,12 @@ void *us_cache_alloc_counted(struct kmem_cache *s)
 	return p;
 }
 
+US_COLD void us_cache_free_counted(struct kmem_cache *c, void *obj)
+{
+	us_tag_slab_free(c, obj);
+	us_mag_free(c, obj);
+}
+
 US_COLD static void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 {
 	if (likely(s) && us_cache_counting_only(flags))
@@ -499,12 +505,10 @@ US_COLD static void free_slow(struct kmem_cache *s, void *objp)
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)
 {
-	if (likely(us_cache_owns(s, objp))) {
-		us_tag_free_hook(s, objp);
-		us_mag_free(s, objp);
-	} else {
+	if (likely(us_cache_owns(s, objp)))
+		us_cache_free_owned(s, objp);
+	else
 		free_slow(s, objp);
-	}
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size,

@@ -12,6 +12,7 @@
 #include "chunk.h"
 #include "failslab.h"
 #include "internal.h"
+#include "magazine.h"
 #include "slab.h"
 
 /* The public SLAB_* flags kmem_cache_create() accepts. */
@@ -79,6 +80,25 @@ static inline bool us_cache_owns(const struct kmem_cache *s, const void *p)
 	       likely(atomic_load_explicit(&pg->cache, memory_order_relaxed) ==
 		      s) &&
 	       likely(us_slab_offset_is_object(s, us_page_obj_offset(pg, p)));
+}
+
+/* us_cache_free_owned() for a cache some object of which was counted. */
+US_SHARED void us_cache_free_counted(struct kmem_cache *c, void *obj);
+
+/*
+ * Free obj, an allocated object of c by the verdict above, into c's
+ * magazines.  A cache some object of which allocation profiling counted
+ * (c->tagged) debits obj's site first, out of line: a tail call, so
+ * that the fast path keeps no stack frame for it.
+ */
+static inline __attribute__((always_inline)) void
+us_cache_free_owned(struct kmem_cache *c, void *obj)
+{
+	if (unlikely(atomic_load_explicit(&c->tagged, memory_order_relaxed))) {
+		us_cache_free_counted(c, obj);
+		return;
+	}
+	us_mag_free(c, obj);
 }
 
 /*

@@ -396,8 +396,7 @@ static inline void kfree_as(const void *p, const char *who)
 	struct kmem_cache *c = us_cache_find(p);
 
 	if (likely(c)) {
-		us_tag_free_hook(c, (void *)(uintptr_t)p);
-		us_mag_free(c, (void *)(uintptr_t)p);
+		us_cache_free_owned(c, (void *)(uintptr_t)p);
 	} else {
 		kfree_slow(p, who);
 	}

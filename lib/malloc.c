@@ -220,8 +220,7 @@ MALLOC_EXPORT void free(void *p)
 	struct kmem_cache *c = us_cache_find(p);
 
 	if (likely(c != NULL)) {
-		us_tag_free_hook(c, p);
-		us_mag_free(c, p);
+		us_cache_free_owned(c, p);
 	} else {
 		kfree(p);	/* NULL, a large block, or a report */
 	}
