@@ -90,8 +90,12 @@ static struct kmem_cache *classes[US_MALLOC_CLASSES];
  * sizes: small[(size + 7) / 8] is class_cache(size) for sizes 1 to
  * SMALL_MAX, one load and no class arithmetic.  small[0] stays NULL, so
  * malloc(0) takes the slow path, which gives it a block of its own.
+ * Every class boundary is a multiple of 8 (kmalloc.h), so no step
+ * straddles one.  To 1 KiB, as mimalloc's and tcmalloc's tables go: the
+ * 129 pointers cost 1 KiB, and the arithmetic they spare costs 15
+ * instructions a malloc() from 129 bytes up (make bench-callgrind).
  */
-#define SMALL_MAX 128
+#define SMALL_MAX 1024
 static struct kmem_cache *small[SMALL_MAX / 8 + 1];
 
 static void copy_privates(void)

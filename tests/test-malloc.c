@@ -86,6 +86,20 @@ TEST(malloc_zero_is_unique)
 }
 END_TEST
 
+/*
+ * size (above 128) rounded up to its class: four per doubling, so steps
+ * of an eighth of the power of two at or above it.
+ */
+static size_t round_up_quarter(size_t size)
+{
+	size_t step = 1;
+
+	while (step < size)
+		step <<= 1;
+	step /= 8;
+	return (size + step - 1) / step * step;
+}
+
 TEST(results_are_aligned_for_any_type)
 {
 	for (size_t size = 1; size <= 300000; size += size < 256 ? 1 : size / 3) {
@@ -94,10 +108,16 @@ TEST(results_are_aligned_for_any_type)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_uint_eq((uintptr_t)p % (size >= 16 ? 16 : 8), 0);
 		ck_assert_uint_ge(malloc_usable_size(p), size);
-		/* Up to 128 bytes, 8 and then steps of 16: no more. */
+		/*
+		 * Up to 128 bytes, 8 and then steps of 16; to 1 KiB, four
+		 * classes per doubling (malloc()'s table of sizes): no more.
+		 */
 		if (size <= 128)
 			ck_assert_uint_eq(malloc_usable_size(p),
 					  size <= 8 ? 8 : (size + 15) / 16 * 16);
+		else if (size <= 1024)
+			ck_assert_uint_eq(malloc_usable_size(p),
+					  round_up_quarter(size));
 		memset(p, 0x42, malloc_usable_size(p));
 		free(p);
 	}
