@@ -98,7 +98,7 @@ static struct us_lock tag_lock = US_LOCK_INIT;
 static _Atomic(struct site *) sites;		/* [tag_lock] to set */
 static struct pair *counters;			/* [tag_lock] to set */
 static struct ra_slot *ra_sites;		/* [tag_lock] to set, add */
-static char *vectors;				/* [tag_lock] to set */
+char *us_tag_vectors;				/* [tag_lock] to set */
 static _Atomic uint32_t nsites;			/* [tag_lock] to add */
 static _Atomic size_t vectors_used;		/* [tag_lock] to add */
 static uint32_t vector_free[VECTOR_CLASSES];	/* [tag_lock] handles */
@@ -134,12 +134,12 @@ static struct site *regions(void)
 	if (!counters)
 		counters = us_os_map_aligned(SITES_MAX * sizeof(struct pair),
 					     us_page_size, 0);
-	if (!vectors)
-		vectors = us_os_map_aligned(VECTOR_BYTES, us_page_size, 0);
+	if (!us_tag_vectors)
+		us_tag_vectors = us_os_map_aligned(VECTOR_BYTES, us_page_size, 0);
 	if (!ra_sites)
 		ra_sites = us_os_map_aligned(RA_SLOTS * sizeof(struct ra_slot),
 					     us_page_size, 0);
-	if (!counters || !vectors || !ra_sites)
+	if (!counters || !us_tag_vectors || !ra_sites)
 		return NULL;
 	base = us_os_map_aligned((size_t)SITES_MAX * SITE_BYTES, us_page_size,
 				 0);
@@ -242,7 +242,7 @@ static struct sums *sums(void)
 
 	if (!t)
 		return NULL;
-	us_tag_vectors_sum(vectors, atomic_load_explicit(&vectors_used,
+	us_tag_vectors_sum(us_tag_vectors, atomic_load_explicit(&vectors_used,
 							 memory_order_acquire),
 			   t->bytes, t->calls, SITES_MAX);
 	/* The large blocks' counters of the sites there are, and "other". */
@@ -272,7 +272,7 @@ static unsigned int vector_class(uint32_t objects)
 
 static inline struct us_tag_vector_head *vector_head(uint32_t handle)
 {
-	return (struct us_tag_vector_head *)(void *)(vectors +
+	return (struct us_tag_vector_head *)(void *)(us_tag_vectors +
 						     (size_t)handle * 8);
 }
 
@@ -282,7 +282,7 @@ static inline struct us_tag_vector_head *vector_head(uint32_t handle)
  */
 static inline _Atomic uint32_t *vector_at(uint32_t handle)
 {
-	return (_Atomic uint32_t *)(void *)(vector_head(handle) + 1);
+	return us_tag_vector_at(handle);
 }
 
 static inline void vector_set(uint32_t handle, uint32_t i, uint32_t id)
@@ -422,15 +422,6 @@ void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 	if (unlikely(!id || !h))
 		return slab_alloc_slow(c, obj);
 	vector_set(h, us_slab_obj_index(c, slab, obj), id);
-}
-
-void us_tag_slab_free(struct kmem_cache *c, void *obj)
-{
-	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
-	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
-
-	if (h)
-		vector_set(h, us_slab_obj_index(c, slab, obj), 0);
 }
 
 /* ---------------------------------------------- malloc's call sites */
@@ -585,7 +576,7 @@ const struct us_anchor_tags us_tag_anchor = {
 	.sites = &sites,
 	.nsites = &nsites,
 	.counters = &counters,
-	.vectors = &vectors,
+	.vectors = &us_tag_vectors,
 	.vectors_used = &vectors_used,
 	.site_size = sizeof(struct site),
 	.text_off = offsetof(struct site, text),

@@ -42,7 +42,9 @@
  * slab allocations to the entry points' slow functions, which take the
  * magazines as the fast path does and call us_tag_slab_alloc(), a leaf
  * on its common path; the free paths test c->tagged, a load and a
- * branch, and then store 0 in the object's slot.
+ * branch, and for a counted cache tail-call us_cache_free_counted()
+ * (cache.c), which stores 0 in the object's slot with the inline
+ * us_tag_slab_free() below and then pushes the object, with no call.
  */
 #ifndef USLAB_ALLOCTAG_H
 #define USLAB_ALLOCTAG_H
@@ -51,7 +53,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "anchor.h"
+#include "chunk.h"
 #include "internal.h"
+#include "slab.h"
 
 /* The current tag libuslab-malloc sets around its own kmalloc() calls. */
 #define US_TAG_NONE ((struct alloc_tag *)1)
@@ -78,11 +83,36 @@ void us_tag_init(void);
 void us_tag_slab_alloc(struct kmem_cache *c, void *obj);
 
 /*
- * Debit obj, about to be freed into c, from its site, if it has one.
- * The free paths ask only for a cache some object of which was counted
- * (c->tagged: us_cache_free_owned()).
+ * The region the vectors are carved from, mapped when counting is first
+ * turned on; a vector's handle is its offset in eights.  Set once, before
+ * any slab can have a vector (slab->tags).
  */
-void us_tag_slab_free(struct kmem_cache *c, void *obj);
+extern US_LOCAL char *us_tag_vectors;
+
+/* The site numbers, one per object, of the vector with handle h. */
+static inline _Atomic uint32_t *us_tag_vector_at(uint32_t h)
+{
+	return (_Atomic uint32_t *)(void *)(us_tag_vectors + (size_t)h * 8 +
+					    sizeof(struct us_tag_vector_head));
+}
+
+/*
+ * Debit obj, about to be freed into c, from its site, if it has one: a
+ * store of 0 in its slot of its slab's vector.  The free paths ask only
+ * for a cache some object of which was counted (c->tagged), through
+ * us_cache_free_counted(), which inlines this so that the counted free
+ * makes no call.
+ */
+static inline void us_tag_slab_free(struct kmem_cache *c, void *obj)
+{
+	struct us_slab *slab = us_chunk_slab(us_chunk_of(obj), obj);
+	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
+
+	if (h)
+		atomic_store_explicit(
+			&us_tag_vector_at(h)[us_slab_obj_index(c, slab, obj)], 0,
+			memory_order_relaxed);
+}
 
 /*
  * libuslab-malloc's call sites: set by USLAB_ALLOCINFO at start-up, when

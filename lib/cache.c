@@ -373,7 +373,7 @@ void *us_cache_alloc_counted(struct kmem_cache *s)
 	return p;
 }
 
-US_COLD void us_cache_free_counted(struct kmem_cache *c, void *obj)
+void us_cache_free_counted(struct kmem_cache *c, void *obj)
 {
 	us_tag_slab_free(c, obj);
 	us_mag_free(c, obj);
