@@ -395,19 +395,20 @@ static inline void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
 }
 
 /* us_tag_slab_alloc() for all but a registered tag and a slab with a vector. */
-US_COLD static void slab_alloc_slow(struct kmem_cache *c, void *obj)
+US_COLD static void *slab_alloc_slow(struct kmem_cache *c, void *obj)
 {
 	uint32_t id = current_site();
 
 	if (id)
 		slab_count(c, obj, id);
+	return obj;
 }
 
 /*
  * A leaf on its common path (a tag with its number, a slab with its
  * vector): nothing to save, and everything else a tail call.
  */
-void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
+void *us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 {
 	struct alloc_tag *tag = uslab_current_alloc_tag;
 	struct us_slab *slab;
@@ -422,6 +423,7 @@ void us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 	if (unlikely(!id || !h))
 		return slab_alloc_slow(c, obj);
 	vector_set(h, us_slab_obj_index(c, slab, obj), id);
+	return obj;
 }
 
 /* ---------------------------------------------- malloc's call sites */

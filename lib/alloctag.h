@@ -79,8 +79,11 @@ static inline bool us_tag_counting(void)
 /* Read USLAB_ALLOCINFO; from us_init(). */
 void us_tag_init(void);
 
-/* Count obj, just handed out by c, to the current site. */
-void us_tag_slab_alloc(struct kmem_cache *c, void *obj);
+/*
+ * Count obj, just handed out by c, to the current site.  Returns obj, so
+ * that a caller that hands it out next may tail-call this.
+ */
+void *us_tag_slab_alloc(struct kmem_cache *c, void *obj);
 
 /*
  * The region the vectors are carved from, mapped when counting is first

@@ -369,7 +369,7 @@ void *us_cache_alloc_counted(struct kmem_cache *s)
 	void *p = us_mag_alloc(s);
 
 	if (p && us_tag_counting())
-		us_tag_slab_alloc(s, p);
+		return us_tag_slab_alloc(s, p);
 	return p;
 }
 
