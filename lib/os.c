@@ -155,6 +155,13 @@ bool us_os_move(void *addr, size_t old_len, size_t new_len, void *to)
 #else
 	p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 #endif
+	/*
+	 * The old addresses are the kernel's again.  ASan does not intercept
+	 * mremap(), so their manual poisoning stays, and a mapping made there
+	 * later would start out poisoned: clear it, as us_os_unmap() does.
+	 */
+	if (p == to)
+		us_asan_handout(addr, old_len);
 
 	errno = saved;
 	return p == to;

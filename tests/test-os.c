@@ -12,6 +12,11 @@
 #include "report.h"
 #include "testutil.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define TEST_ASAN 1
+#endif
+
 TEST(map_aligned_honours_alignment_and_skew)
 {
 	static const size_t aligns[] = { 4096, 65536, 1u << 22, 1u << 24 };
@@ -39,6 +44,29 @@ TEST(map_aligned_rejects_impossible_sizes)
 	ck_assert_ptr_null(us_os_map_aligned(0, 4096, 0));
 }
 END_TEST
+
+#ifdef TEST_ASAN
+/*
+ * ASan keeps manual poisoning on addresses that mremap() gives back to
+ * the kernel (it does not intercept the call): after a move, the old
+ * addresses must carry none, or a block mapped there later starts out
+ * poisoned.
+ */
+TEST(addresses_a_move_leaves_carry_no_poison)
+{
+	size_t len = 64 * 4096;
+	char *a = us_os_map_aligned(len, 4096, 0);
+	char *b = us_os_map_aligned(2 * len, 4096, 0);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	__asan_poison_memory_region(a, len);
+	ck_assert(us_os_move(a, len, len, b));
+	ck_assert_ptr_null(__asan_region_is_poisoned(a, len));
+	us_os_unmap(b, 2 * len);
+}
+END_TEST
+#endif
 
 TEST(decommit_returns_pages_and_zeroes_them)
 {
