@@ -276,19 +276,6 @@ static inline struct us_tag_vector_head *vector_head(uint32_t handle)
 						     (size_t)handle * 8);
 }
 
-/*
- * The site numbers of vector handle.  Read by readers on other threads
- * while they change: written with relaxed atomic stores (plain moves).
- */
-static inline _Atomic uint32_t *vector_at(uint32_t handle)
-{
-	return us_tag_vector_at(handle);
-}
-
-static inline void vector_set(uint32_t handle, uint32_t i, uint32_t id)
-{
-	atomic_store_explicit(&vector_at(handle)[i], id, memory_order_relaxed);
-}
 
 /*
  * A zeroed vector for a slab of `objects` of `size` bytes; 0 if none is
@@ -335,7 +322,7 @@ static uint32_t vector_get(uint32_t objects, uint32_t size)
 	}
 	head = vector_head(h);
 	for (uint32_t i = 0; i < (bytes - sizeof(*head)) / sizeof(uint32_t); i++)
-		vector_set(h, i, 0);
+		us_tag_vector_set(h, i, 0);
 	__atomic_store_n(&head->size, size, __ATOMIC_RELAXED);
 	__atomic_store_n(&head->objects, objects, __ATOMIC_RELEASE);
 	return h;
@@ -391,7 +378,7 @@ static inline void slab_count(struct kmem_cache *c, void *obj, uint32_t id)
 	uint32_t h;
 
 	if ((h = slab_vector(c, slab)) != 0)
-		vector_set(h, us_slab_obj_index(c, slab, obj), id);
+		us_tag_vector_set(h, us_slab_obj_index(c, slab, obj), id);
 }
 
 /* us_tag_slab_alloc() for all but a registered tag and a slab with a vector. */
@@ -422,7 +409,7 @@ void *us_tag_slab_alloc(struct kmem_cache *c, void *obj)
 	h = atomic_load_explicit(&slab->tags, memory_order_acquire);
 	if (unlikely(!id || !h))
 		return slab_alloc_slow(c, obj);
-	vector_set(h, us_slab_obj_index(c, slab, obj), id);
+	us_tag_vector_set(h, us_slab_obj_index(c, slab, obj), id);
 	return obj;
 }
 

@@ -92,11 +92,18 @@ void *us_tag_slab_alloc(struct kmem_cache *c, void *obj);
  */
 extern US_LOCAL char *us_tag_vectors;
 
-/* The site numbers, one per object, of the vector with handle h. */
-static inline _Atomic uint32_t *us_tag_vector_at(uint32_t h)
+/*
+ * Set object i's site number in the vector with handle h.  Readers on
+ * other threads read the numbers while they change: relaxed atomic
+ * stores (plain moves).
+ */
+static inline void us_tag_vector_set(uint32_t h, uint32_t i, uint32_t id)
 {
-	return (_Atomic uint32_t *)(void *)(us_tag_vectors + (size_t)h * 8 +
-					    sizeof(struct us_tag_vector_head));
+	_Atomic uint32_t *ids =
+		(_Atomic uint32_t *)(void *)(us_tag_vectors + (size_t)h * 8 +
+					     sizeof(struct us_tag_vector_head));
+
+	atomic_store_explicit(&ids[i], id, memory_order_relaxed);
 }
 
 /*
@@ -112,9 +119,7 @@ static inline void us_tag_slab_free(struct kmem_cache *c, void *obj)
 	uint32_t h = atomic_load_explicit(&slab->tags, memory_order_acquire);
 
 	if (h)
-		atomic_store_explicit(
-			&us_tag_vector_at(h)[us_slab_obj_index(c, slab, obj)], 0,
-			memory_order_relaxed);
+		us_tag_vector_set(h, us_slab_obj_index(c, slab, obj), 0);
 }
 
 /*

@@ -90,7 +90,7 @@ END_TEST
  * size (above 128) rounded up to its class: four per doubling, so steps
  * of an eighth of the power of two at or above it.
  */
-static size_t round_up_quarter(size_t size)
+static size_t class_size_of(size_t size)
 {
 	size_t step = 1;
 
@@ -117,7 +117,7 @@ TEST(results_are_aligned_for_any_type)
 					  size <= 8 ? 8 : (size + 15) / 16 * 16);
 		else if (size <= 1024)
 			ck_assert_uint_eq(malloc_usable_size(p),
-					  round_up_quarter(size));
+					  class_size_of(size));
 		memset(p, 0x42, malloc_usable_size(p));
 		free(p);
 	}
