@@ -32,10 +32,16 @@
  *     its caller.  A free only wakes the helper (a futex wake);
  *   - it starts once uslab holds US_HELPER_START_BYTES: a short-lived
  *     program with a small heap never has it;
- *   - idle it costs nothing: it sleeps until a free notes that
- *     US_HELPER_MIN_BYTES wait, or for US_HELPER_LINGER_MS (four decay
- *     periods if longer), and then leaves; the next allocation that
- *     finds memory waiting starts another;
+ *   - idle it costs next to nothing: once less than US_HELPER_MIN_BYTES
+ *     has waited for a decay period and two sweeps (the tail, in which
+ *     the CPU slots' last frees age out), it sleeps until a free notes
+ *     that enough waits, or for US_HELPER_LINGER_MS (four decay periods
+ *     if longer).  Then it leaves if uslab holds less than
+ *     US_HELPER_START_BYTES, and the next allocation that finds memory
+ *     waiting starts another.  Holding more, it sweeps and sleeps again:
+ *     a free never starts the helper (below), so one that had left
+ *     would leave a program that allocates, idles, then frees with no
+ *     allocation after, holding all it freed for good;
  *   - it never keeps a process alive: glibc ends a process whose last
  *     thread leaves with pthread_exit(), and a helper still there would
  *     be that last thread.  It leaves when idle, and each time it wakes
@@ -175,15 +181,19 @@ static void wake_helper(void)
 
 /*
  * Is the helper the process's last thread?  /proc/self/stat's 20th field
- * counts the threads; read with system calls into a stack buffer (no
- * stdio: uslab calls no malloc).  False when it cannot tell.
+ * counts the threads, and its 3rd is the main thread's state: a main
+ * thread that left with pthread_exit() is a zombie until the whole
+ * process ends, and still counted, so the helper is alone at a count of
+ * 1, or of 2 with the main thread a zombie (the helper is never the main
+ * thread).  Read with system calls into a stack buffer (no stdio: uslab
+ * calls no malloc).  False when it cannot tell.
  */
 static bool helper_is_last_thread(void)
 {
 	char buf[1024];
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	char *p;
+	char *p, state;
 	int field = 2;		/* the name, "(comm)", may hold spaces */
 
 	if (fd >= 0)
@@ -192,12 +202,16 @@ static bool helper_is_last_thread(void)
 		return false;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || p[1] != ' ' || !p[2])
 		return false;
+	state = p[2];
 	for (; *p && field < 20; p++)
 		if (*p == ' ')
 			field++;
-	return field == 20 && p[0] == '1' && p[1] == ' ';
+	if (field != 20)
+		return false;
+	return (p[0] == '1' && p[1] == ' ') ||
+	       (state == 'Z' && p[0] == '2' && p[1] == ' ');
 }
 
 /*
@@ -225,10 +239,36 @@ static uint64_t linger_ms(void)
 						     : US_HELPER_LINGER_MS;
 }
 
+/*
+ * After a burst of frees, the sweep that returns the last of the depot
+ * may leave less than US_HELPER_MIN_BYTES waiting while the CPU slots
+ * still hold the burst's last frees, which pin their slabs and are
+ * drained only once a sweep sees them idle for the decay period
+ * (us_mag_reap_slots()).  So the helper sweeps on for this long after
+ * the waiting memory last fell short, before it idles.
+ */
+static uint64_t helper_tail_ms(void)
+{
+	return us_decay_ms + 2 * sweep_interval();
+}
+
+/*
+ * May the idle helper leave?  Not while uslab holds the heap that would
+ * start one: a free never starts the helper (above), so a program that
+ * allocates, idles past the linger and then frees, with no allocation
+ * after, would have no one to return what it freed.  It stays then, and
+ * sweeps once each linger period.
+ */
+static bool helper_may_leave(void)
+{
+	return !held_fn || held_fn() < US_HELPER_START_BYTES;
+}
+
 static void *helper_main(void *arg)
 {
 	int saved = errno;
 	bool left = false;
+	uint64_t short_since = 0;	/* ms: waiting fell short then */
 	/*
 	 * What it gives back as it leaves, for it may be the last thread,
 	 * which runs exit() (above): its starter's mask (copied now: the
@@ -245,16 +285,22 @@ static void *helper_main(void *arg)
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&helper_wake,
 						    memory_order_acquire);
-		bool idle = atomic_load_explicit(&waiting, memory_order_relaxed) <
-			    US_HELPER_MIN_BYTES;
+		uint64_t now = us_os_now_ms();
+		bool idle;
 
+		if (atomic_load_explicit(&waiting, memory_order_relaxed) >=
+		    US_HELPER_MIN_BYTES)
+			short_since = 0;
+		else if (!short_since)
+			short_since = now;
+		idle = short_since && now - short_since >= helper_tail_ms();
 		if (atomic_load_explicit(&helper_stop, memory_order_acquire))
 			break;
 		/*
 		 * Idle: sleep until a free notes enough waiting memory and
 		 * wakes us (us_reclaim_poke() tests helper_asleep after its
 		 * note; the futex compares seq, so no wake is lost), or
-		 * until the linger ends and we leave.
+		 * until the linger ends and we leave, or sweep and stay.
 		 */
 		atomic_store_explicit(&helper_asleep, idle, memory_order_seq_cst);
 		if (idle &&
@@ -273,12 +319,12 @@ static void *helper_main(void *arg)
 		 */
 		if (helper_is_last_thread() && (left = helper_leave()))
 			break;
-		if (!idle)
-			run_sweep(us_os_now_ms());
-		else if (atomic_load_explicit(&waiting, memory_order_seq_cst) <
-				 US_HELPER_MIN_BYTES &&
-			 (left = helper_leave()))
+		if (idle &&
+		    atomic_load_explicit(&waiting, memory_order_seq_cst) <
+			    US_HELPER_MIN_BYTES &&
+		    helper_may_leave() && (left = helper_leave()))
 			break;
+		run_sweep(us_os_now_ms());
 	}
 	if (left) {
 		pthread_setname_np(pthread_self(), name);

@@ -781,7 +781,8 @@ static int idle_child(void)
 	       base >> 10, after >> 10, threads_now());
 	if (after > base + 20 * MB)
 		return 1;
-	sleep_ms(300);
+	/* It sweeps on for a decay period and two sweeps (reclaim.c). */
+	sleep_ms(600);
 	before = helper_switches();
 	sleep_ms(1000);
 	after_switches = helper_switches();
@@ -876,6 +877,66 @@ static int sizes_child(void)
 }
 
 SELF_TEST(freeing_every_object_of_sixteen_sizes_returns_it_all, "sizes",
+	  "USLAB_DECAY_MS=200")
+
+/*
+ * Memory allocated, then held past the helper's linger (two seconds,
+ * with this decay period), then freed by a thread that leaves, with no
+ * allocation after: the helper, idle through the holding, must still be
+ * there to return it, for a free never starts one (reclaim.c).  A helper
+ * that left when its linger ended, although uslab held far more than
+ * the heap that starts one, left those frees no one to return them: the
+ * 64 MiB stayed for good.
+ */
+struct late_run {
+	size_t peak;
+};
+
+static void *late_worker(void *arg)
+{
+	struct late_run *run = arg;
+	size_t n = 64 * MB / 1024;
+	void **p = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		memset(p[i] = malloc(1000), 7, 1000);
+	run->peak = rss_bytes_quiet();
+	sleep_ms(2600);
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	munmap(p, n * sizeof(void *));
+	return NULL;
+}
+
+static int late_free_child(void)
+{
+	struct late_run run = { 0 };
+	size_t base = rss_bytes_quiet(), now = 0;
+	unsigned int ms;
+	pthread_t t;
+
+	if (!rss_is_meaningful())
+		return 0;
+	if (pthread_create(&t, NULL, late_worker, &run) != 0)
+		return 3;
+	pthread_join(t, NULL);
+	if (!run.peak)
+		return 4;
+	for (ms = 0; ms <= 10000; ms += 50) {
+		now = rss_bytes_quiet();
+		if (now <= base + (run.peak - base) / 20)
+			break;
+		sleep_ms(50);
+	}
+	printf("late frees: base %zu KiB, peak %zu KiB, now %zu KiB after %u ms\n",
+	       base >> 10, run.peak >> 10, now >> 10, ms);
+	return ms <= 10000 ? 0 : 1;
+}
+
+SELF_TEST(memory_freed_after_the_helper_lingered_still_goes_back, "late-free",
 	  "USLAB_DECAY_MS=200")
 
 /*
@@ -1438,6 +1499,7 @@ static const struct self_child children[] = {
 	{ "sites", malloc_sites_child },
 	{ "idle", idle_child },
 	{ "sizes", sizes_child },
+	{ "late-free", late_free_child },
 	{ "no-helper", no_helper_child },
 	{ "fork", fork_child_mode },
 	{ "churn", thread_churn_child },
