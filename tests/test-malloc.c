@@ -1061,7 +1061,9 @@ static void *last_worker(void *arg)
  * Hold n blocks of a MiB, enough to start the helper, free half of them
  * (memory waiting to age) and allocate once more, which starts it.  0,
  * or a child's exit status: 2 out of memory, 3 no helper (nothing to
- * test).  The other half stays allocated.
+ * test).  The other half stays allocated: with n = 48, 24 MiB, more
+ * than the heap that starts a helper, which therefore never leaves for
+ * idleness (reclaim.c) and must find itself the last thread to leave.
  */
 static int start_the_helper(void **block, int n)
 {
