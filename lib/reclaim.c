@@ -44,11 +44,11 @@
  *     allocation after, holding all it freed for good;
  *   - it never keeps a process alive: glibc ends a process whose last
  *     thread leaves with pthread_exit(), and a helper still there would
- *     be that last thread.  It leaves when idle, and each time it wakes
- *     it looks at the thread count in /proc/self/stat and leaves if it
- *     is alone (the process then exits with status 0, as glibc does).
- *     Without /proc it cannot tell (no system call counts a process's
- *     threads), and leaves once idle: such a process outlives its last
+ *     be that last thread.  Each time it wakes it looks at the thread
+ *     count in /proc/self/stat and leaves if it is alone (the process
+ *     then exits with status 0, as glibc does).  Without /proc it cannot
+ *     tell (no system call counts a process's threads), and leaves once
+ *     idle, whatever uslab holds: such a process outlives its last
  *     thread by the time its waiting memory takes to age out and the
  *     linger (US_HELPER_LINGER_MS, or four decay periods), 2.5 s with the
  *     defaults, and then exits as it would have.  Nothing is lost but
@@ -179,6 +179,8 @@ static void wake_helper(void)
 	us_os_futex_wake(&helper_wake, 1);
 }
 
+enum thread_count { NOT_ALONE, ALONE, CANNOT_TELL };
+
 /*
  * Is the helper the process's last thread?  /proc/self/stat's 20th field
  * counts the threads, and its 3rd is the main thread's state: a main
@@ -186,9 +188,9 @@ static void wake_helper(void)
  * process ends, and still counted, so the helper is alone at a count of
  * 1, or of 2 with the main thread a zombie (the helper is never the main
  * thread).  Read with system calls into a stack buffer (no stdio: uslab
- * calls no malloc).  False when it cannot tell.
+ * calls no malloc).
  */
-static bool helper_is_last_thread(void)
+static enum thread_count helper_thread_count(void)
 {
 	char buf[1024];
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -199,19 +201,21 @@ static bool helper_is_last_thread(void)
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0)
-		return false;
+		return CANNOT_TELL;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
-		return false;
+		return CANNOT_TELL;
 	state = p[2];
 	for (; *p && field < 20; p++)
 		if (*p == ' ')
 			field++;
 	if (field != 20)
-		return false;
-	return (p[0] == '1' && p[1] == ' ') ||
-	       (state == 'Z' && p[0] == '2' && p[1] == ' ');
+		return CANNOT_TELL;
+	if ((p[0] == '1' && p[1] == ' ') ||
+	    (state == 'Z' && p[0] == '2' && p[1] == ' '))
+		return ALONE;
+	return NOT_ALONE;
 }
 
 /*
@@ -257,11 +261,13 @@ static uint64_t helper_tail_ms(void)
  * start one: a free never starts the helper (above), so a program that
  * allocates, idles past the linger and then frees, with no allocation
  * after, would have no one to return what it freed.  It stays then, and
- * sweeps once each linger period.
+ * sweeps once each linger period; but only where it can tell that it is
+ * not keeping the process alive (count).
  */
-static bool helper_may_leave(void)
+static bool helper_may_leave(enum thread_count count)
 {
-	return !held_fn || held_fn() < US_HELPER_START_BYTES;
+	return count == CANNOT_TELL || !held_fn ||
+	       held_fn() < US_HELPER_START_BYTES;
 }
 
 static void *helper_main(void *arg)
@@ -286,6 +292,7 @@ static void *helper_main(void *arg)
 		uint32_t seq = atomic_load_explicit(&helper_wake,
 						    memory_order_acquire);
 		uint64_t now = us_os_now_ms();
+		enum thread_count count;
 		bool idle;
 
 		if (atomic_load_explicit(&waiting, memory_order_relaxed) >=
@@ -317,12 +324,13 @@ static void *helper_main(void *arg)
 		 * go too, and glibc ends the process with exit(0), as it
 		 * would have without us.
 		 */
-		if (helper_is_last_thread() && (left = helper_leave()))
+		count = helper_thread_count();
+		if (count == ALONE && (left = helper_leave()))
 			break;
 		if (idle &&
 		    atomic_load_explicit(&waiting, memory_order_seq_cst) <
 			    US_HELPER_MIN_BYTES &&
-		    helper_may_leave() && (left = helper_leave()))
+		    helper_may_leave(count) && (left = helper_leave()))
 			break;
 		run_sweep(us_os_now_ms());
 	}
