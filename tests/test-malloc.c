@@ -808,13 +808,14 @@ static int idle_child(void)
  * period once its cache gives it up would miss, failed there without
  * any defect.
  */
-struct sizes_run {
+/* What a worker that fills and frees measured: resident memory at its peak. */
+struct worker_run {
 	size_t peak;
 };
 
 static void *sizes_worker(void *arg)
 {
-	struct sizes_run *run = arg;
+	struct worker_run *run = arg;
 	size_t n = 0, bytes = 0, cap = 200 * MB / 16;
 	void **p = mmap(NULL, cap * sizeof(void *), PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -838,7 +839,7 @@ static void *sizes_worker(void *arg)
 
 static int sizes_child(void)
 {
-	struct sizes_run run = { 0 };
+	struct worker_run run = { 0 };
 	size_t base = rss_bytes_quiet(), mid, end;
 	pthread_t t;
 
@@ -888,13 +889,10 @@ SELF_TEST(freeing_every_object_of_sixteen_sizes_returns_it_all, "sizes",
  * the heap that starts one, left those frees no one to return them: the
  * 64 MiB stayed for good.
  */
-struct late_run {
-	size_t peak;
-};
 
 static void *late_worker(void *arg)
 {
-	struct late_run *run = arg;
+	struct worker_run *run = arg;
 	size_t n = 64 * MB / 1024;
 	void **p = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -913,7 +911,7 @@ static void *late_worker(void *arg)
 
 static int late_free_child(void)
 {
-	struct late_run run = { 0 };
+	struct worker_run run = { 0 };
 	size_t base = rss_bytes_quiet(), now = 0;
 	unsigned int ms;
 	pthread_t t;
