@@ -1080,12 +1080,13 @@ USLAB_EXPORT int uslab_slabinfo(FILE *out);
  * Counters are summed over CPUs without stopping them: a busy cache's
  * are a close snapshot.  The state figures (active_objs, num_objs,
  * cached_objs, the slab counts, bytes_mapped) are exact when the cache
- * is quiet.  The event counts allocs, frees, alloc_fast and free_fast
- * may count an allocation or free twice where restartable sequences
- * run: a thread preempted or signalled between the fast path's count
- * and its commit runs the sequence again (rare: 0 to 4 extra in 80
- * million calls from 8 threads on 2 CPUs).
- * So allocs - frees can differ from active_objs by those restarts.
+ * is quiet.  Where restartable sequences run, the fast path counts
+ * frees only, and allocs is derived as frees plus active_objs (so
+ * alloc_fast as allocs less the slow ones); frees and free_fast, and
+ * with them allocs, may count a free twice: a thread preempted or
+ * signalled between the fast path's count and its commit runs the
+ * sequence again (rare: 0 to 4 extra in 80 million calls from 8 threads
+ * on 2 CPUs).
  */
 struct uslab_cache_stats {
 	unsigned int version;

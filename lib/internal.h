@@ -92,7 +92,9 @@
  *    in the slot's first line, so a pop is two dependent loads from the
  *    slot (top, then the round below it) where a magazine reached by
  *    pointer costs four (slot, magazine, count, round), and tests no
- *    lock.  Everything else that touches a slot takes its lock and
+ *    lock.  A pop stores only its commit; a push its round, a count of
+ *    the free and its commit (allocations are derived: rseq.h).
+ *    Everything else that touches a slot takes its lock and
  *    closes the slot (base and end set so that both sequences fall to
  *    the slow path), restarts the slot's CPU with a membarrier fence if
  *    it runs elsewhere, and then finds the count written back into the

@@ -862,7 +862,10 @@ static void slot_empty_out(struct kmem_cache *c, unsigned int i,
 	}
 }
 
-/* The calls the slot has served, as far as its counters tell. */
+/*
+ * The calls the slot has served, as far as its counters tell.  The
+ * sequences' pops count nowhere (rseq.h): they show as a moved top.
+ */
 static uint64_t slot_ops(struct us_cpu_slot *slot)
 {
 	return us_stat_read(&slot->alloc_fast) + us_stat_read(&slot->free_fast) +
@@ -876,9 +879,11 @@ void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before)
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
 		struct us_cpu_slot *slot = &c->cpu[i];
 		uint64_t ops = slot_ops(slot);
+		void **top = __atomic_load_n(&slot->top, __ATOMIC_RELAXED);
 
-		if (ops != slot->idle_ops) {
+		if (ops != slot->idle_ops || top != slot->idle_top) {
 			slot->idle_ops = ops;
+			slot->idle_top = top;
 			slot->idle_since = now;
 			slot->idle_drained = false;
 			continue;

@@ -33,7 +33,7 @@
  *		push: if t >= slot->end		slow path (full, or closed)
  *		      if t[-1] == obj		double free
  *		      t[0] = obj
- *		slot->alloc_fast++ / free_fast++
+ *		push: slot->free_fast++
  *		slot->top = t -/+ 1		commit
  *	2:
  *
@@ -55,10 +55,15 @@
  * magazine and the depot, the refill and the drain: all lock and close,
  * and unlocking opens the slot on its loaded magazine again.
  *
- * The counter increment is the one store before the commit; a sequence
- * aborted between the two counts one operation twice.  The counters are
- * statistics, and the window is one instruction (uslab.h says so of
- * uslab_cache_stats()).
+ * The push counts itself, and that increment is the one store before
+ * the commit: a sequence aborted between the two counts a free twice.
+ * The counters are statistics, and the window is one instruction
+ * (uslab.h says so of uslab_cache_stats()).  The pop counts nothing.  A
+ * second read-modify-write of the slot's line cost 5 to 7% of a pair's
+ * time (bench/README.md), and allocations need no count of their own:
+ * each is freed or still out, so statistics derive them from the frees
+ * and the objects in use (stats.c), and the sweep sees a slot's pops
+ * move its top.
  *
  * The CPU is read inside the sequence, not before it and compared
  * again: once it is read, a migration restarts the sequence, so the one
@@ -189,7 +194,6 @@ void us_rseq_fence(int cpu);
 	[top] "i"(US_RSEQ_SLOT_FIELD(top)),                                  \
 	[base] "i"(US_RSEQ_SLOT_FIELD(base)),                                \
 	[end] "i"(US_RSEQ_SLOT_FIELD(end)),                                  \
-	[afast] "i"(US_RSEQ_SLOT_FIELD(alloc_fast)),                         \
 	[ffast] "i"(US_RSEQ_SLOT_FIELD(free_fast))
 
 static inline struct rseq *us_rseq_area(void)
@@ -216,7 +220,6 @@ static inline struct rseq *us_rseq_area(void)
 		     "cmpq %c[base](%[c], %%r8), %%rdx\n\t"                   \
 		     "jbe %l[slow]\n\t"                                        \
 		     "movq -8(%%rdx), %[obj]\n\t"                             \
-		     "addq $1, %c[afast](%[c], %%r8)\n\t"                     \
 		     "subq $8, %%rdx\n\t"                                     \
 		     "movq %%rdx, %c[top](%[c], %%r8)\n\t"                    \
 		     US_RSEQ_ABORT                                           \

@@ -56,6 +56,31 @@
 	X(slabs_reaped, "reaped", sc.reaped)                                  \
 	X(alloc_failed, "failed", sc.alloc_failed)
 
+/*
+ * Where the restartable sequences run, their pops count nowhere (rseq.h):
+ * an allocation is derived as a free or an object still out with its
+ * caller.  Slots without sequences keep the sentinel (debug caches) or
+ * have none (the bootstrap caches), and count every call.
+ */
+static bool allocs_derived(const struct kmem_cache *c)
+{
+	return us_mag_slots_live() &&
+	       !(c->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG));
+}
+
+/*
+ * The allocations served from a magazine: all of them, frees plus those
+ * out, less the slow ones.  Read without stopping the CPUs, a busy
+ * cache's sum can come out below the slow count for a moment.
+ */
+static uint64_t derive_alloc_fast(const struct us_mag_counts *mc,
+				  uint64_t out)
+{
+	uint64_t allocs = mc->free_fast + mc->free_slow + out;
+
+	return allocs > mc->alloc_slow ? allocs - mc->alloc_slow : 0;
+}
+
 /* Fill st (version already checked) from c's counters and lists. */
 static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 {
@@ -86,6 +111,8 @@ static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 	st->active_objs = sc.inuse > st->cached_objs ? sc.inuse - st->cached_objs
 						     : 0;
 	st->bytes_mapped = st->slabs * c->slab_size;
+	if (allocs_derived(c))
+		mc.alloc_fast = derive_alloc_fast(&mc, st->active_objs);
 #define US_COUNTER_COLLECT(field, label, value) st->field = (value);
 	US_COUNTERS(US_COUNTER_COLLECT)
 #undef US_COUNTER_COLLECT

@@ -255,7 +255,7 @@ struct us_cpu_slot {
 	void **top;			/* [cpu] open: the next free round */
 	void **base;			/* [cpu] open: loaded->objs */
 	void **end;			/* [cpu] open: past the last round */
-	_Atomic uint64_t alloc_fast;	/* [cpu] */
+	_Atomic uint64_t alloc_fast;	/* [cpu] locked paths only */
 	_Atomic uint64_t free_fast;	/* [cpu] */
 	struct us_mag *loaded;		/* [cpu] */
 	struct us_mag *prev;		/* [cpu] */
@@ -264,6 +264,7 @@ struct us_cpu_slot {
 	_Atomic uint64_t free_slow;	/* [cpu] */
 	/* The sweep's view of the slot's use (us_mag_reap_slots()). */
 	uint64_t idle_ops;		/* [sweep] the counters' sum, as seen */
+	void **idle_top;		/* [sweep] top, as seen */
 	uint64_t idle_since;		/* [sweep] ms: when it last changed */
 	bool idle_drained;		/* [sweep] drained since it changed */
 } __attribute__((aligned(US_CACHE_LINE)));
