@@ -353,8 +353,8 @@ US_COLD static uint32_t slab_vector_make(struct kmem_cache *c,
 		vector_put(h);	/* another thread's won */
 		return none;
 	}
-	if (!atomic_load_explicit(&c->tagged, memory_order_relaxed))
-		atomic_store_explicit(&c->tagged, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&c->free_gate, memory_order_relaxed))
+		atomic_store_explicit(&c->free_gate, 0, memory_order_relaxed);
 	return h;
 }
 

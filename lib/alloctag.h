@@ -32,7 +32,8 @@
  *
  * An object counted at its allocation is debited at its free, whether or
  * not counting is still on: the free paths look for a tag in every cache
- * that has had an object counted (c->tagged), and in every large block.
+ * that has had an object counted (its free_gate shut), and in every
+ * large block.
  * Turning counting off stops new counts; objects counted before are
  * still debited, so the table stays exact for what it counted.
  *
@@ -41,9 +42,11 @@
  * fast paths take none.  While counting is on, us_gfp_slow sends plain
  * slab allocations to the entry points' slow functions, which take the
  * magazines as the fast path does and call us_tag_slab_alloc(), a leaf
- * on its common path; the free paths test c->tagged, a load and a
- * branch, and for a counted cache tail-call us_cache_free_counted()
- * (cache.c), which stores 0 in the object's slot with the inline
+ * on its common path.  The free paths test nothing for it: counting an
+ * object of a cache shuts the cache's free_gate, so that the verdict's
+ * comparison fails for every object (cache.h), and a second one, out of
+ * line, tail-calls us_cache_free_counted() (cache.c) for a true object,
+ * which stores 0 in the object's slot with the inline
  * us_tag_slab_free() below and then pushes the object, with no call.
  */
 #ifndef USLAB_ALLOCTAG_H
@@ -109,7 +112,7 @@ static inline void us_tag_vector_set(uint32_t h, uint32_t i, uint32_t id)
 /*
  * Debit obj, about to be freed into c, from its site, if it has one: a
  * store of 0 in its slot of its slab's vector.  The free paths ask only
- * for a cache some object of which was counted (c->tagged), through
+ * for a cache some object of which was counted (free_gate 0), through
  * us_cache_free_counted(), which inlines this so that the counted free
  * makes no call.
  */

@@ -505,9 +505,7 @@ US_COLD static void free_slow(struct kmem_cache *s, void *objp)
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)
 {
-	if (likely(us_cache_owns(s, objp)))
-		us_cache_free_owned(s, objp);
-	else
+	if (unlikely(!us_cache_free_of(s, objp)))
 		free_slow(s, objp);
 }
 

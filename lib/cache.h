@@ -62,43 +62,65 @@ static inline struct kmem_cache *us_cache_find(const void *p)
 		return NULL;
 	pg = us_chunk_page_of(p);
 	c = atomic_load_explicit(&pg->cache, memory_order_relaxed);
-	if (unlikely(!c) ||
-	    unlikely(!us_slab_offset_is_object(c, us_page_obj_offset(pg, p))))
+	/* Never NULL: us_chunk_no_cache fails the test. */
+	if (unlikely(!us_slab_offset_is_object(c, us_page_obj_offset(pg, p))))
 		return NULL;
 	return c;
 }
 
-/*
- * Is p exactly an allocated object of s?  As us_cache_find(), with the
- * cache known: one load fewer.
- */
-static inline bool us_cache_owns(const struct kmem_cache *s, const void *p)
-{
-	struct us_page *pg = us_chunk_page_of(p);
-
-	return likely(us_chunk_in_slab(p)) &&
-	       likely(atomic_load_explicit(&pg->cache, memory_order_relaxed) ==
-		      s) &&
-	       likely(us_slab_offset_is_object(s, us_page_obj_offset(pg, p)));
-}
-
-/* us_cache_free_owned() for a cache some object of which was counted. */
+/* The free of obj, an object of c, once an object of c has been counted. */
 US_SHARED void us_cache_free_counted(struct kmem_cache *c, void *obj);
 
 /*
- * Free obj, an allocated object of c by the verdict above, into c's
- * magazines.  A cache some object of which allocation profiling counted
- * (c->tagged) debits obj's site first, out of line: a tail call, so
- * that the fast path keeps no stack frame for it.
+ * The free paths: the verdict of us_cache_find(), with the cache known
+ * to be s unless `any`, and the push into the magazines.  Frees p and
+ * returns true if p is exactly an allocated object (of s); else returns
+ * false with p untouched, for the caller's report.  A NULL s is no
+ * page's cache (us_chunk_no_cache), so it fails the first comparison.
+ *
+ * The index is compared with the cache's free_gate, not its object
+ * count.  The two are equal until allocation profiling counts an object
+ * of the cache; from then on the gate is 0, every free fails the first
+ * comparison, and the second, out of line, sends a true object to
+ * us_cache_free_counted(), which debits its site: a tail call, so that
+ * the fast path tests nothing for profiling and keeps no stack frame.
  */
-static inline __attribute__((always_inline)) void
-us_cache_free_owned(struct kmem_cache *c, void *obj)
+static inline __attribute__((always_inline)) bool
+us_cache_free_in(struct kmem_cache *s, bool any, void *p)
 {
-	if (unlikely(atomic_load_explicit(&c->tagged, memory_order_relaxed))) {
-		us_cache_free_counted(c, obj);
-		return;
+	struct us_page *pg;
+	struct kmem_cache *c;
+	uint64_t i;
+
+	if (unlikely(!us_chunk_in_slab(p)))
+		return false;
+	pg = us_chunk_page_of(p);
+	c = atomic_load_explicit(&pg->cache, memory_order_relaxed);
+	if (!any && unlikely(c != s))
+		return false;
+	i = us_slab_offset_index(c, us_page_obj_offset(pg, p));
+	if (likely(i < atomic_load_explicit(&c->free_gate,
+					    memory_order_relaxed))) {
+		us_mag_free(c, p);
+		return true;
 	}
-	us_mag_free(c, obj);
+	if (i >= c->objects)
+		return false;
+	us_cache_free_counted(c, p);
+	return true;
+}
+
+/* kmem_cache_free()'s: p an object of s. */
+static inline __attribute__((always_inline)) bool
+us_cache_free_of(struct kmem_cache *s, void *p)
+{
+	return us_cache_free_in(s, false, p);
+}
+
+/* kfree()'s and free()'s: p an object of any cache. */
+static inline __attribute__((always_inline)) bool us_cache_free_any(void *p)
+{
+	return us_cache_free_in(NULL, true, p);
 }
 
 /*

@@ -86,6 +86,8 @@
 _Atomic uint64_t us_registry[US_REGISTRY_WORDS];
 _Atomic uint64_t us_registry_slab[US_REGISTRY_WORDS];
 
+struct kmem_cache us_chunk_no_cache = { .name = "(no cache)" };
+
 struct order_pool {
 	struct us_list chunks;		/* chunks with a free slot */
 	struct us_list dirty;		/* chunks with a dirty free slot */
@@ -268,6 +270,9 @@ static struct us_chunk *chunk_create_locked(unsigned int order,
 	ch->order = order;
 	ch->nslots = nslots;
 	ch->first_slot = (uint32_t)((header + ((size_t)1 << shift) - 1) >> shift);
+	for (size_t i = 0; i < US_CHUNK_PAGES; i++)
+		atomic_store_explicit(&ch->pages[i].cache, &us_chunk_no_cache,
+				      memory_order_relaxed);
 	ch->nfree = nslots - ch->first_slot;
 	for (uint32_t i = ch->first_slot; i < nslots; i++)
 		ch->free_map[i / 64] |= (uint64_t)1 << (i % 64);
@@ -378,6 +383,8 @@ void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
 	size_t first = start >> US_GRANULE_SHIFT;
 	size_t n = ((size_t)1 << ch->slab_shift) >> US_GRANULE_SHIFT;
 
+	if (!cache)
+		cache = &us_chunk_no_cache;
 	for (size_t i = first; i < first + n; i++) {
 		ch->pages[i].obj0 = (uintptr_t)ch + start + base_off;
 		atomic_store_explicit(&ch->pages[i].cache, cache,

@@ -99,9 +99,18 @@ static inline uintptr_t us_page_obj_offset(const struct us_page *pg,
 }
 
 /*
+ * The cache a page entry names where no slab callers may free into lies:
+ * the chunk's header, a free slot, a bootstrap cache's slab.  It is never
+ * NULL there, so that the free paths test no pointer before they read the
+ * cache: this one has no object and no extent (objects, free_gate and
+ * span 0), so every verdict on it fails, and no caller's cache is it.
+ */
+extern struct kmem_cache us_chunk_no_cache;
+
+/*
  * Point every page entry of slab's slot at cache (NULL: callers may not
- * free into it), with its first object base_off into the slot; cache is
- * stored last, with release.  Clear with cache NULL.
+ * free into it, us_chunk_no_cache), with its first object base_off into
+ * the slot; cache is stored last, with release.  Clear with cache NULL.
  */
 void us_chunk_slot_publish(struct us_slab *slab, struct kmem_cache *cache,
 			   uint32_t base_off);

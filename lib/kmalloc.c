@@ -393,13 +393,8 @@ US_COLD static void kfree_slow(const void *p, const char *who)
 /* kfree() and kvfree(): @who names the call in a report. */
 static inline void kfree_as(const void *p, const char *who)
 {
-	struct kmem_cache *c = us_cache_find(p);
-
-	if (likely(c)) {
-		us_cache_free_owned(c, (void *)(uintptr_t)p);
-	} else {
+	if (unlikely(!us_cache_free_any((void *)(uintptr_t)p)))
 		kfree_slow(p, who);
-	}
 }
 
 void kfree(const void *objp)

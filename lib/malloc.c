@@ -221,13 +221,8 @@ MALLOC_EXPORT void *malloc(size_t size)
 
 MALLOC_EXPORT void free(void *p)
 {
-	struct kmem_cache *c = us_cache_find(p);
-
-	if (likely(c != NULL)) {
-		us_cache_free_owned(c, p);
-	} else {
+	if (unlikely(!us_cache_free_any(p)))
 		kfree(p);	/* NULL, a large block, or a report */
-	}
 }
 
 MALLOC_EXPORT void *calloc(size_t n, size_t size)

@@ -183,6 +183,7 @@ static int set_geometry(struct kmem_cache *c, unsigned int order, size_t slab,
 	c->order = order;
 	c->slab_size = (uint32_t)slab;
 	c->objects = (uint32_t)n;
+	atomic_store_explicit(&c->free_gate, (uint32_t)n, memory_order_relaxed);
 	c->span = (uint32_t)(n * raw);
 	c->colour_step = US_MAX((uint32_t)US_CACHE_LINE, align);
 	c->colour_count = (uint32_t)(waste / c->colour_step) + 1;

@@ -114,15 +114,22 @@ static inline uintptr_t us_slab_obj_offset(const struct kmem_cache *c,
  * So one comparison with the object count answers both "a multiple?"
  * and "inside the slab?", an offset below the first object included
  * (it wrapped to a huge number).  A multiply, a rotate, no division.
+ * us_slab_offset_index() is that number: the object's index, or at
+ * least the object count.
  */
-static inline bool us_slab_offset_is_object(const struct kmem_cache *c,
+static inline uint64_t us_slab_offset_index(const struct kmem_cache *c,
 					    uintptr_t off)
 {
 	uint64_t q = (uint64_t)off * c->size_inverse;
 	unsigned int k = c->size_shift;
 
-	q = (q >> k) | (q << ((64 - k) & 63));
-	return q < c->objects;
+	return (q >> k) | (q << ((64 - k) & 63));
+}
+
+static inline bool us_slab_offset_is_object(const struct kmem_cache *c,
+					    uintptr_t off)
+{
+	return us_slab_offset_index(c, off) < c->objects;
 }
 
 /* The index of object p in its slab, by multiplication (no division). */

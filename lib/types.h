@@ -333,10 +333,12 @@ struct kmem_cache {
 	uint32_t rand_step;		/* carving order: 0 in address order, */
 	uint32_t rand_inverse;		/* else a stride and its inverse mod */
 					/* objects (USLAB_RANDOM_FREELIST) */
-	/* Set once an object of the cache has been counted to an
-	 * allocation site: its frees then look up the object's tag
-	 * (alloctag.h).  Read by the free fast path. */
-	_Atomic uint32_t tagged;
+	/* The count the free paths' verdict compares an object's index
+	 * with (cache.h): objects, until an object of the cache is
+	 * counted to an allocation site; then 0, for good, so that every
+	 * free falls to the path that looks up the object's tag
+	 * (alloctag.h) with no test of its own on the fast path. */
+	_Atomic uint32_t free_gate;
 	uintptr_t secret;		/* free pointer hardening */
 	void (*ctor)(void *);
 	uint32_t order;			/* slab is 2^order pages */

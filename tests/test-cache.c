@@ -172,6 +172,57 @@ TEST(malloc_classes_cover_every_size_tightly)
 }
 END_TEST
 
+/*
+ * A chunk's header, a free slot and a bootstrap cache's slab have page
+ * entries naming no cache a caller may free into (us_chunk_no_cache):
+ * each of the free paths must report a pointer there, a NULL cache
+ * included, and never read a cache through the entry.
+ */
+static void *header_of_a_slab_chunk(void)
+{
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	ck_assert_ptr_nonnull(p);
+	return (char *)us_chunk_of(p) + 64;
+}
+
+static void free_header_into_null(void *arg)
+{
+	(void)arg;
+	kmem_cache_free(NULL, header_of_a_slab_chunk());
+}
+
+static void free_header_into_a_cache(void *arg)
+{
+	(void)arg;
+	kmem_cache_free(kmem_cache_create("hdr", 64, 0, 0, NULL),
+			header_of_a_slab_chunk());
+}
+
+static void kfree_header(void *arg)
+{
+	(void)arg;
+	kfree(header_of_a_slab_chunk());
+}
+
+static void ksize_header(void *arg)
+{
+	(void)arg;
+	(void)ksize(header_of_a_slab_chunk());
+}
+
+TEST(pointers_where_no_slab_lies_are_reported)
+{
+	ck_assert_aborts_with(free_header_into_null, NULL,
+			      "freed into a NULL cache");
+	ck_assert_aborts_with(free_header_into_a_cache, NULL,
+			      "Invalid object pointer");
+	ck_assert_aborts_with(kfree_header, NULL, "Invalid object pointer");
+	ck_assert_aborts_with(ksize_header, NULL, "BUG ksize: Invalid object");
+	ck_assert_ptr_null(us_cache_find(header_of_a_slab_chunk()));
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	(void)argc;
