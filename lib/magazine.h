@@ -202,7 +202,7 @@ static inline __attribute__((always_inline)) void *
 us_mag_alloc(struct kmem_cache *c)
 {
 #if US_RSEQ_FAST
-	struct rseq *rs = us_rseq_area();
+	const ptrdiff_t rs = us_rseq_area_offset();
 	void *obj;
 
 restart:
@@ -220,7 +220,7 @@ us_mag_free(struct kmem_cache *c, void *obj)
 {
 #if US_RSEQ_FAST
 	US_MAG_FREE_BOUND(bound);
-	struct rseq *rs = us_rseq_area();
+	const ptrdiff_t rs = us_rseq_area_offset();
 
 	us_obj_asan_takeback(c, obj);
 restart:

@@ -160,9 +160,9 @@ void us_rseq_fence(int cpu);
 	".quad 1f, (2f - 1f), 4f\n\t"                                        \
 	".popsection\n\t"                                                    \
 	"leaq 3b(%%rip), %%rcx\n\t"                                          \
-	"movq %%rcx, %c[cs](%[rs])\n\t"                                      \
+	"movq %%rcx, %%fs:%c[cs](%[rs])\n\t"                                 \
 	"1:\n\t"                                                             \
-	"movl %c[cpu_id](%[rs]), %%r8d\n\t"                                  \
+	"movl %%fs:%c[cpu_id](%[rs]), %%r8d\n\t"                             \
 	"cmpl %[bound], %%r8d\n\t"                                           \
 	"jae %l[slow]\n\t"
 
@@ -203,7 +203,17 @@ static inline struct rseq *us_rseq_area(void)
 }
 
 /*
- * The sequences, for use inside a function with `rs` (us_rseq_area()),
+ * The sequences reach the area through %fs, whose base is the thread
+ * pointer, at the area's offset from it: no add of the thread pointer.
+ */
+static inline ptrdiff_t us_rseq_area_offset(void)
+{
+	return US_PRIV(us_rseq_offset);
+}
+
+/*
+ * The sequences, for use inside a function with `rs` (the offset of the
+ * thread's area from the thread pointer: us_rseq_area_offset()),
  * `bound` (the CPUs the slots serve: a register or memory) and the labels
  * `restart` (the sequence was aborted: run it again), `slow` (no slot for
  * this CPU, or the slot cannot serve: empty, full or closed: the locked
