@@ -4,6 +4,10 @@
  */
 #include <uslab.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "testutil.h"
 
 struct line {
@@ -163,6 +167,100 @@ TEST(cache_stats_count_what_happens)
 	ck_assert_uint_eq(st.cached_objs, 0);
 	ck_assert_uint_eq(st.slabs_reaped, st.slabs_grown);
 	kmem_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * Where the fast paths run as restartable sequences, allocations are not
+ * counted but derived: frees plus the objects out.  Read while threads
+ * (more than CPUs) allocate and free, handing a share of their objects
+ * to a neighbour to free, the figures must stay sane; once the threads
+ * are done, allocs - frees is the objects still out, and allocs is every
+ * allocation made, barring the rare free counted twice.
+ */
+#define CHURN_THREADS 6
+#define CHURN_OPS 200000
+#define CHURN_RING 64
+
+struct churn_ring {
+	void *_Atomic slot[CHURN_RING];
+};
+
+static struct kmem_cache *churn_cache;
+static struct churn_ring churn_rings[CHURN_THREADS];
+static _Atomic unsigned long churn_allocs;
+static _Atomic int churn_done;
+
+static void *churn(void *arg)
+{
+	unsigned int self = (unsigned int)(uintptr_t)arg;
+	struct churn_ring *next = &churn_rings[(self + 1) % CHURN_THREADS];
+	struct churn_ring *mine = &churn_rings[self];
+	void *held[16] = { NULL };
+	unsigned long made = 0;
+
+	for (unsigned int i = 0; i < CHURN_OPS; i++) {
+		unsigned int k = i % 16;
+		void *p;
+
+		if (held[k])
+			kmem_cache_free(churn_cache, held[k]);
+		held[k] = kmem_cache_alloc(churn_cache, GFP_KERNEL);
+		made++;
+		if (i % 8 == 0) {	/* one to the neighbour, one from it */
+			p = kmem_cache_alloc(churn_cache, GFP_KERNEL);
+			made++;
+			p = atomic_exchange(&next->slot[i % CHURN_RING], p);
+			if (p)
+				kmem_cache_free(churn_cache, p);
+			p = atomic_exchange(&mine->slot[i % CHURN_RING], NULL);
+			if (p)
+				kmem_cache_free(churn_cache, p);
+		}
+	}
+	for (unsigned int k = 0; k < 16; k++)
+		kmem_cache_free(churn_cache, held[k]);
+	atomic_fetch_add(&churn_allocs, made);
+	atomic_fetch_add(&churn_done, 1);
+	return NULL;
+}
+
+TEST(derived_counts_hold_under_concurrent_churn)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	pthread_t t[CHURN_THREADS];
+	unsigned long out = 0, reads = 0;
+
+	churn_cache = kmem_cache_create("churn", 48, 0, 0, NULL);
+	ck_assert_ptr_nonnull(churn_cache);
+	for (unsigned int i = 0; i < CHURN_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn,
+						(void *)(uintptr_t)i), 0);
+	while (atomic_load(&churn_done) < CHURN_THREADS) {
+		ck_assert_int_eq(uslab_cache_stats(churn_cache, &st), 0);
+		ck_require((st.alloc_fast) <= (st.allocs));
+		ck_require((st.free_fast) <= (st.frees));
+		ck_require((st.allocs) < ((uint64_t)1 << 40));
+		reads++;
+	}
+	for (unsigned int i = 0; i < CHURN_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (unsigned int i = 0; i < CHURN_THREADS; i++)
+		for (unsigned int k = 0; k < CHURN_RING; k++)
+			out += atomic_load(&churn_rings[i].slot[k]) != NULL;
+	ck_assert_int_eq(uslab_cache_stats(churn_cache, &st), 0);
+	ck_assert_uint_ge(reads, 1);
+	ck_assert_uint_eq(st.active_objs, out);
+	ck_assert_uint_eq(st.allocs - st.frees, out);
+	ck_assert_uint_ge(st.allocs, atomic_load(&churn_allocs));
+	ck_assert_uint_le(st.allocs, atomic_load(&churn_allocs) + 100);
+	for (unsigned int i = 0; i < CHURN_THREADS; i++)
+		for (unsigned int k = 0; k < CHURN_RING; k++) {
+			void *p = atomic_load(&churn_rings[i].slot[k]);
+
+			if (p)
+				kmem_cache_free(churn_cache, p);
+		}
 }
 END_TEST
 
