@@ -179,7 +179,7 @@ END_TEST
  * allocation made, barring the rare free counted twice.
  */
 #define CHURN_THREADS 6
-#define CHURN_OPS 200000
+#define CHURN_OPS 200000	/* a twentieth under valgrind */
 #define CHURN_RING 64
 
 struct churn_ring {
@@ -198,8 +198,9 @@ static void *churn(void *arg)
 	struct churn_ring *mine = &churn_rings[self];
 	void *held[16] = { NULL };
 	unsigned long made = 0;
+	unsigned int ops = on_valgrind() ? CHURN_OPS / 20 : CHURN_OPS;
 
-	for (unsigned int i = 0; i < CHURN_OPS; i++) {
+	for (unsigned int i = 0; i < ops; i++) {
 		unsigned int k = i % 16;
 		void *p;
 
