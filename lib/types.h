@@ -129,7 +129,8 @@ _Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");
 /*
  * A page entry: one per US_GRANULE of a slab chunk, the same in every
  * granule of a slab.  `cache` is the cache a caller may free the slab's
- * objects into: the slab's own, or NULL while the slot is free or holds
+ * objects into: the slab's own, or us_chunk_no_cache (chunk.h), never
+ * NULL, in the chunk's header, while the slot is free or where it holds
  * a slab of uslab's own caches (descriptors, magazines), which callers
  * never free.  Written by the slab layer before the slab's first object
  * is handed out (cache last, with release) and cleared after its last
