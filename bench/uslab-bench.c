@@ -21,6 +21,8 @@
  *                    them, through a single-producer ring
  *   larson THREADS   threads replace random slots of random-size objects
  *                    (16-1024 bytes) and hand a share to other threads
+ *   local THREADS    the same with no hand-off: each thread churns a heap
+ *                    of its own (the scaling of the per-thread paths)
  *   mixed            a size mix with calloc, posix_memalign and realloc;
  *                    reports live bytes and peak resident memory
  *   heap             a program's heap as seen from outside: small blocks,
@@ -284,6 +286,8 @@ struct larson_mailbox {
 static struct larson_mailbox *mailboxes;
 static unsigned int larson_threads;
 static unsigned long larson_ops;
+/* "local": no hand-offs, each thread churns a heap of its own. */
+static bool larson_local;
 
 static void *larson_worker(void *arg)
 {
@@ -300,7 +304,7 @@ static void *larson_worker(void *arg)
 
 		slots[i] = malloc(16 + (x >> 20) % 1009);
 		*(volatile char *)slots[i] = 1;
-		if ((x >> 40) % 8 == 0 && larson_threads > 1) {
+		if ((x >> 40) % 8 == 0 && larson_threads > 1 && !larson_local) {
 			/* Hand it to another thread, which frees it. */
 			struct larson_mailbox *mb =
 				&mailboxes[(self + 1 + (x >> 48) % (larson_threads - 1)) %
@@ -695,9 +699,11 @@ int main(int argc, char **argv)
 					    : 20);
 	if (strcmp(w, "xthread") == 0)
 		return bench_xthread(arg ? arg : 5000000);
-	if (strcmp(w, "larson") == 0)
+	if (strcmp(w, "larson") == 0 || strcmp(w, "local") == 0) {
+		larson_local = strcmp(w, "local") == 0;
 		return bench_larson(arg ? (unsigned int)arg : 2,
 				    argc > 4 ? strtoul(argv[4], NULL, 0) : 2000000);
+	}
 	if (strcmp(w, "mixed") == 0)
 		return bench_mixed(arg ? arg : 3000000);
 	if (strcmp(w, "heap") == 0)
@@ -711,7 +717,8 @@ int main(int argc, char **argv)
 	if (strcmp(w, "allocinfo") == 0 && use_kmem)
 		return bench_allocinfo(arg ? arg : 1000000);
 usage:
-	fprintf(stderr, "usage: %s pair|batch|xthread|larson|mixed|heap|"
-			"large|rss-return|churn|allocinfo kmem|malloc [ARG...]\n", argv[0]);
+	fprintf(stderr, "usage: %s pair|batch|xthread|larson|local|mixed|heap|"
+			"large|rss-return|churn|allocinfo kmem|malloc [ARG...]\n",
+		argv[0]);
 	return 2;
 }
