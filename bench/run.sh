@@ -92,8 +92,8 @@ xthread|xthread MODE|ns_per_object|yes
 larson-1|larson malloc 1|ns_per_op|no
 larson-2|larson malloc 2|ns_per_op|no
 larson-8|larson malloc 8|ns_per_op|no
-local-1|local malloc 1|ns_per_op|no
-local-2|local malloc 2|ns_per_op|no
+local-1|local malloc 1 20000000|ns_per_op|no
+local-2|local malloc 2 20000000|ns_per_op|no
 mixed|mixed malloc|ns_per_op|no
 heap|heap malloc 10000000|ns_per_op|no
 large|large malloc 1000|us_per_op|no
