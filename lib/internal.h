@@ -92,8 +92,9 @@
  *    in the slot's first line, so a pop is two dependent loads from the
  *    slot (top, then the round below it) where a magazine reached by
  *    pointer costs four (slot, magazine, count, round), and tests no
- *    lock.  A pop stores only its commit; a push its round, a count of
- *    the free and its commit (allocations are derived: rseq.h).
+ *    lock.  A pop writes the slot only at its commit; a push writes its
+ *    round, a count of the free and its commit (allocations are
+ *    derived: rseq.h).
  *    Everything else that touches a slot takes its lock and
  *    closes the slot (base and end set so that both sequences fall to
  *    the slow path), restarts the slot's CPU with a membarrier fence if

@@ -256,7 +256,7 @@ struct us_cpu_slot {
 	void **top;			/* [cpu] open: the next free round */
 	void **base;			/* [cpu] open: loaded->objs */
 	void **end;			/* [cpu] open: past the last round */
-	_Atomic uint64_t alloc_fast;	/* [cpu] locked paths only */
+	_Atomic uint64_t alloc_fast;	/* [cpu] not by the sequences */
 	_Atomic uint64_t free_fast;	/* [cpu] */
 	struct us_mag *loaded;		/* [cpu] */
 	struct us_mag *prev;		/* [cpu] */
