@@ -168,6 +168,10 @@ static pthread_mutex_t hand_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hand_cond = PTHREAD_COND_INITIALIZER;
 static struct live handed[64];
 static unsigned int nhanded;
+/* Handed over and not yet freed: an object the remote thread has taken
+ * off handed[] is still its own until release() returns, so a drain
+ * that waited for handed[] alone would destroy its cache under it. */
+static unsigned int npending;
 static int remote_started;
 
 static void *remote_freer(void *arg)
@@ -183,6 +187,7 @@ static void *remote_freer(void *arg)
 			pthread_mutex_unlock(&hand_lock);
 			release(o);
 			pthread_mutex_lock(&hand_lock);
+			npending--;
 		}
 		pthread_cond_broadcast(&hand_cond);
 	}
@@ -195,6 +200,7 @@ static void hand_over(struct live o)
 	while (nhanded == 64)
 		pthread_cond_wait(&hand_cond, &hand_lock);
 	handed[nhanded++] = o;
+	npending++;
 	pthread_cond_broadcast(&hand_cond);
 	pthread_mutex_unlock(&hand_lock);
 }
@@ -203,7 +209,7 @@ static void hand_over(struct live o)
 static void remote_drain(void)
 {
 	pthread_mutex_lock(&hand_lock);
-	while (nhanded)
+	while (npending)
 		pthread_cond_wait(&hand_cond, &hand_lock);
 	pthread_mutex_unlock(&hand_lock);
 }
