@@ -231,10 +231,12 @@ static void run(const struct run_opts *o)
 		}
 	}
 	atomic_store(&stop, 1);
-	for (unsigned int i = 0; i < nworkers; i++)
-		pthread_join(t[i], NULL);
+	/* The signaller first: it signals workers until it sees stop, and
+	 * pthread_kill() of a thread already joined is undefined. */
 	if (o->signals)
 		pthread_join(sig, NULL);
+	for (unsigned int i = 0; i < nworkers; i++)
+		pthread_join(t[i], NULL);
 	if (o->drain)
 		pthread_join(dr, NULL);
 	for (unsigned int i = 0; i < nworkers; i++)
