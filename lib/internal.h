@@ -99,7 +99,9 @@
  *    closes the slot (base and end set so that both sequences fall to
  *    the slow path), restarts the slot's CPU with a membarrier fence if
  *    it runs elsewhere, and then finds the count written back into the
- *    magazine; unlocking opens the slot on the loaded magazine again.
+ *    magazine; unlocking opens the slot on the loaded magazine again,
+ *    top first, and the sequences load base or end before top, so that
+ *    one that finds the slot open finds its top too.
  *    Without rseq the pop and push take the slot lock themselves; a
  *    thread can migrate between reading its CPU and taking the lock, or
  *    while holding it, which the lock makes harmless, only slower.

@@ -93,7 +93,8 @@ static inline void us_mag_slot_sync(struct us_cpu_slot *slot)
 
 /*
  * Open the slot to the sequences on its loaded magazine: top first, so
- * that a sequence that finds base or end open finds top true too.
+ * that a sequence, which loads base or end before top (rseq.h), finds
+ * top true whenever it finds the slot open.
  */
 static inline void us_mag_slot_open(struct us_cpu_slot *slot)
 {

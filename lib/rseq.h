@@ -27,10 +27,11 @@
  *	1:	cpu = rseq->cpu_id
  *		if cpu >= bound			slow path
  *		slot = &c->cpu[cpu]		(a shift; then indexed)
- *		t = slot->top
- *		pop:  if t <= slot->base	slow path (empty, or closed)
+ *		pop:  b = slot->base, then t = slot->top
+ *		      if t <= b			slow path (empty, or closed)
  *		      obj = t[-1]
- *		push: if t >= slot->end		slow path (full, or closed)
+ *		push: e = slot->end, then t = slot->top
+ *		      if t >= e			slow path (full, or closed)
  *		      if t[-1] == obj		double free
  *		      t[0] = obj
  *		push: slot->free_fast++
@@ -54,6 +55,18 @@
  * it (us_rseq_must_fence()).  This is the exchange with the previous
  * magazine and the depot, the refill and the drain: all lock and close,
  * and unlocking opens the slot on its loaded magazine again.
+ *
+ * The opening is not fenced: it may run on another CPU while a sequence
+ * runs on the slot's own, one that started after the fence and so is not
+ * restarted.  Opening stores top, then base and end (us_mag_slot_open()),
+ * so each sequence loads its bound (base or end) before top: x86-64
+ * keeps both the stores and the loads in order, so a sequence that finds
+ * the bound open finds the new top, and one that finds it closed takes
+ * the slow path whatever top it read.  Loaded the other way round, top
+ * could be the closed slot's, in the magazine the slot had before, and
+ * the bound the new one's: the pop would hand out an object of a
+ * magazine the drain was flushing, or the push store into one it had
+ * freed, and commit a top outside the slot's magazine.
  *
  * The push counts itself, and that increment is the one store before
  * the commit: a sequence aborted between the two counts a free twice.
@@ -226,8 +239,9 @@ static inline ptrdiff_t us_rseq_area_offset(void)
 #define US_RSEQ_POP(c, b, obj)                                               \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
 		     "shlq $7, %%r8\n\t"                                     \
+		     "movq %c[base](%[c], %%r8), %%rcx\n\t"                   \
 		     "movq %c[top](%[c], %%r8), %%rdx\n\t"                    \
-		     "cmpq %c[base](%[c], %%r8), %%rdx\n\t"                   \
+		     "cmpq %%rcx, %%rdx\n\t"                                  \
 		     "jbe %l[slow]\n\t"                                        \
 		     "movq -8(%%rdx), %[obj]\n\t"                             \
 		     "subq $8, %%rdx\n\t"                                     \
@@ -246,8 +260,9 @@ static inline ptrdiff_t us_rseq_area_offset(void)
 #define US_RSEQ_PUSH(c, b, obj)                                              \
 	__asm__ goto(US_RSEQ_DESCRIPTOR                                      \
 		     "shlq $7, %%r8\n\t"                                     \
+		     "movq %c[end](%[c], %%r8), %%rcx\n\t"                    \
 		     "movq %c[top](%[c], %%r8), %%rdx\n\t"                    \
-		     "cmpq %c[end](%[c], %%r8), %%rdx\n\t"                    \
+		     "cmpq %%rcx, %%rdx\n\t"                                  \
 		     "jae %l[slow]\n\t"                                        \
 		     "cmpq %[obj], -8(%%rdx)\n\t"                             \
 		     "je %l[twice]\n\t"                                        \

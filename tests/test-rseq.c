@@ -390,6 +390,89 @@ static int folded_slot_child(void)
 SELF_TEST(a_slot_shared_by_two_cpus_is_fenced, "folded", "USLAB_NR_CPUS=1")
 
 /*
+ * A slot opened from another CPU while its own CPU runs sequences on it.
+ * A drainer pinned to CPU 1 empties every slot over and over: for CPU
+ * 0's it locks and closes the slot, fences CPU 0, takes the magazines
+ * away and opens the slot again, on the empty sentinel.  A worker pinned
+ * to CPU 0 allocates batches through the sequences meanwhile, stamps
+ * each object with its place in the batch, checks the stamps and frees
+ * the batch.  A sequence that read the slot's top before such an opening
+ * and its bound (base or end) after it would pop from, or push into, a
+ * magazine the drainer had taken: an object handed out twice loses a
+ * stamp, and the slot's top is left outside its magazine.
+ */
+static void *half_open_worker(void *arg)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull, tag = 0;
+	cpu_set_t set;
+	void *p[70];
+
+	(void)arg;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return NULL;
+	while (!past_deadline()) {
+		unsigned int n = 1 + (unsigned int)(rng_next(&rng) % 70);
+
+		tag += 70;
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t *w = p[i] = kmem_cache_alloc(fold_cache, GFP_KERNEL);
+
+			if (!w)
+				abort();
+			w[1] = tag + i;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			if (((uint64_t *)p[i])[1] != tag + i) {
+				fprintf(stderr, "object %p handed out twice\n", p[i]);
+				abort();
+			}
+		}
+		for (unsigned int i = 0; i < n; i++)
+			kmem_cache_free(fold_cache, p[i]);
+	}
+	return NULL;
+}
+
+static void *half_open_drainer(void *arg)
+{
+	cpu_set_t set;
+
+	(void)arg;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return NULL;
+	while (!past_deadline())
+		us_mag_drain(fold_cache);
+	return NULL;
+}
+
+TEST(a_slot_opened_from_another_cpu_is_never_read_half_open)
+{
+	pthread_t w, d;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("one CPU online: no other CPU opens the slot\n");
+		return;
+	}
+	fold_cache = kmem_cache_create("half-open", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(fold_cache);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += FOLD_SECONDS;
+	ck_assert_int_eq(pthread_create(&w, NULL, half_open_worker, NULL), 0);
+	ck_assert_int_eq(pthread_create(&d, NULL, half_open_drainer, NULL), 0);
+	pthread_join(w, NULL);
+	pthread_join(d, NULL);
+	ck_assert_uint_eq(us_mag_validate(fold_cache), 0);
+	kmem_cache_shrink(fold_cache);
+	ck_assert_uint_eq(us_cache_validate(fold_cache), 0);
+	kmem_cache_destroy(fold_cache);
+}
+END_TEST
+
+/*
  * More possible CPUs than a cache descriptor has room for slots (about
  * 4,000 slots of 128 bytes in its 512 KiB, fewer with more nodes):
  * every slot it holds is used, the CPUs above fold onto them, and the
