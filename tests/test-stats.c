@@ -5,6 +5,7 @@
 #include <uslab.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -176,7 +177,10 @@ END_TEST
  * (more than CPUs) allocate and free, handing a share of their objects
  * to a neighbour to free, the figures must stay sane; once the threads
  * are done, allocs - frees is the objects still out, and allocs is every
- * allocation made, barring the rare free counted twice.
+ * allocation made, barring the rare free counted twice.  Each thread
+ * waits halfway for a reading, so that one is taken while it churns:
+ * valgrind runs one thread at a time, and may otherwise run them all
+ * to the end before the reader's first turn.
  */
 #define CHURN_THREADS 6
 #define CHURN_OPS 200000	/* a twentieth under valgrind */
@@ -190,6 +194,7 @@ static struct kmem_cache *churn_cache;
 static struct churn_ring churn_rings[CHURN_THREADS];
 static _Atomic unsigned long churn_allocs;
 static _Atomic int churn_done;
+static _Atomic unsigned long churn_reads;
 
 static void *churn(void *arg)
 {
@@ -204,6 +209,9 @@ static void *churn(void *arg)
 		unsigned int k = i % 16;
 		void *p;
 
+		if (i == ops / 2)
+			while (atomic_load(&churn_reads) == 0)
+				sched_yield();
 		if (held[k])
 			kmem_cache_free(churn_cache, held[k]);
 		held[k] = kmem_cache_alloc(churn_cache, GFP_KERNEL);
@@ -230,7 +238,7 @@ TEST(derived_counts_hold_under_concurrent_churn)
 {
 	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
 	pthread_t t[CHURN_THREADS];
-	unsigned long out = 0, reads = 0;
+	unsigned long out = 0;
 
 	churn_cache = kmem_cache_create("churn", 48, 0, 0, NULL);
 	ck_assert_ptr_nonnull(churn_cache);
@@ -242,7 +250,7 @@ TEST(derived_counts_hold_under_concurrent_churn)
 		ck_require((st.alloc_fast) <= (st.allocs));
 		ck_require((st.free_fast) <= (st.frees));
 		ck_require((st.allocs) < ((uint64_t)1 << 40));
-		reads++;
+		atomic_fetch_add(&churn_reads, 1);
 	}
 	for (unsigned int i = 0; i < CHURN_THREADS; i++)
 		pthread_join(t[i], NULL);
@@ -250,7 +258,7 @@ TEST(derived_counts_hold_under_concurrent_churn)
 		for (unsigned int k = 0; k < CHURN_RING; k++)
 			out += atomic_load(&churn_rings[i].slot[k]) != NULL;
 	ck_assert_int_eq(uslab_cache_stats(churn_cache, &st), 0);
-	ck_assert_uint_ge(reads, 1);
+	ck_assert_uint_ge(atomic_load(&churn_reads), 1);
 	ck_assert_uint_eq(st.active_objs, out);
 	ck_assert_uint_eq(st.allocs - st.frees, out);
 	ck_assert_uint_ge(st.allocs, atomic_load(&churn_allocs));
