@@ -434,11 +434,14 @@ static void sort_slabs(struct us_slab **s, unsigned int n)
 }
 
 /*
- * Decommit the pages of n slots, sorted by address, with one madvise()
- * for each run of adjacent ones; no lock held (the slots are no one's).
+ * Decommit the pages of n slots, sorted by address, a run of adjacent
+ * ones at a time, in batches (os.h); no lock held (the slots are no
+ * one's).
  */
 static void decommit_runs(struct us_slab **slabs, unsigned int n)
 {
+	struct us_os_batch batch = { 0 };
+
 	for (unsigned int i = 0; i < n;) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
 		size_t slot_len = (size_t)1 << ch->slab_shift;
@@ -447,11 +450,12 @@ static void decommit_runs(struct us_slab **slabs, unsigned int n)
 		while (j < n && slabs[j] == slabs[j - 1] + 1 &&
 		       us_chunk_of(slabs[j]) == ch)
 			j++;
-		us_os_decommit(us_chunk_slot_start(slabs[i]),
-			       (size_t)(j - i) * slot_len);
+		us_os_decommit_add(&batch, us_chunk_slot_start(slabs[i]),
+				   (size_t)(j - i) * slot_len);
 		count_returned((size_t)(j - i) * slot_len);
 		i = j;
 	}
+	us_os_decommit_flush(&batch);
 }
 
 /* Give decommitted slots back as free and clean; page_lock held. */
@@ -550,10 +554,11 @@ static unsigned int take_expired_locked(struct us_chunk *ch, uint64_t before,
 	return n;
 }
 
-/* Decommit the slots of ch in `taken`, one madvise() a run; no lock. */
+/* Decommit the slots of ch in `taken`, the runs as a batch; no lock. */
 static uint64_t decommit_taken(struct us_chunk *ch, const uint64_t *taken)
 {
 	size_t slot_len = (size_t)1 << ch->slab_shift;
+	struct us_os_batch batch = { 0 };
 	uint64_t bytes = 0;
 	uint32_t i = 0;
 
@@ -566,11 +571,12 @@ static uint64_t decommit_taken(struct us_chunk *ch, const uint64_t *taken)
 		}
 		for (j = i + 1; j < ch->nslots && (taken[j / 64] >> (j % 64) & 1); j++)
 			;
-		us_os_decommit(us_chunk_slot_start(&ch->slabs[i]),
-			       (size_t)(j - i) * slot_len);
+		us_os_decommit_add(&batch, us_chunk_slot_start(&ch->slabs[i]),
+				   (size_t)(j - i) * slot_len);
 		bytes += (size_t)(j - i) * slot_len;
 		i = j;
 	}
+	us_os_decommit_flush(&batch);
 	count_returned(bytes);
 	return bytes;
 }

@@ -33,8 +33,8 @@
  *                   what slab.c hands it (it calls no layer above)
  *      chunk.c      chunks, slots, large mappings, the registry
  *      node.c       NUMA nodes: how many, which is ours, mbind
- *      os.c, lock.c mmap, munmap, madvise, clocks, randomness; futex
- *                   locks
+ *      os.c, lock.c mmap, munmap, madvise and process_madvise,
+ *                   clocks, randomness; futex locks
  *
  *    bug.c's stacks come from two leaves below it: cfi.c, an unwinder
  *    that reads the call-frame information of each return address once
@@ -256,10 +256,10 @@
  *        cache would wait, one that allocates from any other works.
  *
  *    What is not a callout: the system calls (mmap, munmap, madvise,
- *    mremap, mbind, futex, membarrier, rseq, getcpu) go through libc's
- *    thin wrappers, which neither allocate nor run program code, so
- *    uslab may hold its locks across them (a chunk is mapped under
- *    page_lock).  The unwinder, dl_iterate_phdr() and dladdr()
+ *    process_madvise, mremap, mbind, futex, membarrier, rseq, getcpu)
+ *    go through libc's thin wrappers, which neither allocate nor run
+ *    program code, so uslab may hold its locks across them (a chunk is
+ *    mapped under page_lock).  The unwinder, dl_iterate_phdr() and dladdr()
  *    allocate nothing but take the dynamic loader's lock, whose holder
  *    (a thread in dlopen()) may allocate: SLAB_STORE_USER's stacks are
  *    captured and kstrdup_const() asks the loader with no uslab lock

@@ -67,6 +67,8 @@ static const struct option_desc options[] = {
 	  &us_options.decay_set, NULL, NULL, NULL },
 	{ "USLAB_BACKGROUND", &us_options.background, 0, 1,
 	  &us_options.background_set, NULL, NULL, NULL },
+	{ "USLAB_PROCESS_MADVISE", &us_options.process_madvise, 0, 1,
+	  &us_options.process_madvise_set, NULL, NULL, NULL },
 	{ "USLAB_STATS", NULL, 0, 0, NULL, us_options.stats, stats_valid,
 	  "1 or file:PATH" },
 	{ "USLAB_DEBUG", &us_options.debug_set, 0, 0, NULL, us_options.debug,

@@ -27,6 +27,9 @@ struct us_options {
 	/* USLAB_BACKGROUND=0: no helper thread returns cold memory */
 	unsigned int background;
 	unsigned int background_set;
+	/* USLAB_PROCESS_MADVISE=0: decommit a run at a time (os.h) */
+	unsigned int process_madvise;
+	unsigned int process_madvise_set;
 	/* USLAB_STATS: "1" for stderr or "file:PATH"; empty: no report */
 	char stats[US_OPTION_PATH_MAX];
 	/* USLAB_DEBUG: the kernel's slab_debug syntax (debug.c) */

@@ -188,6 +188,64 @@ void us_os_decommit(void *addr, size_t len)
 	errno = saved;
 }
 
+#ifndef PIDFD_SELF
+#define PIDFD_SELF (-10000)	/* the caller itself; older kernels: EBADF */
+#endif
+
+/* process_madvise() refused once (too old a kernel, a seccomp filter). */
+static _Atomic bool no_process_madvise;
+
+static bool process_madvise_usable(void)
+{
+	if (atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
+		return false;
+	if ((us_options.process_madvise_set && !us_options.process_madvise)
+#if US_VALGRIND
+	    || us_mem_valgrind	/* which models madvise() alone */
+#endif
+	   ) {
+		atomic_store_explicit(&no_process_madvise, true,
+				      memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
+void us_os_decommit_flush(struct us_os_batch *b)
+{
+	int saved = errno;
+	size_t done = 0;
+	unsigned int i = 0;
+
+	if (b->n == 0)
+		return;
+	if (b->n > 1 && process_madvise_usable()) {
+		long r = syscall(SYS_process_madvise, PIDFD_SELF, b->v,
+				 (size_t)b->n, MADV_DONTNEED, 0u);
+
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			atomic_store_explicit(&no_process_madvise, true,
+					      memory_order_relaxed);
+		done = r > 0 ? (size_t)r : 0;
+	}
+	/* What the batch call did not cover, a run at a time. */
+	for (; i < b->n && done >= b->v[i].iov_len; i++)
+		done -= b->v[i].iov_len;
+	for (; i < b->n; i++)
+		madvise(b->v[i].iov_base, b->v[i].iov_len, MADV_DONTNEED);
+	b->n = 0;
+	errno = saved;
+}
+
+void us_os_decommit_add(struct us_os_batch *b, void *addr, size_t len)
+{
+	if (b->n == US_OS_BATCH)
+		us_os_decommit_flush(b);
+	b->v[b->n].iov_base = addr;
+	b->v[b->n].iov_len = len;
+	b->n++;
+}
+
 uint64_t us_os_now_ms(void)
 {
 	struct timespec ts;

@@ -5,9 +5,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "lock.h"
+#include "options.h"
 #include "os.h"
 #include "report.h"
 #include "testutil.h"
@@ -87,6 +89,52 @@ TEST(decommit_returns_pages_and_zeroes_them)
 	for (size_t i = 0; i < len; i += 4096)
 		ck_require((p[i]) == (0));
 	us_os_unmap(p, len);
+}
+END_TEST
+
+/*
+ * A batch of scattered runs, more than one batch holds: every run given
+ * back (not resident, and zero when read), every page between them kept
+ * with its contents.  mincore() tells page by page.
+ */
+static void decommit_batch_gives_back_exactly_its_runs(void)
+{
+	enum { RUNS = 3 * US_OS_BATCH + 5 };
+	size_t page = us_page_size, len = 2 * RUNS * page;
+	char *p = us_os_map_aligned(len, page, 0);
+	unsigned char in_core[2 * RUNS];
+	struct us_os_batch batch = { 0 };
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0xab, len);
+	for (size_t i = 0; i < RUNS; i++)	/* the odd pages */
+		us_os_decommit_add(&batch, p + (2 * i + 1) * page, page);
+	ck_assert_uint_eq(batch.n, RUNS % US_OS_BATCH);
+	us_os_decommit_flush(&batch);
+	ck_assert_uint_eq(batch.n, 0);
+	ck_assert_int_eq(mincore(p, len, in_core), 0);
+	for (size_t i = 0; i < 2 * RUNS; i++) {
+		ck_assert_msg((in_core[i] & 1) == (i % 2 == 0),
+			      "page %zu: resident %d", i, in_core[i] & 1);
+		ck_require(p[i * page] == (i % 2 ? 0 : (char)0xab));
+		ck_require(p[i * page + page - 1] == (i % 2 ? 0 : (char)0xab));
+	}
+	us_os_decommit_flush(&batch);	/* an empty batch: nothing */
+	us_os_unmap(p, len);
+}
+
+TEST(decommit_batch_gives_back_exactly_its_runs_in_one_call)
+{
+	decommit_batch_gives_back_exactly_its_runs();
+}
+END_TEST
+
+TEST(decommit_batch_gives_back_exactly_its_runs_a_run_at_a_time)
+{
+	/* USLAB_PROCESS_MADVISE=0, as where the kernel refuses the call. */
+	us_options.process_madvise = 0;
+	us_options.process_madvise_set = 1;
+	decommit_batch_gives_back_exactly_its_runs();
 }
 END_TEST
 
