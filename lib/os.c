@@ -61,6 +61,12 @@ static bool fault_injected(void)
 US_PRIV_DEFINE(bool, us_mem_valgrind, false);
 #endif
 
+/*
+ * process_madvise() is not tried (os.h): USLAB_PROCESS_MADVISE=0, under
+ * valgrind (which models madvise() alone), or once the kernel refused it.
+ */
+static _Atomic bool no_process_madvise;
+
 void us_os_init(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
@@ -74,6 +80,15 @@ void us_os_init(void)
 	}
 	if (us_options.fault_mmap)
 		us_os_fault_from(us_options.fault_mmap);
+	atomic_store_explicit(&no_process_madvise,
+			      us_options.process_madvise_set &&
+				      !us_options.process_madvise,
+			      memory_order_relaxed);
+#if US_VALGRIND
+	if (us_mem_valgrind)
+		atomic_store_explicit(&no_process_madvise, true,
+				      memory_order_relaxed);
+#endif
 }
 
 void *us_os_map_aligned(size_t len, size_t align, size_t skew)
@@ -192,25 +207,6 @@ void us_os_decommit(void *addr, size_t len)
 #define PIDFD_SELF (-10000)	/* the caller itself; older kernels: EBADF */
 #endif
 
-/* process_madvise() refused once (too old a kernel, a seccomp filter). */
-static _Atomic bool no_process_madvise;
-
-static bool process_madvise_usable(void)
-{
-	if (atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
-		return false;
-	if ((us_options.process_madvise_set && !us_options.process_madvise)
-#if US_VALGRIND
-	    || us_mem_valgrind	/* which models madvise() alone */
-#endif
-	   ) {
-		atomic_store_explicit(&no_process_madvise, true,
-				      memory_order_relaxed);
-		return false;
-	}
-	return true;
-}
-
 void us_os_decommit_flush(struct us_os_batch *b)
 {
 	int saved = errno;
@@ -219,7 +215,8 @@ void us_os_decommit_flush(struct us_os_batch *b)
 
 	if (b->n == 0)
 		return;
-	if (b->n > 1 && process_madvise_usable()) {
+	if (b->n > 1 &&
+	    !atomic_load_explicit(&no_process_madvise, memory_order_relaxed)) {
 		long r = syscall(SYS_process_madvise, PIDFD_SELF, b->v,
 				 (size_t)b->n, MADV_DONTNEED, 0u);
 
@@ -232,7 +229,7 @@ void us_os_decommit_flush(struct us_os_batch *b)
 	for (; i < b->n && done >= b->v[i].iov_len; i++)
 		done -= b->v[i].iov_len;
 	for (; i < b->n; i++)
-		madvise(b->v[i].iov_base, b->v[i].iov_len, MADV_DONTNEED);
+		us_os_decommit(b->v[i].iov_base, b->v[i].iov_len);
 	b->n = 0;
 	errno = saved;
 }

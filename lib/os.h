@@ -66,10 +66,10 @@ void us_os_decommit(void *addr, size_t len);
  * the TLBs once for the whole batch (on Linux 6.18, 8,192 runs of 64 KiB
  * beside a second running thread took 0.8 s by madvise() and 0.08 s in
  * batches of 1,024).  Where the kernel or a seccomp filter refuses it,
- * or USLAB_PROCESS_MADVISE=0 says not to try, each run takes a madvise()
- * as before.  Up to US_OS_BATCH runs are held,
- * on the caller's stack; us_os_decommit_add() gives them back when full,
- * us_os_decommit_flush() at the end.  No lock; the caller owns the
+ * or USLAB_PROCESS_MADVISE=0 says not to try (read by us_os_init()),
+ * each run takes us_os_decommit() as before.  Up to US_OS_BATCH runs are
+ * held, on the caller's stack; us_os_decommit_add() gives them back when
+ * full, us_os_decommit_flush() at the end.  No lock; the caller owns the
  * ranges until the flush returns.
  */
 #define US_OS_BATCH 64

@@ -134,6 +134,7 @@ TEST(decommit_batch_gives_back_exactly_its_runs_a_run_at_a_time)
 	/* USLAB_PROCESS_MADVISE=0, as where the kernel refuses the call. */
 	us_options.process_madvise = 0;
 	us_options.process_madvise_set = 1;
+	us_os_init();
 	decommit_batch_gives_back_exactly_its_runs();
 }
 END_TEST
