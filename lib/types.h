@@ -113,7 +113,12 @@ struct us_slab {
 	uint32_t carved;		/* [slab] objects ever handed out */
 	uint32_t objects;		/* [slab] objects in the slab */
 	uint8_t list;			/* [slab] enum us_slab_list */
-	uint8_t pad[3];
+	uint8_t pad;
+	/*
+	 * [slab] Objects of the slab still to come in the batch being
+	 * freed (us_slab_free_batch()); 0 outside one.
+	 */
+	uint16_t returning;
 	/*
 	 * The slab's tag vector (alloctag.h): 0, or set once by CAS while
 	 * an object of the slab is allocated; cleared by the slab layer

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include "cache.h"
 #include "chunk.h"
 #include "internal.h"
@@ -329,12 +331,126 @@ static void free_never_allocated(void *arg)
 	us_slab_free_batch(c, &obj, 1);
 }
 
+static void batch_frees_twice_in_a_row(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *objs[2], *batch[2];
+
+	take(c, objs, 2);
+	batch[0] = batch[1] = objs[0];	/* the slab's two in use, by count */
+	us_slab_free_batch(c, batch, 2);
+}
+
+static void batch_frees_twice_apart(void *arg)
+{
+	struct kmem_cache *c = arg;
+	void *objs[2], *batch[3];
+
+	take(c, objs, 2);
+	batch[0] = objs[0];
+	batch[1] = objs[1];
+	batch[2] = objs[0];
+	us_slab_free_batch(c, batch, 3);
+}
+
+/* Within one batch, whether or not the batch empties the slab by count. */
 TEST(double_free_at_the_slab_is_caught)
 {
-	ck_assert_aborts_with(free_twice, make(64, 0, 0, NULL),
-			      "BUG test: Object already free");
-	ck_assert_aborts_with(free_never_allocated, make(64, 0, 0, NULL),
-			      "BUG test: Object already free");
+	void (*const twice[])(void *) = {
+		free_twice, free_never_allocated, batch_frees_twice_in_a_row,
+		batch_frees_twice_apart,
+	};
+
+	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++)
+		ck_assert_aborts_with(twice[i], make(64, 0, 0, NULL),
+				      "BUG test: Object already free");
+}
+END_TEST
+
+static bool page_resident(const void *p)
+{
+	unsigned char in_core = 0;
+
+	ck_assert_int_eq(mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096,
+				 &in_core), 0);
+	return in_core & 1;
+}
+
+/*
+ * A batch that empties a slab writes no free link into its objects: the
+ * slab drops its free list as it falls empty, and the objects may never
+ * have been touched (a refill's that no one took), whose pages a link
+ * would fault in only for the slab to give them back.
+ */
+TEST(a_batch_that_empties_a_slab_touches_none_of_its_objects)
+{
+	struct kmem_cache *c = make(4096, 4096, 0, NULL);
+	struct us_slab *slab;
+	void *objs[64];
+	unsigned int n = c->objects;
+
+	if (!rss_is_meaningful())
+		return;	/* sanitizers and valgrind keep pages of their own */
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_le(n, 64);
+	ck_assert_uint_eq(take(c, objs, n), n);
+	slab = us_chunk_slab(us_chunk_of(objs[0]), objs[0]);
+	for (unsigned int i = 0; i < n; i++) {
+		ck_assert_ptr_eq(us_chunk_slab(us_chunk_of(objs[i]), objs[i]), slab);
+		ck_assert_msg(!page_resident(objs[i]), "object %u resident", i);
+	}
+	/* In an order of their own, not the carving order. */
+	for (unsigned int i = 0; i < n / 2; i += 2) {
+		void *t = objs[i];
+
+		objs[i] = objs[n - 1 - i];
+		objs[n - 1 - i] = t;
+	}
+	us_slab_free_batch(c, objs, n);
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_msg(!page_resident(objs[i]),
+			      "the batch faulted in object %u", i);
+	ck_assert_uint_eq(slab->inuse, 0);
+	ck_assert_ptr_null(slab->freelist);
+	ck_assert_uint_eq(slab->returning, 0);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * A batch that empties one slab and leaves another in use: the first's
+ * objects go unlinked, the second's are linked, and come back first.
+ */
+TEST(a_batch_links_the_objects_of_slabs_it_leaves_in_use)
+{
+	struct kmem_cache *c = make(4096, 4096, 0, NULL);
+	void *a[64], *b[64], *batch[128], *again[64];
+	unsigned int n = c->objects, m = 0;
+
+	ck_assert_uint_le(n, 64);
+	ck_assert_uint_eq(take(c, a, n), n);
+	ck_assert_uint_eq(take(c, b, n), n);
+	ck_assert_ptr_ne(us_chunk_slab(us_chunk_of(a[0]), a[0]),
+			 us_chunk_slab(us_chunk_of(b[0]), b[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		batch[m++] = b[i];
+		if (i > 0)
+			batch[m++] = a[i];	/* a[0] stays in use */
+	}
+	us_slab_free_batch(c, batch, m);
+	ck_assert_uint_eq(take(c, again, n - 1), n - 1);
+	for (unsigned int i = 0; i < n - 1; i++) {
+		bool found = false;
+
+		for (unsigned int k = 1; k < n; k++)
+			found |= again[i] == a[k];
+		for (unsigned int k = 0; k < i; k++)
+			ck_assert_ptr_ne(again[k], again[i]);
+		ck_assert_msg(found, "object %u is not one the batch freed", i);
+	}
+	us_slab_free_batch(c, again, n - 1);
+	us_slab_free_batch(c, a, 1);
+	kmem_cache_destroy(c);
 }
 END_TEST
 
