@@ -579,48 +579,40 @@ static size_t release_slabs(struct kmem_cache *c, struct us_list *list,
 }
 
 /*
- * The last object of a slab comes back: the slab is empty, its free list
- * dropped (carving starts again from the first object); slab lock held.
- * Returns true.
- */
-static bool free_one_last(struct us_slab_pool *pool, struct us_slab *slab,
-			  uint64_t idle_since)
-{
-	struct us_list *empty = &pool->empty;
-	struct us_slab *oldest;
-
-	US_ASSERT_HELD(&pool->lock);
-	US_ASSERT(slab->inuse == 1);
-
-	slab->inuse = 0;
-	slab->freelist = NULL;
-	slab->carved = 0;
-	slab->empty_since = idle_since;
-	slab_relist(pool, slab, US_SLAB_EMPTY);
-	/* Idle since long before (a reaped magazine): age it first. */
-	oldest = us_container_of(empty->prev, struct us_slab, link);
-	if (oldest != slab && idle_since <= oldest->empty_since) {
-		us_list_del(&slab->link);
-		us_list_add_tail(&slab->link, empty);
-	}
-	return true;
-}
-
-/*
  * Put obj on its slab's free list and relist the slab; slab lock held.
- * Returns whether the slab became empty.
+ * Returns whether the slab became empty, which drops the free list.
+ * Without `link`, no free link is written into obj: the caller knows the
+ * slab falls empty before the lock is dropped, so the link would never
+ * be read (us_slab_free_batch_idle()); the head still names obj, for the
+ * double-free test.
  */
 static bool free_one(struct kmem_cache *c, struct us_slab_pool *pool,
-		     struct us_slab *slab, void *obj, uint64_t idle_since)
+		     struct us_slab *slab, void *obj, uint64_t idle_since,
+		     bool link)
 {
 	US_ASSERT_HELD(&pool->lock);
 	US_ASSERT(slab->inuse > 0 && slab->inuse <= slab->objects);
+	US_ASSERT(link || slab->returning == slab->inuse);
 
-	if (slab->inuse == 1)
-		return free_one_last(pool, slab, idle_since);
-	fp_write(c, fp_addr(c, obj), slab->freelist);
+	if (--slab->inuse == 0) {
+		struct us_list *empty = &pool->empty;
+		struct us_slab *oldest;
+
+		slab->freelist = NULL;
+		slab->carved = 0;
+		slab->empty_since = idle_since;
+		slab_relist(pool, slab, US_SLAB_EMPTY);
+		/* Idle since long before (a reaped magazine): age it first. */
+		oldest = us_container_of(empty->prev, struct us_slab, link);
+		if (oldest != slab && idle_since <= oldest->empty_since) {
+			us_list_del(&slab->link);
+			us_list_add_tail(&slab->link, empty);
+		}
+		return true;
+	}
+	if (link)
+		fp_write(c, fp_addr(c, obj), slab->freelist);
 	slab->freelist = obj;
-	slab->inuse--;
 	slab_relist(pool, slab, US_SLAB_PARTIAL);
 	return false;
 }
@@ -637,29 +629,10 @@ static void free_batch_done(struct kmem_cache *c, struct us_slab_pool *pool,
 }
 
 /*
- * The last objects of a slab, all in this batch: no link is written into
- * them, since the slab is about to fall empty and drop its free list.
- * The head still names the object, for the batch's double-free test;
- * slab lock held.
- */
-static bool free_unlinked(struct us_slab_pool *pool, struct us_slab *slab,
-			  void *obj, uint64_t idle_since)
-{
-	US_ASSERT_HELD(&pool->lock);
-	US_ASSERT(slab->inuse > 0 && slab->returning == slab->inuse);
-
-	if (slab->inuse == 1)
-		return free_one_last(pool, slab, idle_since);
-	slab->inuse--;
-	slab->freelist = obj;	/* unlinked, and dropped before the unlock */
-	return false;
-}
-
-/*
  * Free a batch, a pool's run of it at a time.  A first pass counts each
  * slab's objects in the run; a slab whose objects in use are all still
  * to come falls empty in this run, and its free list is dropped then, so
- * those objects get no link (free_unlinked()): a flush that empties
+ * those objects get no link (free_one()): a flush that empties
  * slabs writes into none of their objects, which may be cold, or never
  * touched at all (a refill's objects that no one took), whose pages the
  * link would fault in only for the slab to give them back.
@@ -675,16 +648,17 @@ void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 		struct us_slab_pool *pool =
 			us_slab_pool(c, us_chunk_of(objs[i])->node);
 
-		/* Objects of several nodes: one pool's lock at a time. */
-		for (j = i + 1; j < n && j - i < UINT16_MAX &&
-				us_slab_pool(c, us_chunk_of(objs[j])->node) == pool;
-		     j++)
-			;
+		/*
+		 * Objects of several nodes: one pool's lock at a time, over
+		 * the run of objects of that pool, counted as it is found.
+		 */
 		us_lock(&pool->lock);
-		for (unsigned int k = i; k < j; k++) {
-			struct us_chunk *ch = us_chunk_of(objs[k]);
+		for (j = i; j < n && j - i < UINT16_MAX; j++) {
+			struct us_chunk *ch = us_chunk_of(objs[j]);
 
-			us_chunk_slab(ch, objs[k])->returning++;
+			if (us_slab_pool(c, ch->node) != pool)
+				break;
+			us_chunk_slab(ch, objs[j])->returning++;
 		}
 		for (unsigned int k = i; k < j; k++) {
 			void *obj = objs[k];
@@ -695,12 +669,8 @@ void us_slab_free_batch_idle(struct kmem_cache *c, void *const *objs,
 				     !is_carved(c, slab,
 						us_slab_obj_index(c, slab, obj))))
 				already_free(c, obj);
-			if (slab->returning == slab->inuse)
-				emptied |= free_unlinked(pool, slab, obj,
-							 idle_since);
-			else
-				emptied |= free_one(c, pool, slab, obj,
-						    idle_since);
+			emptied |= free_one(c, pool, slab, obj, idle_since,
+					    slab->returning != slab->inuse);
 			slab->returning--;
 		}
 		free_batch_done(c, pool, j - i, &doomed);
@@ -832,7 +802,7 @@ void us_slab_free_debug(struct kmem_cache *c, void *obj)
 		us_unlock(&pool->lock);
 		return;
 	}
-	free_one(c, pool, slab, obj, us_os_now_ms());
+	free_one(c, pool, slab, obj, us_os_now_ms(), true);
 	pool->inuse--;
 	if (may_release(c))
 		collect_empty(pool, decay_cutoff(us_os_now_ms()), &doomed);
