@@ -335,6 +335,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 	struct us_chunk *ch;
 	struct us_slab *slab;
 	uint32_t slot;
+	bool clean = false;
 
 	us_lock(&page_lock);
 	if (unlikely(!pools_ready))
@@ -349,6 +350,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 		slot = first_bit(ch->dirty_map);
 		us_stat_add(&dirty_reused, (uint64_t)1 << ch->slab_shift);
 	} else {
+		clean = true;
 		if (!us_list_is_empty(&pool->chunks)) {
 			ch = chunk_from_link(pool->chunks.next);
 		} else if (pool->idle) {
@@ -371,6 +373,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 	slab = &ch->slabs[slot];
 	memset(slab, 0, sizeof(*slab));
 	slab->list = US_SLAB_ORPHAN;
+	slab->flags = clean ? US_SLAB_CLEAN : 0;
 	us_list_init(&slab->link);
 	return slab;
 }

@@ -138,7 +138,8 @@ static inline char *us_chunk_slot_start(const struct us_slab *slab)
 /*
  * A free slot of 2^order pages on node, its descriptor zeroed but for `list`
  * (US_SLAB_ORPHAN); one still resident from a slab given back first, so
- * its memory holds whatever it held, else zero.  NULL with errno ENOMEM.
+ * its memory holds whatever it held, else zero, with US_SLAB_CLEAN in its
+ * flags (not one of its pages resident).  NULL with errno ENOMEM.
  * Takes the page lock.
  */
 struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node);

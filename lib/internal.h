@@ -222,7 +222,10 @@
  *    quarter period, and, where uslab is the process's malloc, from a
  *    helper thread while memory waits, which fork() stops.  The helper
  *    is started only from an allocation: glibc calls free() holding
- *    locks that pthread_create() takes.
+ *    locks that pthread_create() takes.  Fresh memory is faulted in by
+ *    the slab layer, not the program, where that is cheaper and wastes
+ *    nothing: a cache that has filled a slab faults in the pages of what
+ *    it carves from a clean one in one call (slab.c, "Populating").
  *
  * 12. Callouts (callout.h).  uslab calls out of itself in a few places,
  *    into code that may allocate, free or run the program's code; each

@@ -203,6 +203,24 @@ void us_os_decommit(void *addr, size_t len)
 	errno = saved;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* The kernel refused MADV_POPULATE_WRITE once: older than 5.14. */
+static _Atomic bool no_populate;
+
+void us_os_populate(void *addr, size_t len)
+{
+	int saved = errno;
+
+	if (atomic_load_explicit(&no_populate, memory_order_relaxed))
+		return;
+	if (madvise(addr, len, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+		atomic_store_explicit(&no_populate, true, memory_order_relaxed);
+	errno = saved;
+}
+
 #ifndef PIDFD_SELF
 #define PIDFD_SELF (-10000)	/* the caller itself; older kernels: EBADF */
 #endif

@@ -45,6 +45,22 @@
  * (reclaim.c), never sooner: the check runs whenever objects come back
  * and in the sweep.
  *
+ * Populating.  A slab whose slot came clean from the page layer
+ * (US_SLAB_CLEAN) faults its pages in as its objects are first written,
+ * a page fault each, which costs several times what the allocation does
+ * (bench/README.md, grow).  So when a cache that has filled a slab
+ * before (it is growing) carves objects from a clean slab, their pages
+ * are faulted in with one system call (us_os_populate()), made after the
+ * slab lock is dropped.  Only for objects of a page or less: every page
+ * of such a slab holds the start of an object, which its user writes,
+ * while an object of several pages may leave its middle untouched for
+ * good.  What it costs is the pages of objects carved and not yet used,
+ * a refill's, which the magazine layer holds anyway.  A cache that never
+ * fills a slab, a slab of one page, fewer than US_POPULATE_MIN_PAGES
+ * pages, and carving in random order are left to fault as before.  A
+ * constructed cache's new slab is populated whole before its objects
+ * are constructed: the constructor writes every page anyway.
+ *
  * Locking: every field of the pool and of the cache's slab descriptors is
  * under the cache's slab lock (design essay, 7), except slab->cache,
  * which is set before the slab's first object is handed out and cleared
@@ -379,6 +395,9 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
 	start = us_chunk_slot_start(slab);
 	/* A slot hidden from the memory tools while free: ours now. */
 	us_mem_open(start, c->slab_size);
+	if (c->ctor && (slab->flags & US_SLAB_CLEAN) && c->order &&
+	    c->size <= us_page_size)
+		us_os_populate(start, c->slab_size);
 	slab->base_off = c->red_left +
 			 (colour % c->colour_count) * c->colour_step;
 	slab->objects = c->objects;
@@ -407,6 +426,47 @@ static inline bool is_listed_object(const struct kmem_cache *c,
 {
 	return us_slab_holds_object(c, slab, p) &&
 	       is_carved(c, slab, us_slab_obj_index(c, slab, p));
+}
+
+/* Fewer pages than this fault in one by one: a call costs about that. */
+#define US_POPULATE_MIN_PAGES 4
+
+/* A range to populate once the slab lock is dropped (above). */
+struct populate {
+	char *from, *to;
+};
+
+/*
+ * Carving from `carved` has just taken the objects before `upto`: their
+ * pages are to be faulted in at once, if slab is clean, its cache is
+ * growing (the pool has a full slab) and the rest of "Populating" above
+ * holds.  The first page may be resident already, shared with the last
+ * object carved before.  Slab lock held.
+ */
+static void populate_note(const struct kmem_cache *c,
+			  const struct us_slab_pool *pool,
+			  const struct us_slab *slab, uint32_t carved,
+			  uint32_t upto, struct populate *pop)
+{
+	uintptr_t slot, base, from, to;
+
+	if (!(slab->flags & US_SLAB_CLEAN) || !c->order ||
+	    c->size > us_page_size || c->rand_step || !pool->nr_full ||
+	    pop->to || upto == carved)
+		return;
+	slot = (uintptr_t)us_chunk_slot_start(slab);
+	base = (uintptr_t)us_slab_base(slab);
+	from = carved ? US_ALIGN_DOWN(base + (uintptr_t)carved * c->size,
+				      (uintptr_t)us_page_size)
+		      : slot;
+	to = US_MIN(US_ALIGN_UP(base + (uintptr_t)upto * c->size,
+				(uintptr_t)us_page_size),
+		    slot + c->slab_size);
+	if (to <= from ||
+	    to - from < US_POPULATE_MIN_PAGES * (uintptr_t)us_page_size)
+		return;
+	pop->from = (char *)from;
+	pop->to = (char *)to;
 }
 
 /* Take up to n objects from one slab; slab lock held. */
@@ -445,9 +505,12 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 	struct us_slab_pool *pool = us_slab_pool(c, node);
 	unsigned int got = 0, taken;
 
+	struct populate pop = { NULL, NULL };
+
 	us_lock(&pool->lock);
 	while (got < n) {
 		struct us_slab *slab;
+		uint32_t carved;
 
 		if (!us_list_is_empty(&pool->partial)) {
 			slab = us_container_of(pool->partial.next,
@@ -467,7 +530,9 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 				break;
 			us_stat_add(&pool->grown, 1);
 		}
+		carved = slab->carved;
 		taken = slab_take(c, slab, objs + got, n - got);
+		populate_note(c, pool, slab, carved, slab->carved, &pop);
 		if (prepare)
 			for (unsigned int i = 0; i < taken; i++)
 				prepare(c, slab, objs[got + i], arg);
@@ -480,6 +545,8 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 	}
 	us_stat_add(&pool->refills, 1);
 	us_unlock(&pool->lock);
+	if (pop.to)
+		us_os_populate(pop.from, (size_t)(pop.to - pop.from));
 	if (got == 0) {
 		atomic_fetch_add_explicit(&pool->alloc_failed, 1,
 					  memory_order_relaxed);

@@ -113,7 +113,7 @@ struct us_slab {
 	uint32_t carved;		/* [slab] objects ever handed out */
 	uint32_t objects;		/* [slab] objects in the slab */
 	uint8_t list;			/* [slab] enum us_slab_list */
-	uint8_t pad;
+	uint8_t flags;			/* [slab] US_SLAB_* below */
 	/*
 	 * [slab] Objects of the slab still to come in the batch being
 	 * freed (us_slab_free_batch()); 0 outside one.
@@ -127,6 +127,12 @@ struct us_slab {
 	_Atomic uint32_t tags;
 	uint64_t empty_since;		/* [slab] when it became empty, ms */
 };
+
+/*
+ * The slot's pages were untouched when the slab took it (never used, or
+ * decommitted): carving faults them in (slab.c, "Populating").
+ */
+#define US_SLAB_CLEAN 0x1
 
 /* The chunk header's slab array is indexed by shifting: one line each. */
 _Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");

@@ -417,6 +417,82 @@ TEST(a_batch_that_empties_a_slab_touches_none_of_its_objects)
 }
 END_TEST
 
+/* Can this kernel fault pages in for writing in one call (5.14)? */
+static bool kernel_populates(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ok = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(p, 4096);
+	return ok;
+}
+
+/*
+ * A cache that has filled a slab is growing: carving from a clean slab
+ * faults in the pages of the objects it carves, in one call, and no
+ * others.  A cache's first slab is left to fault as its objects are
+ * written.
+ */
+TEST(a_growing_cache_faults_in_what_it_carves_at_once)
+{
+	struct kmem_cache *c = make(1024, 1024, 0, NULL);
+	void *first[16], *fill[64], *next[16];
+	unsigned int n = c->objects;
+	struct us_slab *slab;
+
+	if (!rss_is_meaningful() || !kernel_populates())
+		return;
+	ck_assert_uint_eq(c->slab_size, 64u << 10);
+	ck_assert_uint_le(n, 64);
+	ck_assert_uint_eq(take(c, first, 16), 16);
+	for (unsigned int i = 0; i < 16; i++)
+		ck_assert_msg(!page_resident(first[i]),
+			      "first slab: object %u resident", i);
+	ck_assert_uint_eq(take(c, fill, n - 16), n - 16);
+	ck_assert_uint_eq(take(c, next, 16), 16);
+	slab = us_chunk_slab(us_chunk_of(next[0]), next[0]);
+	ck_assert_ptr_ne(slab, us_chunk_slab(us_chunk_of(first[0]), first[0]));
+	ck_assert(slab->flags & US_SLAB_CLEAN);
+	for (unsigned int i = 0; i < 16; i++)
+		ck_assert_msg(page_resident(next[i]),
+			      "a growing cache's object %u is not resident", i);
+	ck_assert_msg(!page_resident(us_slab_base(slab) +
+				     (size_t)(n - 1) * c->size),
+		      "pages past what was carved are resident");
+	us_slab_free_batch(c, next, 16);
+	us_slab_free_batch(c, fill, n - 16);
+	us_slab_free_batch(c, first, 16);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * An object of several pages may leave its middle pages untouched for
+ * good: a growing cache of them faults nothing in ahead.
+ */
+TEST(objects_of_several_pages_are_not_faulted_in_ahead)
+{
+	struct kmem_cache *c = make(8192, 4096, 0, NULL);
+	void *fill[64], *next[64];
+	unsigned int n = c->objects;
+
+	if (!rss_is_meaningful())
+		return;
+	ck_assert_uint_le(n, 64);
+	ck_assert_uint_ge(n, 4);
+	ck_assert_uint_eq(take(c, fill, n), n);
+	ck_assert_uint_eq(take(c, next, n), n);
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_msg(!page_resident(next[i]), "object %u resident", i);
+	us_slab_free_batch(c, next, n);
+	us_slab_free_batch(c, fill, n);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
 /*
  * A batch that empties one slab and leaves another in use: the first's
  * objects go unlinked, the second's are linked, and come back first.
