@@ -98,6 +98,7 @@ mixed|mixed malloc|ns_per_op|no
 heap|heap malloc 10000000|ns_per_op|no
 large|large malloc 1000|us_per_op|no
 rss-return|rss-return malloc|idle_pct_of_peak|no
+grow|grow malloc|ns_per_object|no
 churn|churn malloc|us_per_thread|no'
 
 selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }

@@ -614,6 +614,43 @@ static int bench_rss_return(void)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- grow */
+
+/*
+ * A heap built from nothing, as a program loads its data: objects of 16
+ * sizes from 256 bytes to 4 KiB, 512 MiB of them, each written at both
+ * ends, then all freed.  Every page is new, so the time is mostly how
+ * the pages are faulted in.
+ */
+static int bench_grow(size_t mib)
+{
+	const size_t total = mib << 20, n = total / 2176;
+	void **p = malloc(n * sizeof(void *));
+	uint64_t rng = 7;
+	double t0, t1;
+
+	if (!p)
+		die("malloc");
+	memset(p, 0, n * sizeof(void *));
+	t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		size_t size = 256 * (1 + rng_next(&rng) % 16);
+
+		p[i] = malloc(size);
+		if (!p[i])
+			die("malloc");
+		((volatile char *)p[i])[0] = 1;
+		((volatile char *)p[i])[size - 1] = 1;
+	}
+	t1 = now_ns();
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	printf("ns_per_object=%.2f peak_kib=%zu\n", (t1 - t0) / (double)n,
+	       peak_kib());
+	free(p);
+	return 0;
+}
+
 /* --------------------------------------------------------------- churn */
 
 static void *churn_thread(void *arg)
@@ -712,13 +749,16 @@ int main(int argc, char **argv)
 		return bench_large(arg ? arg : 1000);
 	if (strcmp(w, "rss-return") == 0)
 		return bench_rss_return();
+	if (strcmp(w, "grow") == 0)
+		return bench_grow(arg ? arg : 512);
 	if (strcmp(w, "churn") == 0)
 		return bench_churn(arg ? (unsigned int)arg : 10000);
 	if (strcmp(w, "allocinfo") == 0 && use_kmem)
 		return bench_allocinfo(arg ? arg : 1000000);
 usage:
 	fprintf(stderr, "usage: %s pair|batch|xthread|larson|local|mixed|heap|"
-			"large|rss-return|churn|allocinfo kmem|malloc [ARG...]\n",
+			"large|rss-return|grow|churn|allocinfo kmem|malloc "
+			"[ARG...]\n",
 		argv[0]);
 	return 2;
 }
