@@ -66,10 +66,25 @@
  * mapping.  The fork handlers take roots_lock last, so no thread is in
  * LSan when the child is made.
  *
- * Returning memory: a freed slot is decommitted at once (MADV_DONTNEED);
- * the slab layer above decides when a slab is worth freeing.  A chunk
- * with no slot in use is unmapped, except that one such chunk per order
- * is kept to absorb a grow/shrink cycle; it costs only its header pages.
+ * Returning memory: a freed slot stays resident ("dirty") for the next
+ * slab of its order, whatever its cache, until it has idled for the decay
+ * period (us_chunk_decommit()); the slab layer above decides when a slab
+ * is worth freeing.  A chunk with no slot in use is unmapped, except that
+ * one such chunk per order is kept to absorb a grow/shrink cycle; it
+ * costs only its header pages.
+ *
+ * Populating ahead.  A slab of one page that a growing cache takes clean
+ * has its page faulted in by its first object's write, and the next such
+ * slab another: a trap a page.  So when the slab layer says its cache is
+ * growing (us_chunk_slot_alloc()'s ahead), a clean slot of order 0 comes
+ * with the clean free slots after it in its chunk, up to US_AHEAD_BYTES
+ * in all: they are faulted in with one call (us_os_populate()), and the
+ * others join the dirty slots, resident and free for the next slabs of
+ * the order, whatever their cache.  They age from then as any dirty slot
+ * does, so the sweep gives back those no slab takes within the decay
+ * period.  While they are faulted in they are out of the free map, where
+ * no one takes them, and page_lock is not held.  (A slab of several
+ * pages is populated by the slab layer as it carves: slab.c.)
  */
 #include "config.h"
 
@@ -320,6 +335,52 @@ static void slot_take_locked(struct order_pool *pool, struct us_chunk *ch,
 		us_list_del(&ch->link);
 }
 
+/* How much a clean slot of order 0 brings in with it (above). */
+#define US_AHEAD_BYTES ((size_t)64 << 10)
+
+/*
+ * Take the clean free slots of ch from slot `from` on, up to max of them
+ * and no further than the first that is not; page_lock held.  Returns
+ * how many.
+ */
+static uint32_t ahead_take_locked(struct order_pool *pool, struct us_chunk *ch,
+				  uint32_t from, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = from; i < ch->nslots && n < max; i++, n++) {
+		uint64_t bit = (uint64_t)1 << (i % 64);
+
+		if (!(ch->free_map[i / 64] & bit) ||
+		    (ch->dirty_map[i / 64] & bit))
+			break;
+		slot_take_locked(pool, ch, i);
+	}
+	return n;
+}
+
+/* Slot i of ch, resident, joins the dirty slots, idle since when. */
+static void slot_put_dirty_locked(struct us_chunk *ch, uint32_t i,
+				  uint64_t when)
+{
+	struct order_pool *pool = pool_of(ch);
+	uint64_t bit = (uint64_t)1 << (i % 64);
+
+	US_ASSERT_HELD(&page_lock);
+
+	if (ch->slabs[i].empty_since > when)
+		ch->slabs[i].empty_since = when;
+	ch->free_map[i / 64] |= bit;
+	ch->dirty_map[i / 64] |= bit;
+	if (ch->nfree++ == 0)
+		us_list_add(&ch->link, &pool->chunks);
+	if (ch->ndirty++ == 0)
+		us_list_add(&ch->dirty_link, &pool->dirty);
+	pool->ndirty++;
+	atomic_fetch_add_explicit(&resident_free, (uint64_t)1 << ch->slab_shift,
+				  memory_order_relaxed);
+}
+
 /* The first set bit of a slot map, or UINT32_MAX. */
 static uint32_t first_bit(const uint64_t *map)
 {
@@ -329,12 +390,13 @@ static uint32_t first_bit(const uint64_t *map)
 	return UINT32_MAX;
 }
 
-struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
+struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node,
+				    bool ahead)
 {
 	struct order_pool *pool = &pools[node][order];
 	struct us_chunk *ch;
 	struct us_slab *slab;
-	uint32_t slot;
+	uint32_t slot, extra = 0;
 	bool clean = false;
 
 	us_lock(&page_lock);
@@ -348,7 +410,10 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 		ch = us_container_of(pool->dirty.next, struct us_chunk,
 				     dirty_link);
 		slot = first_bit(ch->dirty_map);
-		us_stat_add(&dirty_reused, (uint64_t)1 << ch->slab_shift);
+		/* Populated ahead (above), not freed memory reused. */
+		if (!(ch->slabs[slot].flags & US_SLAB_AHEAD))
+			us_stat_add(&dirty_reused,
+				    (uint64_t)1 << ch->slab_shift);
 	} else {
 		clean = true;
 		if (!us_list_is_empty(&pool->chunks)) {
@@ -368,7 +433,28 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node)
 		slot = first_bit(ch->free_map);
 	}
 	slot_take_locked(pool, ch, slot);
+	/* The pool has no dirty slot: every free slot of ch is clean. */
+	if (clean && ahead && order == 0)
+		extra = ahead_take_locked(pool, ch, slot + 1,
+					  (uint32_t)(US_AHEAD_BYTES >>
+						     ch->slab_shift) - 1);
 	us_unlock(&page_lock);
+
+	if (extra) {
+		uint64_t now = us_os_now_ms();
+
+		us_os_populate(us_chunk_slot_start(&ch->slabs[slot]),
+			       (size_t)(1 + extra) << ch->slab_shift);
+		us_lock(&page_lock);
+		for (uint32_t i = slot + 1; i <= slot + extra; i++) {
+			ch->slabs[i].empty_since = UINT64_MAX;
+			ch->slabs[i].flags = US_SLAB_AHEAD;
+			slot_put_dirty_locked(ch, i, now);
+		}
+		us_unlock(&page_lock);
+		us_reclaim_note((uint64_t)extra << ch->slab_shift);
+		clean = false;		/* resident now */
+	}
 
 	slab = &ch->slabs[slot];
 	memset(slab, 0, sizeof(*slab));
@@ -505,23 +591,9 @@ void us_chunk_slots_free(struct us_slab **slabs, unsigned int n, bool now)
 	us_lock(&page_lock);
 	for (unsigned int i = 0; i < n; i++) {
 		struct us_chunk *ch = us_chunk_of(slabs[i]);
-		struct order_pool *pool = pool_of(ch);
-		uint32_t slot = (uint32_t)(slabs[i] - ch->slabs);
-		uint64_t bit = (uint64_t)1 << (slot % 64);
 
 		bytes += (uint64_t)1 << ch->slab_shift;
-		if (slabs[i]->empty_since > when)
-			slabs[i]->empty_since = when;
-		ch->free_map[slot / 64] |= bit;
-		ch->dirty_map[slot / 64] |= bit;
-		if (ch->nfree++ == 0)
-			us_list_add(&ch->link, &pool->chunks);
-		if (ch->ndirty++ == 0)
-			us_list_add(&ch->dirty_link, &pool->dirty);
-		pool->ndirty++;
-		atomic_fetch_add_explicit(&resident_free,
-					  (uint64_t)1 << ch->slab_shift,
-					  memory_order_relaxed);
+		slot_put_dirty_locked(ch, (uint32_t)(slabs[i] - ch->slabs), when);
 	}
 	us_unlock(&page_lock);
 	us_reclaim_note(bytes);

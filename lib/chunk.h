@@ -139,10 +139,13 @@ static inline char *us_chunk_slot_start(const struct us_slab *slab)
  * A free slot of 2^order pages on node, its descriptor zeroed but for `list`
  * (US_SLAB_ORPHAN); one still resident from a slab given back first, so
  * its memory holds whatever it held, else zero, with US_SLAB_CLEAN in its
- * flags (not one of its pages resident).  NULL with errno ENOMEM.
- * Takes the page lock.
+ * flags (not one of its pages resident).  With ahead (its cache is
+ * growing), a clean slot of order 0 brings the clean slots after it in
+ * with it, faulted in (chunk.c, "Populating ahead").  NULL with errno
+ * ENOMEM.  Takes the page lock.
  */
-struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node);
+struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node,
+				    bool ahead);
 
 /*
  * Give a slot back, dirty (see us_chunk_slots_free()).  Takes the page

@@ -382,12 +382,13 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 
 /*
  * A new slab for c, constructed, on no list; NULL with errno ENOMEM.
- * Called without the slab lock.
+ * growing: c has filled a slab before (the page layer may populate
+ * ahead).  Called without the slab lock.
  */
 static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
-				 unsigned int node)
+				 unsigned int node, bool growing)
 {
-	struct us_slab *slab = us_chunk_slot_alloc(c->order, node);
+	struct us_slab *slab = us_chunk_slot_alloc(c->order, node, growing);
 	char *start;
 
 	if (!slab)
@@ -522,9 +523,11 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 			us_stat_add(&pool->reused, 1);
 		} else {
 			uint32_t colour = pool->colour_next++;
+			bool growing = pool->nr_full > 0;
 
 			us_unlock(&pool->lock);
-			slab = slab_grow(c, colour, us_slab_nr_pools(c) > 1 ? node : 0);
+			slab = slab_grow(c, colour,
+					 us_slab_nr_pools(c) > 1 ? node : 0, growing);
 			us_lock(&pool->lock);
 			if (!slab)
 				break;

@@ -133,6 +133,11 @@ struct us_slab {
  * decommitted): carving faults them in (slab.c, "Populating").
  */
 #define US_SLAB_CLEAN 0x1
+/*
+ * A free slot the page layer faulted in ahead of any slab (chunk.c,
+ * "Populating ahead"): resident, but no freed memory.
+ */
+#define US_SLAB_AHEAD 0x2
 
 /* The chunk header's slab array is indexed by shifting: one line each. */
 _Static_assert(sizeof(struct us_slab) == 64, "a slab descriptor is 64 bytes");

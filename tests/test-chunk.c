@@ -24,7 +24,7 @@ TEST(slots_are_aligned_distinct_and_registered)
 		char *start[40];
 
 		for (int i = 0; i < 40; i++) {
-			s[i] = us_chunk_slot_alloc(order, 0);
+			s[i] = us_chunk_slot_alloc(order, 0, false);
 			ck_assert_ptr_nonnull(s[i]);
 			ck_assert_int_eq(s[i]->list, US_SLAB_ORPHAN);
 			start[i] = us_chunk_slot_start(s[i]);
@@ -57,14 +57,14 @@ END_TEST
  */
 TEST(freed_slots_are_reused_resident_then_decommitted)
 {
-	struct us_slab *s = us_chunk_slot_alloc(0, 0), *t;
+	struct us_slab *s = us_chunk_slot_alloc(0, 0, false), *t;
 	char *p = us_chunk_slot_start(s);
 	uint64_t reused = us_chunk_dirty_reused_bytes(), waiting = 0;
 
 	us_mem_open(p, us_page_size);	/* hidden from memcheck while free */
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slot_free(s);
-	t = us_chunk_slot_alloc(0, 0);
+	t = us_chunk_slot_alloc(0, 0, false);
 	ck_assert_ptr_eq(t, s);		/* the resident one, first */
 	ck_assert_uint_eq(us_chunk_dirty_reused_bytes(), reused + us_page_size);
 	us_chunk_slot_free(t);
@@ -72,19 +72,91 @@ TEST(freed_slots_are_reused_resident_then_decommitted)
 	ck_assert_uint_eq(us_chunk_decommit(0, &waiting), 0);
 	ck_assert_uint_ge(waiting, us_page_size);
 	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), us_page_size);
-	s = us_chunk_slot_alloc(0, 0);
+	s = us_chunk_slot_alloc(0, 0, false);
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
 		ck_require((p[i]) == (0));
 	memset(p, 0x5a, us_page_size);
 	us_chunk_slots_free(&s, 1, true);	/* pages back at once */
-	s = us_chunk_slot_alloc(0, 0);
+	s = us_chunk_slot_alloc(0, 0, false);
 	p = us_chunk_slot_start(s);
 	us_mem_open(p, us_page_size);
 	for (size_t i = 0; i < us_page_size; i++)
 		ck_require((p[i]) == (0));
 	us_chunk_slot_free(s);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
+}
+END_TEST
+
+/*
+ * A growing cache's clean slot of one page brings in the clean slots
+ * after it, to 64 KiB, with one call: they wait resident and free for
+ * the next slabs of the order, which take them in address order, and
+ * are not counted as freed memory reused.
+ */
+TEST(a_growing_cache_s_slot_brings_the_next_clean_slots_in)
+{
+	uint32_t extra = (uint32_t)((64u << 10) / us_page_size) - 1;
+	uint64_t resident = us_chunk_resident_free_bytes();
+	uint64_t reused = us_chunk_dirty_reused_bytes();
+	struct us_slab *s, *t[64];
+
+	if (!rss_is_meaningful() || !kernel_populates())
+		return;
+	ck_assert_uint_le(extra, 64);
+	s = us_chunk_slot_alloc(0, 0, true);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!(s->flags & US_SLAB_CLEAN));	/* resident now */
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(),
+			  resident + (uint64_t)extra * us_page_size);
+	for (uint32_t i = 0; i <= extra; i++)
+		ck_assert_msg(page_resident(us_chunk_slot_start(s) +
+					    (size_t)i * us_page_size),
+			      "slot %u is not resident", i);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
+	for (uint32_t i = 0; i < extra; i++) {
+		t[i] = us_chunk_slot_alloc(0, 0, false);
+		ck_assert_ptr_eq(t[i], s + 1 + i);
+		ck_assert(!(t[i]->flags & US_SLAB_CLEAN));
+	}
+	ck_assert_uint_eq(us_chunk_dirty_reused_bytes(), reused);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(), resident);
+	for (uint32_t i = 0; i < extra; i++)
+		us_chunk_slot_free(t[i]);
+	us_chunk_slot_free(s);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
+}
+END_TEST
+
+/*
+ * Slots populated ahead that no slab takes age as freed ones do: kept
+ * for the decay period, then given back.  A cache not growing brings
+ * in nothing.
+ */
+TEST(slots_populated_ahead_age_out_unused)
+{
+	uint32_t extra = (uint32_t)((64u << 10) / us_page_size) - 1;
+	uint64_t resident = us_chunk_resident_free_bytes(), waiting = 0;
+	struct us_slab *s, *t;
+
+	if (!rss_is_meaningful() || !kernel_populates())
+		return;
+	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), resident);
+	t = us_chunk_slot_alloc(0, 0, false);
+	ck_assert(t->flags & US_SLAB_CLEAN);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(), 0);
+	s = us_chunk_slot_alloc(0, 0, true);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(),
+			  (uint64_t)extra * us_page_size);
+	ck_assert_uint_eq(us_chunk_decommit(0, &waiting), 0);
+	ck_assert_uint_ge(waiting, (uint64_t)extra * us_page_size);
+	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL),
+			  (uint64_t)extra * us_page_size);
+	ck_assert_msg(!page_resident(us_chunk_slot_start(s) + us_page_size),
+		      "a slot given back is still resident");
+	us_chunk_slot_free(s);
+	us_chunk_slot_free(t);
 	ck_assert_uint_eq(us_chunk_validate(), 0);
 }
 END_TEST
@@ -96,7 +168,7 @@ TEST(empty_chunks_are_unmapped)
 	struct us_slab *s[48];
 
 	for (int i = 0; i < 48; i++)
-		ck_require((s[i] = us_chunk_slot_alloc(6, 0)) != NULL);
+		ck_require((s[i] = us_chunk_slot_alloc(6, 0, false)) != NULL);
 	ck_assert_uint_ge(us_chunk_mapped_bytes(), before + 3 * US_CHUNK_SIZE);
 	for (int i = 0; i < 48; i++)
 		us_chunk_slot_free(s[i]);
@@ -505,7 +577,7 @@ TEST(registered_ranges_are_never_unmapped_or_moved)
 		struct us_slab *s[48];
 
 		for (int i = 0; i < 48; i++)
-			s[i] = us_chunk_slot_alloc(6, 0);
+			s[i] = us_chunk_slot_alloc(6, 0, false);
 		for (int i = 0; i < 48; i++)
 			us_chunk_slot_free(s[i]);
 	}

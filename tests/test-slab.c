@@ -367,15 +367,6 @@ TEST(double_free_at_the_slab_is_caught)
 }
 END_TEST
 
-static bool page_resident(const void *p)
-{
-	unsigned char in_core = 0;
-
-	ck_assert_int_eq(mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096,
-				 &in_core), 0);
-	return in_core & 1;
-}
-
 /*
  * A batch that empties a slab writes no free link into its objects: the
  * slab drops its free list as it falls empty, and the objects may never
@@ -416,19 +407,6 @@ TEST(a_batch_that_empties_a_slab_touches_none_of_its_objects)
 	kmem_cache_destroy(c);
 }
 END_TEST
-
-/* Can this kernel fault pages in for writing in one call (5.14)? */
-static bool kernel_populates(void)
-{
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	bool ok;
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	ok = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
-	munmap(p, 4096);
-	return ok;
-}
 
 /*
  * A cache that has filled a slab is growing: carving from a clean slab

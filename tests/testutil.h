@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -435,6 +436,29 @@ static inline bool rss_is_meaningful(void)
 	 */
 	return !on_valgrind() && !getenv("USLAB_REENTER");
 #endif
+}
+
+/* Can the kernel fault pages in for writing in one call (Linux 5.14)? */
+static inline bool kernel_populates(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ok = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(p, 4096);
+	return ok;
+}
+
+/* Is the page holding p resident? */
+static inline bool page_resident(const void *p)
+{
+	unsigned char in_core = 0;
+
+	ck_assert_int_eq(mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096,
+				 &in_core), 0);
+	return in_core & 1;
 }
 
 /* Resident bytes, in a Check test: /proc must say. */
