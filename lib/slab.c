@@ -381,14 +381,21 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
 }
 
 /*
+ * The page layer populates slots ahead of a cache that has filled this
+ * many of its slabs (chunk.c, "Populating ahead"): 64 KiB of one-page
+ * slabs, so what it brings in ahead is at most what the cache holds.
+ */
+#define US_AHEAD_AFTER_SLABS 16
+
+/*
  * A new slab for c, constructed, on no list; NULL with errno ENOMEM.
- * growing: c has filled a slab before (the page layer may populate
- * ahead).  Called without the slab lock.
+ * ahead: the page layer may populate slots ahead (above).  Called
+ * without the slab lock.
  */
 static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
-				 unsigned int node, bool growing)
+				 unsigned int node, bool ahead)
 {
-	struct us_slab *slab = us_chunk_slot_alloc(c->order, node, growing);
+	struct us_slab *slab = us_chunk_slot_alloc(c->order, node, ahead);
 	char *start;
 
 	if (!slab)
@@ -523,11 +530,11 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 			us_stat_add(&pool->reused, 1);
 		} else {
 			uint32_t colour = pool->colour_next++;
-			bool growing = pool->nr_full > 0;
+			bool ahead = pool->nr_full >= US_AHEAD_AFTER_SLABS;
 
 			us_unlock(&pool->lock);
 			slab = slab_grow(c, colour,
-					 us_slab_nr_pools(c) > 1 ? node : 0, growing);
+					 us_slab_nr_pools(c) > 1 ? node : 0, ahead);
 			us_lock(&pool->lock);
 			if (!slab)
 				break;
