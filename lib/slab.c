@@ -392,6 +392,18 @@ static void slab_relist(struct us_slab_pool *pool, struct us_slab *slab,
  * ahead: the page layer may populate slots ahead (above).  Called
  * without the slab lock.
  */
+/*
+ * May slab's pages be faulted in ahead of their first write ("Populating"
+ * above)?  Only a clean slab of several pages whose objects are a page or
+ * less: a larger object's far pages may never be written.
+ */
+static inline bool may_populate(const struct kmem_cache *c,
+				const struct us_slab *slab)
+{
+	return (slab->flags & US_SLAB_CLEAN) && c->order &&
+	       c->size <= us_page_size;
+}
+
 static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
 				 unsigned int node, bool ahead)
 {
@@ -403,8 +415,7 @@ static struct us_slab *slab_grow(struct kmem_cache *c, uint32_t colour,
 	start = us_chunk_slot_start(slab);
 	/* A slot hidden from the memory tools while free: ours now. */
 	us_mem_open(start, c->slab_size);
-	if (c->ctor && (slab->flags & US_SLAB_CLEAN) && c->order &&
-	    c->size <= us_page_size)
+	if (c->ctor && may_populate(c, slab))
 		us_os_populate(start, c->slab_size);
 	slab->base_off = c->red_left +
 			 (colour % c->colour_count) * c->colour_step;
@@ -458,8 +469,7 @@ static void populate_note(const struct kmem_cache *c,
 {
 	uintptr_t slot, base, from, to;
 
-	if (!(slab->flags & US_SLAB_CLEAN) || !c->order ||
-	    c->size > us_page_size || c->rand_step || !pool->nr_full ||
+	if (!may_populate(c, slab) || c->rand_step || !pool->nr_full ||
 	    pop->to || upto == carved)
 		return;
 	slot = (uintptr_t)us_chunk_slot_start(slab);
@@ -512,7 +522,6 @@ static unsigned int alloc_batch(struct kmem_cache *c, void **objs,
 {
 	struct us_slab_pool *pool = us_slab_pool(c, node);
 	unsigned int got = 0, taken;
-
 	struct populate pop = { NULL, NULL };
 
 	us_lock(&pool->lock);
