@@ -74,36 +74,43 @@ static void list_add_cache(struct kmem_cache *c)
 	us_unlock(&list_lock);
 }
 
-struct sweep_state {
-	uint64_t before;	/* idle since before this: give back */
-	uint64_t waiting;	/* bytes still ageing */
-	uint64_t now;
-};
-
-static void reap_one(struct kmem_cache *c, void *arg)
+static inline struct kmem_cache *cache_of(struct us_list *l)
 {
-	struct sweep_state *s = arg;
-
-	us_mag_reap_slots(c, s->now, s->before);
-	us_mag_reap(c, s->before);
-	us_slab_reap(c, s->before, &s->waiting);
-	s->waiting += us_mag_depot_bytes(c);
+	return us_container_of(l, struct kmem_cache, link);
 }
 
 /*
  * The sweep of reclaim.c: give back what every cache and the large-block
- * cache have had idle for the decay period; no lock held.
+ * cache have had idle for the decay period; no lock held.  The CPU slots
+ * go first, a CPU at a time across the caches, so that each CPU is
+ * fenced once (us_mag_reap_cpu_begin()); then the depots and the slabs.
  */
 static uint64_t sweep(uint64_t now)
 {
-	struct sweep_state s = {
-		now >= us_decay_ms ? now - us_decay_ms + 1 : 0, 0, now
-	};
+	/* Idle since before this: given back. */
+	uint64_t before = now >= us_decay_ms ? now - us_decay_ms + 1 : 0;
+	uint64_t waiting = 0;			/* bytes still ageing */
+	struct us_slot_reap r;
+	struct us_list *l;
 
-	us_cache_for_each(reap_one, &s);
-	us_chunk_decommit(s.before, &s.waiting);
-	us_chunk_large_reap(s.before, &s.waiting);
-	return s.waiting;
+	us_lock(&list_lock);
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		us_mag_reap_cpu_begin(&r, i, now, before);
+		for (l = cache_list.next; l != &cache_list; l = l->next)
+			us_mag_reap_cpu_slot(&r, cache_of(l));
+		us_mag_reap_cpu_end(&r);
+	}
+	for (l = cache_list.next; l != &cache_list; l = l->next) {
+		struct kmem_cache *c = cache_of(l);
+
+		us_mag_reap(c, before);
+		us_slab_reap(c, before, &waiting);
+		waiting += us_mag_depot_bytes(c);
+	}
+	us_unlock(&list_lock);
+	us_chunk_decommit(before, &waiting);
+	us_chunk_large_reap(before, &waiting);
+	return waiting;
 }
 
 /* A descriptor: the cache, its CPU slots, then its other nodes' pools. */

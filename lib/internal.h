@@ -164,7 +164,9 @@
  *         then list_lock (cache.c): the list of caches
  *      2. cpu slot locks             (magazine.c) one per CPU per cache;
  *                                    at most one held at a time, except
- *                                    by the fork handler, which takes all
+ *                                    by the fork handler, which takes all,
+ *                                    and the sweep, which holds one CPU's
+ *                                    of many caches under list_lock
  *      3. depot locks                (magazine.c)
  *      4. slab locks                 (slab.c) of a cache; the bootstrap
  *                                    magazine caches' slab locks are
@@ -222,7 +224,10 @@
  *    quarter period, and, where uslab is the process's malloc, from a
  *    helper thread while memory waits, which fork() stops.  The helper
  *    is started only from an allocation: glibc calls free() holding
- *    locks that pthread_create() takes.  Fresh memory is faulted in by
+ *    locks that pthread_create() takes.  A CPU slot whose use has
+ *    stopped for the period gives its magazines back too; the sweep
+ *    closes one CPU's idle slots across every cache and fences that CPU
+ *    once for them all (magazine.c, "Reaping slots").  Fresh memory is faulted in by
  *    the slab layer, not the program, where that is cheaper and wastes
  *    nothing: a cache that has filled a slab faults in the pages of what
  *    it carves from a clean one in one call (slab.c, "Populating"), and

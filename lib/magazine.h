@@ -43,12 +43,35 @@ void us_mag_cache_init(struct kmem_cache *c);
 void us_mag_reap(struct kmem_cache *c, uint64_t before);
 
 /*
- * The sweep (at `now`, ms): drain the CPU slots of c whose counters have
- * not moved since before `before`, to the slabs, as idle since they last
+ * The sweep (at `now`, ms) drains the CPU slots whose counters have not
+ * moved since before `before`, to the slabs, as idle since they last
  * moved.  The depot's reaping alone would leave a CPU that stopped using
- * c holding its two magazines for good, and their objects, scattered over
- * the slabs, keep whole chunks mapped.  Under the cache-list lock.
+ * a cache holding its two magazines for good, and their objects,
+ * scattered over the slabs, keep whole chunks mapped.
+ *
+ * It goes a CPU at a time across every cache, so that a CPU is fenced
+ * once however many of its slots go (magazine.c, "Reaping slots"):
+ * us_mag_reap_cpu_begin(), us_mag_reap_cpu_slot() for each cache, then
+ * us_mag_reap_cpu_end(), all under the cache-list lock, which is what
+ * makes holding many slot locks at once safe.  us_mag_reap_slots() does
+ * the same for one cache.
  */
+#define US_REAP_BATCH 32
+
+struct us_slot_reap {
+	uint64_t now, before;
+	unsigned int cpu;
+	unsigned int n;			/* slots locked and closed */
+	struct {
+		struct kmem_cache *c;
+		uint64_t idle_since;
+	} slot[US_REAP_BATCH];
+};
+
+void us_mag_reap_cpu_begin(struct us_slot_reap *r, unsigned int cpu,
+			   uint64_t now, uint64_t before);
+void us_mag_reap_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c);
+void us_mag_reap_cpu_end(struct us_slot_reap *r);
 void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before);
 
 /* Bytes of objects in c's depot's full magazines (the sweep). */

@@ -144,13 +144,22 @@ bool us_rseq_register_thread(void)
 #endif
 }
 
+static _Atomic uint64_t fences;
+
 void us_rseq_fence(int cpu)
 {
 	int saved = errno;
+
+	atomic_fetch_add_explicit(&fences, 1, memory_order_relaxed);
 
 	if (cpu < 0 ||
 	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 		       MEMBARRIER_CMD_FLAG_CPU, cpu) != 0)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
 	errno = saved;
+}
+
+uint64_t us_rseq_fence_count(void)
+{
+	return atomic_load_explicit(&fences, memory_order_relaxed);
 }

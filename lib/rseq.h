@@ -149,6 +149,9 @@ bool us_rseq_register_thread(void);
 /* Restart every sequence in flight on cpu (all CPUs for -1). */
 void us_rseq_fence(int cpu);
 
+/* The fences made so far (statistics, and the tests). */
+uint64_t us_rseq_fence_count(void);
+
 #if US_RSEQ_FAST
 
 /* The signature before an abort handler, as glibc's <sys/rseq.h> has it. */

@@ -15,6 +15,7 @@
 #include "magazine.h"
 #include "os.h"
 #include "reclaim.h"
+#include "rseq.h"
 #include "slab.h"
 #include "testutil.h"
 
@@ -267,6 +268,95 @@ TEST(a_slot_that_only_allocates_is_not_idle)
 	ck_assert_uint_eq(us_mag_cached(c), 0);
 	for (int i = 0; i < 10; i++)
 		us_mag_free(c, objs[i]);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
+static void pin_to(unsigned int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/*
+ * A sweep that finds many caches idle on a CPU empties their slots there
+ * with one fence of that CPU, not one a cache (magazine.c, "Reaping
+ * slots"): each fence is a membarrier() call and may interrupt the CPU.
+ * The caches fill their slots of CPU 1; the sweeps run on CPU 0.  Where
+ * no sequences run (no rseq, valgrind), nothing is fenced, and the test
+ * still checks that every slot was emptied.
+ */
+TEST(a_sweep_fences_each_cpu_once)
+{
+	enum { CACHES = 20 };
+	struct kmem_cache *c[CACHES];
+	struct timespec tick = { 0, 30 * 1000000L };
+	uint64_t fences;
+	void *objs[8];
+
+	if (getenv("USLAB_REENTER") || us_nr_cpus < 2)
+		return;
+	pin_to(1);
+	for (int i = 0; i < CACHES; i++) {
+		c[i] = make(64);
+		for (int j = 0; j < 8; j++)
+			ck_require((objs[j] = kmem_cache_alloc(c[i], GFP_KERNEL)));
+		for (int j = 0; j < 8; j++)
+			kmem_cache_free(c[i], objs[j]);
+		ck_assert_uint_ge(us_mag_cached(c[i]), 8);
+	}
+	pin_to(0);
+	us_decay_ms = 10;
+	us_reclaim_sweep_now();			/* sees the slots' counters */
+	nanosleep(&tick, NULL);
+	fences = us_rseq_fence_count();
+	us_reclaim_sweep_now();			/* idle since the first: drained */
+	fences = us_rseq_fence_count() - fences;
+	ck_assert_msg(fences <= us_nr_cpus - 1,
+		      "a sweep of %d idle caches made %llu fences", CACHES,
+		      (unsigned long long)fences);
+	for (int i = 0; i < CACHES; i++) {
+		ck_assert_uint_eq(us_mag_cached(c[i]), 0);
+		ck_assert_uint_eq(us_cache_validate(c[i]), 0);
+		kmem_cache_destroy(c[i]);
+	}
+}
+END_TEST
+
+/*
+ * Statistics count what every CPU's slot holds without fencing the CPU:
+ * a monitor reading every cache each second would otherwise interrupt
+ * every CPU at work once per cache.  The count is still exact here,
+ * where no sequence runs meanwhile.
+ */
+TEST(statistics_fence_no_cpu)
+{
+	struct kmem_cache *c = make(64);
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	uint64_t fences;
+	void *objs[8];
+
+	if (us_nr_cpus < 2)
+		return;
+	pin_to(1);
+	for (int j = 0; j < 8; j++)
+		ck_require((objs[j] = kmem_cache_alloc(c, GFP_KERNEL)));
+	for (int j = 0; j < 3; j++)
+		kmem_cache_free(c, objs[j]);
+	pin_to(0);
+	fences = us_rseq_fence_count();
+	ck_assert_int_eq(uslab_cache_stats(c, &st), 0);
+	ck_assert_uint_eq(us_rseq_fence_count(), fences);
+	ck_assert_uint_eq(st.cached_objs, us_mag_cached(c));
+	ck_assert_uint_eq(st.active_objs, 5);
+	for (int j = 3; j < 8; j++)
+		kmem_cache_free(c, objs[j]);
+	ck_assert_int_eq(uslab_cache_stats(c, &st), 0);
+	ck_assert_uint_eq(st.active_objs, 0);
+	ck_assert_uint_eq(us_rseq_fence_count(), fences);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
 }
 END_TEST
