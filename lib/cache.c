@@ -39,6 +39,7 @@
 #include "magazine.h"
 #include "memtool.h"
 #include "node.h"
+#include "os.h"
 #include "reclaim.h"
 #include "report.h"
 #include "tcache.h"
@@ -579,40 +580,57 @@ unsigned int kmem_cache_size(struct kmem_cache *s)
 	return s ? s->object_size : 0;
 }
 
-static uint64_t slabs_held(struct kmem_cache *c)
+/* Bytes in the slabs of every cache; list_lock held. */
+static uint64_t slab_bytes_held(void)
 {
-	struct us_slab_counts sc;
+	uint64_t bytes = 0;
 
-	us_slab_counts(c, &sc);
-	return sc.partial + sc.full + sc.empty;
+	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next) {
+		struct kmem_cache *c = cache_of(l);
+		struct us_slab_counts sc;
+
+		us_slab_counts(c, &sc);
+		bytes += (sc.partial + sc.full + sc.empty) * (uint64_t)c->slab_size;
+	}
+	return bytes;
 }
 
-static void shrink_one(struct kmem_cache *c, void *arg)
-{
-	size_t *released = arg;
-	uint64_t before = slabs_held(c), after;
-
-	us_mag_drain_walking(c);	/* list_lock held */
-	us_slab_reap(c, UINT64_MAX, NULL);
-	after = slabs_held(c);
-	if (before > after)
-		*released += (size_t)(before - after) * c->slab_size;
-}
-
-static void shrink_bootstrap(struct kmem_cache *c, void *arg)
-{
-	if (c->flags & US_CACHE_NOMAGAZINE)
-		shrink_one(c, arg);
-}
-
+/*
+ * As kmem_cache_shrink() of every cache, but a CPU at a time across the
+ * caches, so that each CPU is fenced once, as the sweep does; then the
+ * depots and the slabs, and the bootstrap caches' slabs last, which the
+ * others' magazines went back to.
+ */
 size_t uslab_shrink_all(void)
 {
-	size_t released = 0;
+	uint64_t before, after, now = us_os_now_ms();
+	struct us_slot_reap r;
+	struct us_list *l;
+	size_t released;
 
 	us_tcache_flush_mine();
-	us_cache_for_each(shrink_one, &released);
-	/* Draining freed magazines into caches already shrunk: again. */
-	us_cache_for_each(shrink_bootstrap, &released);
+	us_init();
+	us_lock(&list_lock);
+	before = slab_bytes_held();
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		us_mag_reap_cpu_begin(&r, i, now, 0);
+		for (l = cache_list.next; l != &cache_list; l = l->next)
+			us_mag_empty_cpu_slot(&r, cache_of(l));
+		us_mag_reap_cpu_end(&r);
+	}
+	for (l = cache_list.next; l != &cache_list; l = l->next) {
+		if (!(cache_of(l)->flags & US_CACHE_NOMAGAZINE)) {
+			us_mag_reap(cache_of(l), UINT64_MAX);
+			us_slab_reap(cache_of(l), UINT64_MAX, NULL);
+		}
+	}
+	for (l = cache_list.next; l != &cache_list; l = l->next) {
+		if (cache_of(l)->flags & US_CACHE_NOMAGAZINE)
+			us_slab_reap(cache_of(l), UINT64_MAX, NULL);
+	}
+	after = slab_bytes_held();
+	us_unlock(&list_lock);
+	released = before > after ? (size_t)(before - after) : 0;
 	released += us_chunk_decommit(UINT64_MAX, NULL);
 	return released + us_chunk_large_reap(UINT64_MAX, NULL);
 }

@@ -904,6 +904,23 @@ static void reap_add(struct us_slot_reap *r, struct kmem_cache *c,
 		us_mag_reap_cpu_end(r);
 }
 
+/*
+ * Lock c's slot of r's CPU and add it to r, unless it holds no magazine
+ * (never used, or emptied): then there is nothing to take, and no fence.
+ */
+static void reap_take(struct us_slot_reap *r, struct kmem_cache *c,
+		      uint64_t idle_since)
+{
+	struct us_cpu_slot *slot = &c->cpu[r->cpu];
+
+	us_lock(&slot->lock);
+	if (slot->loaded == &us_mag_sentinel && slot->prev == &us_mag_sentinel) {
+		us_unlock(&slot->lock);
+		return;
+	}
+	reap_add(r, c, idle_since);
+}
+
 void us_mag_reap_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c)
 {
 	struct us_cpu_slot *slot = &c->cpu[r->cpu];
@@ -913,13 +930,13 @@ void us_mag_reap_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c)
 		return;
 	/* Idle for the decay period: its magazines go, as in a drain. */
 	slot->idle_drained = true;
-	us_lock(&slot->lock);
-	if (slot->loaded == &us_mag_sentinel && slot->prev == &us_mag_sentinel) {
-		/* Never used, or emptied: nothing to take, nothing to fence. */
-		us_unlock(&slot->lock);
-		return;
-	}
-	reap_add(r, c, slot->idle_since);
+	reap_take(r, c, slot->idle_since);
+}
+
+void us_mag_empty_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c)
+{
+	if (!(c->flags & US_CACHE_NOMAGAZINE))
+		reap_take(r, c, r->now);
 }
 
 /*
@@ -978,8 +995,7 @@ static void slot_empty_out(struct kmem_cache *c, unsigned int i,
 	struct us_slot_reap r;
 
 	us_mag_reap_cpu_begin(&r, i, idle_since, 0);
-	us_lock(&c->cpu[i].lock);
-	reap_add(&r, c, idle_since);
+	reap_take(&r, c, idle_since);
 	us_mag_reap_cpu_end(&r);
 }
 

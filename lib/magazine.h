@@ -54,7 +54,9 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before);
  * us_mag_reap_cpu_begin(), us_mag_reap_cpu_slot() for each cache, then
  * us_mag_reap_cpu_end(), all under the cache-list lock, which is what
  * makes holding many slot locks at once safe.  us_mag_reap_slots() does
- * the same for one cache.
+ * the same for one cache; us_mag_empty_cpu_slot() in place of
+ * us_mag_reap_cpu_slot() takes a slot's magazines whatever its use, as a
+ * drain does (uslab_shrink_all()), as idle since r's `now`.
  */
 #define US_REAP_BATCH 32
 
@@ -71,6 +73,7 @@ struct us_slot_reap {
 void us_mag_reap_cpu_begin(struct us_slot_reap *r, unsigned int cpu,
 			   uint64_t now, uint64_t before);
 void us_mag_reap_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c);
+void us_mag_empty_cpu_slot(struct us_slot_reap *r, struct kmem_cache *c);
 void us_mag_reap_cpu_end(struct us_slot_reap *r);
 void us_mag_reap_slots(struct kmem_cache *c, uint64_t now, uint64_t before);
 

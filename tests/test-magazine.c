@@ -289,16 +289,13 @@ static void pin_to(unsigned int cpu)
  * no sequences run (no rseq, valgrind), nothing is fenced, and the test
  * still checks that every slot was emptied.
  */
-TEST(a_sweep_fences_each_cpu_once)
+enum { CACHES = 20 };
+
+/* CACHES caches, each with objects in its magazines on CPU 1; on CPU 0. */
+static void fill_slots_of_cpu1(struct kmem_cache **c)
 {
-	enum { CACHES = 20 };
-	struct kmem_cache *c[CACHES];
-	struct timespec tick = { 0, 30 * 1000000L };
-	uint64_t fences;
 	void *objs[8];
 
-	if (getenv("USLAB_REENTER") || us_nr_cpus < 2)
-		return;
 	pin_to(1);
 	for (int i = 0; i < CACHES; i++) {
 		c[i] = make(64);
@@ -309,6 +306,17 @@ TEST(a_sweep_fences_each_cpu_once)
 		ck_assert_uint_ge(us_mag_cached(c[i]), 8);
 	}
 	pin_to(0);
+}
+
+TEST(a_sweep_fences_each_cpu_once)
+{
+	struct kmem_cache *c[CACHES];
+	struct timespec tick = { 0, 30 * 1000000L };
+	uint64_t fences;
+
+	if (getenv("USLAB_REENTER") || us_nr_cpus < 2)
+		return;
+	fill_slots_of_cpu1(c);
 	us_decay_ms = 10;
 	us_reclaim_sweep_now();			/* sees the slots' counters */
 	nanosleep(&tick, NULL);
@@ -321,6 +329,34 @@ TEST(a_sweep_fences_each_cpu_once)
 	for (int i = 0; i < CACHES; i++) {
 		ck_assert_uint_eq(us_mag_cached(c[i]), 0);
 		ck_assert_uint_eq(us_cache_validate(c[i]), 0);
+		kmem_cache_destroy(c[i]);
+	}
+}
+END_TEST
+
+/* The same for uslab_shrink_all(), which malloc_trim() calls. */
+TEST(shrinking_every_cache_fences_each_cpu_once)
+{
+	struct kmem_cache *c[CACHES];
+	uint64_t fences;
+
+	if (us_nr_cpus < 2)
+		return;
+	fill_slots_of_cpu1(c);
+	fences = us_rseq_fence_count();
+	ck_assert_uint_gt(uslab_shrink_all(), 0);
+	fences = us_rseq_fence_count() - fences;
+	ck_assert_msg(fences <= us_nr_cpus - 1,
+		      "shrinking %d caches made %llu fences", CACHES,
+		      (unsigned long long)fences);
+	for (int i = 0; i < CACHES; i++) {
+		struct uslab_cache_stats st = {
+			.version = USLAB_CACHE_STATS_VERSION
+		};
+
+		ck_assert_uint_eq(us_mag_cached(c[i]), 0);
+		ck_assert_int_eq(uslab_cache_stats(c[i], &st), 0);
+		ck_assert_uint_eq(st.slabs, 0);
 		kmem_cache_destroy(c[i]);
 	}
 }
