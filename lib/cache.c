@@ -590,7 +590,8 @@ static uint64_t slab_bytes_held(void)
 		struct us_slab_counts sc;
 
 		us_slab_counts(c, &sc);
-		bytes += (sc.partial + sc.full + sc.empty) * (uint64_t)c->slab_size;
+		bytes += (uint64_t)(sc.partial + sc.full + sc.empty) *
+			 c->slab_size;
 	}
 	return bytes;
 }

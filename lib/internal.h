@@ -227,12 +227,13 @@
  *    locks that pthread_create() takes.  A CPU slot whose use has
  *    stopped for the period gives its magazines back too; the sweep
  *    closes one CPU's idle slots across every cache and fences that CPU
- *    once for them all (magazine.c, "Reaping slots").  Fresh memory is faulted in by
- *    the slab layer, not the program, where that is cheaper and wastes
- *    nothing: a cache that has filled a slab faults in the pages of what
- *    it carves from a clean one in one call (slab.c, "Populating"), and
- *    its clean slab of one page brings in the free slots after it, which
- *    age as freed ones do (chunk.c, "Populating ahead").
+ *    once for them all (magazine.c, "Reaping slots").  Fresh memory is
+ *    faulted in by the slab layer, not the program, where that is
+ *    cheaper and wastes nothing: a cache that has filled a slab faults
+ *    in the pages of what it carves from a clean one in one call
+ *    (slab.c, "Populating"), and its clean slab of one page brings in
+ *    the free slots after it, which age as freed ones do (chunk.c,
+ *    "Populating ahead").
  *
  * 12. Callouts (callout.h).  uslab calls out of itself in a few places,
  *    into code that may allocate, free or run the program's code; each

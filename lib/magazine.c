@@ -968,7 +968,8 @@ void us_mag_reap_cpu_end(struct us_slot_reap *r)
 		for (int k = 0; k < 2; k++) {
 			if (m[i][k] == &us_mag_sentinel)
 				continue;
-			mag_flush_idle(r->slot[i].c, m[i][k], r->slot[i].idle_since);
+			mag_flush_idle(r->slot[i].c, m[i][k],
+				       r->slot[i].idle_since);
 			mag_delete(m[i][k]);
 		}
 	}
