@@ -111,6 +111,40 @@ struct order_pool {
 };
 
 static struct us_lock page_lock = US_LOCK_INIT;
+
+/*
+ * fork() and the windows.  Three paths hold memory outside every
+ * structure with no lock held: us_chunk_decommit() keeps slots out of
+ * the free map while their pages go, large_cache_trim() keeps freed
+ * large chunks off the list while they are unmapped, and populating
+ * ahead keeps slots out of the free map while they are faulted in.  A
+ * child forked then would never have them again.  So each such window
+ * is counted in `windows`; us_chunk_fork_wait(), which the fork handler
+ * calls before it takes any lock, sets fork_pending and waits until none
+ * is open, and none opens until us_chunk_fork_done().  Each side stores
+ * its own flag and then reads the other's, sequentially consistent, so
+ * one of them always sees the other (Dekker's pattern).  A window needs
+ * only page_lock or large_lock, which the fork handler takes later, and
+ * opens no other window (magazine.c's, for one) inside it.
+ */
+static _Atomic unsigned int windows;
+static _Atomic bool fork_pending;
+
+/* Open a window, unless a fork is pending: then false. */
+static bool window_open(void)
+{
+	atomic_fetch_add(&windows, 1);
+	if (likely(!atomic_load(&fork_pending)))
+		return true;
+	atomic_fetch_sub_explicit(&windows, 1, memory_order_release);
+	return false;
+}
+
+static void window_close(void)
+{
+	atomic_fetch_sub_explicit(&windows, 1, memory_order_release);
+}
+
 /* Per node, then per slot order. */
 static struct order_pool pools[US_MAX_NODES][US_SLAB_MAX_ORDER + 1];
 
@@ -434,10 +468,13 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node,
 	}
 	slot_take_locked(pool, ch, slot);
 	/* The pool has no dirty slot: every free slot of ch is clean. */
-	if (clean && ahead && order == 0)
+	if (clean && ahead && order == 0 && window_open()) {
 		extra = ahead_take_locked(pool, ch, slot + 1,
 					  (uint32_t)(US_AHEAD_BYTES >>
 						     ch->slab_shift) - 1);
+		if (!extra)
+			window_close();
+	}
 	us_unlock(&page_lock);
 
 	if (extra) {
@@ -452,6 +489,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node,
 			slot_put_dirty_locked(ch, i, now);
 		}
 		us_unlock(&page_lock);
+		window_close();
 		us_reclaim_note((uint64_t)extra << ch->slab_shift);
 		clean = false;		/* resident now */
 	}
@@ -665,6 +703,9 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 		struct us_chunk *found = NULL;
 		unsigned int n = 0;
 
+		/* A fork is pending: the rest waits for the next sweep. */
+		if (!window_open())
+			break;
 		/* A chunk with expired dirty slots: take them all. */
 		us_lock(&page_lock);
 		if (unlikely(!pools_ready))
@@ -689,6 +730,7 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 				for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++)
 					kept += pools[nd][o].ndirty << (us_page_shift + o);
 			us_unlock(&page_lock);
+			window_close();
 			break;
 		}
 		/*
@@ -704,6 +746,7 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 				us_list_del(&found->link);
 			chunk_destroy_locked(found);
 			us_unlock(&page_lock);
+			window_close();
 			count_returned(bytes);
 			released += bytes;
 			continue;
@@ -721,6 +764,7 @@ uint64_t us_chunk_decommit(uint64_t before, uint64_t *waiting)
 		}
 		chunk_maybe_idle_locked(found);
 		us_unlock(&page_lock);
+		window_close();
 	}
 	if (waiting)
 		*waiting += kept;
@@ -912,6 +956,8 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 	uint64_t given = 0;
 
 	us_list_init(&doomed);
+	if (!window_open())
+		return;			/* a fork is pending: later */
 	us_lock(&large_lock);
 	while ((oldest = large_oldest_idle(&large_free, before))) {
 		us_list_del(&oldest->free_link);
@@ -931,6 +977,7 @@ static void large_cache_trim(uint64_t before, uint64_t *released,
 		given += ch->map_len;
 		large_unmap(ch);
 	}
+	window_close();
 	if (released)
 		*released += given;
 }
@@ -1354,6 +1401,20 @@ unsigned int us_chunk_validate(void)
 out:
 	us_unlock(&page_lock);
 	return problems;
+}
+
+void us_chunk_fork_wait(void)
+{
+	atomic_store(&fork_pending, true);
+	while (atomic_load(&windows))
+		us_os_yield();
+}
+
+void us_chunk_fork_done(bool child)
+{
+	if (child)
+		atomic_store_explicit(&windows, 0, memory_order_relaxed);
+	atomic_store_explicit(&fork_pending, false, memory_order_release);
 }
 
 void us_chunk_fork_prepare(void)

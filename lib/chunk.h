@@ -241,6 +241,14 @@ unsigned int us_chunk_locks_held(void);
 /* Number of problems found in the page layer's structures (tests). */
 unsigned int us_chunk_validate(void);
 
+/*
+ * fork(): us_chunk_fork_wait(), before any lock is taken, waits until no
+ * window of the page layer is open (memory held outside every structure
+ * with no lock held: chunk.c) and keeps new ones from opening until
+ * us_chunk_fork_done(), in the parent or the child.
+ */
+void us_chunk_fork_wait(void);
+void us_chunk_fork_done(bool child);
 void us_chunk_fork_prepare(void);
 void us_chunk_fork_parent(void);
 void us_chunk_fork_child(void);

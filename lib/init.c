@@ -23,6 +23,7 @@
 #include "bug.h"
 #include "callout.h"
 #include "cache.h"
+#include "chunk.h"
 #include "cpu.h"
 #include "debug.h"
 #include "failslab.h"
@@ -43,6 +44,7 @@ static void fork_prepare(void)
 {
 	us_reclaim_fork_prepare();	/* outermost: stops the helper */
 	us_mag_fork_wait();		/* no object in flight, before any lock */
+	us_chunk_fork_wait();		/* no slot or mapping in flight either */
 	us_lock(&init_lock);
 	us_kmalloc_fork_prepare();
 	us_cache_fork_prepare();
@@ -57,6 +59,7 @@ static void fork_parent(void)
 	us_cache_fork_parent();
 	us_kmalloc_fork_parent();
 	us_unlock(&init_lock);
+	us_chunk_fork_done(false);
 	us_mag_fork_done(false);
 	us_reclaim_fork_parent();
 }
@@ -69,6 +72,7 @@ static void fork_child(void)
 	us_cache_fork_child();
 	us_kmalloc_fork_child();
 	us_lock_reset(&init_lock);
+	us_chunk_fork_done(true);
 	us_mag_fork_done(true);
 	us_reclaim_fork_child();
 }

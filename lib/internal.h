@@ -196,8 +196,10 @@
  *    never inherits a lock held by a thread that no longer exists.  Nor
  *    objects that such a thread held between two locks: before taking
  *    any lock, the handler waits until no slow path has objects in
- *    flight outside every structure (magazine.c), and keeps new ones
- *    from starting until the fork is done.
+ *    flight outside every structure (magazine.c), and no slots or
+ *    mappings are being decommitted, unmapped or faulted in outside the
+ *    page layer's structures (chunk.c), and keeps new ones from
+ *    starting until the fork is done.
  *
  * 9. Bootstrap.  Cache descriptors and magazines are objects of uslab's
  *    own caches ("kmem_cache", "uslab-mag-N"), which are static, have no

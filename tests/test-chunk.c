@@ -130,6 +130,52 @@ TEST(a_growing_cache_s_slot_brings_the_next_clean_slots_in)
 END_TEST
 
 /*
+ * While a fork is pending (us_chunk_fork_wait() to us_chunk_fork_done()),
+ * nothing leaves the page layer's structures with no lock held: no slot
+ * is decommitted, no cached large block unmapped, no slot populated
+ * ahead.  A child forked meanwhile would never have them again.
+ */
+TEST(nothing_leaves_the_page_layer_while_a_fork_is_pending)
+{
+	struct us_slab *s, *t, *u;
+	size_t cached;
+	char *l, *p;
+
+	us_chunk_decommit(UINT64_MAX, NULL);
+	us_chunk_large_reap(UINT64_MAX, NULL);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(), 0);
+	t = us_chunk_slot_alloc(0, 0, false);	/* resident, then freed */
+	p = us_chunk_slot_start(t);
+	us_mem_open(p, us_page_size);
+	memset(p, 0x5a, us_page_size);
+	us_chunk_slot_free(t);
+	l = us_chunk_large_alloc(1u << 20, 0, false, -1);
+	ck_assert_ptr_nonnull(l);
+	us_chunk_large_free(us_chunk_lookup(l));
+	cached = us_chunk_large_cached_bytes();
+	ck_assert_uint_ge(cached, 1u << 20);
+
+	us_chunk_fork_wait();
+	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), 0);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(), us_page_size);
+	ck_assert_uint_eq(us_chunk_large_reap(UINT64_MAX, NULL), 0);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), cached);
+	s = us_chunk_slot_alloc(0, 0, false);	/* takes the resident one */
+	ck_assert_ptr_eq(s, t);
+	u = us_chunk_slot_alloc(0, 0, true);	/* clean, brings in none */
+	ck_assert(u->flags & US_SLAB_CLEAN);
+	ck_assert_uint_eq(us_chunk_resident_free_bytes(), 0);
+	us_chunk_fork_done(false);
+
+	us_chunk_slot_free(s);
+	ck_assert_uint_eq(us_chunk_decommit(UINT64_MAX, NULL), us_page_size);
+	ck_assert_uint_ge(us_chunk_large_reap(UINT64_MAX, NULL), 1u << 20);
+	us_chunk_slot_free(u);
+	ck_assert_uint_eq(us_chunk_validate(), 0);
+}
+END_TEST
+
+/*
  * Slots populated ahead that no slab takes age as freed ones do: kept
  * for the decay period, then given back.  A cache not growing brings
  * in nothing.
