@@ -81,26 +81,42 @@ static inline struct kmem_cache *cache_of(struct us_list *l)
 }
 
 /*
+ * Every CPU's slots, a CPU at a time across the caches, so that each CPU
+ * is fenced once (us_mag_reap_cpu_begin()): those idle since before
+ * `before` (the sweep), or all of them, as idle since now (shrinking).
+ * list_lock held.
+ */
+static void reap_slots_locked(uint64_t now, uint64_t before, bool all)
+{
+	struct us_slot_reap r;
+
+	for (unsigned int i = 0; i < us_nr_cpus; i++) {
+		us_mag_reap_cpu_begin(&r, i, now, before);
+		for (struct us_list *l = cache_list.next; l != &cache_list;
+		     l = l->next) {
+			if (all)
+				us_mag_empty_cpu_slot(&r, cache_of(l));
+			else
+				us_mag_reap_cpu_slot(&r, cache_of(l));
+		}
+		us_mag_reap_cpu_end(&r);
+	}
+}
+
+/*
  * The sweep of reclaim.c: give back what every cache and the large-block
  * cache have had idle for the decay period; no lock held.  The CPU slots
- * go first, a CPU at a time across the caches, so that each CPU is
- * fenced once (us_mag_reap_cpu_begin()); then the depots and the slabs.
+ * go first (reap_slots_locked()), then the depots and the slabs.
  */
 static uint64_t sweep(uint64_t now)
 {
 	/* Idle since before this: given back. */
 	uint64_t before = now >= us_decay_ms ? now - us_decay_ms + 1 : 0;
 	uint64_t waiting = 0;			/* bytes still ageing */
-	struct us_slot_reap r;
 	struct us_list *l;
 
 	us_lock(&list_lock);
-	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		us_mag_reap_cpu_begin(&r, i, now, before);
-		for (l = cache_list.next; l != &cache_list; l = l->next)
-			us_mag_reap_cpu_slot(&r, cache_of(l));
-		us_mag_reap_cpu_end(&r);
-	}
+	reap_slots_locked(now, before, false);
 	for (l = cache_list.next; l != &cache_list; l = l->next) {
 		struct kmem_cache *c = cache_of(l);
 
@@ -604,8 +620,7 @@ static uint64_t slab_bytes_held(void)
  */
 size_t uslab_shrink_all(void)
 {
-	uint64_t before, after, now = us_os_now_ms();
-	struct us_slot_reap r;
+	uint64_t before, after;
 	struct us_list *l;
 	size_t released;
 
@@ -613,12 +628,7 @@ size_t uslab_shrink_all(void)
 	us_init();
 	us_lock(&list_lock);
 	before = slab_bytes_held();
-	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		us_mag_reap_cpu_begin(&r, i, now, 0);
-		for (l = cache_list.next; l != &cache_list; l = l->next)
-			us_mag_empty_cpu_slot(&r, cache_of(l));
-		us_mag_reap_cpu_end(&r);
-	}
+	reap_slots_locked(us_os_now_ms(), 0, true);
 	for (l = cache_list.next; l != &cache_list; l = l->next) {
 		if (!(cache_of(l)->flags & US_CACHE_NOMAGAZINE)) {
 			us_mag_reap(cache_of(l), UINT64_MAX);

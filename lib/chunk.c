@@ -130,19 +130,19 @@ static struct us_lock page_lock = US_LOCK_INIT;
 static _Atomic unsigned int windows;
 static _Atomic bool fork_pending;
 
+static void window_close(void)
+{
+	atomic_fetch_sub_explicit(&windows, 1, memory_order_release);
+}
+
 /* Open a window, unless a fork is pending: then false. */
 static bool window_open(void)
 {
 	atomic_fetch_add(&windows, 1);
 	if (likely(!atomic_load(&fork_pending)))
 		return true;
-	atomic_fetch_sub_explicit(&windows, 1, memory_order_release);
+	window_close();
 	return false;
-}
-
-static void window_close(void)
-{
-	atomic_fetch_sub_explicit(&windows, 1, memory_order_release);
 }
 
 /* Per node, then per slot order. */
