@@ -295,6 +295,42 @@ static void print_trailer(struct kmem_cache *c, struct us_slab *slab,
 }
 
 /*
+ * The kernel's memchr_inv(): the first of len bytes at start that is not
+ * value, or NULL.  Every check of a debug object reads its poison and red
+ * zones whole, on each allocation and free, so the bytes are compared
+ * eight at a time between the aligned ends; the loads stay inside the
+ * range, which is all that memcheck and the sanitizers allow.
+ */
+static unsigned char *first_not(unsigned char *start, int value, size_t len)
+{
+	const uint64_t pattern = 0x0101010101010101ull * (unsigned char)value;
+	unsigned char *p = start, *end = start + len;
+
+	while (p < end && ((uintptr_t)p & 7))
+		if (*p++ != (unsigned char)value)
+			return p - 1;
+	for (; end - p >= 32; p += 32) {
+		uint64_t w[4];
+
+		memcpy(w, p, sizeof(w));
+		if (((w[0] ^ pattern) | (w[1] ^ pattern) | (w[2] ^ pattern) |
+		     (w[3] ^ pattern)) != 0)
+			break;
+	}
+	for (; end - p >= 8; p += 8) {
+		uint64_t w;
+
+		memcpy(&w, p, sizeof(w));
+		if (w != pattern)
+			break;
+	}
+	for (; p < end; p++)
+		if (*p != (unsigned char)value)
+			return p;
+	return NULL;
+}
+
+/*
  * SLUB's check_bytes_and_report(): are len bytes at start all value?  If
  * not, report the damaged range, restore it, and return false.
  */
@@ -302,14 +338,9 @@ static bool check_bytes(struct kmem_cache *c, struct us_slab *slab,
 			void *obj, const char *what, unsigned char *start,
 			int value, size_t len)
 {
-	unsigned char *fault = NULL, *end = start + len;
+	unsigned char *fault = first_not(start, value, len), *end = start + len;
 	char head[96];
 
-	for (size_t i = 0; i < len; i++)
-		if (start[i] != (unsigned char)value) {
-			fault = start + i;
-			break;
-		}
 	if (!fault)
 		return true;
 	while (end > fault && end[-1] == (unsigned char)value)

@@ -253,6 +253,67 @@ TEST(write_after_free_is_caught_when_handed_out_again)
 }
 END_TEST
 
+/*
+ * The poison check reads a free object eight bytes at a time: each
+ * report must still name the first damaged byte and the last, wherever
+ * they fall against the words (the offsets are from the object, which is
+ * 8-byte aligned), for damage one byte long and several.
+ */
+static const struct { long from, to; } scan_damage[] = {
+	{ 0, 0 }, { 7, 7 }, { 8, 8 }, { 31, 31 }, { 32, 32 }, { 33, 33 },
+	{ 100, 100 }, { 197, 197 }, { 198, 198 }, { 5, 20 }, { 30, 70 },
+	{ 190, 198 },
+};
+#define SCAN_N (sizeof(scan_damage) / sizeof(scan_damage[0]))
+#define SCAN_SIZE 200		/* poison 0..198, the end poison at 199 */
+
+struct scan_case {
+	size_t i;		/* into scan_damage */
+	FILE *where;		/* the child's damaged range, as %p-%p */
+};
+
+static void poison_scan(void *arg)
+{
+	/* ASan's run (ASAN_CATCHES_FIRST) passes none: it stops at poke(). */
+	static const struct scan_case asan_run = { 0, NULL };
+	const struct scan_case *sc = arg ? arg : &asan_run;
+	struct kmem_cache *c = kmem_cache_create("scan", SCAN_SIZE, 0,
+						 SLAB_POISON, NULL);
+	unsigned char *p = make_one(c), *keep = make_one(c);
+	long from = scan_damage[sc->i].from, to = scan_damage[sc->i].to;
+
+	kmem_cache_free(c, p);
+	for (long b = from; b <= to; b++)
+		poke(p, b, 0x5a);
+	fprintf(sc->where, "%p-%p", (void *)(p + from), (void *)(p + to));
+	fflush(sc->where);
+	kmem_cache_shrink(c);
+	kmem_cache_free(c, keep);
+	_exit(0);
+}
+
+TEST(the_poison_check_names_the_first_and_last_damaged_byte)
+{
+	ASAN_CATCHES_FIRST(poison_scan);
+	for (size_t i = 0; i < SCAN_N; i++) {
+		struct scan_case sc = { i, tmpfile() };
+		struct captured cap;
+		char range[80] = "", want[96];
+
+		ck_assert_ptr_nonnull(sc.where);
+		run_repairing(poison_scan, &sc, &cap,
+			      "BUG scan: Poison overwritten");
+		rewind(sc.where);
+		ck_assert_ptr_nonnull(fgets(range, sizeof(range), sc.where));
+		fclose(sc.where);
+		snprintf(want, sizeof(want), "INFO: %s @offset=", range);
+		expect_in(&cap, want);
+		expect_in(&cap, "First byte 0x5a instead of 0x6b");
+		ck_assert_uint_eq(count_of(cap.out, "Poison overwritten"), 1);
+	}
+}
+END_TEST
+
 static void poison_at_shrink(void *arg)
 {
 	struct kmem_cache *c = kmem_cache_create("ps", 100, 0, SLAB_POISON,
