@@ -269,11 +269,16 @@ static void large_unmap(struct us_chunk *ch)
 	us_os_unmap(ch->map_base, len);
 }
 
+/*
+ * The pools of the nodes there are (us_node_init() ran before any chunk
+ * is made): every walk stops at us_nr_nodes, and the table's rows beyond
+ * stay untouched, so a process's start faults in one page of it, not six.
+ */
 static void pools_init_locked(void)
 {
 	US_ASSERT_HELD(&page_lock);
 
-	for (unsigned int n = 0; n < US_MAX_NODES; n++) {
+	for (unsigned int n = 0; n < us_nr_nodes; n++) {
 		for (unsigned int o = 0; o <= US_SLAB_MAX_ORDER; o++) {
 			us_list_init(&pools[n][o].chunks);
 			us_list_init(&pools[n][o].dirty);
@@ -433,6 +438,7 @@ struct us_slab *us_chunk_slot_alloc(unsigned int order, unsigned int node,
 	uint32_t slot, extra = 0;
 	bool clean = false;
 
+	US_ASSERT(node < us_nr_nodes);
 	us_lock(&page_lock);
 	if (unlikely(!pools_ready))
 		pools_init_locked();
