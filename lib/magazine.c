@@ -1167,8 +1167,10 @@ void us_mag_fork_prepare_depot(struct kmem_cache *c)
 
 /*
  * After fork, both sides: every slot was closed, then every CPU fenced
- * (cache.c), so the sequences' counts are settled; write them back and
- * open the slots again.
+ * (cache.c), so the sequences' tops are settled, and nothing between
+ * the close and here reads a magazine's count: open the slots on their
+ * tops again, with no write-back (us_mag_slot_reopen()), so that the
+ * handlers write the descriptors' lines and no magazine's page.
  */
 void us_mag_fork_parent(struct kmem_cache *c)
 {
@@ -1176,8 +1178,8 @@ void us_mag_fork_parent(struct kmem_cache *c)
 		return;
 	us_unlock(&c->depot.lock);
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		us_mag_slot_sync(&c->cpu[i]);
-		us_mag_unlock(&c->cpu[i]);
+		us_mag_slot_reopen(&c->cpu[i]);
+		us_unlock(&c->cpu[i].lock);
 	}
 }
 
@@ -1187,8 +1189,7 @@ void us_mag_fork_child(struct kmem_cache *c)
 		return;
 	us_lock_reset(&c->depot.lock);
 	for (unsigned int i = 0; i < us_nr_cpus; i++) {
-		us_mag_slot_sync(&c->cpu[i]);
-		us_mag_slot_open(&c->cpu[i]);
+		us_mag_slot_reopen(&c->cpu[i]);
 		us_lock_reset(&c->cpu[i].lock);
 	}
 }

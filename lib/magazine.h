@@ -133,6 +133,23 @@ static inline void us_mag_slot_open(struct us_cpu_slot *slot)
 	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
 }
 
+/*
+ * Open again a slot that was closed with no write-back, as the fork
+ * handlers close every slot: top is still the sequences' own, so only
+ * base and end go back.  The loaded magazine is read, not written: after
+ * fork() a write to it would cost a copy-on-write fault of its page, in
+ * the parent and in the child, for every slot of every cache.
+ */
+static inline void us_mag_slot_reopen(struct us_cpu_slot *slot)
+{
+	struct us_mag *m = slot->loaded;
+
+	if (!us_mag_slots_live())
+		return;
+	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
+}
+
 /* Open the slot again and unlock it. */
 static inline void us_mag_unlock(struct us_cpu_slot *slot)
 {
