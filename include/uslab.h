@@ -1192,13 +1192,14 @@ USLAB_EXPORT struct kmem_cache *uslab_kmalloc_cache(size_t size);
  *
  * libuslab-malloc serves malloc() from finer classes than kmalloc()'s
  * (see uslab-malloc(7)): the kmalloc-N caches where the sizes agree,
- * and caches named malloc-N between them, made on its first call.  This
- * names the one that serves @size, for uslab_cache_stats().
+ * and caches named malloc-N between them, each made on the first malloc()
+ * of its sizes.  This names the one that serves @size, for
+ * uslab_cache_stats(), and makes it if no malloc() has reached it yet.
  *
  * Context: any thread.
  * Return: the cache; NULL with errno EINVAL if @size is 0 or is served
- * by the large path, or with errno ENOENT if no malloc() has run on
- * uslab yet.
+ * by the large path, with errno ENOENT if no malloc() has run on uslab
+ * yet, or with errno ENOMEM if the cache cannot be made now.
  */
 USLAB_EXPORT struct kmem_cache *uslab_malloc_cache(size_t size);
 

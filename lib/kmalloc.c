@@ -67,30 +67,58 @@ static inline unsigned int kmalloc_index(size_t size)
 	return us_ilog2(size - 1);	/* 256 -> 7, ... 65536 -> 15 */
 }
 
+/*
+ * The kmalloc-N caches are made at start-up, as the kernel's are: a
+ * slabinfo reader finds every one.  One that could not be made then is
+ * made on its first use.
+ */
+static struct kmem_cache *kmalloc_class_locked(unsigned int i)
+{
+	struct kmem_cache *c;
+	unsigned int size = kmalloc_sizes[i];
+	unsigned int align = US_IS_POWER_OF_2(size) ? size
+			     : (size & 63) == 0 ? 64u : 32u;
+	char name[24];
+
+	US_ASSERT_HELD(&kmalloc_lock);
+	c = atomic_load_explicit(&kmalloc_caches[i], memory_order_relaxed);
+	if (c)
+		return c;
+	us_format(name, sizeof(name), "kmalloc-%u", size);
+	c = us_cache_create(name, size, align, US_CACHE_KMALLOC, NULL);
+	if (c)
+		atomic_store_explicit(&kmalloc_caches[i], c,
+				      memory_order_release);
+	return c;
+}
+
+/*
+ * kmalloc class i's cache, made if it is not yet; NULL with errno ENOMEM
+ * if it cannot be made now (a later call tries again).
+ */
+static struct kmem_cache *kmalloc_class(unsigned int i)
+{
+	struct kmem_cache *c =
+		atomic_load_explicit(&kmalloc_caches[i], memory_order_acquire);
+
+	if (likely(c))
+		return c;
+	us_init();
+	us_lock(&kmalloc_lock);
+	c = kmalloc_class_locked(i);
+	us_unlock(&kmalloc_lock);
+	return c;
+}
+
 void us_kmalloc_init(void)
 {
 	if (likely(atomic_load_explicit(&kmalloc_ready, memory_order_acquire)))
 		return;
 	us_init();
 	us_lock(&kmalloc_lock);
-	for (unsigned int i = 0; i < NR_KMALLOC; i++) {
-		unsigned int size = kmalloc_sizes[i];
-		unsigned int align = US_IS_POWER_OF_2(size) ? size
-				     : (size & 63) == 0 ? 64u : 32u;
-		char name[24];
-		struct kmem_cache *c;
-
-		if (atomic_load_explicit(&kmalloc_caches[i], memory_order_relaxed))
-			continue;
-		us_format(name, sizeof(name), "kmalloc-%u", size);
-		c = us_cache_create(name, size, align, US_CACHE_KMALLOC, NULL);
-		if (!c) {
-			/* Out of memory at start-up: kmalloc retries later. */
-			us_unlock(&kmalloc_lock);
-			return;
-		}
-		atomic_store_explicit(&kmalloc_caches[i], c, memory_order_release);
-	}
+	for (unsigned int i = 0; i < NR_KMALLOC; i++)
+		if (!kmalloc_class_locked(i))
+			break;	/* out of memory: made on first use */
 	atomic_store_explicit(&kmalloc_ready, true, memory_order_release);
 	us_unlock(&kmalloc_lock);
 }
@@ -143,33 +171,47 @@ void us_malloc_init(void)
 {
 	if (likely(atomic_load_explicit(&malloc_ready, memory_order_acquire)))
 		return;
-	us_kmalloc_init();
-	if (!atomic_load_explicit(&kmalloc_ready, memory_order_acquire))
-		return;
-	us_lock(&kmalloc_lock);
-	for (unsigned int i = 0; i < US_MALLOC_CLASSES; i++) {
-		size_t size = us_malloc_class_size(i);
-		struct kmem_cache *c = kmalloc_caches[kmalloc_index(size)];
-		char name[24];
-
-		if (atomic_load_explicit(&us_malloc_caches[i], memory_order_relaxed))
-			continue;
-		if (kmalloc_sizes[kmalloc_index(size)] != size) {
-			us_format(name, sizeof(name), "malloc-%zu", size);
-			c = us_cache_create(name, (unsigned int)size, 16,
-					    US_CACHE_KMALLOC, NULL);
-			if (!c) {
-				/* Out of memory: malloc takes kmalloc's. */
-				us_unlock(&kmalloc_lock);
-				return;
-			}
-		}
-		atomic_store_explicit(&us_malloc_caches[i], c, memory_order_release);
-	}
+	us_init();
 	atomic_store_explicit(&malloc_ready, true, memory_order_release);
-	us_unlock(&kmalloc_lock);
 	/* uslab is the process's malloc: its helper may allocate. */
 	us_reclaim_allow_helper(US_RECLAIM_IS_MALLOC);
+}
+
+/*
+ * The malloc-N caches are made on first use, each under kmalloc_lock: a
+ * process makes only the classes its sizes reach (a shell about 12 of
+ * the 41), and a descriptor it does not make is neither faulted in at
+ * start-up nor written by the fork handlers, in the parent and in the
+ * child, at every fork().
+ */
+struct kmem_cache *us_malloc_class_cache(unsigned int i)
+{
+	struct kmem_cache *c =
+		atomic_load_explicit(&us_malloc_caches[i], memory_order_acquire);
+	size_t size = us_malloc_class_size(i);
+	unsigned int k = kmalloc_index(size);
+	char name[24];
+
+	if (likely(c))
+		return c;
+	us_init();
+	us_lock(&kmalloc_lock);
+	c = atomic_load_explicit(&us_malloc_caches[i], memory_order_relaxed);
+	if (c)
+		goto out;
+	if (kmalloc_sizes[k] == size) {
+		c = kmalloc_class_locked(k);
+	} else {
+		us_format(name, sizeof(name), "malloc-%zu", size);
+		c = us_cache_create(name, (unsigned int)size, 16,
+				    US_CACHE_KMALLOC, NULL);
+	}
+	if (c)
+		atomic_store_explicit(&us_malloc_caches[i], c,
+				      memory_order_release);
+out:
+	us_unlock(&kmalloc_lock);
+	return c;
 }
 
 void us_kmalloc_fork_prepare(void)
@@ -243,9 +285,7 @@ US_COLD static void *kmalloc_slow(size_t size, gfp_t flags, int node)
 	if (size > US_KMALLOC_MAX_CACHE_SIZE)
 		return large_alloc(size, 0, flags, node);
 	for (unsigned int attempt = 0;; attempt++) {
-		us_kmalloc_init();
-		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
-					 memory_order_acquire);
+		c = kmalloc_class(kmalloc_index(size));
 		if (c)
 			return us_cache_alloc_node(c, flags, node);
 		errno = ENOMEM;
@@ -682,13 +722,11 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 	 * layout); else the large path, which takes any alignment.
 	 */
 	class = US_MAX(size, align);
-	us_kmalloc_init();
 	if (class <= US_KMALLOC_MAX_CACHE_SIZE) {
 		struct kmem_cache *c;
 
 		class = (size_t)1 << (us_ilog2(class - 1) + 1);
-		c = atomic_load_explicit(&kmalloc_caches[kmalloc_index(class)],
-					 memory_order_acquire);
+		c = kmalloc_class(kmalloc_index(class));
 		if (c && c->align >= align)
 			return kmalloc(class, flags);
 	}
@@ -697,17 +735,15 @@ void *uslab_kmalloc_aligned(size_t size, size_t align, gfp_t flags)
 
 struct kmem_cache *uslab_malloc_cache(size_t size)
 {
-	struct kmem_cache *c;
-
 	if (size == 0 || size > US_KMALLOC_MAX_CACHE_SIZE) {
 		errno = EINVAL;
 		return NULL;
 	}
-	c = atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
-				 memory_order_acquire);
-	if (!c)
+	if (!atomic_load_explicit(&malloc_ready, memory_order_acquire)) {
 		errno = ENOENT;
-	return c;
+		return NULL;
+	}
+	return us_malloc_class_cache((unsigned int)us_malloc_class(size));
 }
 
 struct kmem_cache *uslab_kmalloc_cache(size_t size)
@@ -716,9 +752,7 @@ struct kmem_cache *uslab_kmalloc_cache(size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	us_kmalloc_init();
-	return atomic_load_explicit(&kmalloc_caches[kmalloc_index(size)],
-				    memory_order_acquire);
+	return kmalloc_class(kmalloc_index(size));
 }
 
 /* The names the tagging macros of <uslab.h> call. */

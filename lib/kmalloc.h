@@ -37,8 +37,8 @@ void us_kmalloc_fork_child(void);
  * 1152, 1280, ... 8192, 10240, ... 65536.
  * A class whose size is a kmalloc class is that kmalloc-N cache; the
  * others are caches of their own, "malloc-N", 16-byte aligned, made by
- * us_malloc_init() on libuslab-malloc's first call, so that a program on
- * the kernel API alone never has them.
+ * us_malloc_class_cache() on the first malloc() of their sizes, so that
+ * a program on the kernel API alone never has them.
  */
 #define US_MALLOC_CLASSES 57
 
@@ -50,8 +50,14 @@ extern US_SHARED struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];
  */
 void us_kmalloc_reenter(enum us_callout where, struct kmem_cache *c);
 
-/* Make the malloc classes (and the kmalloc ones); once. */
+/* libuslab-malloc's first call: uslab is the process's malloc. */
 US_SHARED void us_malloc_init(void);
+
+/*
+ * The cache of malloc class i, made if it is not yet; NULL with errno
+ * ENOMEM if it cannot be made now (a later call tries again).
+ */
+US_SHARED struct kmem_cache *us_malloc_class_cache(unsigned int i);
 
 /* The malloc class of a size from 1 to US_KMALLOC_MAX_CACHE_SIZE. */
 static inline size_t us_malloc_class(size_t size)

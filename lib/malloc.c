@@ -72,11 +72,12 @@ static inline size_t nonzero(size_t size)
 /*
  * libuslab-malloc's copies of libuslab's private variables (US_PRIV in
  * internal.h) and of its table of class caches: read without the GOT.
- * All are set once by libuslab and never change, and are copied by
- * copy_privates() after us_malloc_init(), the rseq offset before the
- * CPU bound, and the classes last (released), so that a thread that
- * finds a class finds the rest; until then the copies read 0 and NULL,
- * and the calls take the slow paths, which fill them.
+ * All are set once by libuslab and never change.  copy_privates(), after
+ * us_malloc_init(), copies the variables, the rseq offset before the CPU
+ * bound; copy_class(), after a class is made on its first malloc(), its
+ * cache, released, so that a thread that finds a class finds the rest.
+ * Until then the copies read 0 and NULL, and the calls take the slow
+ * paths, which fill them.
  */
 US_LOCAL ptrdiff_t us_rseq_offset_mc;
 US_LOCAL uint32_t us_rseq_cpus_mc;
@@ -105,20 +106,22 @@ static void copy_privates(void)
 	us_rseq_enabled_mc = us_rseq_enabled;
 	us_rseq_offset_mc = us_rseq_offset;
 	__atomic_store_n(&us_rseq_cpus_mc, us_rseq_cpus, __ATOMIC_RELEASE);
-	/*
-	 * Profiling malloc's call sites (USLAB_ALLOCINFO): no class for the
-	 * fast path, so that every call reaches the slow path, which counts.
-	 */
-	if (us_tag_malloc_on)
+}
+
+/*
+ * Class i's cache c, for the fast path, and for the sizes of small[] that
+ * fall in it.  Not while malloc's call sites are counted
+ * (USLAB_ALLOCINFO): with no class for the fast path, every call reaches
+ * the slow path, which counts.
+ */
+static void copy_class(unsigned int i, struct kmem_cache *c)
+{
+	if (us_tag_malloc_on || __atomic_load_n(&classes[i], __ATOMIC_RELAXED))
 		return;
-	for (size_t i = 0; i < US_MALLOC_CLASSES; i++)
-		__atomic_store_n(&classes[i],
-				 atomic_load_explicit(&us_malloc_caches[i],
-						      memory_order_acquire),
-				 __ATOMIC_RELEASE);
-	for (size_t i = 1; i <= SMALL_MAX / 8; i++)
-		__atomic_store_n(&small[i], classes[us_malloc_class(i * 8)],
-				 __ATOMIC_RELEASE);
+	__atomic_store_n(&classes[i], c, __ATOMIC_RELEASE);
+	for (size_t j = 1; j <= SMALL_MAX / 8; j++)
+		if (us_malloc_class(j * 8) == i)
+			__atomic_store_n(&small[j], c, __ATOMIC_RELEASE);
 }
 
 /*
@@ -178,8 +181,9 @@ static inline void *counted(void *p, const void *ra)
 }
 
 /*
- * malloc() of 0, of a large size, before the classes exist, or of any
- * size while malloc's call sites are counted: for the call at ra.
+ * malloc() of 0, of a large size, of a size whose class is not made or
+ * copied yet, or of any size while malloc's call sites are counted: for
+ * the call at ra.
  */
 static __attribute__((noinline)) void *malloc_slow(size_t size, const void *ra)
 {
@@ -190,8 +194,9 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, const void *ra)
 		return counted(UNCOUNTED(kmalloc(size, GFP_KERNEL)), ra);
 	us_malloc_init();
 	copy_privates();
-	c = atomic_load_explicit(&us_malloc_caches[us_malloc_class(size)],
-				 memory_order_acquire);
+	c = us_malloc_class_cache((unsigned int)us_malloc_class(size));
+	if (c)
+		copy_class((unsigned int)us_malloc_class(size), c);
 	return counted(c ? us_mag_alloc(c) : UNCOUNTED(kmalloc(size, GFP_KERNEL)),
 		       ra);
 }

@@ -56,6 +56,60 @@ static uint64_t malloc_allocs(size_t size)
 	return st.allocs;
 }
 
+/* Has uslab_slabinfo() a row of this cache? */
+static bool has_cache_row(const char *name)
+{
+	char *buf = NULL, *s;
+	size_t len = 0, n = strlen(name);
+	FILE *f = open_memstream(&buf, &len);
+	bool found = false;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(uslab_slabinfo(f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	s = buf;
+	while (s && *s && !found) {
+		found = strncmp(s, name, n) == 0 && s[n] == ' ';
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	free(buf);
+	return found;
+}
+
+/*
+ * A malloc-N cache is made on the first malloc() of its sizes, not at
+ * start-up: a process makes the classes its sizes reach, and a
+ * descriptor it does not make is neither faulted in nor written by
+ * every fork()'s handlers.  The test takes a large class that nothing
+ * in this process has used yet (one must be left, else every class was
+ * made up front), allocates from it, and finds it made.
+ */
+TEST(a_malloc_class_is_made_on_its_first_malloc)
+{
+	static const size_t sizes[] = { 57344, 49152, 40960, 28672, 24576,
+					20480, 14336, 12288, 10240 };
+	char name[32];
+	size_t size = 0;
+	void *p;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && !size; i++) {
+		snprintf(name, sizeof(name), "malloc-%zu", sizes[i]);
+		if (!has_cache_row(name))
+			size = sizes[i];
+	}
+	ck_assert_msg(size, "every large malloc class was made before its "
+			    "first malloc()");
+	ck_assert_ptr_nonnull(p = malloc(size - 100));
+	ck_assert_msg(has_cache_row(name), "no %s after a malloc(%zu)", name,
+		      size - 100);
+	ck_assert_uint_eq(ksize(p), size);
+	ck_assert_uint_eq(kmem_cache_size(uslab_malloc_cache(size)), size);
+	free(p);
+}
+END_TEST
+
 TEST(uslab_serves_this_process)
 {
 	uint64_t before = malloc_allocs(64), after;
