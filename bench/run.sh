@@ -32,6 +32,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH:=$here/uslab-bench}"
+: "${FORK_BENCH:=$here/fork-bench}"
 : "${RUNSTAT:=$here/../tests/runstat}"
 : "${USLAB_MALLOC:=$here/../lib/.libs/libuslab-malloc.so}"
 runs=5 only="" callgrind=0 svg=""
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$runs" -ge 5 ] || runs=5
-for f in "$BENCH" "$RUNSTAT" "$USLAB_MALLOC"; do
+for f in "$BENCH" "$FORK_BENCH" "$RUNSTAT" "$USLAB_MALLOC"; do
 	[ -e "$f" ] || { echo "missing $f: run make bench"; exit 1; }
 done
 
@@ -81,7 +82,8 @@ for p in jemalloc tcmalloc mimalloc; do
 	fi
 done
 
-# workload table: name | uslab-bench arguments | metric | has a kmem form
+# workload table: name | uslab-bench arguments (or @fork-bench and its
+# own) | metric | has a kmem form
 workloads='pair-16|pair MODE 16|ns_per_pair|yes
 pair-64|pair MODE 64|ns_per_pair|yes
 pair-256|pair MODE 256|ns_per_pair|yes
@@ -99,7 +101,8 @@ heap|heap malloc 10000000|ns_per_op|no
 large|large malloc 1000|us_per_op|no
 rss-return|rss-return malloc|idle_pct_of_peak|no
 grow|grow malloc|ns_per_object|no
-churn|churn malloc|us_per_thread|no'
+churn|churn malloc|us_per_thread|no
+fork|@fork-bench 2000|us_per_fork|no'
 
 selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 # Workloads 1-5 of the targets, for the summary line.
@@ -117,8 +120,10 @@ one() {
 	*) pre=$(peer_lib "$a") ;;
 	esac
 	norseq=; [ "$a" = uslab-norseq ] && norseq=1
+	prog=$BENCH
+	[ "$1" = @fork-bench ] && { prog=$FORK_BENCH; shift; }
 	env LD_PRELOAD="$pre" ${norseq:+GLIBC_TUNABLES=glibc.pthread.rseq=0} \
-		RUNSTAT_OUT="$tmp/stat" "$RUNSTAT" "$BENCH" "$@"
+		RUNSTAT_OUT="$tmp/stat" "$RUNSTAT" "$prog" "$@"
 }
 
 if [ "$callgrind" = 1 ]; then

@@ -94,7 +94,7 @@ __thread struct alloc_tag *uslab_current_alloc_tag
 
 _Atomic uint32_t us_tag_state;
 
-static struct us_lock tag_lock = US_LOCK_INIT;
+static struct us_lock tag_lock US_FORK_STATE = US_LOCK_INIT;
 static _Atomic(struct site *) sites;		/* [tag_lock] to set */
 static struct pair *counters;			/* [tag_lock] to set */
 static struct ra_slot *ra_sites;		/* [tag_lock] to set, add */

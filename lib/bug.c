@@ -28,7 +28,7 @@
 #define RULE_DASH "-----------------------------------------------------------------------------"
 #define STACK_MAX 16		/* frames in a report's own stack trace */
 
-static struct us_lock report_lock = US_LOCK_INIT;
+static struct us_lock report_lock US_FORK_STATE = US_LOCK_INIT;
 bool us_bug_abort_always;
 
 /* The calling thread's id, once known (gettid_now()). */

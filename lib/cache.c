@@ -47,7 +47,7 @@
 
 #define NOFAIL_ATTEMPTS 10
 
-static struct us_lock list_lock = US_LOCK_INIT;
+static struct us_lock list_lock US_FORK_STATE = US_LOCK_INIT;
 static struct us_list cache_list = { &cache_list, &cache_list };
 static struct kmem_cache kmem_cache_boot;
 

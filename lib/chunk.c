@@ -110,7 +110,7 @@ struct order_pool {
 	uint64_t ndirty;		/* dirty free slots */
 };
 
-static struct us_lock page_lock = US_LOCK_INIT;
+static struct us_lock page_lock US_FORK_STATE = US_LOCK_INIT;
 
 /*
  * fork() and the windows.  Three paths hold memory outside every
@@ -127,8 +127,8 @@ static struct us_lock page_lock = US_LOCK_INIT;
  * only page_lock or large_lock, which the fork handler takes later, and
  * opens no other window (magazine.c's, for one) inside it.
  */
-static _Atomic unsigned int windows;
-static _Atomic bool fork_pending;
+static _Atomic unsigned int windows US_FORK_STATE;
+static _Atomic bool fork_pending US_FORK_STATE;
 
 static void window_close(void)
 {
@@ -161,7 +161,7 @@ static _Atomic uint64_t dirty_reused;	/* [page] slot bytes taken dirty */
 static _Atomic uint64_t resident_free;	/* [page] bytes of dirty free slots */
 
 /* Around LSan's root-region calls; see "Locking" above. */
-static struct us_lock roots_lock = US_LOCK_INIT;
+static struct us_lock roots_lock US_FORK_STATE = US_LOCK_INIT;
 
 static void roots_add(const void *p, size_t len)
 {
@@ -199,7 +199,7 @@ static void count_returned(size_t len)
 }
 
 /* Freed large mappings kept for reuse, newest first. */
-static struct us_lock large_lock = US_LOCK_INIT;
+static struct us_lock large_lock US_FORK_STATE = US_LOCK_INIT;
 static struct us_list large_free = { &large_free, &large_free }; /* [large] */
 static size_t large_free_bytes;		/* [large] */
 /*

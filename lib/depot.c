@@ -33,7 +33,7 @@ struct record {
 	void *frames[];
 };
 
-static struct us_lock depot_lock = US_LOCK_INIT;
+static struct us_lock depot_lock US_FORK_STATE = US_LOCK_INIT;
 static _Atomic(char *) region;		/* [depot_lock] to set */
 static _Atomic size_t used;		/* bytes; [depot_lock] to add */
 static _Atomic uint64_t nstacks;	/* [depot_lock] to add */

@@ -38,7 +38,7 @@
 #include "stats.h"
 
 _Atomic bool us_initialized;
-static struct us_lock init_lock = US_LOCK_INIT;
+static struct us_lock init_lock US_FORK_STATE = US_LOCK_INIT;
 
 static void fork_prepare(void)
 {

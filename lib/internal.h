@@ -327,6 +327,17 @@ __attribute__((noreturn, cold)) void us_assert_fail(const char *cond, const char
  */
 #define US_ASSERT_HELD(l) US_ASSERT(us_lock_is_held(l))
 #define US_NOINLINE __attribute__((noinline))
+
+/*
+ * On a variable the fork handlers write after fork() (the locks they
+ * take, the windows' counts): a line of its own, in one section with
+ * every other such variable.  The first write to a page after fork()
+ * copies it, in the parent and in the child, so state spread over each
+ * module's data cost a page fault per module on each side of every
+ * fork(); gathered, it costs one or two.  Only for global state that is
+ * not hot for reading beside what a fork writes.
+ */
+#define US_FORK_STATE __attribute__((section("uslab_fork"), aligned(US_CACHE_LINE)))
 /*
  * The _noprof() name of an exported allocating call (<uslab.h>'s
  * allocation profiling): the same function, under the kernel's second

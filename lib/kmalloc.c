@@ -53,7 +53,7 @@ static const uint8_t size_index[24] = {
 };
 
 static struct kmem_cache *_Atomic kmalloc_caches[NR_KMALLOC];
-static struct us_lock kmalloc_lock = US_LOCK_INIT;
+static struct us_lock kmalloc_lock US_FORK_STATE = US_LOCK_INIT;
 static _Atomic bool kmalloc_ready;
 
 struct kmem_cache *_Atomic us_malloc_caches[US_MALLOC_CLASSES];

@@ -468,7 +468,7 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
 static struct {
 	_Atomic uint32_t open;
 } __attribute__((aligned(US_CACHE_LINE))) in_flight[FLIGHT_SLOTS];
-static _Atomic uint32_t forks_waiting;	/* futex word */
+static _Atomic uint32_t forks_waiting US_FORK_STATE;	/* futex word */
 
 static unsigned int flight_begin(void)
 {
@@ -510,10 +510,17 @@ void us_mag_fork_wait(void)
 void us_mag_fork_done(bool child)
 {
 	if (child) {
-		/* Only this thread is left, in no window. */
+		/*
+		 * Only this thread is left, in no window.  A count is left
+		 * nonzero only by a thread that opened and was closing again
+		 * for the fork; the others are not written, which would copy
+		 * their pages (US_FORK_STATE).
+		 */
 		for (unsigned int i = 0; i < FLIGHT_SLOTS; i++)
-			atomic_store_explicit(&in_flight[i].open, 0,
-					      memory_order_relaxed);
+			if (atomic_load_explicit(&in_flight[i].open,
+						 memory_order_relaxed))
+				atomic_store_explicit(&in_flight[i].open, 0,
+						      memory_order_relaxed);
 		atomic_store_explicit(&forks_waiting, 0, memory_order_release);
 		return;
 	}

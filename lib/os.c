@@ -305,7 +305,8 @@ static uint64_t mix64(uint64_t z)
  * cache asks for a secret, and a syscall apiece showed in the start-up of
  * short-lived processes.  A forked child draws a seed of its own.
  */
-static _Atomic uint64_t seed, counter;
+static _Atomic uint64_t seed US_FORK_STATE;
+static _Atomic uint64_t counter;
 
 void us_os_fork_child(void)
 {

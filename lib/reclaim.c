@@ -112,11 +112,11 @@ static us_reclaim_sweep_fn sweep_fn;
 static us_reclaim_held_fn held_fn;
 static _Atomic uint64_t next_sweep;	/* ms: when the sweep is due */
 static _Atomic uint64_t waiting;	/* bytes waiting to age out, about */
-static _Atomic bool sweeping;		/* a sweep is running */
+static _Atomic bool sweeping US_FORK_STATE;	/* a sweep is running */
 
 enum { HELPER_NONE, HELPER_RUNNING, HELPER_FAILED };
 
-static struct us_lock helper_lock = US_LOCK_INIT;
+static struct us_lock helper_lock US_FORK_STATE = US_LOCK_INIT;
 static _Atomic int helper_state;	/* [helper_lock] to change */
 static pthread_t helper_tid;		/* [helper_lock] */
 static _Atomic uint32_t helper_wake;	/* futex word: bumped to wake it */

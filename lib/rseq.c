@@ -144,7 +144,7 @@ bool us_rseq_register_thread(void)
 #endif
 }
 
-static _Atomic uint64_t fences;
+static _Atomic uint64_t fences US_FORK_STATE;	/* the fork handler fences */
 
 void us_rseq_fence(int cpu)
 {
