@@ -49,7 +49,7 @@
 
 static struct us_lock list_lock US_FORK_STATE = US_LOCK_INIT;
 static struct us_list cache_list = { &cache_list, &cache_list };
-static struct kmem_cache kmem_cache_boot;
+static struct kmem_cache kmem_cache_boot US_FORK_STATE;	/* magazine.c */
 
 /* For uslabtop (anchor.h); exported by the version script. */
 __attribute__((visibility("default"), used))

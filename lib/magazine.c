@@ -79,8 +79,10 @@
 struct us_mag us_mag_sentinel = { NULL, 0, 0, 0, NULL };
 
 #define NR_MAG_CACHES 6
-static struct kmem_cache mag_cache_6, mag_cache_14, mag_cache_30,
-	mag_cache_62, mag_cache_126, mag_cache_254;
+/* US_FORK_STATE: the fork handlers lock and unlock their slab pools. */
+static struct kmem_cache mag_cache_6 US_FORK_STATE, mag_cache_14 US_FORK_STATE,
+	mag_cache_30 US_FORK_STATE, mag_cache_62 US_FORK_STATE,
+	mag_cache_126 US_FORK_STATE, mag_cache_254 US_FORK_STATE;
 static struct kmem_cache *const mag_caches[NR_MAG_CACHES] = {
 	&mag_cache_6,  &mag_cache_14,  &mag_cache_30,
 	&mag_cache_62, &mag_cache_126, &mag_cache_254,
@@ -469,6 +471,14 @@ static struct {
 	_Atomic uint32_t open;
 } __attribute__((aligned(US_CACHE_LINE))) in_flight[FLIGHT_SLOTS];
 static _Atomic uint32_t forks_waiting US_FORK_STATE;	/* futex word */
+/*
+ * Threads asleep on forks_waiting, so that the end of a fork wakes them
+ * only if there are any: a program with one thread makes no futex call
+ * at each fork().  Each side changes its own word, then reads the
+ * other's, sequentially consistent, so that a sleeper the forker does
+ * not see finds forks_waiting changed and does not sleep.
+ */
+static _Atomic uint32_t fork_sleepers US_FORK_STATE;
 
 static unsigned int flight_begin(void)
 {
@@ -483,7 +493,11 @@ static unsigned int flight_begin(void)
 			return i;
 		atomic_fetch_sub_explicit(&in_flight[i].open, 1,
 					  memory_order_release);
+		atomic_fetch_add_explicit(&fork_sleepers, 1,
+					  memory_order_seq_cst);
 		us_os_futex_wait(&forks_waiting, forks, 0);
+		atomic_fetch_sub_explicit(&fork_sleepers, 1,
+					  memory_order_relaxed);
 	}
 }
 
@@ -521,11 +535,15 @@ void us_mag_fork_done(bool child)
 						 memory_order_relaxed))
 				atomic_store_explicit(&in_flight[i].open, 0,
 						      memory_order_relaxed);
+		if (atomic_load_explicit(&fork_sleepers, memory_order_relaxed))
+			atomic_store_explicit(&fork_sleepers, 0,
+					      memory_order_relaxed);
 		atomic_store_explicit(&forks_waiting, 0, memory_order_release);
 		return;
 	}
-	atomic_fetch_sub_explicit(&forks_waiting, 1, memory_order_release);
-	us_os_futex_wake(&forks_waiting, INT_MAX);
+	atomic_fetch_sub_explicit(&forks_waiting, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&fork_sleepers, memory_order_seq_cst))
+		us_os_futex_wake(&forks_waiting, INT_MAX);
 }
 
 /* ------------------------------------------------------------ slow paths */

@@ -66,7 +66,7 @@ struct us_tcache {
 
 enum { TC_NONE, TC_READY, TC_MAKING, TC_GONE };
 
-static struct kmem_cache tcache_boot;
+static struct kmem_cache tcache_boot US_FORK_STATE;	/* magazine.c */
 static struct kmem_cache *slot_cache[US_TCACHE_SLOTS];	/* by tc_index */
 static uint32_t slot_limit[US_TCACHE_SLOTS];		/* rounds kept */
 static _Atomic uint32_t next_index = 1;
