@@ -201,6 +201,15 @@
  *    page layer's structures (chunk.c), and keeps new ones from
  *    starting until the fork is done.
  *
+ *    What fork() costs is the pages the handlers write after it: each
+ *    is copied with a fault, in the parent and in the child, at every
+ *    fork() of a shell or a make.  So they write as few as they can:
+ *    the slots open again on the tops they kept, writing no magazine
+ *    (magazine.h); the global state they write sits in one section
+ *    (US_FORK_STATE); a malloc class exists only once a malloc() has
+ *    reached it (kmalloc.c).  What is left is a line or three of each
+ *    cache's descriptor (its locks), and bench/fork-bench measures it.
+ *
  * 9. Bootstrap.  Cache descriptors and magazines are objects of uslab's
  *    own caches ("kmem_cache", "uslab-mag-N"), which are static, have no
  *    magazines (US_CACHE_NOMAGAZINE) and go straight to their slabs.
