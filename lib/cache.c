@@ -418,7 +418,7 @@ void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 	return us_cache_alloc_node(s, flags, node);
 }
 
-void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+US_FAST_ENTRY void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
 	if (likely(s && us_gfp_fast(flags)))
 		return us_mag_alloc(s);
@@ -527,7 +527,7 @@ US_COLD static void free_slow(struct kmem_cache *s, void *objp)
 	us_bug_invalid_pointer(s, s->name, objp, "not the start of an object");
 }
 
-void kmem_cache_free(struct kmem_cache *s, void *objp)
+US_FAST_ENTRY void kmem_cache_free(struct kmem_cache *s, void *objp)
 {
 	if (unlikely(!us_cache_free_of(s, objp)))
 		free_slow(s, objp);

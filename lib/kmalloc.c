@@ -295,7 +295,7 @@ US_COLD static void *kmalloc_slow(size_t size, gfp_t flags, int node)
 	}
 }
 
-void *kmalloc(size_t size, gfp_t flags)
+US_FAST_ENTRY void *kmalloc(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < US_KMALLOC_MAX_CACHE_SIZE &&
 		   us_gfp_fast(flags))) {
@@ -437,7 +437,7 @@ static inline void kfree_as(const void *p, const char *who)
 		kfree_slow(p, who);
 }
 
-void kfree(const void *objp)
+US_FAST_ENTRY void kfree(const void *objp)
 {
 	kfree_as(objp, "kfree");
 }

@@ -219,12 +219,12 @@ static inline __attribute__((always_inline)) void *malloc_at(size_t size,
 	return malloc_slow(size, ra);
 }
 
-MALLOC_EXPORT void *malloc(size_t size)
+MALLOC_EXPORT US_FAST_ENTRY void *malloc(size_t size)
 {
 	return malloc_at(size, CALLER);
 }
 
-MALLOC_EXPORT void free(void *p)
+MALLOC_EXPORT US_FAST_ENTRY void free(void *p)
 {
 	if (unlikely(!us_cache_free_any(p)))
 		kfree(p);	/* NULL, a large block, or a report */
