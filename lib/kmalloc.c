@@ -93,21 +93,29 @@ static struct kmem_cache *kmalloc_class_locked(unsigned int i)
 }
 
 /*
- * kmalloc class i's cache, made if it is not yet; NULL with errno ENOMEM
- * if it cannot be made now (a later call tries again).
+ * The cache *slot holds, made by make(i) under kmalloc_lock if it is not
+ * yet; NULL with errno ENOMEM if it cannot be made now (a later call
+ * tries again).  make() looks at *slot again under the lock.
  */
-static struct kmem_cache *kmalloc_class(unsigned int i)
+static struct kmem_cache *
+class_made(struct kmem_cache *_Atomic *slot,
+	   struct kmem_cache *(*make)(unsigned int), unsigned int i)
 {
-	struct kmem_cache *c =
-		atomic_load_explicit(&kmalloc_caches[i], memory_order_acquire);
+	struct kmem_cache *c = atomic_load_explicit(slot, memory_order_acquire);
 
 	if (likely(c))
 		return c;
 	us_init();
 	us_lock(&kmalloc_lock);
-	c = kmalloc_class_locked(i);
+	c = make(i);
 	us_unlock(&kmalloc_lock);
 	return c;
+}
+
+/* kmalloc class i's cache, as class_made(). */
+static struct kmem_cache *kmalloc_class(unsigned int i)
+{
+	return class_made(&kmalloc_caches[i], kmalloc_class_locked, i);
 }
 
 void us_kmalloc_init(void)
@@ -184,21 +192,17 @@ void us_malloc_init(void)
  * start-up nor written by the fork handlers, in the parent and in the
  * child, at every fork().
  */
-struct kmem_cache *us_malloc_class_cache(unsigned int i)
+static struct kmem_cache *malloc_class_locked(unsigned int i)
 {
-	struct kmem_cache *c =
-		atomic_load_explicit(&us_malloc_caches[i], memory_order_acquire);
 	size_t size = us_malloc_class_size(i);
 	unsigned int k = kmalloc_index(size);
+	struct kmem_cache *c;
 	char name[24];
 
-	if (likely(c))
-		return c;
-	us_init();
-	us_lock(&kmalloc_lock);
+	US_ASSERT_HELD(&kmalloc_lock);
 	c = atomic_load_explicit(&us_malloc_caches[i], memory_order_relaxed);
 	if (c)
-		goto out;
+		return c;
 	if (kmalloc_sizes[k] == size) {
 		c = kmalloc_class_locked(k);
 	} else {
@@ -209,9 +213,12 @@ struct kmem_cache *us_malloc_class_cache(unsigned int i)
 	if (c)
 		atomic_store_explicit(&us_malloc_caches[i], c,
 				      memory_order_release);
-out:
-	us_unlock(&kmalloc_lock);
 	return c;
+}
+
+struct kmem_cache *us_malloc_class_cache(unsigned int i)
+{
+	return class_made(&us_malloc_caches[i], malloc_class_locked, i);
 }
 
 void us_kmalloc_fork_prepare(void)
@@ -231,6 +238,7 @@ void us_kmalloc_fork_child(void)
 
 static void *large_alloc(size_t size, size_t align, gfp_t flags, int node)
 {
+	us_init();	/* the node count and the page layer, on a first call */
 	if ((flags & __GFP_THISNODE) && node == NUMA_NO_NODE)
 		node = (int)us_node_current();
 	if (!us_node_valid(node) || us_nr_nodes == 1)

@@ -117,6 +117,30 @@ static inline void us_mag_slot_sync(struct us_cpu_slot *slot)
 	slot->loaded->rounds = (uint32_t)(slot->top - slot->loaded->objs);
 }
 
+/* Base and end of a live slot back on its loaded magazine m. */
+static inline void us_mag_slot_bounds(struct us_cpu_slot *slot,
+				      struct us_mag *m)
+{
+	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
+}
+
+/*
+ * Open again a slot whose top is still the sequences' own: only base and
+ * end go back.  The fork handlers close every slot with no write-back and
+ * open it so: the loaded magazine is read, not written, since after
+ * fork() a write to it would cost a copy-on-write fault of its page, in
+ * the parent and in the child, for every slot of every cache.
+ */
+static inline void us_mag_slot_reopen(struct us_cpu_slot *slot)
+{
+	struct us_mag *m = slot->loaded;
+
+	if (!us_mag_slots_live())
+		return;
+	us_mag_slot_bounds(slot, m);
+}
+
 /*
  * Open the slot to the sequences on its loaded magazine: top first, so
  * that a sequence, which loads base or end before top (rseq.h), finds
@@ -129,25 +153,7 @@ static inline void us_mag_slot_open(struct us_cpu_slot *slot)
 	if (!us_mag_slots_live())
 		return;
 	__atomic_store_n(&slot->top, m->objs + m->rounds, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
-	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
-}
-
-/*
- * Open again a slot that was closed with no write-back, as the fork
- * handlers close every slot: top is still the sequences' own, so only
- * base and end go back.  The loaded magazine is read, not written: after
- * fork() a write to it would cost a copy-on-write fault of its page, in
- * the parent and in the child, for every slot of every cache.
- */
-static inline void us_mag_slot_reopen(struct us_cpu_slot *slot)
-{
-	struct us_mag *m = slot->loaded;
-
-	if (!us_mag_slots_live())
-		return;
-	__atomic_store_n(&slot->base, m->objs, __ATOMIC_RELEASE);
-	__atomic_store_n(&slot->end, m->objs + m->capacity, __ATOMIC_RELEASE);
+	us_mag_slot_bounds(slot, m);
 }
 
 /* Open the slot again and unlock it. */

@@ -188,15 +188,17 @@ static inline void *counted(void *p, const void *ra)
 static __attribute__((noinline)) void *malloc_slow(size_t size, const void *ra)
 {
 	struct kmem_cache *c;
+	unsigned int class;
 
 	size = nonzero(size);
 	if (size > KMALLOC_MAX_CACHE_SIZE)
 		return counted(UNCOUNTED(kmalloc(size, GFP_KERNEL)), ra);
 	us_malloc_init();
 	copy_privates();
-	c = us_malloc_class_cache((unsigned int)us_malloc_class(size));
+	class = (unsigned int)us_malloc_class(size);
+	c = us_malloc_class_cache(class);
 	if (c)
-		copy_class((unsigned int)us_malloc_class(size), c);
+		copy_class(class, c);
 	return counted(c ? us_mag_alloc(c) : UNCOUNTED(kmalloc(size, GFP_KERNEL)),
 		       ra);
 }
