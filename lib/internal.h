@@ -122,7 +122,11 @@
  *    objects), so a 64 KiB class does not pin what 1,000 objects of a
  *    64-byte class would; when its lock is contended often within a
  *    second, the depot raises the capacity of the magazines it makes
- *    (Bonwick's magazine resizing), up to US_MAG_GROW_BYTES.
+ *    (Bonwick's magazine resizing), up to US_MAG_GROW_BYTES.  A cache's
+ *    first magazine is smaller (US_MAG_FIRST_ROUNDS), since most caches
+ *    of a short process never need more, and its second has the full
+ *    capacity: in a process that lives a few milliseconds, the pages
+ *    its magazines are written on are a cost of their own.
  *
  * 5. Slabs and how a pointer finds its slab.  Chunks are CHUNK_SIZE
  *    aligned, so chunk = (p - 1) & ~CHUNK_MASK.  (Minus one, so that a

@@ -31,11 +31,23 @@
  * freed, lie scattered over every slab, so a program that frees
  * everything would keep every chunk it ever used mapped.
  *
- * Sizes are in bytes, not objects: a magazine starts with
+ * Sizes are in bytes, not objects: a cache in use has magazines of
  * US_MAG_START_BYTES of objects (at least one, at most
  * US_MAG_MAX_ROUNDS), so that a magazine of a 64 KiB class pins what one
- * of a 64-byte class does, and grows with contention up to
+ * of a 64-byte class does, and they grow with contention up to
  * US_MAG_GROW_BYTES.
+ *
+ * A new cache's first magazine is smaller, US_MAG_FIRST_ROUNDS, and the
+ * next one made has the full capacity (depot_capacity_to_make_locked()).
+ * Most caches of a short process (a shell's child, a tool a script runs)
+ * hold a few objects for its whole life, and a 2 KiB magazine each,
+ * written when first loaded, cost a page fault per two classes
+ * (bench/README.md, "Starting a process").  A cache that outgrows its
+ * first magazine makes a second one, a full one, on its next refill or
+ * trade, and the first is freed when it reaches the depot empty, as
+ * magazines of a capacity that contention has since grown are.  One
+ * step, so that no working set of a few dozen objects is left swapping
+ * between two small magazines.
  *
  * The fast paths (magazine.h) pop and push `loaded`.  The slow paths
  * below first try `prev`, then the depot, then the slabs.  They drop the
@@ -119,6 +131,13 @@ struct kmem_cache *us_mag_boot_cache(unsigned int i)
 	return i < NR_MAG_CACHES ? mag_caches[i] : NULL;
 }
 
+/* The capacity of c's magazines once it is in use. */
+static unsigned int full_capacity(const struct kmem_cache *c)
+{
+	return US_MAX(1u, US_MIN(US_MAG_MAX_ROUNDS,
+				 (unsigned int)(US_MAG_START_BYTES / c->size)));
+}
+
 /* How many full magazines of this capacity fit US_DEPOT_MAX_BYTES. */
 static uint32_t depot_max_full(const struct kmem_cache *c, unsigned int capacity)
 {
@@ -171,10 +190,9 @@ void us_mag_cache_init(struct kmem_cache *c)
 {
 	struct us_depot *d = &c->depot;
 
-	/* A magazine holds about US_MAG_START_BYTES of objects. */
+	/* Small until it is in use (depot_capacity_to_make_locked()). */
 	memset(d, 0, sizeof(*d));
-	d->capacity = US_MAX(1u, US_MIN(US_MAG_MAX_ROUNDS,
-					(unsigned int)(US_MAG_START_BYTES / c->size)));
+	d->capacity = US_MIN(full_capacity(c), US_MAG_FIRST_ROUNDS);
 	d->max_full = depot_max_full(c, d->capacity);
 	d->window_start = us_os_now_ms();
 
@@ -230,6 +248,26 @@ static struct us_mag *depot_pop_full_locked(struct us_depot *d)
 		us_stat_add(&d->full_taken, 1);
 	}
 	return m;
+}
+
+/*
+ * The capacity of a magazine about to be made for c; depot locked.  The
+ * first is small; making a second is the sign that the cache needs more,
+ * and from it on every one has the full capacity, set before it is made,
+ * so that the depot keeps it as one of the current capacity.
+ */
+static unsigned int depot_capacity_to_make_locked(struct kmem_cache *c)
+{
+	struct us_depot *d = &c->depot;
+
+	US_ASSERT_HELD(&d->lock);
+
+	if (d->made_first && d->capacity < full_capacity(c)) {
+		d->capacity = full_capacity(c);
+		d->max_full = depot_max_full(c, d->capacity);
+	}
+	d->made_first = true;
+	return d->capacity;
 }
 
 /* An empty magazine of the current capacity from the depot, or NULL. */
@@ -357,7 +395,7 @@ static struct us_mag *depot_get_empty(struct kmem_cache *c)
 
 	depot_lock(c);
 	m = depot_pop_empty_locked(d, &stale);
-	capacity = d->capacity;
+	capacity = m ? 0 : depot_capacity_to_make_locked(c);
 	depot_unlock(c);
 	mag_delete_list(stale);
 	if (!m)
@@ -421,7 +459,7 @@ struct us_mag *us_mag_new_empty(struct kmem_cache *c)
 	unsigned int capacity;
 
 	us_lock(&c->depot.lock);
-	capacity = c->depot.capacity;
+	capacity = depot_capacity_to_make_locked(c);
 	us_unlock(&c->depot.lock);
 	return mag_new(capacity);
 }
@@ -708,10 +746,10 @@ static void free_to_depot_locked(struct kmem_cache *c, struct us_cpu_slot *slot,
 		/* Both full (or the sentinel): trade prev for an empty. */
 		full = slot->prev == &us_mag_sentinel ? NULL : slot->prev;
 		depot_lock(c);
-		capacity = d->capacity;
 		m = depot_pop_empty_locked(d, &stale);
 		if (m && full && depot_push_full_locked(d, full))
 			full = NULL;
+		capacity = m ? 0 : depot_capacity_to_make_locked(c);
 		depot_unlock(c);
 		if (m) {
 			slot->prev = slot->loaded;

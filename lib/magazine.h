@@ -16,8 +16,10 @@
 /* Magazines are 64 to 2048 bytes: up to 252 rounds. */
 #define US_MAG_MAX_ROUNDS 252
 
-/* A new cache's magazines hold about this many bytes of objects ... */
+/* A cache's magazines hold about this many bytes of objects ... */
 #define US_MAG_START_BYTES ((size_t)32 << 10)
+/* ... once it is in use; its first one, made small, holds this many. */
+#define US_MAG_FIRST_ROUNDS 60u
 /* ... and contention grows them to at most this many. */
 #define US_MAG_GROW_BYTES ((size_t)128 << 10)
 

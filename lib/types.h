@@ -302,6 +302,7 @@ struct us_depot {
 	uint32_t nempty;		/* [depot] */
 	uint32_t max_full;		/* [depot] beyond it, flush to slabs */
 	uint32_t window_contended;	/* [depot] waits in this window */
+	bool made_first;		/* [depot] its first magazine made */
 	uint64_t window_start;		/* [depot] ms */
 	_Atomic uint64_t full_taken;	/* [depot] */
 	_Atomic uint64_t empty_taken;	/* [depot] */

@@ -40,11 +40,17 @@ static void cycle(struct kmem_cache *c, void **objs, unsigned int n)
 		us_mag_free(c, objs[i]);
 }
 
+/*
+ * A cache in use: past its first, small magazine (magazine.c, "Magazine
+ * sizes"), so that us_mag_capacity() is what its magazines hold.
+ */
 static struct kmem_cache *make(unsigned int size)
 {
 	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
+	void *objs[US_MAG_FIRST_ROUNDS + 1];
 
 	ck_assert_ptr_nonnull(c);
+	cycle(c, objs, US_MAG_FIRST_ROUNDS + 1);
 	return c;
 }
 
@@ -63,7 +69,12 @@ END_TEST
 
 TEST(steady_alloc_free_stays_on_the_fast_path)
 {
-	struct kmem_cache *c = make(64);
+	/*
+	 * Not make()'s: its objects could leave the slot's top magazine
+	 * with fewer than 40 rounds, and every round would cross into the
+	 * other one, a slow path each time.
+	 */
+	struct kmem_cache *c = kmem_cache_create("mag-test", 64, 0, 0, NULL);
 	struct uslab_cache_stats before = { .version = USLAB_CACHE_STATS_VERSION };
 	struct uslab_cache_stats after = before;
 	uint64_t refills;
@@ -90,6 +101,33 @@ TEST(steady_alloc_free_stays_on_the_fast_path)
 	ck_assert_uint_eq(after.allocs - before.allocs, 40000);
 	ck_assert_uint_eq(c->slabs.refills, refills);
 	ck_assert_uint_eq(us_mag_validate(c), 0);
+}
+END_TEST
+
+/*
+ * A new cache's first magazine is small, and what its first refill
+ * carves with it; the next magazine it needs has the full capacity
+ * (magazine.c, "Magazine sizes").
+ */
+TEST(a_new_cache_starts_with_a_small_magazine)
+{
+	struct kmem_cache *c = kmem_cache_create("mag-first", 64, 0, 0, NULL);
+	void *objs[US_MAG_FIRST_ROUNDS + 1];
+	struct us_slab_counts sc;
+
+	ck_assert_ptr_nonnull(c);
+	us_mag_free(c, us_mag_alloc(c));
+	ck_assert_uint_eq(us_mag_capacity(c), US_MAG_FIRST_ROUNDS);
+	us_slab_counts(c, &sc);
+	ck_assert_uint_le(sc.inuse, US_MAG_FIRST_ROUNDS);
+	ck_assert_uint_eq(us_mag_cached(c), sc.inuse);
+	/* Outgrown: the next magazine is a full one. */
+	cycle(c, objs, US_MAG_FIRST_ROUNDS + 1);
+	ck_assert_uint_eq(us_mag_capacity(c), US_MAG_MAX_ROUNDS);
+	cycle(c, objs, US_MAG_FIRST_ROUNDS + 1);
+	ck_assert_uint_eq(us_mag_validate(c), 0);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+	kmem_cache_destroy(c);
 }
 END_TEST
 
@@ -249,13 +287,14 @@ END_TEST
  */
 TEST(a_slot_that_only_allocates_is_not_idle)
 {
-	struct kmem_cache *c = make(64);
+	struct kmem_cache *c;
 	void *objs[40];
 	uint64_t held;
 
 	if (getenv("USLAB_REENTER"))
 		return;
-	pin_to_cpu0();
+	pin_to_cpu0();		/* before make(): its objects stay on CPU 0 */
+	c = make(64);
 	for (int i = 0; i < 40; i++)
 		objs[i] = us_mag_alloc(c);
 	for (int i = 0; i < 40; i++)
