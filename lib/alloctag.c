@@ -715,6 +715,13 @@ void us_tag_report(void)
 	int fd = report_fd;
 	struct sums *t;
 
+	/*
+	 * Nowhere to write (USLAB_ALLOCINFO unset, 0 or 1): return before
+	 * reading the sites, a page that a process which never counted has
+	 * not touched, and would take a fault for at exit.
+	 */
+	if (report_fd < 0 && strncmp(where, "file:", 5) != 0)
+		return;
 	if (!atomic_load_explicit(&sites, memory_order_acquire) ||
 	    (fd = us_report_open("USLAB_ALLOCINFO", where, report_fd)) < 0)
 		return;
