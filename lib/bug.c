@@ -60,6 +60,14 @@ void us_bug_fork_child(void)
  * Two unwinders: uslab's (cfi.h), which caches each return address's
  * rule and walks a known stack in tens of nanoseconds, for the tracks;
  * and libgcc's, for reports and for any stack uslab's cannot read.
+ * libgcc's is linked into libuslab from its static archive
+ * (-static-libgcc, Makefile.am), its names kept private by the version
+ * script, so that no process loads libgcc_s for a fallback that most
+ * never take: a library more at every start was about five page faults
+ * and nine system calls.  The private copy finds code by its loaded
+ * objects' .eh_frame, as libgcc_s does; frames that a JIT registers with
+ * libgcc_s's __register_frame() are the one thing it does not see, and
+ * a stack through such code ends there.
  */
 struct unwind_state {
 	void **frames;
