@@ -720,7 +720,7 @@ void us_tag_report(void)
 	 * reading the sites, a page that a process which never counted has
 	 * not touched, and would take a fault for at exit.
 	 */
-	if (report_fd < 0 && strncmp(where, "file:", 5) != 0)
+	if (!us_report_has_place(where, report_fd))
 		return;
 	if (!atomic_load_explicit(&sites, memory_order_acquire) ||
 	    (fd = us_report_open("USLAB_ALLOCINFO", where, report_fd)) < 0)

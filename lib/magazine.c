@@ -259,12 +259,13 @@ static struct us_mag *depot_pop_full_locked(struct us_depot *d)
 static unsigned int depot_capacity_to_make_locked(struct kmem_cache *c)
 {
 	struct us_depot *d = &c->depot;
+	unsigned int full = full_capacity(c);
 
 	US_ASSERT_HELD(&d->lock);
 
-	if (d->made_first && d->capacity < full_capacity(c)) {
-		d->capacity = full_capacity(c);
-		d->max_full = depot_max_full(c, d->capacity);
+	if (d->made_first && d->capacity < full) {
+		d->capacity = full;
+		d->max_full = depot_max_full(c, full);
 	}
 	d->made_first = true;
 	return d->capacity;

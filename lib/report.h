@@ -6,7 +6,9 @@
 #define USLAB_REPORT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -34,6 +36,16 @@ void us_write_all(int fd, const char *s);
  * for anything else, fallback.
  */
 int us_report_open(const char *option, const char *where, int fallback);
+
+/*
+ * Would us_report_open() give a report somewhere: where names a file, or
+ * fallback is open?  So that a report with nowhere to go reads nothing
+ * of what it would have written.
+ */
+static inline bool us_report_has_place(const char *where, int fallback)
+{
+	return fallback >= 0 || strncmp(where, "file:", 5) == 0;
+}
 
 /* us_report(), then abort(). */
 US_NORETURN void us_panic(const char *fmt, ...)

@@ -274,7 +274,7 @@ void us_stats_report(void)
 	int fd = report_fd;
 
 	if (!where[0] || !atomic_load(&us_initialized) ||
-	    (fd < 0 && strncmp(where, "file:", 5) != 0))
+	    !us_report_has_place(where, fd))
 		return;
 	if ((fd = us_report_open("USLAB_STATS", where, fd)) < 0)
 		return;

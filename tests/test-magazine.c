@@ -40,16 +40,24 @@ static void cycle(struct kmem_cache *c, void **objs, unsigned int n)
 		us_mag_free(c, objs[i]);
 }
 
+/* A new cache, not yet used. */
+static struct kmem_cache *make_new(unsigned int size)
+{
+	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
 /*
  * A cache in use: past its first, small magazine (magazine.c, "Magazine
  * sizes"), so that us_mag_capacity() is what its magazines hold.
  */
 static struct kmem_cache *make(unsigned int size)
 {
-	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
+	struct kmem_cache *c = make_new(size);
 	void *objs[US_MAG_FIRST_ROUNDS + 1];
 
-	ck_assert_ptr_nonnull(c);
 	cycle(c, objs, US_MAG_FIRST_ROUNDS + 1);
 	return c;
 }
@@ -70,17 +78,16 @@ END_TEST
 TEST(steady_alloc_free_stays_on_the_fast_path)
 {
 	/*
-	 * Not make()'s: its objects could leave the slot's top magazine
+	 * Not make(): its objects could leave the slot's top magazine
 	 * with fewer than 40 rounds, and every round would cross into the
 	 * other one, a slow path each time.
 	 */
-	struct kmem_cache *c = kmem_cache_create("mag-test", 64, 0, 0, NULL);
+	struct kmem_cache *c = make_new(64);
 	struct uslab_cache_stats before = { .version = USLAB_CACHE_STATS_VERSION };
 	struct uslab_cache_stats after = before;
 	uint64_t refills;
 	void *objs[40];
 
-	ck_assert_ptr_nonnull(c);
 	pin_to_cpu0();
 	for (int round = 0; round < 3; round++) {	/* warm up */
 		for (int i = 0; i < 40; i++)
@@ -120,8 +127,7 @@ TEST(a_new_cache_starts_with_a_small_magazine)
 
 	if (getenv("USLAB_REENTER"))
 		return;
-	c = kmem_cache_create("mag-first", 64, 0, 0, NULL);
-	ck_assert_ptr_nonnull(c);
+	c = make_new(64);
 	us_mag_free(c, us_mag_alloc(c));
 	ck_assert_uint_eq(us_mag_capacity(c), US_MAG_FIRST_ROUNDS);
 	us_slab_counts(c, &sc);
@@ -491,12 +497,12 @@ END_TEST
 TEST(fork_writes_no_magazine)
 {
 	/*
-	 * Not make()'s: its objects could leave fewer than 8 rounds in the
+	 * Not make(): its objects could leave fewer than 8 rounds in the
 	 * slot's magazines, and a refill among the pops below would run
 	 * USLAB_REENTER=1's callout, which takes and gives back objects of
 	 * the cache in an order of its own.
 	 */
-	struct kmem_cache *c = kmem_cache_create("mag-test", 64, 0, 0, NULL);
+	struct kmem_cache *c = make_new(64);
 	void *objs[8];
 	struct us_mag *m;
 	uintptr_t page = (uintptr_t)us_page_size, lo = 0, hi = 0;
@@ -504,7 +510,6 @@ TEST(fork_writes_no_magazine)
 	int status;
 	pid_t pid;
 
-	ck_assert_ptr_nonnull(c);
 	pin_to_cpu0();
 	for (int i = 0; i < 8; i++)
 		ck_require((objs[i] = us_mag_alloc(c)) != NULL);
