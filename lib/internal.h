@@ -102,9 +102,12 @@
  *    magazine; unlocking opens the slot on the loaded magazine again,
  *    top first, and the sequences load base or end before top, so that
  *    one that finds the slot open finds its top too.
- *    Without rseq the pop and push take the slot lock themselves; a
- *    thread can migrate between reading its CPU and taking the lock, or
- *    while holding it, which the lock makes harmless, only slower.
+ *    Without rseq the kmalloc and malloc caches are served from each
+ *    thread's own pair of magazines (tcache.c), popped and pushed inline
+ *    at the thread's slot's top as a CPU slot's are by the sequences; the
+ *    other caches' pop and push take the slot lock themselves.  A thread
+ *    can migrate between reading its CPU and taking the lock, or while
+ *    holding it, which the lock makes harmless, only slower.
  *    Slot locks are futex locks that spin briefly and then sleep, since
  *    a holder can be preempted.
  *

@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "memtool.h"
 #include "rseq.h"
+#include "tcache.h"
 
 /* Magazines are 64 to 2048 bytes: up to 252 rounds. */
 #define US_MAG_MAX_ROUNDS 252
@@ -249,13 +250,69 @@ US_SHARED US_NORETURN void us_mag_report_double_free(struct kmem_cache *c,
 _Static_assert(sizeof(struct us_cpu_slot) == 128, "the sequences shift by 7");
 #endif
 
-/* Allocate from c's magazines; NULL with errno ENOMEM. */
+/*
+ * The thread caches' fast paths (tcache.h), where no sequence runs: pop
+ * c's slot of the calling thread's cache, or NULL (no cache, no slot,
+ * empty magazine); push obj there, US_TC_PUSHED, or US_TC_NO (no cache,
+ * no slot, full magazine), or US_TC_TWICE if obj is on top already: a
+ * double free, which the caller reports from the block it shares with
+ * the sequence's, so that only that block needs a stack frame.
+ */
+enum { US_TC_NO, US_TC_PUSHED, US_TC_TWICE };
+
+static inline __attribute__((always_inline)) void *
+us_tcache_pop(const struct kmem_cache *c)
+{
+	struct us_tcache *t = us_tcache_fast;
+	struct us_tcache_slot *s;
+	void **top;
+	void *obj;
+
+	if (!t)
+		return NULL;
+	s = &t->slot[c->tc_index];
+	top = s->top;
+	obj = top[-1];
+	if (likely(obj)) {
+		s->top = top - 1;
+		s->allocs++;
+	}
+	return obj;
+}
+
+static inline __attribute__((always_inline)) int
+us_tcache_push(const struct kmem_cache *c, void *obj)
+{
+	struct us_tcache *t = us_tcache_fast;
+	struct us_tcache_slot *s;
+	void **top;
+
+	if (!t)
+		return US_TC_NO;
+	s = &t->slot[c->tc_index];
+	top = s->top;
+	if (top >= s->end)
+		return US_TC_NO;
+	if (unlikely(top[-1] == obj))
+		return US_TC_TWICE;
+	*top = obj;
+	s->top = top + 1;
+	s->frees++;
+	return US_TC_PUSHED;
+}
+
+/*
+ * Allocate from c's magazines; NULL with errno ENOMEM.  Where the
+ * sequence cannot serve (no rseq: the thread's own magazines; or an empty
+ * magazine, a closed slot), the thread cache's pop comes next, which is
+ * not there where the sequences run: one load and a test of NULL.
+ */
 static inline __attribute__((always_inline)) void *
 us_mag_alloc(struct kmem_cache *c)
 {
+	void *obj;
 #if US_RSEQ_FAST
 	const ptrdiff_t rs = us_rseq_area_offset();
-	void *obj;
 
 restart:
 	US_RSEQ_POP(c, US_PRIV(us_rseq_cpus), obj);
@@ -263,6 +320,11 @@ restart:
 	return obj;
 slow:
 #endif
+	obj = us_tcache_pop(c);
+	if (likely(obj)) {
+		us_obj_asan_handout(c, obj);
+		return obj;
+	}
 	return us_mag_alloc_slow(c);
 }
 
@@ -270,6 +332,7 @@ slow:
 static inline __attribute__((always_inline)) void
 us_mag_free(struct kmem_cache *c, void *obj)
 {
+	int pushed;
 #if US_RSEQ_FAST
 	US_MAG_FREE_BOUND(bound);
 	const ptrdiff_t rs = us_rseq_area_offset();
@@ -278,11 +341,18 @@ us_mag_free(struct kmem_cache *c, void *obj)
 restart:
 	US_RSEQ_PUSH(c, US_MAG_FREE_BOUND_OPERAND(bound), obj);
 	return;
-twice:
-	us_mag_report_double_free(c, obj);
 slow:
 #endif
+	us_obj_asan_takeback(c, obj);
+	pushed = us_tcache_push(c, obj);
+	if (likely(pushed == US_TC_PUSHED))
+		return;
+	if (unlikely(pushed == US_TC_TWICE))
+		goto twice;
 	us_mag_free_slow(c, obj);
+	return;
+twice:
+	us_mag_report_double_free(c, obj);
 }
 
 /*

@@ -560,6 +560,87 @@ TEST(double_free_on_top_of_a_magazine_is_caught)
 }
 END_TEST
 
+/*
+ * Where no sequence runs, kmalloc's caches are served from the thread's
+ * own magazines at its slot's top, inline (tcache.h): a pop takes
+ * top[-1], a push stores at top.  Whatever path an operation takes, it
+ * leaves top and end on the loaded magazine: top within its rounds' room,
+ * its guard word below the first round; giving the magazines back leaves
+ * the sentinel, on which both fast paths fail.  Where the sequences run,
+ * and under valgrind, the thread has no cache for the fast paths.
+ */
+static void expect_slot_whole(const struct kmem_cache *c,
+			      const struct us_tcache_slot *s)
+{
+	const struct us_mag *m = s->loaded;
+
+	ck_assert_msg(s->top >= m->objs && s->top <= s->end &&
+			      s->end <= m->objs + m->capacity,
+		      "top %td and end %td of a magazine of %u rounds",
+		      s->top - m->objs, s->end - m->objs, m->capacity);
+	ck_assert_ptr_null(m->guard);
+	ck_assert_uint_ne(c->tc_index, 0);
+}
+
+TEST(a_thread_cache_serves_at_its_slots_top)
+{
+	struct kmem_cache *c = uslab_kmalloc_cache(64);
+	enum { N = 1200 };	/* past a refill and a flush at any capacity */
+	static void *objs[N];
+	struct us_tcache_slot *s;
+	void **top, *p;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(p = us_mag_alloc(c));	/* makes the cache */
+	us_mag_free(c, p);
+	if (us_mag_slots_live() || US_VG) {
+		ck_assert_ptr_null(us_tcache_fast);
+		return;
+	}
+	if (!c->tc_index)
+		return;		/* a debug cache: the per-CPU paths */
+	ck_assert_ptr_nonnull(us_tcache_fast);
+	s = &us_tcache_fast->slot[c->tc_index];
+	expect_slot_whole(c, s);
+
+	/* The free left p on top; the pop takes it, the push puts it back. */
+	top = s->top;
+	ck_assert_ptr_eq(top[-1], p);
+	ck_assert_ptr_eq(us_mag_alloc(c), p);
+	ck_assert_ptr_eq(s->top, top - 1);
+	us_mag_free(c, p);
+	ck_assert_ptr_eq(s->top, top);
+	ck_assert_ptr_eq(top[-1], p);
+
+	/*
+	 * Across the slow paths: empty, refilled, full, traded; the second
+	 * round trades with the magazines the first gave the depot, and
+	 * swaps loaded and previous.
+	 */
+	for (int round = 0; round < 2; round++) {
+		for (unsigned int i = 0; i < N; i++) {
+			ck_assert_ptr_nonnull(objs[i] = us_mag_alloc(c));
+			expect_slot_whole(c, s);
+		}
+		for (unsigned int i = 0; i < N; i++) {
+			us_mag_free(c, objs[i]);
+			expect_slot_whole(c, s);
+			ck_assert_ptr_eq(s->top[-1], objs[i]);
+		}
+	}
+
+	/* Given back (malloc_trim()): the sentinel, then served again. */
+	uslab_shrink_all();
+	ck_assert_ptr_eq(s->loaded, &us_mag_sentinel);
+	ck_assert_ptr_eq(s->top, s->end);
+	ck_assert_ptr_nonnull(p = us_mag_alloc(c));
+	expect_slot_whole(c, s);
+	us_mag_free(c, p);
+	ck_assert_ptr_eq(s->top[-1], p);
+	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
 struct churn {
 	struct kmem_cache *c;
 	_Atomic int stop;
