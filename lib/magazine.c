@@ -375,7 +375,6 @@ static void depot_put_empty(struct kmem_cache *c, struct us_mag *m)
 static void depot_put_full(struct kmem_cache *c, struct us_mag *m)
 {
 	struct us_depot *d = &c->depot;
-
 	bool kept;
 
 	depot_lock(c);

@@ -23,12 +23,15 @@
  * rseq took a call into libuslab each way, its bound tests and a stack
  * frame: 8.4 ns against 4.0 with rseq on this project's machine
  * (bench/README.md); inline it takes 4.3.  Only this file's slow paths
- * work on the magazines themselves, between writing top back and setting
- * it again; under valgrind every operation takes them, since each round
- * that leaves a magazine is cleared and described to memcheck
- * (memtool.h), and us_tcache_fast stays NULL.  A cache a program makes itself keeps to the per-CPU
- * locked paths, since kmem_cache_destroy() must be able to drain every
- * magazine of it, and another thread's are out of reach.
+ * work on the magazines themselves, between writing top back and
+ * setting it again; under valgrind every operation takes them, since
+ * each round that leaves a magazine is cleared and described to memcheck
+ * (memtool.h), and us_tcache_fast stays NULL.
+ *
+ * A cache a program makes itself keeps to the per-CPU locked paths,
+ * since kmem_cache_destroy() must be able to drain every magazine of it,
+ * and the statistics count every object in a magazine as free, not in
+ * use: another thread's magazines are out of reach of both.
  *
  *   thread cache   struct us_tcache, one per thread, an object of the
  *                  bootstrap cache "uslab-tcache" (never malloc), made on
