@@ -203,27 +203,40 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, const void *ra)
 		       ra);
 }
 
+/* The cache whose magazines serve malloc(size), or NULL: the slow path. */
+static inline __attribute__((always_inline)) struct kmem_cache *
+fast_cache(size_t size)
+{
+	if (likely(size <= SMALL_MAX))
+		return small_cache(size);
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE))
+		return class_cache(size);
+	return NULL;
+}
+
 /* malloc(), for the call at ra. */
 static inline __attribute__((always_inline)) void *malloc_at(size_t size,
 							     const void *ra)
 {
-	if (likely(size <= SMALL_MAX)) {
-		struct kmem_cache *c = small_cache(size);
+	struct kmem_cache *c = fast_cache(size);
 
-		if (likely(c != NULL))
-			return us_mag_alloc(c);
-	} else if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
-		struct kmem_cache *c = class_cache(size);
-
-		if (likely(c != NULL))
-			return us_mag_alloc(c);
-	}
+	if (likely(c != NULL))
+		return us_mag_alloc(c);
 	return malloc_slow(size, ra);
 }
 
+/*
+ * malloc_at() with its caller read on the slow path alone: passed in,
+ * the return address is loaded before the fast path, an instruction for
+ * every malloc() that only the slow path uses.
+ */
 MALLOC_EXPORT US_FAST_ENTRY void *malloc(size_t size)
 {
-	return malloc_at(size, CALLER);
+	struct kmem_cache *c = fast_cache(size);
+
+	if (likely(c != NULL))
+		return us_mag_alloc(c);
+	return malloc_slow(size, CALLER);
 }
 
 MALLOC_EXPORT US_FAST_ENTRY void free(void *p)
