@@ -35,11 +35,14 @@
 #endif
 
 #include "anchor.h"
+#include "magazine.h"
+#include "tcache.h"
 #include "types.h"
 
 /* Bounds on walks of lists the target may change while we read them. */
 #define MAX_CACHES 100000
 #define MAX_MAGS 100000
+#define MAX_THREADS 1000000
 
 
 struct row {
@@ -186,6 +189,42 @@ static unsigned long loaded_rounds(const struct target *t,
 }
 
 /*
+ * Objects in every thread's slot `index` (tcache.h): the loaded
+ * magazine's below top, and the previous one's, as their owner publishes
+ * them; a list changing under the reader ends the walk.
+ */
+static unsigned long thread_cached(const struct target *t, uint32_t index)
+{
+	struct us_anchor_tcaches tc;
+	struct us_list l;
+	uintptr_t head;
+	unsigned long n = 0;
+
+	if (!index || index >= US_TCACHE_SLOTS || !t->a.tcaches ||
+	    rread(t, (uintptr_t)t->a.tcaches, &tc, sizeof(tc)) ||
+	    tc.tcache_size != sizeof(struct us_tcache) ||
+	    tc.link_off != offsetof(struct us_tcache, link))
+		return 0;
+	head = (uintptr_t)tc.list;
+	if (rread(t, head, &l, sizeof(l)))
+		return 0;
+	for (unsigned int k = 0; (uintptr_t)l.next != head && k < MAX_THREADS;
+	     k++) {
+		uintptr_t at = (uintptr_t)l.next - tc.link_off;
+		struct us_tcache_slot s;
+
+		if (rread(t, at + (uintptr_t)index * sizeof(s), &s, sizeof(s)) ||
+		    rread(t, (uintptr_t)l.next, &l, sizeof(l)))
+			break;
+		if (s.top > s.base && s.top - s.base <= US_MAG_MAX_ROUNDS)
+			n += (unsigned long)(s.top - s.base);
+		if (s.prev_rounds <= US_MAG_MAX_ROUNDS)
+			n += s.prev_rounds;
+	}
+	return n;
+}
+
+/*
  * Objects the cache at addr (already read into c) holds in magazines;
  * *in_depot gets those in its depot's full magazines.
  */
@@ -210,6 +249,7 @@ static unsigned long cached_objects(const struct target *t, uintptr_t addr,
 		n += loaded_rounds(t, &slot) +
 		     mag_rounds(t, (uintptr_t)slot.prev);
 	}
+	n += thread_cached(t, c->tc_index);
 	cpus = n;
 	for (unsigned int k = 0; m && k < MAX_MAGS; k++) {
 		struct us_mag mag;

@@ -108,6 +108,17 @@ static inline void us_tag_vectors_sum(const char *base, size_t used,
 	}
 }
 
+/*
+ * The thread caches (tcache.c): the head of the list of every thread's
+ * struct us_tcache, linked at link_off; a cache's objects in them are
+ * in each one's slot[tc_index] (tcache.h).
+ */
+struct us_anchor_tcaches {
+	const void *list;		/* struct us_list head */
+	uint32_t tcache_size;		/* sizeof(struct us_tcache) */
+	uint32_t link_off;
+};
+
 struct us_anchor {
 	uint64_t magic;
 	uint32_t cache_size;		/* sizeof(struct kmem_cache) */
@@ -116,6 +127,7 @@ struct us_anchor {
 	const unsigned int *nr_cpus;	/* slots per cache */
 	const struct us_anchor_pages *pages;
 	const struct us_anchor_tags *tags;
+	const struct us_anchor_tcaches *tcaches;
 };
 
 #endif /* USLAB_ANCHOR_H */

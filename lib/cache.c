@@ -61,6 +61,7 @@ const struct us_anchor uslab_anchor = {
 	.nr_cpus = &us_nr_cpus,
 	.pages = &us_chunk_anchor,
 	.tags = &us_tag_anchor,
+	.tcaches = &us_tcache_anchor,
 };
 
 static uint64_t last_serial;		/* [list] */
@@ -313,6 +314,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	us_lock(&list_lock);
 	us_list_del(&s->link);
 	us_unlock(&list_lock);
+	us_tcache_cache_destroy(s);
 	us_mag_drain(s);
 	us_slab_check_debug(s);
 	US_ASSERT(us_cache_validate(s) == 0);
@@ -581,6 +583,7 @@ int kmem_cache_shrink(struct kmem_cache *s)
 {
 	if (!s)
 		return -EINVAL;
+	us_tcache_flush_mine_of(s);
 	us_mag_drain(s);
 	us_slab_check_debug(s);
 	us_slab_reap(s, UINT64_MAX, NULL);
@@ -698,6 +701,7 @@ unsigned int us_cache_locks_held(void)
 
 	if (us_lock_is_held(&list_lock))
 		return held + 1;
+	held += us_tcache_lock_is_held();
 	for (struct us_list *l = cache_list.next; l != &cache_list; l = l->next) {
 		struct kmem_cache *c = us_container_of(l, struct kmem_cache, link);
 
@@ -721,6 +725,7 @@ void us_cache_fork_prepare(void)
 	struct us_list *l;
 
 	us_lock(&list_lock);
+	us_tcache_fork_prepare();
 	for (l = cache_list.next; l != &cache_list; l = l->next)
 		us_mag_fork_prepare_cpus(us_container_of(l, struct kmem_cache, link));
 	if (us_rseq_enabled)
@@ -752,10 +757,13 @@ static void fork_release(bool child)
 		else
 			us_mag_fork_parent(c);
 	}
-	if (child)
+	if (child) {
+		us_tcache_fork_child();
 		us_lock_reset(&list_lock);
-	else
+	} else {
+		us_tcache_fork_parent();
 		us_unlock(&list_lock);
+	}
 }
 
 void us_cache_fork_parent(void)

@@ -102,12 +102,13 @@
  *    magazine; unlocking opens the slot on the loaded magazine again,
  *    top first, and the sequences load base or end before top, so that
  *    one that finds the slot open finds its top too.
- *    Without rseq the kmalloc and malloc caches are served from each
- *    thread's own pair of magazines (tcache.c), popped and pushed inline
- *    at the thread's slot's top as a CPU slot's are by the sequences; the
- *    other caches' pop and push take the slot lock themselves.  A thread
- *    can migrate between reading its CPU and taking the lock, or while
- *    holding it, which the lock makes harmless, only slower.
+ *    Without rseq caches are served from each thread's own pair of
+ *    magazines (tcache.c), popped and pushed inline at the thread's
+ *    slot's top as a CPU slot's are by the sequences; debug caches, and
+ *    a program's caches beyond the thread caches' slots, take the CPU
+ *    slot's lock for their pop and push.  A thread can migrate between
+ *    reading its CPU and taking the lock, or while holding it, which the
+ *    lock makes harmless, only slower.
  *    Slot locks are futex locks that spin briefly and then sleep, since
  *    a holder can be preempted.
  *
@@ -168,7 +169,9 @@
  *         thread; nothing else is held while it is taken
  *      1. init_lock (init.c), then kmalloc_lock (kmalloc.c): start-up;
  *         key_lock (tcache.c): making the thread-cache key, once;
- *         then list_lock (cache.c): the list of caches
+ *         then list_lock (cache.c): the list of caches;
+ *         then tc_lock (tcache.c): every thread's cache, and the slots
+ *         of programs' caches in them
  *      2. cpu slot locks             (magazine.c) one per CPU per cache;
  *                                    at most one held at a time, except
  *                                    by the fork handler, which takes all,

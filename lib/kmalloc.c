@@ -38,8 +38,13 @@
 #include "os.h"
 #include "reclaim.h"
 #include "report.h"
+#include "tcache.h"
 
 #define NR_KMALLOC 16
+
+/* Each kmalloc-N and malloc-N cache has a thread-cache slot (tcache.h). */
+_Static_assert(1 + NR_KMALLOC + US_MALLOC_CLASSES <= US_TCACHE_FIRST_USER,
+	       "the classes' thread-cache slots");
 
 static const unsigned int kmalloc_sizes[NR_KMALLOC] = {
 	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096,

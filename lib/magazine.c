@@ -493,11 +493,14 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
  * every cache) detach magazines under list_lock, which the fork handler
  * takes first, and need no window.
  *
- * Not covered: the per-thread magazines of the kmalloc classes (what
- * other threads' caches hold stays allocated in a child, as glibc's
- * tcache's does), and fork() from a signal handler that interrupted a
- * window, which would wait for itself (glibc's malloc cannot be used
- * there either).
+ * The thread caches' slow paths (tcache.c) work in windows too, so that
+ * in a child every thread's cache, which it keeps, is whole, and what
+ * the threads that are gone held is counted as cached, and drained by
+ * kmem_cache_destroy(), instead of lost (us_mag_flight_begin()).
+ *
+ * Not covered: fork() from a signal handler that interrupted a window,
+ * which would wait for itself (glibc's malloc cannot be used there
+ * either).
  *
  * The count is kept per CPU slot, modulo FLIGHT_SLOTS, each on a line
  * of its own, so that refills on different CPUs share no line; a thread
@@ -542,6 +545,16 @@ static unsigned int flight_begin(void)
 static void flight_end(unsigned int i)
 {
 	atomic_fetch_sub_explicit(&in_flight[i].open, 1, memory_order_release);
+}
+
+unsigned int us_mag_flight_begin(void)
+{
+	return flight_begin();
+}
+
+void us_mag_flight_end(unsigned int window)
+{
+	flight_end(window);
 }
 
 void us_mag_fork_wait(void)

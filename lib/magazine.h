@@ -271,10 +271,10 @@ us_tcache_pop(const struct kmem_cache *c)
 	if (!t)
 		return NULL;
 	s = &t->slot[c->tc_index];
-	top = s->top;
+	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
 	obj = top[-1];
 	if (likely(obj)) {
-		s->top = top - 1;
+		__atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
 		s->allocs++;
 	}
 	return obj;
@@ -290,13 +290,13 @@ us_tcache_push(const struct kmem_cache *c, void *obj)
 	if (!t)
 		return US_TC_NO;
 	s = &t->slot[c->tc_index];
-	top = s->top;
+	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
 	if (top >= s->end)
 		return US_TC_NO;
 	if (unlikely(top[-1] == obj))
 		return US_TC_TWICE;
 	*top = obj;
-	s->top = top + 1;
+	__atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
 	s->frees++;
 	return US_TC_PUSHED;
 }
@@ -375,6 +375,14 @@ struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most);
 
 /* A new empty magazine of c's current capacity, or NULL. */
 struct us_mag *us_mag_new_empty(struct kmem_cache *c);
+
+/*
+ * A window in which a slow path may hold magazines or objects that no
+ * structure records (magazine.c, objects in flight): fork() waits until
+ * none is open.  Opened with no lock held; the value goes to the end.
+ */
+unsigned int us_mag_flight_begin(void);
+void us_mag_flight_end(unsigned int window);
 
 /* Give a magazine, full or empty, back to c's depot. */
 void us_depot_give(struct kmem_cache *c, struct us_mag *m);

@@ -101,7 +101,7 @@ static void collect(struct kmem_cache *c, struct uslab_cache_stats *st)
 
 	us_tcache_count_mine(c);
 	us_mag_counts(c, &mc);
-	st->cached_objs = us_mag_cached(c);
+	st->cached_objs = us_mag_cached(c) + us_tcache_cached(c);
 	us_slab_counts(c, &sc);
 	st->slabs_partial = sc.partial;
 	st->slabs_full = sc.full;

@@ -8,12 +8,14 @@
  * turned off and USLAB_OWN_RSEQ not set, valgrind, ThreadSanitizer
  * builds, non-x86 machines), reaching them takes the slot's lock: two
  * locked instructions an operation, which on a virtual machine cost more
- * than all the rest of the fast path.  So there, the kmalloc-N and
- * malloc-N caches, which every malloc() reaches, are served from each
- * thread's own pair of magazines instead (glibc's tcache and tcmalloc's
- * thread caches do the same): no lock, no atomic.  They trade with the
- * cache's depot like a CPU's slot does, and hold at most US_TCACHE_BYTES
- * of objects each.
+ * than all the rest of the fast path.  So there, caches are served from
+ * each thread's own pair of magazines instead (glibc's tcache and
+ * tcmalloc's thread caches do the same): no lock, no atomic.  They trade
+ * with the cache's depot like a CPU's slot does, and hold at most
+ * US_TCACHE_BYTES of objects each.  The kmalloc-N and malloc-N caches
+ * take the slots below US_TCACHE_FIRST_USER; a program's caches share
+ * the rest, and one made when none is free, or a debug cache, keeps to
+ * the per-CPU locked paths.
  *
  * Their fast paths are inline, beside the sequences (magazine.h,
  * us_tcache_pop() and us_tcache_push()): where a sequence cannot serve,
@@ -28,10 +30,29 @@
  * each round that leaves a magazine is cleared and described to memcheck
  * (memtool.h), and us_tcache_fast stays NULL.
  *
- * A cache a program makes itself keeps to the per-CPU locked paths,
- * since kmem_cache_destroy() must be able to drain every magazine of it,
- * and the statistics count every object in a magazine as free, not in
- * use: another thread's magazines are out of reach of both.
+ * Other threads reach a thread's cache in three places, through the list
+ * of every thread's cache (tc_list, under tc_lock):
+ *
+ *   kmem_cache_destroy()  takes c's magazines from every thread's slot,
+ *                         which its contract says no thread is using,
+ *                         and frees the slot for the next cache;
+ *   statistics            count the objects every thread's slot holds
+ *                         as cached, not in use, from top, base and
+ *                         prev_rounds, which the owner publishes relaxed
+ *                         (tcache.h): exact between its operations;
+ *   fork()                keeps the list in the child, with the caches
+ *                         of the threads that are not there, so that
+ *                         what they held is counted and drained as
+ *                         cached rather than lost; the slow paths change
+ *                         a slot only inside a window that fork() waits
+ *                         out (magazine.c, objects in flight), so each
+ *                         is whole in the child.
+ *
+ * What no one else reaches is a live thread's magazines for the sweep or
+ * a shrink: they hold at most 2 * US_TCACHE_BYTES of objects per cache
+ * until the thread's next slow path, its exit or its own shrink
+ * (kmem_cache_shrink() and uslab_shrink_all() give back the calling
+ * thread's).
  *
  *   thread cache   struct us_tcache, one per thread, an object of the
  *                  bootstrap cache "uslab-tcache" (never malloc), made on
@@ -45,14 +66,17 @@
  * the depots; a thread that allocates after that (a later destructor)
  * takes the per-CPU paths.  pthread_setspecific() allocates for keys
  * from 32 up, so if ours is one of those, there are no thread caches.
- * After fork() the child keeps the forking thread's cache; what other
- * threads' caches held stays allocated there, as glibc's tcache does.
+ * After fork() the child keeps the forking thread's cache, and the other
+ * threads' on the list (above).
  *
  * Statistics: a thread counts its fast operations in its slot and adds
  * them to its CPU slot's counters on each slow path and at exit.
  *
- * Locking: a thread cache is its thread's alone; key_lock guards making
- * the key, once.  Objects of uslab-tcache come from its slab lock.
+ * Locking: a thread cache is its thread's alone, but for the three
+ * above; tc_lock guards the list and the program's caches' slots, and
+ * is held by a thread's exit and by a flush, so that destroy never
+ * meets a slot half given back.  key_lock guards making the key, once.
+ * Objects of uslab-tcache come from its slab lock.
  */
 #include "config.h"
 
@@ -76,7 +100,22 @@ enum { TC_NONE, TC_READY, TC_MAKING, TC_GONE };
 static struct kmem_cache tcache_boot US_FORK_STATE;	/* magazine.c */
 static struct kmem_cache *slot_cache[US_TCACHE_SLOTS];	/* by tc_index */
 static uint32_t slot_limit[US_TCACHE_SLOTS];		/* rounds kept */
-static _Atomic uint32_t next_index = 1;
+static _Atomic uint32_t next_index = 1;		/* the classes' slots */
+
+/*
+ * Every thread's cache, and the program's caches' slots (slot_cache[]
+ * from US_TCACHE_FIRST_USER up): under tc_lock, which also serialises a
+ * thread's exit, a flush and kmem_cache_destroy() working on a slot of
+ * another thread's.  Lock order: under list_lock, above the CPU slots'.
+ */
+static struct us_lock tc_lock US_FORK_STATE = US_LOCK_INIT;
+static struct us_list tc_list = { &tc_list, &tc_list };
+
+const struct us_anchor_tcaches us_tcache_anchor = {
+	.list = &tc_list,
+	.tcache_size = sizeof(struct us_tcache),
+	.link_off = offsetof(struct us_tcache, link),
+};
 
 static struct us_lock key_lock = US_LOCK_INIT;
 static pthread_key_t key;
@@ -104,19 +143,41 @@ void us_tcache_init(void)
 	us_slab_pool_init(&tcache_boot);
 }
 
+static void slot_assign(struct kmem_cache *c, uint32_t i)
+{
+	slot_limit[i] = (uint32_t)US_MAX((size_t)1, US_TCACHE_BYTES / c->size);
+	slot_cache[i] = c;
+	c->tc_index = i;
+}
+
+/*
+ * The classes take the slots below US_TCACHE_FIRST_USER in the order they
+ * are made, for good; a cache of the program's takes a free one above,
+ * until its destruction frees it (us_tcache_cache_destroy()).  A cache
+ * that finds none keeps to the per-CPU paths, as debug caches do.
+ */
 void us_tcache_cache_init(struct kmem_cache *c)
 {
 	uint32_t i;
 
 	c->tc_index = 0;
-	if (!(c->flags & US_CACHE_KMALLOC) || (c->flags & US_CACHE_DEBUG))
+	if (c->flags & (US_CACHE_DEBUG | US_CACHE_NOMAGAZINE))
 		return;
-	i = atomic_fetch_add(&next_index, 1);
-	if (i >= US_TCACHE_SLOTS)
+	if (c->flags & US_CACHE_KMALLOC) {
+		i = atomic_fetch_add(&next_index, 1);
+		US_ASSERT(i < US_TCACHE_FIRST_USER);
+		if (i < US_TCACHE_FIRST_USER)
+			slot_assign(c, i);
 		return;
-	slot_limit[i] = (uint32_t)US_MAX((size_t)1, US_TCACHE_BYTES / c->size);
-	slot_cache[i] = c;
-	c->tc_index = i;
+	}
+	us_lock(&tc_lock);
+	for (i = US_TCACHE_FIRST_USER; i < US_TCACHE_SLOTS; i++) {
+		if (!slot_cache[i]) {
+			slot_assign(c, i);
+			break;
+		}
+	}
+	us_unlock(&tc_lock);
 }
 
 /* The rounds this thread keeps in a magazine of c. */
@@ -133,20 +194,28 @@ static inline uint32_t room(const struct kmem_cache *c, const struct us_mag *m)
 static inline void slot_sync(struct us_tcache_slot *s)
 {
 	struct us_mag *m = s->loaded;
-	uint32_t rounds = (uint32_t)(s->top - m->objs);
+	uint32_t rounds =
+		(uint32_t)(__atomic_load_n(&s->top, __ATOMIC_RELAXED) - m->objs);
 
 	if (m->rounds != rounds)
 		m->rounds = rounds;
 }
 
-/* Set top and end on the loaded magazine again, for the fast paths. */
-static inline void slot_open(struct us_tcache_slot *s,
-			     const struct kmem_cache *c)
+/* Set the fast paths' and the readers' view on the magazines again. */
+static void slot_publish(struct us_tcache_slot *s, uint32_t keep)
 {
 	struct us_mag *m = s->loaded;
 
-	s->top = m->objs + m->rounds;
-	s->end = m->objs + room(c, m);
+	__atomic_store_n(&s->base, m->objs, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->prev_rounds, s->prev->rounds, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->top, m->objs + m->rounds, __ATOMIC_RELAXED);
+	s->end = m->objs + keep;
+}
+
+static inline void slot_open(struct us_tcache_slot *s,
+			     const struct kmem_cache *c)
+{
+	slot_publish(s, room(c, s->loaded));
 }
 
 /* An empty slot: the sentinel, loaded and previous; both paths fail. */
@@ -154,8 +223,7 @@ static void slot_clear(struct us_tcache_slot *s)
 {
 	s->loaded = &us_mag_sentinel;
 	s->prev = &us_mag_sentinel;
-	s->top = us_mag_sentinel.objs;
-	s->end = us_mag_sentinel.objs;
+	slot_publish(s, 0);
 }
 
 /*
@@ -178,6 +246,16 @@ static void count(struct kmem_cache *c, struct us_tcache_slot *s, int slow)
 	s->frees = 0;
 }
 
+/* Give slot s's magazines back to c's depot; tc_lock held. */
+static void slot_flush(struct kmem_cache *c, struct us_tcache_slot *s)
+{
+	slot_sync(s);
+	us_depot_give(c, s->loaded);
+	us_depot_give(c, s->prev);
+	slot_clear(s);
+}
+
+/* Give every slot's magazines back; tc_lock held. */
 static void flush(struct us_tcache *t)
 {
 	for (unsigned int i = 1; i < US_TCACHE_SLOTS; i++) {
@@ -186,11 +264,8 @@ static void flush(struct us_tcache *t)
 
 		if (!c)
 			continue;
-		slot_sync(s);
 		count(c, s, SLOW_NONE);
-		us_depot_give(c, s->loaded);
-		us_depot_give(c, s->prev);
-		slot_clear(s);
+		slot_flush(c, s);
 	}
 }
 
@@ -203,7 +278,10 @@ static void thread_exit(void *arg)
 	state = TC_GONE;
 	us_tcache_fast = NULL;
 	mine = NULL;
+	us_lock(&tc_lock);
+	us_list_del(&t->link);
 	flush(t);
+	us_unlock(&tc_lock);
 	us_slab_free_batch(&tcache_boot, &obj, 1);
 }
 
@@ -251,6 +329,9 @@ static US_NOINLINE struct us_tcache *make_mine(void)
 		state = TC_GONE;
 		return NULL;
 	}
+	us_lock(&tc_lock);
+	us_list_add(&t->link, &tc_list);
+	us_unlock(&tc_lock);
 	mine = t;
 	if (!US_VG)
 		us_tcache_fast = t;
@@ -266,9 +347,15 @@ static inline void slot_swap(struct us_tcache_slot *s)
 	s->prev = t;
 }
 
+/*
+ * The slow paths change the slot inside a window that fork() waits out
+ * (us_mag_flight_begin()), up to publishing it again: a child keeps every
+ * thread's cache, and finds each whole.
+ */
 static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 				    struct us_tcache_slot *s)
 {
+	unsigned int window = us_mag_flight_begin();
 	struct us_mag *m;
 	void *obj;
 
@@ -278,6 +365,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		slot_swap(s);
 		obj = us_mag_pop(s->loaded);
 		slot_open(s, c);
+		us_mag_flight_end(window);
 		return obj;
 	}
 	/* Both empty: prev goes to the depot for a full one. */
@@ -287,8 +375,10 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		s->loaded = m;
 	} else {
 		m = us_mag_refill(c, slot_limit[c->tc_index]);
-		if (!m)
+		if (!m) {
+			us_mag_flight_end(window);
 			return NULL;
+		}
 		us_depot_give(c, s->loaded);
 		s->loaded = m;
 	}
@@ -299,6 +389,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 	 */
 	obj = us_mag_pop(m);
 	slot_open(s, c);
+	us_mag_flight_end(window);
 	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
@@ -312,14 +403,17 @@ bool us_tcache_alloc(struct kmem_cache *c, void **obj)
 {
 	struct us_tcache *t = mine;
 	struct us_tcache_slot *s;
+	void **top;
 
 	if (unlikely(!t) && !(t = make_mine()))
 		return false;
 	s = &t->slot[c->tc_index];
-	if (likely(s->top[-1] != NULL)) {
-		*obj = *--s->top;
+	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	if (likely(top[-1] != NULL)) {
+		*obj = top[-1];
 		if (US_VG)
-			*s->top = NULL;
+			top[-1] = NULL;
+		__atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
 		s->allocs++;
 	} else {
 		*obj = alloc_slow(c, s);
@@ -330,12 +424,14 @@ bool us_tcache_alloc(struct kmem_cache *c, void **obj)
 static US_NOINLINE void free_slow(struct kmem_cache *c,
 				  struct us_tcache_slot *s, void *obj)
 {
+	unsigned int window;
 	struct us_mag *m;
 
 	slot_sync(s);
 	m = s->loaded;
 	if (unlikely(m->rounds != 0 && m->objs[m->rounds - 1] == obj))
 		us_mag_report_double_free(c, obj);
+	window = us_mag_flight_begin();
 	count(c, s, SLOW_FREE);
 	if (s->prev->rounds < room(c, s->prev)) {
 		slot_swap(s);
@@ -347,6 +443,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 		m = us_mag_new_empty(c);
 		if (!m) {
 			us_slab_free_batch(c, &obj, 1);
+			us_mag_flight_end(window);
 			return;
 		}
 		us_depot_give(c, s->prev);
@@ -355,6 +452,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	s->loaded = m;
 	m->objs[m->rounds++] = obj;
 	slot_open(s, c);
+	us_mag_flight_end(window);
 	/*
 	 * Pushed first, as the allocation pops first: a free's poke makes
 	 * no callout today, but the slot is whole whatever it does.
@@ -364,6 +462,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 push:
 	s->loaded->objs[s->loaded->rounds++] = obj;
 	slot_open(s, c);
+	us_mag_flight_end(window);
 }
 
 bool us_tcache_ready(void)
@@ -375,13 +474,13 @@ bool us_tcache_ready(void)
 void us_tcache_free(struct kmem_cache *c, void *obj)
 {
 	struct us_tcache_slot *s = &mine->slot[c->tc_index];
-	void **top = s->top;
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
 
 	if (likely(top < s->end)) {
 		if (unlikely(top[-1] == obj))
 			us_mag_report_double_free(c, obj);
 		*top = obj;
-		s->top = top + 1;
+		__atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
 		s->frees++;
 	} else {
 		free_slow(c, s, obj);
@@ -390,14 +489,96 @@ void us_tcache_free(struct kmem_cache *c, void *obj)
 
 void us_tcache_flush_mine(void)
 {
-	if (mine)
-		flush(mine);
+	if (!mine)
+		return;
+	us_lock(&tc_lock);
+	flush(mine);
+	us_unlock(&tc_lock);
+}
+
+void us_tcache_flush_mine_of(struct kmem_cache *c)
+{
+	if (!mine || !c->tc_index)
+		return;
+	us_lock(&tc_lock);
+	count(c, &mine->slot[c->tc_index], SLOW_NONE);
+	slot_flush(c, &mine->slot[c->tc_index]);
+	us_unlock(&tc_lock);
 }
 
 void us_tcache_count_mine(struct kmem_cache *c)
 {
 	if (mine && c->tc_index)
 		count(c, &mine->slot[c->tc_index], SLOW_NONE);
+}
+
+void us_tcache_cache_destroy(struct kmem_cache *c)
+{
+	uint32_t i = c->tc_index;
+
+	if (!i)
+		return;
+	us_lock(&tc_lock);
+	for (struct us_list *l = tc_list.next; l != &tc_list; l = l->next) {
+		struct us_tcache_slot *s =
+			&us_container_of(l, struct us_tcache, link)->slot[i];
+
+		slot_flush(c, s);
+		s->allocs = 0;
+		s->frees = 0;
+	}
+	if (i >= US_TCACHE_FIRST_USER)
+		slot_cache[i] = NULL;
+	c->tc_index = 0;
+	us_unlock(&tc_lock);
+}
+
+/*
+ * The rounds a slot holds, from what its owner publishes: exact while it
+ * is between operations, and bounded while it is inside one.
+ */
+static uint64_t slot_held(struct us_tcache_slot *s)
+{
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	void **base = __atomic_load_n(&s->base, __ATOMIC_RELAXED);
+	uint64_t held = top > base ? (uint64_t)(top - base) : 0;
+
+	return US_MIN(held, (uint64_t)US_MAG_MAX_ROUNDS) +
+	       __atomic_load_n(&s->prev_rounds, __ATOMIC_RELAXED);
+}
+
+uint64_t us_tcache_cached(struct kmem_cache *c)
+{
+	uint32_t i = c->tc_index;
+	uint64_t n = 0;
+
+	if (!i)
+		return 0;
+	us_lock(&tc_lock);
+	for (struct us_list *l = tc_list.next; l != &tc_list; l = l->next)
+		n += slot_held(&us_container_of(l, struct us_tcache, link)->slot[i]);
+	us_unlock(&tc_lock);
+	return n;
+}
+
+void us_tcache_fork_prepare(void)
+{
+	us_lock(&tc_lock);
+}
+
+void us_tcache_fork_parent(void)
+{
+	us_unlock(&tc_lock);
+}
+
+void us_tcache_fork_child(void)
+{
+	us_lock_reset(&tc_lock);
+}
+
+bool us_tcache_lock_is_held(void)
+{
+	return us_lock_is_held(&tc_lock);
 }
 
 /*

@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 
+#include "anchor.h"
 #include "internal.h"
 
-/* Thread-cache slots: one per kmalloc-N and malloc-N cache, and spare. */
+/* Thread-cache slots: one per kmalloc-N and malloc-N cache, and for
+ * programs' own caches. */
 #define US_TCACHE_SLOTS 96
 
 /* A thread keeps at most about this many bytes per cache and magazine. */
@@ -28,24 +30,36 @@
  *
  * top, not loaded->rounds, is the truth while the thread runs outside
  * tcache.c.  Its slow paths write top back into loaded->rounds before
- * they work on the magazines, and set top and end again before they
- * return or call out (callout.h): whenever code outside them can run on
- * this thread, top and end describe the loaded magazine.  A slot that
- * holds the sentinel magazine has top and end at its empty array, so
- * that both fast paths fail; slot 0, which caches without a slot name,
- * holds it for good.
+ * they work on the magazines, and set top, end, base and prev_rounds
+ * again before they return or call out (callout.h): whenever code
+ * outside them can run on this thread, those describe the magazines.
+ * Other threads read top, base and prev_rounds, relaxed, for the objects
+ * the slot holds (statistics: us_tcache_cached()); the owner stores them
+ * relaxed.  A slot that holds the sentinel magazine has top and end at
+ * its empty array, so that both fast paths fail; slot 0, which caches
+ * without a slot name, holds it for good.  One slot is a cache line.
  */
 struct us_tcache_slot {
 	void **top;
 	void **end;
+	void **base;		/* loaded->objs */
 	struct us_mag *loaded;
 	struct us_mag *prev;
 	uint64_t allocs;	/* fast operations not yet counted */
 	uint64_t frees;
+	uint32_t prev_rounds;	/* prev->rounds */
+	uint32_t pad;
 };
+
+/*
+ * Slots below this serve the kmalloc-N and malloc-N caches (16 and 57);
+ * from it up, sixteen of the caches a program makes at a time.
+ */
+#define US_TCACHE_FIRST_USER 80
 
 struct us_tcache {
 	struct us_tcache_slot slot[US_TCACHE_SLOTS];
+	struct us_list link;	/* [tcache lock] every thread's, tcache.c */
 };
 
 /*
@@ -82,6 +96,34 @@ void us_tcache_free(struct kmem_cache *c, void *obj);
 
 /* Give the calling thread's magazines back (uslab_shrink_all()). */
 void us_tcache_flush_mine(void);
+
+/* Give the calling thread's magazines of c back (kmem_cache_shrink()). */
+void us_tcache_flush_mine_of(struct kmem_cache *c);
+
+/*
+ * c is being destroyed: take its magazines from every thread's slot to
+ * its depot, and free its slot for another cache; c keeps to the per-CPU
+ * paths from here on.  No thread may be using c (kmem_cache_destroy()'s
+ * contract).
+ */
+void us_tcache_cache_destroy(struct kmem_cache *c);
+
+/* Objects of c in every thread's magazines, as of now (statistics). */
+uint64_t us_tcache_cached(struct kmem_cache *c);
+
+/*
+ * fork: the thread caches' lock, taken after the cache list's; released
+ * in the parent, reset in the child, which keeps every thread's cache on
+ * its list, so that what the threads that do not exist there hold is
+ * counted, and drained by kmem_cache_destroy(), as cached.
+ */
+void us_tcache_fork_prepare(void);
+void us_tcache_fork_parent(void);
+void us_tcache_fork_child(void);
+bool us_tcache_lock_is_held(void);
+
+/* Where uslabtop finds the thread caches (anchor.h). */
+extern const struct us_anchor_tcaches us_tcache_anchor;
 
 /* Add the calling thread's uncounted fast operations on c (statistics). */
 void us_tcache_count_mine(struct kmem_cache *c);

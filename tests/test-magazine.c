@@ -40,12 +40,17 @@ static void cycle(struct kmem_cache *c, void **objs, unsigned int n)
 		us_mag_free(c, objs[i]);
 }
 
-/* A new cache, not yet used. */
+/*
+ * A new cache, not yet used, on the per-CPU magazines this file tests:
+ * without rseq, a program's cache takes a thread-cache slot (tcache.c),
+ * which this one gives up at once.
+ */
 static struct kmem_cache *make_new(unsigned int size)
 {
 	struct kmem_cache *c = kmem_cache_create("mag-test", size, 0, 0, NULL);
 
 	ck_assert_ptr_nonnull(c);
+	us_tcache_cache_destroy(c);
 	return c;
 }
 
@@ -638,6 +643,106 @@ TEST(a_thread_cache_serves_at_its_slots_top)
 	us_mag_free(c, p);
 	ck_assert_ptr_eq(s->top[-1], p);
 	ck_assert_uint_eq(us_cache_validate(c), 0);
+}
+END_TEST
+
+/*
+ * Without rseq, a program's own cache is served from the thread caches
+ * too (tcache.c): another thread's magazines hold what it freed, the
+ * statistics count them as cached, not in use, and kmem_cache_destroy()
+ * takes them back, from a thread that is still alive, and frees the
+ * cache's slot for the next cache.  Run in a child, whose reports are
+ * read.
+ */
+struct holder {
+	struct kmem_cache *c;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage;		/* 1: freed; 2: destroyed; 3: checked */
+	bool slot_emptied;
+};
+
+static void holder_wait(struct holder *h, int stage)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->stage < stage)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void holder_set(struct holder *h, int stage)
+{
+	pthread_mutex_lock(&h->lock);
+	h->stage = stage;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *holder_thread(void *arg)
+{
+	struct holder *h = arg;
+	uint32_t index = h->c->tc_index;
+	static void *objs[500];
+
+	for (unsigned int i = 0; i < 500; i++)
+		if (!(objs[i] = kmem_cache_alloc(h->c, GFP_KERNEL)))
+			return NULL;
+	for (unsigned int i = 0; i < 500; i++)
+		kmem_cache_free(h->c, objs[i]);
+	holder_set(h, 1);
+	holder_wait(h, 2);
+	h->slot_emptied = us_tcache_fast->slot[index].loaded == &us_mag_sentinel;
+	holder_set(h, 3);
+	return NULL;
+}
+
+static void destroy_while_a_thread_holds(void *arg)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	struct holder h = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			    .cond = PTHREAD_COND_INITIALIZER };
+	struct kmem_cache *next;
+	uint32_t index;
+	pthread_t t;
+
+	(void)arg;
+	h.c = kmem_cache_create("held", 64, 0, 0, NULL);
+	index = h.c->tc_index;
+	if (index < US_TCACHE_FIRST_USER)
+		_exit(10);
+	if (pthread_create(&t, NULL, holder_thread, &h) != 0)
+		_exit(11);
+	holder_wait(&h, 1);
+	if (uslab_cache_stats(h.c, &st) != 0 || st.active_objs != 0 ||
+	    st.cached_objs < 500) {
+		fprintf(stderr, "active %llu, cached %llu\n",
+			(unsigned long long)st.active_objs,
+			(unsigned long long)st.cached_objs);
+		_exit(12);
+	}
+	kmem_cache_destroy(h.c);
+	holder_set(&h, 2);
+	holder_wait(&h, 3);
+	pthread_join(t, NULL);
+	if (!h.slot_emptied)
+		_exit(13);
+	next = kmem_cache_create("next", 64, 0, 0, NULL);
+	if (!next || next->tc_index != index)
+		_exit(14);
+	kmem_cache_destroy(next);
+	_exit(0);
+}
+
+TEST(a_programs_cache_uses_the_thread_caches_without_rseq)
+{
+	struct captured cap;
+
+	if (us_mag_slots_live() || US_VG)
+		return;		/* the per-CPU paths serve every cache */
+	run_captured(destroy_while_a_thread_holds, NULL, &cap);
+	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+		      "status 0x%x: %s", cap.status, cap.out);
+	ck_assert_msg(!strstr(cap.out, "still has objects"), "%s", cap.out);
 }
 END_TEST
 
