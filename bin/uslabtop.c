@@ -213,7 +213,8 @@ static unsigned long thread_cached(const struct target *t, uint32_t index)
 		uintptr_t at = (uintptr_t)l.next - tc.link_off;
 		struct us_tcache_slot s;
 
-		if (rread(t, at + (uintptr_t)index * sizeof(s), &s, sizeof(s)) ||
+		if (rread(t, at + (uintptr_t)index * sizeof(s), &s,
+			  sizeof(s)) ||
 		    rread(t, (uintptr_t)l.next, &l, sizeof(l)))
 			break;
 		if (s.top > s.base && s.top - s.base <= US_MAG_MAX_ROUNDS)

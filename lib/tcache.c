@@ -194,8 +194,8 @@ static inline uint32_t room(const struct kmem_cache *c, const struct us_mag *m)
 static inline void slot_sync(struct us_tcache_slot *s)
 {
 	struct us_mag *m = s->loaded;
-	uint32_t rounds =
-		(uint32_t)(__atomic_load_n(&s->top, __ATOMIC_RELAXED) - m->objs);
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	uint32_t rounds = (uint32_t)(top - m->objs);
 
 	if (m->rounds != rounds)
 		m->rounds = rounds;
@@ -512,6 +512,11 @@ void us_tcache_count_mine(struct kmem_cache *c)
 		count(c, &mine->slot[c->tc_index], SLOW_NONE);
 }
 
+static struct us_tcache *tcache_of(struct us_list *l)
+{
+	return us_container_of(l, struct us_tcache, link);
+}
+
 void us_tcache_cache_destroy(struct kmem_cache *c)
 {
 	uint32_t i = c->tc_index;
@@ -520,8 +525,7 @@ void us_tcache_cache_destroy(struct kmem_cache *c)
 		return;
 	us_lock(&tc_lock);
 	for (struct us_list *l = tc_list.next; l != &tc_list; l = l->next) {
-		struct us_tcache_slot *s =
-			&us_container_of(l, struct us_tcache, link)->slot[i];
+		struct us_tcache_slot *s = &tcache_of(l)->slot[i];
 
 		slot_flush(c, s);
 		s->allocs = 0;
@@ -556,7 +560,7 @@ uint64_t us_tcache_cached(struct kmem_cache *c)
 		return 0;
 	us_lock(&tc_lock);
 	for (struct us_list *l = tc_list.next; l != &tc_list; l = l->next)
-		n += slot_held(&us_container_of(l, struct us_tcache, link)->slot[i]);
+		n += slot_held(&tcache_of(l)->slot[i]);
 	us_unlock(&tc_lock);
 	return n;
 }

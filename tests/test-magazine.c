@@ -590,7 +590,7 @@ static void expect_slot_whole(const struct kmem_cache *c,
 TEST(a_thread_cache_serves_at_its_slots_top)
 {
 	struct kmem_cache *c = uslab_kmalloc_cache(64);
-	enum { N = 1200 };	/* past a refill and a flush at any capacity */
+	enum { N = 1200 };	/* past a refill and a flush, any capacity */
 	static void *objs[N];
 	struct us_tcache_slot *s;
 	void **top, *p;
@@ -691,7 +691,8 @@ static void *holder_thread(void *arg)
 		kmem_cache_free(h->c, objs[i]);
 	holder_set(h, 1);
 	holder_wait(h, 2);
-	h->slot_emptied = us_tcache_fast->slot[index].loaded == &us_mag_sentinel;
+	h->slot_emptied =
+		us_tcache_fast->slot[index].loaded == &us_mag_sentinel;
 	holder_set(h, 3);
 	return NULL;
 }
