@@ -35,7 +35,6 @@
 #endif
 
 #include "anchor.h"
-#include "magazine.h"
 #include "tcache.h"
 #include "types.h"
 
@@ -217,10 +216,7 @@ static unsigned long thread_cached(const struct target *t, uint32_t index)
 			  sizeof(s)) ||
 		    rread(t, (uintptr_t)l.next, &l, sizeof(l)))
 			break;
-		if (s.top > s.base && s.top - s.base <= US_MAG_MAX_ROUNDS)
-			n += (unsigned long)(s.top - s.base);
-		if (s.prev_rounds <= US_MAG_MAX_ROUNDS)
-			n += s.prev_rounds;
+		n += (unsigned long)us_tcache_slot_held(&s);
 	}
 	return n;
 }

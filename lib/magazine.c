@@ -484,19 +484,19 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
  * in the child, where the thread holding them does not exist, they would
  * be lost, and counted as allocated, so that kmem_cache_destroy() there
  * would report objects nobody has.  So each such window opens with
- * flight_begin(), with no lock held, and closes with flight_end();
- * us_mag_fork_wait(), the first step of the fork handler after stopping
- * the helper, stops new windows from opening and waits until the open
- * ones have closed, before it takes any lock.  A window opens only with
- * no lock held, so a thread waiting to open one holds nothing that an
- * open one, or the fork, needs.  The walkers (the sweep, shrinking
- * every cache) detach magazines under list_lock, which the fork handler
- * takes first, and need no window.
+ * us_mag_flight_begin(), with no lock held, and closes with
+ * us_mag_flight_end(); us_mag_fork_wait(), the first step of the fork
+ * handler after stopping the helper, stops new windows from opening and
+ * waits until the open ones have closed, before it takes any lock.  A
+ * window opens only with no lock held, so a thread waiting to open one
+ * holds nothing that an open one, or the fork, needs.  The walkers (the
+ * sweep, shrinking every cache) detach magazines under list_lock, which
+ * the fork handler takes first, and need no window.
  *
  * The thread caches' slow paths (tcache.c) work in windows too, so that
  * in a child every thread's cache, which it keeps, is whole, and what
  * the threads that are gone held is counted as cached, and drained by
- * kmem_cache_destroy(), instead of lost (us_mag_flight_begin()).
+ * kmem_cache_destroy(), instead of lost.
  *
  * Not covered: fork() from a signal handler that interrupted a window,
  * which would wait for itself (glibc's malloc cannot be used there
@@ -521,7 +521,7 @@ static _Atomic uint32_t forks_waiting US_FORK_STATE;	/* futex word */
  */
 static _Atomic uint32_t fork_sleepers US_FORK_STATE;
 
-static unsigned int flight_begin(void)
+unsigned int us_mag_flight_begin(void)
 {
 	for (;;) {
 		unsigned int i = us_cpu_current() % FLIGHT_SLOTS;
@@ -542,19 +542,9 @@ static unsigned int flight_begin(void)
 	}
 }
 
-static void flight_end(unsigned int i)
+void us_mag_flight_end(unsigned int i)
 {
 	atomic_fetch_sub_explicit(&in_flight[i].open, 1, memory_order_release);
-}
-
-unsigned int us_mag_flight_begin(void)
-{
-	return flight_begin();
-}
-
-void us_mag_flight_end(unsigned int window)
-{
-	flight_end(window);
 }
 
 void us_mag_fork_wait(void)
@@ -687,17 +677,17 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 	us_mag_unlock(slot);
 
 	/* Refill from the slabs, holding no lock: objects in flight. */
-	flight = flight_begin();
+	flight = us_mag_flight_begin();
 	m = depot_get_empty(c);
 	if (!m) {
 		n = us_slab_alloc_batch(c, &obj, 1);
-		flight_end(flight);
+		us_mag_flight_end(flight);
 		return n ? obj : NULL;
 	}
 	n = us_slab_alloc_batch(c, m->objs, m->capacity);
 	if (!n) {
 		depot_put_empty(c, m);
-		flight_end(flight);
+		us_mag_flight_end(flight);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -723,7 +713,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		else
 			depot_put_empty(c, m);
 	}
-	flight_end(flight);
+	us_mag_flight_end(flight);
 	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
@@ -1095,9 +1085,9 @@ void us_mag_drain(struct kmem_cache *c)
 
 	if (c->flags & US_CACHE_NOMAGAZINE)
 		return;
-	flight = flight_begin();
+	flight = us_mag_flight_begin();
 	us_mag_drain_walking(c);
-	flight_end(flight);
+	us_mag_flight_end(flight);
 }
 
 void us_mag_drain_walking(struct kmem_cache *c)

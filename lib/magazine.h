@@ -14,9 +14,6 @@
 #include "rseq.h"
 #include "tcache.h"
 
-/* Magazines are 64 to 2048 bytes: up to 252 rounds. */
-#define US_MAG_MAX_ROUNDS 252
-
 /* A cache's magazines hold about this many bytes of objects ... */
 #define US_MAG_START_BYTES ((size_t)32 << 10)
 /* ... once it is in use; its first one, made small, holds this many. */
@@ -251,54 +248,26 @@ _Static_assert(sizeof(struct us_cpu_slot) == 128, "the sequences shift by 7");
 #endif
 
 /*
- * The thread caches' fast paths (tcache.h), where no sequence runs: pop
- * c's slot of the calling thread's cache, or NULL (no cache, no slot,
- * empty magazine); push obj there, US_TC_PUSHED, or US_TC_NO (no cache,
- * no slot, full magazine), or US_TC_TWICE if obj is on top already: a
- * double free, which the caller reports from the block it shares with
- * the sequence's, so that only that block needs a stack frame.
+ * The thread caches' fast paths (tcache.h), where no sequence runs, on c's
+ * slot of the calling thread's cache: a pop (NULL: no cache, no slot, or
+ * an empty magazine) and a push (US_TC_NO also where there is no cache
+ * or slot).  The caller reports a double free from the block it shares
+ * with the sequence's, so that only that block needs a stack frame.
  */
-enum { US_TC_NO, US_TC_PUSHED, US_TC_TWICE };
-
 static inline __attribute__((always_inline)) void *
 us_tcache_pop(const struct kmem_cache *c)
 {
 	struct us_tcache *t = us_tcache_fast;
-	struct us_tcache_slot *s;
-	void **top;
-	void *obj;
 
-	if (!t)
-		return NULL;
-	s = &t->slot[c->tc_index];
-	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
-	obj = top[-1];
-	if (likely(obj)) {
-		__atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
-		s->allocs++;
-	}
-	return obj;
+	return t ? us_tcache_slot_pop(&t->slot[c->tc_index], false) : NULL;
 }
 
 static inline __attribute__((always_inline)) int
 us_tcache_push(const struct kmem_cache *c, void *obj)
 {
 	struct us_tcache *t = us_tcache_fast;
-	struct us_tcache_slot *s;
-	void **top;
 
-	if (!t)
-		return US_TC_NO;
-	s = &t->slot[c->tc_index];
-	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
-	if (top >= s->end)
-		return US_TC_NO;
-	if (unlikely(top[-1] == obj))
-		return US_TC_TWICE;
-	*top = obj;
-	__atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
-	s->frees++;
-	return US_TC_PUSHED;
+	return t ? us_tcache_slot_push(&t->slot[c->tc_index], obj) : US_TC_NO;
 }
 
 /*
@@ -333,17 +302,17 @@ static inline __attribute__((always_inline)) void
 us_mag_free(struct kmem_cache *c, void *obj)
 {
 	int pushed;
+
+	us_obj_asan_takeback(c, obj);
 #if US_RSEQ_FAST
 	US_MAG_FREE_BOUND(bound);
 	const ptrdiff_t rs = us_rseq_area_offset();
 
-	us_obj_asan_takeback(c, obj);
 restart:
 	US_RSEQ_PUSH(c, US_MAG_FREE_BOUND_OPERAND(bound), obj);
 	return;
 slow:
 #endif
-	us_obj_asan_takeback(c, obj);
 	pushed = us_tcache_push(c, obj);
 	if (likely(pushed == US_TC_PUSHED))
 		return;

@@ -403,21 +403,13 @@ bool us_tcache_alloc(struct kmem_cache *c, void **obj)
 {
 	struct us_tcache *t = mine;
 	struct us_tcache_slot *s;
-	void **top;
 
 	if (unlikely(!t) && !(t = make_mine()))
 		return false;
 	s = &t->slot[c->tc_index];
-	top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
-	if (likely(top[-1] != NULL)) {
-		*obj = top[-1];
-		if (US_VG)
-			top[-1] = NULL;
-		__atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
-		s->allocs++;
-	} else {
+	*obj = us_tcache_slot_pop(s, US_VG);
+	if (unlikely(!*obj))
 		*obj = alloc_slow(c, s);
-	}
 	return true;
 }
 
@@ -474,17 +466,12 @@ bool us_tcache_ready(void)
 void us_tcache_free(struct kmem_cache *c, void *obj)
 {
 	struct us_tcache_slot *s = &mine->slot[c->tc_index];
-	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	int pushed = us_tcache_slot_push(s, obj);
 
-	if (likely(top < s->end)) {
-		if (unlikely(top[-1] == obj))
-			us_mag_report_double_free(c, obj);
-		*top = obj;
-		__atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
-		s->frees++;
-	} else {
+	if (unlikely(pushed == US_TC_TWICE))
+		us_mag_report_double_free(c, obj);
+	if (pushed == US_TC_NO)
 		free_slow(c, s, obj);
-	}
 }
 
 void us_tcache_flush_mine(void)
@@ -537,20 +524,6 @@ void us_tcache_cache_destroy(struct kmem_cache *c)
 	us_unlock(&tc_lock);
 }
 
-/*
- * The rounds a slot holds, from what its owner publishes: exact while it
- * is between operations, and bounded while it is inside one.
- */
-static uint64_t slot_held(struct us_tcache_slot *s)
-{
-	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
-	void **base = __atomic_load_n(&s->base, __ATOMIC_RELAXED);
-	uint64_t held = top > base ? (uint64_t)(top - base) : 0;
-
-	return US_MIN(held, (uint64_t)US_MAG_MAX_ROUNDS) +
-	       __atomic_load_n(&s->prev_rounds, __ATOMIC_RELAXED);
-}
-
 uint64_t us_tcache_cached(struct kmem_cache *c)
 {
 	uint32_t i = c->tc_index;
@@ -560,7 +533,7 @@ uint64_t us_tcache_cached(struct kmem_cache *c)
 		return 0;
 	us_lock(&tc_lock);
 	for (struct us_list *l = tc_list.next; l != &tc_list; l = l->next)
-		n += slot_held(&tcache_of(l)->slot[i]);
+		n += us_tcache_slot_held(&tcache_of(l)->slot[i]);
 	us_unlock(&tc_lock);
 	return n;
 }

@@ -52,6 +52,65 @@ struct us_tcache_slot {
 };
 
 /*
+ * Pop slot s (the fast paths' pop, above): its top round, or NULL if the
+ * magazine is empty; clear: also the word it leaves (valgrind).  Push
+ * obj on it: US_TC_PUSHED, or US_TC_NO if the magazine is full (or the
+ * sentinel), or US_TC_TWICE if obj is on top already: a double free,
+ * which the caller reports.
+ */
+enum { US_TC_NO, US_TC_PUSHED, US_TC_TWICE };
+
+static inline __attribute__((always_inline)) void *
+us_tcache_slot_pop(struct us_tcache_slot *s, bool clear)
+{
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	void *obj = top[-1];
+
+	if (likely(obj)) {
+		if (clear)
+			top[-1] = NULL;
+		__atomic_store_n(&s->top, top - 1, __ATOMIC_RELAXED);
+		s->allocs++;
+	}
+	return obj;
+}
+
+static inline __attribute__((always_inline)) int
+us_tcache_slot_push(struct us_tcache_slot *s, void *obj)
+{
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+
+	if (top >= s->end)
+		return US_TC_NO;
+	if (unlikely(top[-1] == obj))
+		return US_TC_TWICE;
+	*top = obj;
+	__atomic_store_n(&s->top, top + 1, __ATOMIC_RELAXED);
+	s->frees++;
+	return US_TC_PUSHED;
+}
+
+/*
+ * The objects slot s holds, from what its owner publishes, for a reader
+ * on another thread (or in another process: uslabtop): exact while the
+ * owner is between operations; while it is inside one, a count out of
+ * a magazine's range is left out.
+ */
+static inline uint64_t us_tcache_slot_held(const struct us_tcache_slot *s)
+{
+	void **top = __atomic_load_n(&s->top, __ATOMIC_RELAXED);
+	void **base = __atomic_load_n(&s->base, __ATOMIC_RELAXED);
+	uint32_t prev = __atomic_load_n(&s->prev_rounds, __ATOMIC_RELAXED);
+	uint64_t held = 0;
+
+	if (top > base && top - base <= US_MAG_MAX_ROUNDS)
+		held += (uint64_t)(top - base);
+	if (prev <= US_MAG_MAX_ROUNDS)
+		held += prev;
+	return held;
+}
+
+/*
  * Slots below this serve the kmalloc-N and malloc-N caches (16 and 57);
  * from it up, sixteen of the caches a program makes at a time.
  */

@@ -227,6 +227,9 @@ struct us_chunk {
 _Static_assert(offsetof(struct us_chunk, pages) <= 1024,
 	       "the fixed chunk header is small");
 
+/* Magazines are 64 to 2048 bytes: up to 252 rounds. */
+#define US_MAG_MAX_ROUNDS 252
+
 /*
  * A magazine: capacity object pointers, the first `rounds` of them full.
  * A magazine belongs to one owner at a time (a CPU slot, the depot, or a
