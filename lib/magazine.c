@@ -498,6 +498,11 @@ void us_depot_give(struct kmem_cache *c, struct us_mag *m)
  * the threads that are gone held is counted as cached, and drained by
  * kmem_cache_destroy(), instead of lost.
  *
+ * Windows nest.  Code that runs inside one may allocate: a constructor
+ * run by a refill, or a signal handler.  A window opened there waits for
+ * no fork, since the fork waits for the window around it, which cannot
+ * close before it does: it is only counted (flight_depth, per thread).
+ *
  * Not covered: fork() from a signal handler that interrupted a window,
  * which would wait for itself (glibc's malloc cannot be used there
  * either).
@@ -520,6 +525,9 @@ static _Atomic uint32_t forks_waiting US_FORK_STATE;	/* futex word */
  * not see finds forks_waiting changed and does not sleep.
  */
 static _Atomic uint32_t fork_sleepers US_FORK_STATE;
+/* The windows the calling thread has open. */
+static __thread unsigned int flight_depth
+	__attribute__((tls_model("initial-exec")));
 
 unsigned int us_mag_flight_begin(void)
 {
@@ -529,9 +537,15 @@ unsigned int us_mag_flight_begin(void)
 
 		atomic_fetch_add_explicit(&in_flight[i].open, 1,
 					  memory_order_seq_cst);
-		forks = atomic_load_explicit(&forks_waiting, memory_order_seq_cst);
-		if (likely(forks == 0))
+		if (unlikely(flight_depth)) {
+			flight_depth++;		/* nested: no waiting */
 			return i;
+		}
+		forks = atomic_load_explicit(&forks_waiting, memory_order_seq_cst);
+		if (likely(forks == 0)) {
+			flight_depth = 1;
+			return i;
+		}
 		atomic_fetch_sub_explicit(&in_flight[i].open, 1,
 					  memory_order_release);
 		atomic_fetch_add_explicit(&fork_sleepers, 1,
@@ -544,6 +558,7 @@ unsigned int us_mag_flight_begin(void)
 
 void us_mag_flight_end(unsigned int i)
 {
+	flight_depth--;
 	atomic_fetch_sub_explicit(&in_flight[i].open, 1, memory_order_release);
 }
 

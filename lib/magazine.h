@@ -349,6 +349,8 @@ struct us_mag *us_mag_new_empty(struct kmem_cache *c);
  * A window in which a slow path may hold magazines or objects that no
  * structure records (magazine.c, objects in flight): fork() waits until
  * none is open.  Opened with no lock held; the value goes to the end.
+ * Windows nest: one opened inside another (a constructor that allocates)
+ * does not wait for a fork.
  */
 unsigned int us_mag_flight_begin(void);
 void us_mag_flight_end(unsigned int window);

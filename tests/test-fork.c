@@ -309,6 +309,113 @@ TEST(children_of_a_process_mapping_pages_can_map)
 }
 END_TEST
 
+/*
+ * A constructor that allocates while another thread forks.  The refill
+ * that runs the constructor holds a window of objects in flight open,
+ * and fork() waits for it to close; the constructor's own allocation,
+ * from a fresh cache, refills too, and opens a window inside it.  Had
+ * that window waited for the fork, as a first window does, each would
+ * have waited for the other for good.  Here the constructor lets the fork
+ * start and reach its wait before it allocates.
+ */
+#define NESTED_DEADLINE_MS 20000
+
+static struct kmem_cache *nested_inner;
+static _Atomic int nested_armed, nested_stage;	/* 1: in ctor, 2: forking */
+static _Atomic int nested_done;			/* threads finished */
+static void *_Atomic nested_obj;
+static _Atomic int nested_status = -1;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void allocating_ctor(void *obj)
+{
+	memset(obj, 0x5a, 64);
+	if (!atomic_exchange(&nested_armed, 0))
+		return;
+	atomic_store(&nested_stage, 1);
+	while (atomic_load(&nested_stage) < 2)
+		sleep_ms(1);
+	sleep_ms(200);		/* the fork handlers reach the windows' wait */
+	atomic_store(&nested_obj, kmem_cache_alloc(nested_inner, GFP_KERNEL));
+}
+
+/* Registered after uslab's handlers, so run before them. */
+static void nested_note_fork(void)
+{
+	int in_ctor = 1;
+
+	atomic_compare_exchange_strong(&nested_stage, &in_ctor, 2);
+}
+
+static void *nested_allocator(void *arg)
+{
+	void *p = kmem_cache_alloc(arg, GFP_KERNEL);
+
+	atomic_fetch_add(&nested_done, 1);
+	return p;
+}
+
+static void *nested_forker(void *arg)
+{
+	pid_t pid;
+	int status;
+
+	(void)arg;
+	while (atomic_load(&nested_stage) < 1)
+		sleep_ms(1);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		atomic_store(&nested_status, status);
+	atomic_fetch_add(&nested_done, 1);
+	return NULL;
+}
+
+TEST(a_constructor_may_allocate_while_a_fork_waits)
+{
+	struct kmem_cache *outer;
+	pthread_t a, f;
+	void *obj;
+	int ms;
+
+	outer = kmem_cache_create("nested-outer", 64, 0, 0, allocating_ctor);
+	nested_inner = kmem_cache_create("nested-inner", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(outer);
+	ck_assert_ptr_nonnull(nested_inner);
+	ck_assert_int_eq(pthread_atfork(nested_note_fork, NULL, NULL), 0);
+	atomic_store(&nested_armed, 1);
+	ck_assert_int_eq(pthread_create(&f, NULL, nested_forker, NULL), 0);
+	ck_assert_int_eq(pthread_create(&a, NULL, nested_allocator, outer), 0);
+	for (ms = 0; ms < NESTED_DEADLINE_MS && atomic_load(&nested_done) < 2;
+	     ms++)
+		sleep_ms(1);
+	ck_assert_msg(atomic_load(&nested_done) == 2,
+		      "a constructor's allocation and fork() waited for each "
+		      "other (stage %d, %d of 2 threads done after %d ms)",
+		      atomic_load(&nested_stage), atomic_load(&nested_done),
+		      NESTED_DEADLINE_MS);
+	ck_assert_int_eq(atomic_load(&nested_stage), 2);
+	pthread_join(a, &obj);
+	pthread_join(f, NULL);
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_ptr_nonnull(atomic_load(&nested_obj));
+	ck_assert_msg(WIFEXITED(nested_status) &&
+		      WEXITSTATUS(nested_status) == 0,
+		      "child status %#x", atomic_load(&nested_status));
+	kmem_cache_free(nested_inner, atomic_load(&nested_obj));
+	kmem_cache_free(outer, obj);
+	kmem_cache_destroy(nested_inner);
+	kmem_cache_destroy(outer);
+}
+END_TEST
+
 TEST(exec_after_fork_works)
 {
 	pid_t pid;
