@@ -248,7 +248,10 @@
  *    locks that pthread_create() takes.  A CPU slot whose use has
  *    stopped for the period gives its magazines back too; the sweep
  *    closes one CPU's idle slots across every cache and fences that CPU
- *    once for them all (magazine.c, "Reaping slots").  Fresh memory is
+ *    once for them all (magazine.c, "Reaping slots").  A thread's own
+ *    magazines, where no rseq runs, are out of the sweep's reach: the
+ *    thread trims them itself, from its slow paths, giving back those
+ *    of the caches it has not used for a period (tcache.c).  Fresh memory is
  *    faulted in by the slab layer, not the program, where that is
  *    cheaper and wastes nothing: a cache that has filled a slab faults
  *    in the pages of what it carves from a clean one in one call

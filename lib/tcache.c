@@ -49,10 +49,16 @@
  *                         is whole in the child.
  *
  * What no one else reaches is a live thread's magazines for the sweep or
- * a shrink: they hold at most 2 * US_TCACHE_BYTES of objects per cache
- * until the thread's next slow path, its exit or its own shrink
+ * a shrink: they hold at most 2 * US_TCACHE_BYTES of objects per cache.
+ * So a thread trims its own cache: every TRIM_EVERY slow paths it reads
+ * the clock, and once a decay period has passed since its last trim, it
+ * gives back the magazines of every slot it has not used since then
+ * (trim()), as the sweep drains a CPU's slots idle for the period.  A
+ * slot left idle goes back after one to two periods of the thread's
+ * work elsewhere.  A thread that stops allocating altogether keeps its
+ * magazines until it allocates again, exits or shrinks
  * (kmem_cache_shrink() and uslab_shrink_all() give back the calling
- * thread's).
+ * thread's), as glibc's, jemalloc's and tcmalloc's thread caches do.
  *
  *   thread cache   struct us_tcache, one per thread, an object of the
  *                  bootstrap cache "uslab-tcache" (never malloc), made on
@@ -87,6 +93,7 @@
 #include "cpu.h"
 #include "magazine.h"
 #include "memtool.h"
+#include "os.h"
 #include "reclaim.h"
 #include "report.h"
 #include "slab.h"
@@ -242,6 +249,8 @@ static void count(struct kmem_cache *c, struct us_tcache_slot *s, int slow)
 		us_stat_add(&cpu->alloc_slow, 1);
 	else if (slow == SLOW_FREE)
 		us_stat_add(&cpu->free_slow, 1);
+	if (slow != SLOW_NONE)
+		s->used = 1;
 	s->allocs = 0;
 	s->frees = 0;
 }
@@ -267,6 +276,50 @@ static void flush(struct us_tcache *t)
 		count(c, s, SLOW_NONE);
 		slot_flush(c, s);
 	}
+}
+
+/*
+ * Give back the magazines of t's slots that have seen no operation since
+ * the last trim, and start a new period for the others; tc_lock held.
+ */
+static void trim(struct us_tcache *t)
+{
+	for (unsigned int i = 1; i < US_TCACHE_SLOTS; i++) {
+		struct us_tcache_slot *s = &t->slot[i];
+		struct kmem_cache *c = slot_cache[i];
+
+		if (!c || (s->loaded == &us_mag_sentinel &&
+			   s->prev == &us_mag_sentinel))
+			continue;
+		if (s->used || s->allocs || s->frees) {
+			count(c, s, SLOW_NONE);
+			s->used = 0;
+			continue;
+		}
+		slot_flush(c, s);
+	}
+}
+
+/*
+ * After a slow path, with no lock held and the slot whole: trim the
+ * thread's cache once a decay period has passed since the last trim.
+ */
+#define TRIM_EVERY 64u
+
+static void trim_tick(void)
+{
+	struct us_tcache *t = mine;
+	uint64_t now;
+
+	if (likely(++t->slow_ops % TRIM_EVERY != 0))
+		return;
+	now = us_os_now_ms();
+	if (now < t->trim_at)
+		return;
+	t->trim_at = now + us_decay_ms;
+	us_lock(&tc_lock);
+	trim(t);
+	us_unlock(&tc_lock);
 }
 
 /* The key's destructor: the exiting thread's magazines go back. */
@@ -366,6 +419,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		obj = us_mag_pop(s->loaded);
 		slot_open(s, c);
 		us_mag_flight_end(window);
+		trim_tick();
 		return obj;
 	}
 	/* Both empty: prev goes to the depot for a full one. */
@@ -390,6 +444,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 	obj = us_mag_pop(m);
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
@@ -445,6 +500,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	m->objs[m->rounds++] = obj;
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 	/*
 	 * Pushed first, as the allocation pops first: a free's poke makes
 	 * no callout today, but the slot is whole whatever it does.
@@ -455,6 +511,7 @@ push:
 	s->loaded->objs[s->loaded->rounds++] = obj;
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 }
 
 bool us_tcache_ready(void)

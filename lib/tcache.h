@@ -48,7 +48,7 @@ struct us_tcache_slot {
 	uint64_t allocs;	/* fast operations not yet counted */
 	uint64_t frees;
 	uint32_t prev_rounds;	/* prev->rounds */
-	uint32_t pad;
+	uint32_t used;		/* a slow path since the last trim */
 };
 
 /*
@@ -119,6 +119,8 @@ static inline uint64_t us_tcache_slot_held(const struct us_tcache_slot *s)
 struct us_tcache {
 	struct us_tcache_slot slot[US_TCACHE_SLOTS];
 	struct us_list link;	/* [tcache lock] every thread's, tcache.c */
+	uint64_t trim_at;	/* ms: the next trim (tcache.c) */
+	uint32_t slow_ops;	/* slow paths, for the trim's clock */
 };
 
 /*

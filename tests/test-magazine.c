@@ -747,6 +747,69 @@ TEST(a_programs_cache_uses_the_thread_caches_without_rseq)
 }
 END_TEST
 
+/*
+ * A thread that stops using a cache gives its magazines of it back
+ * within two decay periods of its work elsewhere: it trims its own cache,
+ * which no sweep reaches, every so many slow paths.  Here the thread
+ * frees objects of one cache, then churns another for several periods;
+ * its slot of the first must be empty, and the objects accounted for.
+ */
+static void trim_while_working_elsewhere(void *arg)
+{
+	struct uslab_cache_stats st = { .version = USLAB_CACHE_STATS_VERSION };
+	struct kmem_cache *idle = kmem_cache_create("idle", 64, 0, 0, NULL);
+	struct kmem_cache *busy = kmem_cache_create("busy", 64, 0, 0, NULL);
+	static void *objs[600];
+	uint64_t start, held_before;
+
+	(void)arg;
+	if (!idle || !busy || !idle->tc_index || !busy->tc_index)
+		_exit(10);
+	us_decay_ms = 20;
+	for (unsigned int i = 0; i < 200; i++)
+		if (!(objs[i] = kmem_cache_alloc(idle, GFP_KERNEL)))
+			_exit(11);
+	for (unsigned int i = 0; i < 200; i++)
+		kmem_cache_free(idle, objs[i]);
+	held_before = us_tcache_cached(idle);
+	if (held_before == 0)
+		_exit(12);
+	start = us_os_now_ms();
+	while (us_os_now_ms() - start < 10 * us_decay_ms) {
+		for (unsigned int i = 0; i < 600; i++)
+			if (!(objs[i] = kmem_cache_alloc(busy, GFP_KERNEL)))
+				_exit(13);
+		for (unsigned int i = 0; i < 600; i++)
+			kmem_cache_free(busy, objs[i]);
+	}
+	if (us_tcache_cached(idle) != 0 || us_tcache_cached(busy) == 0) {
+		fprintf(stderr, "the thread's slots hold %llu objects of the "
+			"idle cache (%llu before) and %llu of the busy one\n",
+			(unsigned long long)us_tcache_cached(idle),
+			(unsigned long long)held_before,
+			(unsigned long long)us_tcache_cached(busy));
+		_exit(14);
+	}
+	if (uslab_cache_stats(idle, &st) != 0 || st.active_objs != 0 ||
+	    us_cache_validate(idle) != 0)
+		_exit(15);
+	kmem_cache_destroy(idle);
+	kmem_cache_destroy(busy);
+	_exit(0);
+}
+
+TEST(a_thread_gives_back_the_magazines_of_a_cache_it_stopped_using)
+{
+	struct captured cap;
+
+	if (us_mag_slots_live())
+		return;		/* the sweep drains the CPU slots instead */
+	run_captured(trim_while_working_elsewhere, NULL, &cap);
+	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
+		      "status 0x%x: %s", cap.status, cap.out);
+}
+END_TEST
+
 struct churn {
 	struct kmem_cache *c;
 	_Atomic int stop;
