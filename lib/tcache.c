@@ -14,8 +14,11 @@
  * with the cache's depot like a CPU's slot does, and hold at most
  * US_TCACHE_BYTES of objects each.  The kmalloc-N and malloc-N caches
  * take the slots below US_TCACHE_FIRST_USER; a program's caches share
- * the rest, and one made when none is free, or a debug cache, keeps to
- * the per-CPU locked paths.
+ * the rest (256), and one made when none is free, or a debug cache,
+ * keeps to the per-CPU locked paths.  A thread's slot of a program's
+ * cache is made empty when the cache is made (or when the thread makes
+ * its cache, for the caches there are): before, nothing reads it, and
+ * the thread's cache is not written there.
  *
  * Their fast paths are inline, beside the sequences (magazine.h,
  * us_tcache_pop() and us_tcache_push()): where a sequence cannot serve,
@@ -150,6 +153,13 @@ void us_tcache_init(void)
 	us_slab_pool_init(&tcache_boot);
 }
 
+static struct us_tcache *tcache_of(struct us_list *l)
+{
+	return us_container_of(l, struct us_tcache, link);
+}
+
+static void slot_reset(struct us_tcache_slot *s);
+
 static void slot_assign(struct kmem_cache *c, uint32_t i)
 {
 	slot_limit[i] = (uint32_t)US_MAX((size_t)1, US_TCACHE_BYTES / c->size);
@@ -180,6 +190,9 @@ void us_tcache_cache_init(struct kmem_cache *c)
 	us_lock(&tc_lock);
 	for (i = US_TCACHE_FIRST_USER; i < US_TCACHE_SLOTS; i++) {
 		if (!slot_cache[i]) {
+			for (struct us_list *l = tc_list.next; l != &tc_list;
+			     l = l->next)
+				slot_reset(&tcache_of(l)->slot[i]);
 			slot_assign(c, i);
 			break;
 		}
@@ -231,6 +244,13 @@ static void slot_clear(struct us_tcache_slot *s)
 	s->loaded = &us_mag_sentinel;
 	s->prev = &us_mag_sentinel;
 	slot_publish(s, 0);
+}
+
+/* A slot of whatever it held before, as a new thread's: empty, uncounted. */
+static void slot_reset(struct us_tcache_slot *s)
+{
+	memset(s, 0, sizeof(*s));
+	slot_clear(s);
 }
 
 /*
@@ -373,9 +393,11 @@ static US_NOINLINE struct us_tcache *make_mine(void)
 		return NULL;
 	}
 	t = obj;
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < US_TCACHE_SLOTS; i++)
-		slot_clear(&t->slot[i]);
+	/* The classes' slots; those of the program's caches that exist. */
+	for (unsigned int i = 0; i < US_TCACHE_FIRST_USER; i++)
+		slot_reset(&t->slot[i]);
+	t->trim_at = 0;
+	t->slow_ops = 0;
 	/* No callout: glibc allocates only for keys from 32 up. */
 	if (pthread_setspecific(key, t) != 0) {
 		us_slab_free_batch(&tcache_boot, &obj, 1);
@@ -383,6 +405,9 @@ static US_NOINLINE struct us_tcache *make_mine(void)
 		return NULL;
 	}
 	us_lock(&tc_lock);
+	for (unsigned int i = US_TCACHE_FIRST_USER; i < US_TCACHE_SLOTS; i++)
+		if (slot_cache[i])
+			slot_reset(&t->slot[i]);
 	us_list_add(&t->link, &tc_list);
 	us_unlock(&tc_lock);
 	mine = t;
@@ -554,11 +579,6 @@ void us_tcache_count_mine(struct kmem_cache *c)
 {
 	if (mine && c->tc_index)
 		count(c, &mine->slot[c->tc_index], SLOW_NONE);
-}
-
-static struct us_tcache *tcache_of(struct us_list *l)
-{
-	return us_container_of(l, struct us_tcache, link);
 }
 
 void us_tcache_cache_destroy(struct kmem_cache *c)

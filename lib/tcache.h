@@ -12,7 +12,7 @@
 
 /* Thread-cache slots: one per kmalloc-N and malloc-N cache, and for
  * programs' own caches. */
-#define US_TCACHE_SLOTS 96
+#define US_TCACHE_SLOTS 336
 
 /* A thread keeps at most about this many bytes per cache and magazine. */
 #define US_TCACHE_BYTES ((size_t)16 << 10)
@@ -112,7 +112,10 @@ static inline uint64_t us_tcache_slot_held(const struct us_tcache_slot *s)
 
 /*
  * Slots below this serve the kmalloc-N and malloc-N caches (16 and 57);
- * from it up, sixteen of the caches a program makes at a time.
+ * from it up, 256 of the caches a program makes at a time.  A thread
+ * writes its slots of a program's caches only once such a cache exists
+ * (tcache.c), so that what a thread's cache costs in resident memory
+ * grows with the caches in use, not with the slots.
  */
 #define US_TCACHE_FIRST_USER 80
 

@@ -734,16 +734,114 @@ static void destroy_while_a_thread_holds(void *arg)
 	_exit(0);
 }
 
-TEST(a_programs_cache_uses_the_thread_caches_without_rseq)
+/* Run fn in a child, which must exit 0 with no cache left holding objects. */
+static void expect_clean_exit(void (*fn)(void *))
 {
 	struct captured cap;
 
-	if (us_mag_slots_live() || US_VG)
-		return;		/* the per-CPU paths serve every cache */
-	run_captured(destroy_while_a_thread_holds, NULL, &cap);
+	run_captured(fn, NULL, &cap);
 	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
 		      "status 0x%x: %s", cap.status, cap.out);
 	ck_assert_msg(!strstr(cap.out, "still has objects"), "%s", cap.out);
+}
+
+TEST(a_programs_cache_uses_the_thread_caches_without_rseq)
+{
+	if (us_mag_slots_live() || US_VG)
+		return;		/* the per-CPU paths serve every cache */
+	expect_clean_exit(destroy_while_a_thread_holds);
+}
+END_TEST
+
+/*
+ * A program's caches beyond sixteen take the thread caches too, 256 of
+ * them at a time, in a thread whose cache was made before they were: its
+ * slots of them, never written until then, are made empty when each
+ * cache is made.
+ */
+#define MANY_CACHES 40
+
+struct many {
+	struct kmem_cache *c[MANY_CACHES];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage;		/* 1: thread cache made; 2: caches made */
+	int failed;		/* the first cache whose slot stayed empty, + 1 */
+};
+
+static void many_set(struct many *m, int stage)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stage = stage;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void many_wait(struct many *m, int stage)
+{
+	pthread_mutex_lock(&m->lock);
+	while (m->stage < stage)
+		pthread_cond_wait(&m->cond, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void *many_thread(void *arg)
+{
+	struct many *m = arg;
+	void *objs[10];
+
+	kfree(kmalloc(32, GFP_KERNEL));		/* makes the thread's cache */
+	many_set(m, 1);
+	many_wait(m, 2);
+	for (int k = 0; k < MANY_CACHES; k++) {
+		for (int i = 0; i < 10; i++)
+			objs[i] = kmem_cache_alloc(m->c[k], GFP_KERNEL);
+		for (int i = 0; i < 10; i++)
+			kmem_cache_free(m->c[k], objs[i]);
+		if (!m->failed && us_tcache_fast->slot[m->c[k]->tc_index].loaded ==
+				  &us_mag_sentinel)
+			m->failed = k + 1;
+	}
+	return NULL;
+}
+
+static void many_caches_in_an_older_thread(void *arg)
+{
+	struct many m = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .cond = PTHREAD_COND_INITIALIZER };
+	pthread_t t;
+
+	(void)arg;
+	if (pthread_create(&t, NULL, many_thread, &m) != 0)
+		_exit(10);
+	many_wait(&m, 1);
+	for (int k = 0; k < MANY_CACHES; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many-%d", k);
+		m.c[k] = kmem_cache_create(name, 64, 0, 0, NULL);
+		if (!m.c[k] || m.c[k]->tc_index < US_TCACHE_FIRST_USER) {
+			fprintf(stderr, "cache %d has no thread-cache slot\n", k);
+			_exit(11);
+		}
+	}
+	many_set(&m, 2);
+	pthread_join(t, NULL);
+	if (m.failed) {
+		fprintf(stderr, "cache %d was not served from the thread's "
+			"cache\n", m.failed - 1);
+		_exit(12);
+	}
+	for (int k = 0; k < MANY_CACHES; k++)
+		kmem_cache_destroy(m.c[k]);
+	_exit(0);
+}
+
+TEST(many_caches_take_the_thread_caches_of_threads_made_before_them)
+{
+	if (us_mag_slots_live() || US_VG)
+		return;		/* the per-CPU paths serve every cache */
+	expect_clean_exit(many_caches_in_an_older_thread);
 }
 END_TEST
 
@@ -800,13 +898,9 @@ static void trim_while_working_elsewhere(void *arg)
 
 TEST(a_thread_gives_back_the_magazines_of_a_cache_it_stopped_using)
 {
-	struct captured cap;
-
 	if (us_mag_slots_live())
 		return;		/* the sweep drains the CPU slots instead */
-	run_captured(trim_while_working_elsewhere, NULL, &cap);
-	ck_assert_msg(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0,
-		      "status 0x%x: %s", cap.status, cap.out);
+	expect_clean_exit(trim_while_working_elsewhere);
 }
 END_TEST
 
