@@ -102,6 +102,7 @@ large|large malloc 1000|us_per_op|no
 rss-return|rss-return malloc|idle_pct_of_peak|no
 grow|grow malloc|ns_per_object|no
 churn|churn malloc|us_per_thread|no
+phases|phases malloc|ns_per_block|no
 fork|@fork-bench 2000|us_per_fork|no'
 
 selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }

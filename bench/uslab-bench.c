@@ -35,6 +35,9 @@
  *                    free all but 1 in 64, then the rest in random order;
  *                    resident memory at each stage and after idling
  *   churn THREADS    short-lived threads that each allocate and free
+ *   phases [ROUNDS]  48 phases of 400 blocks of one size each, 85 to
+ *                    4,080 bytes, written and freed: how much of one
+ *                    phase's memory the next reuses
  *   allocinfo OBJECTS  (kmem) OBJECTS 64-byte objects live from one
  *                    tagged site, counted: what a uslab_allocinfo()
  *                    reading of the table takes
@@ -681,6 +684,40 @@ static int bench_churn(unsigned int threads)
 	return 0;
 }
 
+/* -------------------------------------------------------------- phases */
+
+/*
+ * A program that works in phases, each with blocks of its own size (a
+ * compiler's passes, a server's start-up before its steady state): 48
+ * phases of 400 blocks of one size each, 85 to 4,080 bytes, written and
+ * freed, in `rounds` rounds.  The peak shows how much of one phase's
+ * freed memory the next, of another size, reuses.
+ */
+static int bench_phases(unsigned int rounds)
+{
+	enum { PHASES = 48, BLOCKS = 400 };
+	static void *p[BLOCKS];
+	double t0 = now_ns(), t1;
+
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (size_t s = 1; s <= PHASES; s++) {
+			size_t n = s * 85;
+
+			for (int i = 0; i < BLOCKS; i++) {
+				if (!(p[i] = malloc(n)))
+					die("malloc");
+				memset(p[i], 1, n);
+			}
+			for (int i = 0; i < BLOCKS; i++)
+				free(p[i]);
+		}
+	}
+	t1 = now_ns();
+	printf("ns_per_block=%.2f peak_kib=%zu\n",
+	       (t1 - t0) / ((double)rounds * PHASES * BLOCKS), peak_kib());
+	return 0;
+}
+
 /* ----------------------------------------------------------- allocinfo */
 
 static int bench_allocinfo(unsigned long n)
@@ -753,11 +790,13 @@ int main(int argc, char **argv)
 		return bench_grow(arg ? arg : 512);
 	if (strcmp(w, "churn") == 0)
 		return bench_churn(arg ? (unsigned int)arg : 10000);
+	if (strcmp(w, "phases") == 0)
+		return bench_phases(arg ? (unsigned int)arg : 3);
 	if (strcmp(w, "allocinfo") == 0 && use_kmem)
 		return bench_allocinfo(arg ? arg : 1000000);
 usage:
 	fprintf(stderr, "usage: %s pair|batch|xthread|larson|local|mixed|heap|"
-			"large|rss-return|grow|churn|allocinfo kmem|malloc "
+			"large|rss-return|grow|churn|phases|allocinfo kmem|malloc "
 			"[ARG...]\n",
 		argv[0]);
 	return 2;
