@@ -326,13 +326,6 @@ static _Atomic int nested_done;			/* threads finished */
 static void *_Atomic nested_obj;
 static _Atomic int nested_status = -1;
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void allocating_ctor(void *obj)
 {
 	memset(obj, 0x5a, 64);

@@ -747,14 +747,6 @@ static unsigned int threads_now(void)
 	return t ? (unsigned int)strtoul(t + 8, NULL, 10) : 0;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* Fill and free MiB of 1 KiB blocks, writing every byte; base RSS. */
 static size_t fill_and_free(size_t mib)
 {

@@ -146,6 +146,15 @@ static inline void expect_in(const struct captured *cap, const char *needle)
 			ck_abort_msg("Assertion '%s' failed", #expr);        \
 	} while (0)
 
+/* Sleep ms milliseconds, through signals. */
+static inline void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /*
  * Keep the calling thread on one CPU: a double free is caught cheaply
  * only while the object is still on top of that CPU's magazine.
