@@ -321,9 +321,8 @@ static void trim(struct us_tcache *t)
 }
 
 /*
- * After each slow path (us_tcache_alloc(), us_tcache_free()), with no
- * lock held and the slot whole: trim the thread's cache once a decay
- * period has passed since the last trim.
+ * After a slow path, with no lock held and the slot whole: trim the
+ * thread's cache once a decay period has passed since the last trim.
  */
 #define TRIM_EVERY 64u
 
@@ -445,6 +444,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 		obj = us_mag_pop(s->loaded);
 		slot_open(s, c);
 		us_mag_flight_end(window);
+		trim_tick();
 		return obj;
 	}
 	/* Both empty: prev goes to the depot for a full one. */
@@ -469,6 +469,7 @@ static US_NOINLINE void *alloc_slow(struct kmem_cache *c,
 	obj = us_mag_pop(m);
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 	us_reclaim_poke(US_RECLAIM_ALLOC, c);
 	return obj;
 }
@@ -487,10 +488,8 @@ bool us_tcache_alloc(struct kmem_cache *c, void **obj)
 		return false;
 	s = &t->slot[c->tc_index];
 	*obj = us_tcache_slot_pop(s, US_VG);
-	if (unlikely(!*obj)) {
+	if (unlikely(!*obj))
 		*obj = alloc_slow(c, s);
-		trim_tick();
-	}
 	return true;
 }
 
@@ -526,6 +525,7 @@ static US_NOINLINE void free_slow(struct kmem_cache *c,
 	m->objs[m->rounds++] = obj;
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 	/*
 	 * Pushed first, as the allocation pops first: a free's poke makes
 	 * no callout today, but the slot is whole whatever it does.
@@ -536,6 +536,7 @@ push:
 	s->loaded->objs[s->loaded->rounds++] = obj;
 	slot_open(s, c);
 	us_mag_flight_end(window);
+	trim_tick();
 }
 
 bool us_tcache_ready(void)
@@ -551,10 +552,8 @@ void us_tcache_free(struct kmem_cache *c, void *obj)
 
 	if (unlikely(pushed == US_TC_TWICE))
 		us_mag_report_double_free(c, obj);
-	if (pushed == US_TC_NO) {
+	if (pushed == US_TC_NO)
 		free_slow(c, s, obj);
-		trim_tick();
-	}
 }
 
 void us_tcache_flush_mine(void)
