@@ -44,7 +44,10 @@
  * on the list as a mapping of its own (large_split()): its pages stay
  * resident for the next request, as a page heap's spans would.  One that
  * cannot be cut so is left for a request its size, and a new mapping
- * serves this one.
+ * serves this one.  A freed mapping joins the cached ones that end where
+ * it starts or start where it ends (large_coalesce_locked()), as a page
+ * heap's free spans do, so that the parts of a cut mapping serve a large
+ * request again once all are freed.
  *
  * The registry holds one bit per CHUNK_SIZE region of the 48-bit address
  * space (8 MiB of zero-initialised .bss, of which only the words for
@@ -864,6 +867,62 @@ static struct us_chunk *large_cache_take_locked(size_t size, int node)
 	return fit;
 }
 
+/*
+ * Join ch, just put at the head of large_free, with the cached mappings
+ * that lie right before and after it, which cuts (large_split()) made
+ * neighbours: so that a mapping cut for a small request comes back
+ * whole for a large one.  The joined mapping takes the lower one's
+ * header, is as newly freed as ch (which only keeps the older part's
+ * pages longer than the decay period asks) and goes back at the head.
+ * The upper one's header page becomes room and its registry bit goes,
+ * so a stale pointer to its old object is foreign from then on.  Two
+ * mappings made apart may lie side by side too, and join; where the
+ * kernel keeps them as two areas (one moved beside the other), growing
+ * the joined one in place, or moving it, fails, and the resize copies,
+ * as wherever the kernel refuses (us_chunk_large_resize()).  large_lock
+ * held.
+ */
+static void large_coalesce_locked(struct us_chunk *ch)
+{
+	bool joined;
+
+	US_ASSERT_HELD(&large_lock);
+	do {
+		joined = false;
+		for (struct us_list *l = large_free.next; l != &large_free;
+		     l = l->next) {
+			struct us_chunk *o = us_container_of(l, struct us_chunk,
+							     free_link);
+			struct us_chunk *lo, *hi;
+
+			if (o == ch || o->node != ch->node)
+				continue;
+			if ((char *)o->map_base + o->map_len ==
+			    (char *)ch->map_base)
+				lo = o, hi = ch;
+			else if ((char *)ch->map_base + ch->map_len ==
+				 (char *)o->map_base)
+				lo = ch, hi = o;
+			else
+				continue;
+			us_list_del(&hi->free_link);
+			us_list_del(&lo->free_link);
+			registry_clear(hi);
+			roots_del(hi->map_base, hi->map_len);
+			roots_move(lo->map_base, lo->map_len, lo->map_base,
+				   lo->map_len + hi->map_len);
+			lo->map_len += hi->map_len;
+			lo->usable = lo->map_len - lo->obj_offset;
+			lo->freed_at = US_MAX(lo->freed_at, hi->freed_at);
+			note_large_len(lo->map_len);
+			us_list_add(&lo->free_link, &large_free);
+			ch = lo;
+			joined = true;
+			break;
+		}
+	} while (joined);
+}
+
 /* The room of a block in use past its size. */
 static size_t large_excess(const struct us_chunk *ch)
 {
@@ -1065,6 +1124,7 @@ static void large_split(struct us_chunk *ch, size_t want)
 	tail->freed_at = us_os_now_ms();
 	us_list_add(&tail->free_link, &large_free);
 	large_free_bytes += tail_len;
+	large_coalesce_locked(tail);
 	us_unlock(&large_lock);
 }
 
@@ -1165,6 +1225,7 @@ void us_chunk_large_free(struct us_chunk *ch)
 	ch->freed_at = now;
 	us_list_add(&ch->free_link, &large_free);
 	large_free_bytes += len;
+	large_coalesce_locked(ch);
 	us_unlock(&large_lock);
 	us_reclaim_note(len);
 	large_cache_trim(now >= us_decay_ms ? now - us_decay_ms + 1 : 0, NULL,
@@ -1329,7 +1390,11 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
  * proof (a system call per lookup, or a lock that every unmap and every
  * lookup take) would cost the correct calls for that.
  */
-struct us_chunk *us_chunk_large_holding(const void *p)
+/*
+ * The registered large chunk of the given kind whose mapping reaches p,
+ * or NULL; see above.
+ */
+static struct us_chunk *large_reaching(const void *p, enum us_chunk_kind kind)
 {
 	size_t max = atomic_load_explicit(&large_len_max, memory_order_relaxed);
 	uintptr_t a = (uintptr_t)p;
@@ -1343,18 +1408,39 @@ struct us_chunk *us_chunk_large_holding(const void *p)
 	     back++) {
 		const char *q = (const char *)(a - (back << US_CHUNK_SHIFT));
 		struct us_chunk *ch = us_chunk_lookup(q + 1);
-		const char *obj;
 
 		if (!ch)
 			continue;
 		if (ch->magic != (US_CHUNK_MAGIC ^ (uintptr_t)ch) ||
-		    ch->kind != US_CHUNK_LARGE)
+		    ch->kind != kind)
 			return NULL;
-		obj = us_chunk_large_object(ch);
-		return a >= (uintptr_t)obj && a - (uintptr_t)obj < ch->usable
-			       ? ch : NULL;
+		return ch;
 	}
 	return NULL;
+}
+
+struct us_chunk *us_chunk_large_holding(const void *p)
+{
+	struct us_chunk *ch = large_reaching(p, US_CHUNK_LARGE);
+	uintptr_t obj;
+
+	if (!ch)
+		return NULL;
+	obj = (uintptr_t)us_chunk_large_object(ch);
+	return (uintptr_t)p >= obj && (uintptr_t)p - obj < ch->usable ? ch
+								       : NULL;
+}
+
+struct us_chunk *us_chunk_large_freed_holding(const void *p)
+{
+	struct us_chunk *ch = large_reaching(p, US_CHUNK_LARGE_FREE);
+	uintptr_t a = (uintptr_t)p, base;
+
+	if (!ch)
+		return NULL;
+	base = (uintptr_t)ch->map_base;
+	return a >= (uintptr_t)us_chunk_large_object(ch) &&
+		       a - base < ch->map_len ? ch : NULL;
 }
 
 uint64_t us_chunk_returned_bytes(void)

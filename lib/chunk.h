@@ -198,6 +198,15 @@ void *us_chunk_large_alloc(size_t size, size_t align, bool zero, int node);
  */
 struct us_chunk *us_chunk_large_holding(const void *p);
 
+/*
+ * The freed large mapping, kept for reuse, that holds p past its header,
+ * or NULL: for the report of a block freed twice whose mapping has since
+ * joined the one below it (chunk.c), which leaves p no header of its
+ * own.  No lock: it may read a header whose pages are going away, as the
+ * walk above may for a pointer into no allocated block.
+ */
+struct us_chunk *us_chunk_large_freed_holding(const void *p);
+
 /* Bytes of free slab slots kept resident for the next slab (no lock). */
 uint64_t us_chunk_resident_free_bytes(void);
 

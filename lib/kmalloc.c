@@ -429,8 +429,14 @@ US_COLD static struct us_chunk *large_or_reject(const void *p, const char *who)
 {
 	struct us_chunk *ch = us_chunk_lookup(p);
 
-	if (!ch)
+	if (!ch) {
+		/* A large block freed, whose mapping has joined another. */
+		if (((uintptr_t)p & (us_page_size - 1)) == 0 &&
+		    (ch = us_chunk_large_freed_holding(p)) != NULL)
+			us_bug_large_already_free(p, (size_t)((char *)
+				ch->map_base + ch->map_len - (const char *)p));
 		us_cache_invalid_pointer(who, p, "not allocated by uslab");
+	}
 	if (ch->kind == US_CHUNK_SLAB)
 		us_cache_reject(ch, p, who);
 	return large_of(ch, p, who);

@@ -573,6 +573,27 @@ static void large_double_free(void *arg)
 	kfree(p);
 }
 
+/*
+ * Two blocks cut from one freed mapping, freed in turn: the upper one's
+ * mapping joins the lower one's, which leaves its object no header of
+ * its own, and its second free must still be called a double free.
+ */
+static void joined_large_double_free(void *arg)
+{
+	char *a = kmalloc(30u << 20, GFP_KERNEL), *b, *c;
+
+	(void)arg;
+	memset(a, 1, 30u << 20);
+	kfree(a);
+	b = kmalloc(5u << 20, GFP_KERNEL);
+	c = kmalloc(20u << 20, GFP_KERNEL);
+	if (b != a || c <= b || c >= a + (30u << 20))
+		_exit(3);	/* not cut from a: the test would prove nothing */
+	kfree(b);
+	kfree(c);
+	kfree(c);
+}
+
 static void large_interior(void *arg)
 {
 	char *p = kmalloc(1u << 20, GFP_KERNEL);
@@ -615,6 +636,8 @@ TEST(misuse_is_reported_never_freed)
 		     "=====\nBUG kmalloc-large: Object already free");
 	expect_in(&cap, "a large block of 1048576 bytes");
 	expect_in(&cap, "none; aborting");
+	ck_assert_aborts_with(joined_large_double_free, NULL,
+			      "BUG kmalloc-large: Object already free");
 	ck_assert_aborts_with(large_interior, NULL,
 			      "not the start of a kmalloc allocation");
 	ck_assert_aborts_with(ksize_foreign, NULL, "BUG ksize: Invalid object");

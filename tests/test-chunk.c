@@ -397,12 +397,59 @@ TEST(a_large_cached_mapping_is_split_not_unmapped)
 	ck_assert_ptr_eq(us_chunk_large_holding(r + 5), us_chunk_lookup(r));
 	ck_assert_ptr_null(us_chunk_large_holding(r - 1));
 	ck_assert_ptr_null(us_chunk_large_holding(q + 2 * US_CHUNK_SIZE - 1));
-	/* Freed apart, unmapped apart. */
+	/* Freed, the two parts join again, and go as one. */
 	us_chunk_large_free(us_chunk_lookup(r));
 	us_chunk_large_free(ch);
 	ck_assert_uint_eq(us_chunk_large_reap(UINT64_MAX, NULL), mapped);
 	ck_assert_ptr_null(us_chunk_lookup(q));
 	ck_assert_ptr_null(us_chunk_lookup(r));
+}
+END_TEST
+
+/*
+ * The parts that cuts made of a mapping join again once all are freed,
+ * whatever the order, so that the mapping serves a request as large as
+ * it once held, from its resident pages: a program whose large blocks
+ * vary in size would otherwise grow one part into new pages and keep the
+ * others cached beside it.
+ */
+TEST(the_parts_of_a_cut_mapping_join_again_once_freed)
+{
+	size_t big = 6 * US_CHUNK_SIZE, mapped;
+	char *p, *q, *r, *s;
+
+	us_chunk_large_reap(UINT64_MAX, NULL);	/* only this one cached */
+	p = us_chunk_large_alloc(big, 0, false, -1);
+	memset(p, 0xaa, big);
+	us_chunk_large_free(us_chunk_lookup(p));
+	mapped = us_chunk_mapped_bytes();
+	/* Three parts: two chunks, two chunks, and the rest. */
+	q = us_chunk_large_alloc(US_CHUNK_SIZE + 1000, 0, false, -1);
+	r = us_chunk_large_alloc(US_CHUNK_SIZE + 1000, 0, false, -1);
+	s = us_chunk_large_alloc(2 * US_CHUNK_SIZE, 0, false, -1);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_ptr_eq(r, p + 2 * US_CHUNK_SIZE);
+	ck_assert_ptr_eq(s, p + 4 * US_CHUNK_SIZE);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
+	/* The middle last: it joins the part below and the part above. */
+	us_chunk_large_free(us_chunk_lookup(q));
+	us_chunk_large_free(us_chunk_lookup(s));
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), big + us_page_size -
+			  2 * US_CHUNK_SIZE);
+	us_chunk_large_free(us_chunk_lookup(r));
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), big + us_page_size);
+	ck_assert_ptr_eq(us_chunk_lookup(q), us_chunk_lookup(p));
+	ck_assert_ptr_null(us_chunk_lookup(r));
+	ck_assert_ptr_null(us_chunk_lookup(s));
+	ck_assert_ptr_null(us_chunk_large_holding(s));
+	/* One mapping again: the whole request fits, nothing new mapped. */
+	q = us_chunk_large_alloc(big, 0, false, -1);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(us_chunk_mapped_bytes(), mapped);
+	ck_assert_uint_eq(us_chunk_lookup(q)->map_len, big + us_page_size);
+	ck_assert_uint_eq(us_chunk_large_cached_bytes(), 0);
+	us_chunk_large_free(us_chunk_lookup(q));
+	ck_assert_uint_eq(us_chunk_large_reap(UINT64_MAX, NULL), mapped);
 }
 END_TEST
 
