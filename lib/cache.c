@@ -131,6 +131,56 @@ static uint64_t sweep(uint64_t now)
 	return waiting;
 }
 
+/*
+ * Objects of c out with its callers: those out of its slabs less those
+ * its magazines and the thread caches hold.  Read without stopping the
+ * CPUs, so a busy cache's figure is approximate; 0 for a cache whose
+ * objects have all come back.
+ */
+static uint64_t objects_in_use(struct kmem_cache *c)
+{
+	struct us_slab_counts sc;
+	uint64_t cached;
+
+	us_slab_counts(c, &sc);
+	cached = us_mag_cached(c);
+	if (cached < sc.inuse && !us_mag_slots_live())
+		cached += us_tcache_cached(c);
+	return sc.inuse > cached ? sc.inuse - cached : 0;
+}
+
+/*
+ * Room for c, about to grow (reclaim.h): every other cache of its slab
+ * order whose objects have all come back to it, none in use, and whose
+ * depot holds full magazines gives those back to its slabs, and the
+ * slabs that empties to the page layer, where c's next slab takes one
+ * without new pages.  So a program that works in phases, one size at a
+ * time, reuses one phase's memory in the next (bench/README.md,
+ * "Phases").  A cache with objects in use keeps its depot: its objects
+ * come and go, and it would refill from new slabs at once (larson, whose
+ * classes all stay busy, lost 42% to a rule that flushed the depots
+ * least recently used instead).  Called with no lock held.
+ */
+static void make_room(struct kmem_cache *c)
+{
+	uint64_t now = us_os_now_ms();
+
+	us_lock(&list_lock);
+	for (struct us_list *l = cache_list.next; l != &cache_list;
+	     l = l->next) {
+		struct kmem_cache *o = cache_of(l);
+
+		if (o == c || o->order != c->order ||
+		    (o->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG)) ||
+		    !__atomic_load_n(&o->depot.nfull, __ATOMIC_RELAXED) ||
+		    objects_in_use(o) != 0)
+			continue;
+		us_mag_reap(o, UINT64_MAX);		/* idle from now */
+		us_slab_reap(o, now + 1, NULL);
+	}
+	us_unlock(&list_lock);
+}
+
 /* A descriptor: the cache, its CPU slots, then its other nodes' pools. */
 static size_t descriptor_size(unsigned int cpus)
 {
@@ -151,7 +201,7 @@ void us_cache_init(void)
 	size_t desc = descriptor_size(us_nr_cpus);
 
 	us_mag_init();
-	us_reclaim_init(sweep, us_chunk_mapped_bytes);
+	us_reclaim_init(sweep, us_chunk_mapped_bytes, make_room);
 	strcpy(kmem_cache_boot.name, "kmem_cache");
 	kmem_cache_boot.flags = US_CACHE_NOMAGAZINE | US_CACHE_STATIC;
 	if (desc > USLAB_MAX_OBJECT_SIZE ||

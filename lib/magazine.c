@@ -235,6 +235,28 @@ static void depot_unlock(struct kmem_cache *c)
 	us_unlock(&c->depot.lock);
 }
 
+/*
+ * Bytes of objects in full magazines in the depots of the caches of each
+ * slab order: what a cache about to grow could have of the others' once
+ * their slabs are empty (make_room()).  One atomic add a magazine that
+ * enters or leaves a depot.
+ */
+static _Atomic uint64_t depot_bytes[US_SLAB_MAX_ORDER + 1];
+
+static void depot_bytes_add(struct us_depot *d, struct us_mag *m, int sign)
+{
+	const struct kmem_cache *c = us_container_of(d, struct kmem_cache,
+						     depot);
+	uint64_t bytes = (uint64_t)m->rounds * c->size;
+
+	if (sign > 0)
+		atomic_fetch_add_explicit(&depot_bytes[c->order], bytes,
+					  memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&depot_bytes[c->order], bytes,
+					  memory_order_relaxed);
+}
+
 /* A full magazine from the depot, or NULL; depot locked. */
 static struct us_mag *depot_pop_full_locked(struct us_depot *d)
 {
@@ -245,6 +267,7 @@ static struct us_mag *depot_pop_full_locked(struct us_depot *d)
 	if (m) {
 		d->full = m->next;
 		d->nfull--;
+		depot_bytes_add(d, m, -1);
 		us_stat_add(&d->full_taken, 1);
 	}
 	return m;
@@ -332,6 +355,7 @@ static bool depot_push_full_locked(struct us_depot *d, struct us_mag *m)
 	m->next = d->full;
 	d->full = m;
 	d->nfull++;
+	depot_bytes_add(d, m, 1);
 	us_reclaim_note((uint64_t)m->rounds *
 			us_container_of(d, struct kmem_cache, depot)->size);
 	return true;
@@ -437,6 +461,25 @@ struct us_mag *us_depot_trade_full(struct kmem_cache *c, struct us_mag *full)
 	return empty;
 }
 
+/*
+ * Before a refill from the slabs, with no lock held: if c's slabs may
+ * have to grow while the depots of its slab order keep at least two
+ * slabs' worth of objects, the cache layer sends back to their slabs
+ * those of the caches with no object in use (us_reclaim_make_room()), so
+ * that the slabs they empty can be c's without new pages.
+ */
+static void make_room(struct kmem_cache *c)
+{
+	uint64_t others = atomic_load_explicit(&depot_bytes[c->order],
+					       memory_order_relaxed);
+
+	if (others < 2 * (uint64_t)c->slab_size)
+		return;
+	if (!us_slab_may_grow(c))
+		return;
+	us_reclaim_make_room(c);
+}
+
 struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most)
 {
 	struct us_mag *m = depot_get_empty(c);
@@ -444,6 +487,7 @@ struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most)
 
 	if (!m)
 		return NULL;
+	make_room(c);
 	n = us_slab_alloc_batch(c, m->objs, US_MIN(m->capacity, most));
 	if (!n) {
 		depot_put_empty(c, m);
@@ -699,6 +743,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		us_mag_flight_end(flight);
 		return n ? obj : NULL;
 	}
+	make_room(c);
 	n = us_slab_alloc_batch(c, m->objs, m->capacity);
 	if (!n) {
 		depot_put_empty(c, m);
@@ -910,8 +955,10 @@ void us_mag_reap(struct kmem_cache *c, uint64_t before)
 	depot_lock(c);
 	full = cut_idle(&d->full, &d->nfull, before);
 	empty = cut_idle(&d->empty, &d->nempty, before);
-	for (struct us_mag *m = full; m; m = m->next)
+	for (struct us_mag *m = full; m; m = m->next) {
+		depot_bytes_add(d, m, -1);
 		n++;
+	}
 	us_stat_add(&d->reaped, n);
 	depot_unlock(c);
 	/* Idle since they came in: the slabs they empty are cold too. */

@@ -110,6 +110,7 @@ uint64_t us_decay_ms = US_DECAY_MS_DEFAULT;
 
 static us_reclaim_sweep_fn sweep_fn;
 static us_reclaim_held_fn held_fn;
+static us_reclaim_room_fn room_fn;
 static _Atomic uint64_t next_sweep;	/* ms: when the sweep is due */
 static _Atomic uint64_t waiting;	/* bytes waiting to age out, about */
 static _Atomic bool sweeping US_FORK_STATE;	/* a sweep is running */
@@ -131,14 +132,22 @@ static uint64_t sweep_interval(void)
 	return us_decay_ms / 4 > 10 ? us_decay_ms / 4 : 10;
 }
 
-void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held)
+void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held,
+		     us_reclaim_room_fn room)
 {
 	if (us_options.decay_set)
 		us_decay_ms = us_options.decay_ms;
 	sweep_fn = sweep;
 	held_fn = held;
+	room_fn = room;
 	atomic_store_explicit(&next_sweep, us_os_now_ms() + sweep_interval(),
 			      memory_order_relaxed);
+}
+
+void us_reclaim_make_room(struct kmem_cache *c)
+{
+	if (room_fn)
+		room_fn(c);
 }
 
 void us_reclaim_allow_helper(enum us_reclaim_allow why)

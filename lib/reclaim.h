@@ -33,8 +33,22 @@ typedef uint64_t (*us_reclaim_sweep_fn)(uint64_t now);
 /* The bytes uslab holds from the OS (the helper starts past a size). */
 typedef size_t (*us_reclaim_held_fn)(void);
 
+/*
+ * Make room for c, whose slabs are about to grow: the full magazines of
+ * the depots of other caches, those with no object in use, go back to
+ * their slabs, whose emptied slots any cache of the same slab order can
+ * take.  Set by the cache layer, which alone sees every cache; the
+ * magazine layer calls it through us_reclaim_make_room(), with no lock
+ * held, so that lib/ has no call cycle.
+ */
+typedef void (*us_reclaim_room_fn)(struct kmem_cache *c);
+
 /* Read the options and register the sweep; once, from us_init(). */
-void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held);
+void us_reclaim_init(us_reclaim_sweep_fn sweep, us_reclaim_held_fn held,
+		     us_reclaim_room_fn room);
+
+/* Make room for c (us_reclaim_room_fn): from a refill, no lock held. */
+void us_reclaim_make_room(struct kmem_cache *c);
 
 /*
  * bytes started to age (a slab became empty, a magazine entered a

@@ -1054,3 +1054,11 @@ void us_slab_fork_child(struct kmem_cache *c)
 	for (unsigned int node = 0; node < us_slab_nr_pools(c); node++)
 		us_lock_reset(&us_slab_pool(c, node)->lock);
 }
+
+bool us_slab_may_grow(struct kmem_cache *c)
+{
+	struct us_slab_pool *pool = us_slab_pool(c, refill_node(c));
+
+	return !__atomic_load_n(&pool->nr_partial, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&pool->nr_empty, __ATOMIC_RELAXED);
+}

@@ -82,6 +82,12 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting);
 
 /*
+ * Would a refill of c on this CPU's node grow a slab: no partial and no
+ * empty slab?  A hint, read without the slab lock.
+ */
+bool us_slab_may_grow(struct kmem_cache *c);
+
+/*
  * Release every slab of c that holds no object, whatever its flags.
  * Returns the number of objects still out of the slabs.
  */

@@ -422,6 +422,54 @@ TEST(shrinking_every_cache_fences_each_cpu_once)
 END_TEST
 
 /*
+ * A cache about to grow takes room from the caches of its slab order
+ * whose objects have all come back: their depots go back to their slabs,
+ * and the slabs that empties to the page layer, so that a program that
+ * works in phases, one size at a time, does not hold every phase's
+ * memory at once.  A cache with an object in use keeps its depot.
+ */
+TEST(a_growing_cache_takes_room_from_caches_with_nothing_in_use)
+{
+	struct kmem_cache *done, *busy, *grows;
+	unsigned int cap, n;
+	struct us_slab_counts sc;
+	void **objs, *kept;
+
+	pin_to_cpu0();
+	us_decay_ms = 3600 * 1000;	/* nothing ages out meanwhile */
+	done = make(256);
+	busy = make(256);
+	grows = make_new(256);
+	cap = us_mag_capacity(done);
+	n = 10 * cap;
+	objs = calloc(n, sizeof(void *));
+	ck_assert_ptr_nonnull(objs);
+	cycle(done, objs, n);
+	cycle(busy, objs, n);
+	kept = us_mag_alloc(busy);
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_uint_ge(done->depot.nfull, 5);
+	ck_assert_uint_ge(busy->depot.nfull, 5);
+	for (unsigned int i = 0; i < n; i++)
+		ck_require((objs[i] = us_mag_alloc(grows)) != NULL);
+	/* done's depot went back to its slabs, and its empty slabs on. */
+	ck_assert_uint_eq(done->depot.nfull, 0);
+	us_slab_counts(done, &sc);
+	ck_assert_uint_le(sc.inuse, 2 * cap);
+	ck_assert_uint_eq(sc.empty, 0);
+	/* busy's object in use kept it whole. */
+	ck_assert_uint_ge(busy->depot.nfull, 5);
+	us_mag_free(busy, kept);
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(grows, objs[i]);
+	ck_assert_uint_eq(us_cache_validate(done), 0);
+	ck_assert_uint_eq(us_cache_validate(busy), 0);
+	ck_assert_uint_eq(us_cache_validate(grows), 0);
+	free(objs);
+}
+END_TEST
+
+/*
  * Statistics count what every CPU's slot holds without fencing the CPU:
  * a monitor reading every cache each second would otherwise interrupt
  * every CPU at work once per cache.  The count is still exact here,
