@@ -1389,10 +1389,9 @@ void *us_chunk_large_resize(struct us_chunk *ch, size_t new_size)
  * dies of SIGSEGV instead, without the report.  Making the read fault-
  * proof (a system call per lookup, or a lock that every unmap and every
  * lookup take) would cost the correct calls for that.
- */
-/*
- * The registered large chunk of the given kind whose mapping reaches p,
- * or NULL; see above.
+ *
+ * large_reaching() finds the registered large chunk of the given kind
+ * whose mapping may reach p, or NULL; its callers check the bounds.
  */
 static struct us_chunk *large_reaching(const void *p, enum us_chunk_kind kind)
 {
