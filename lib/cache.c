@@ -163,8 +163,6 @@ static uint64_t objects_in_use(struct kmem_cache *c)
  */
 static void make_room(struct kmem_cache *c)
 {
-	uint64_t now = us_os_now_ms();
-
 	us_lock(&list_lock);
 	for (struct us_list *l = cache_list.next; l != &cache_list;
 	     l = l->next) {
@@ -176,7 +174,8 @@ static void make_room(struct kmem_cache *c)
 		    objects_in_use(o) != 0)
 			continue;
 		us_mag_reap(o, UINT64_MAX);		/* idle from now */
-		us_slab_reap(o, now + 1, NULL);
+		/* Now, read after the flush stamped the slabs it emptied. */
+		us_slab_reap(o, us_os_now_ms() + 1, NULL);
 	}
 	us_unlock(&list_lock);
 }
