@@ -170,7 +170,7 @@ static void make_room(struct kmem_cache *c)
 
 		if (o == c || o->order != c->order ||
 		    (o->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG)) ||
-		    !__atomic_load_n(&o->depot.nfull, __ATOMIC_RELAXED) ||
+		    us_mag_depot_bytes(o) == 0 ||
 		    objects_in_use(o) != 0)
 			continue;
 		us_mag_reap(o, UINT64_MAX);		/* idle from now */

@@ -1058,7 +1058,10 @@ void us_slab_fork_child(struct kmem_cache *c)
 bool us_slab_may_grow(struct kmem_cache *c)
 {
 	struct us_slab_pool *pool = us_slab_pool(c, refill_node(c));
+	bool grow;
 
-	return !__atomic_load_n(&pool->nr_partial, __ATOMIC_RELAXED) &&
-	       !__atomic_load_n(&pool->nr_empty, __ATOMIC_RELAXED);
+	us_lock(&pool->lock);
+	grow = !pool->nr_partial && !pool->nr_empty;
+	us_unlock(&pool->lock);
+	return grow;
 }

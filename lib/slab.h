@@ -83,7 +83,7 @@ size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting);
 
 /*
  * Would a refill of c on this CPU's node grow a slab: no partial and no
- * empty slab?  A hint, read without the slab lock.
+ * empty slab?  A hint: true when read, under the slab lock.
  */
 bool us_slab_may_grow(struct kmem_cache *c);
 
