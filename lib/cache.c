@@ -152,20 +152,33 @@ static uint64_t objects_in_use(struct kmem_cache *c)
 /*
  * Room for c, about to grow (reclaim.h): every other cache of its slab
  * order whose objects have all come back to it, none in use, and whose
- * depot holds full magazines gives those back to its slabs, and the
- * slabs that empties to the page layer, where c's next slab takes one
- * without new pages.  So a program that works in phases, one size at a
- * time, reuses one phase's memory in the next (bench/README.md,
- * "Phases").  A cache with objects in use keeps its depot: its objects
- * come and go, and it would refill from new slabs at once (larson, whose
- * classes all stay busy, lost 42% to a rule that flushed the depots
- * least recently used instead).  Called with no lock held.
+ * depot holds full magazines gives those back to its slabs, with the
+ * magazines of its CPU slots and of the calling thread's cache (where
+ * no rseq runs, the thread that freed them is most often the one that
+ * grows), and the slabs that empties go to the page layer, where c's
+ * next slab takes one without new pages.  So a program that works in
+ * phases, one size at a time, reuses one phase's memory in the next
+ * (bench/README.md, "Phases"): the slots' two magazines alone, the last
+ * objects freed, would keep a slab or two of every finished phase.
+ *
+ * A cache with objects in use keeps everything: its objects come and
+ * go, and it would refill from new slabs at once (larson, whose classes
+ * all stay busy, lost 42% to a rule that flushed the depots least
+ * recently used instead).  The slots go a CPU at a time across the
+ * caches chosen, as the sweep's do, so that a call fences each other
+ * CPU at most once.  A cache whose depot is empty is not chosen, so one
+ * emptied is not again until its depot fills.
+ * Called with no lock held.
  */
-static void make_room(struct kmem_cache *c)
+US_COLD static void make_room(struct kmem_cache *c)
 {
+	struct kmem_cache *give[US_REAP_BATCH];
+	struct us_slot_reap r;
+	unsigned int n = 0;
+
 	us_lock(&list_lock);
-	for (struct us_list *l = cache_list.next; l != &cache_list;
-	     l = l->next) {
+	for (struct us_list *l = cache_list.next;
+	     l != &cache_list && n < US_REAP_BATCH; l = l->next) {
 		struct kmem_cache *o = cache_of(l);
 
 		if (o == c || o->order != c->order ||
@@ -173,9 +186,20 @@ static void make_room(struct kmem_cache *c)
 		    us_mag_depot_bytes(o) == 0 ||
 		    objects_in_use(o) != 0)
 			continue;
-		us_mag_reap(o, UINT64_MAX);		/* idle from now */
+		give[n++] = o;
+	}
+	/* Their CPU slots too, a CPU at a time: one fence a CPU. */
+	for (unsigned int i = 0; n && i < us_nr_cpus; i++) {
+		us_mag_reap_cpu_begin(&r, i, us_os_now_ms(), 0);
+		for (unsigned int k = 0; k < n; k++)
+			us_mag_empty_cpu_slot(&r, give[k]);
+		us_mag_reap_cpu_end(&r);
+	}
+	for (unsigned int k = 0; k < n; k++) {
+		us_tcache_flush_mine_of(give[k]);	/* no rseq: ours too */
+		us_mag_reap(give[k], UINT64_MAX);	/* idle from now */
 		/* Now, read after the flush stamped the slabs it emptied. */
-		us_slab_reap(o, us_os_now_ms() + 1, NULL);
+		us_slab_reap(give[k], us_os_now_ms() + 1, NULL);
 	}
 	us_unlock(&list_lock);
 }

@@ -251,7 +251,12 @@
  *    once for them all (magazine.c, "Reaping slots").  A thread's own
  *    magazines, where no rseq runs, are out of the sweep's reach: the
  *    thread trims them itself, from its slow paths, giving back those
- *    of the caches it has not used for a period (tcache.c).  Fresh memory is
+ *    of the caches it has not used for a period (tcache.c).  Free memory
+ *    also moves between caches before it ages out: a cache about to grow
+ *    first sends the magazines of the caches of its slab order that have
+ *    no object in use (their depots, CPU slots and the growing thread's
+ *    own) back to their slabs, and takes the slots those empty, still
+ *    resident (cache.c, make_room()).  Fresh memory is
  *    faulted in by the slab layer, not the program, where that is
  *    cheaper and wastes nothing: a cache that has filled a slab faults
  *    in the pages of what it carves from a clean one in one call

@@ -34,10 +34,10 @@ typedef uint64_t (*us_reclaim_sweep_fn)(uint64_t now);
 typedef size_t (*us_reclaim_held_fn)(void);
 
 /*
- * Make room for c, whose slabs are about to grow: the full magazines of
- * the depots of other caches, those with no object in use, go back to
- * their slabs, whose emptied slots any cache of the same slab order can
- * take.  Set by the cache layer, which alone sees every cache; the
+ * Make room for c, whose slabs are about to grow: the magazines of other
+ * caches with no object in use (their depots, CPU slots and the calling
+ * thread's cache) go back to their slabs, whose emptied slots any cache
+ * of the same slab order can take.  Set by the cache layer, which alone sees every cache; the
  * magazine layer calls it through us_reclaim_make_room(), with no lock
  * held, so that lib/ has no call cycle.
  */

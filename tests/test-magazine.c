@@ -423,54 +423,69 @@ END_TEST
 
 /*
  * A cache about to grow takes room from the caches of its slab order
- * whose objects have all come back: their depots go back to their slabs,
- * and the slabs that empties to the page layer, so that a program that
- * works in phases, one size at a time, does not hold every phase's
- * memory at once.  A cache with an object in use keeps its depot.
+ * whose objects have all come back: their depots and CPU slots go back
+ * to their slabs, and the slabs that empties to the page layer, so that
+ * a program that works in phases, one size at a time, does not hold
+ * every phase's memory at once.  A cache with an object in use keeps
+ * its depot.
  */
 TEST(a_growing_cache_takes_room_from_caches_with_nothing_in_use)
 {
-	struct kmem_cache *done, *busy, *grows;
+	struct kmem_cache *c[3], *done, *mine, *busy, *grows;
 	unsigned int cap, n;
 	struct us_slab_counts sc;
-	void **objs, *kept;
+	void **objs[3], *kept;
 
 	pin_to_cpu0();
 	us_decay_ms = 3600 * 1000;	/* nothing ages out meanwhile */
-	done = make(256);
-	busy = make(256);
+	c[0] = done = make(256);
+	/* Without rseq, this one's objects go to this thread's cache. */
+	c[1] = mine = kmem_cache_create("mag-test-mine", 256, 0, 0, NULL);
+	ck_assert_ptr_nonnull(mine);
+	c[2] = busy = make(256);
 	grows = make_new(256);
 	cap = us_mag_capacity(done);
 	n = 10 * cap;
-	objs = calloc(n, sizeof(void *));
-	ck_assert_ptr_nonnull(objs);
-	cycle(done, objs, n);
-	cycle(busy, objs, n);
+	/* All three grow before any has a depot, which a growth would take. */
+	for (int k = 0; k < 3; k++) {
+		objs[k] = calloc(n, sizeof(void *));
+		ck_assert_ptr_nonnull(objs[k]);
+		for (unsigned int i = 0; i < n; i++)
+			ck_require((objs[k][i] = us_mag_alloc(c[k])) != NULL);
+	}
+	for (int k = 0; k < 3; k++)
+		for (unsigned int i = 0; i < n; i++)
+			us_mag_free(c[k], objs[k][i]);
 	kept = us_mag_alloc(busy);
 	ck_assert_ptr_nonnull(kept);
 	ck_assert_uint_ge(done->depot.nfull, 5);
 	ck_assert_uint_ge(busy->depot.nfull, 5);
 	for (unsigned int i = 0; i < n; i++)
-		ck_require((objs[i] = us_mag_alloc(grows)) != NULL);
+		ck_require((objs[0][i] = us_mag_alloc(grows)) != NULL);
 	/*
-	 * done's depot went back to its slabs, and its empty slabs on: only
-	 * its CPU slots' magazines hold objects now (more than one slot's,
-	 * where a thread with no rseq area keeps a CPU number from before
-	 * the pinning until it refreshes it).
+	 * done's depot and its CPU slots' magazines went back to its slabs,
+	 * and every slab, emptied, on: nothing of done is left.
 	 */
 	ck_assert_uint_eq(done->depot.nfull, 0);
+	ck_assert_uint_eq(us_mag_cached(done), 0);
 	us_slab_counts(done, &sc);
-	ck_assert_uint_le(sc.inuse, 2 * us_nr_cpus * cap);
-	ck_assert_uint_eq(sc.empty, 0);
+	ck_assert_uint_eq(sc.inuse, 0);
+	ck_assert_uint_eq(sc.partial + sc.full + sc.empty, 0);
+	/* And the objects of mine in this thread's cache, the grower's. */
+	ck_assert_uint_eq(us_mag_cached(mine) + us_tcache_cached(mine), 0);
+	us_slab_counts(mine, &sc);
+	ck_assert_uint_eq(sc.inuse, 0);
 	/* busy's object in use kept it whole. */
 	ck_assert_uint_ge(busy->depot.nfull, 5);
 	us_mag_free(busy, kept);
 	for (unsigned int i = 0; i < n; i++)
-		us_mag_free(grows, objs[i]);
+		us_mag_free(grows, objs[0][i]);
 	ck_assert_uint_eq(us_cache_validate(done), 0);
+	ck_assert_uint_eq(us_cache_validate(mine), 0);
 	ck_assert_uint_eq(us_cache_validate(busy), 0);
 	ck_assert_uint_eq(us_cache_validate(grows), 0);
-	free(objs);
+	for (int k = 0; k < 3; k++)
+		free(objs[k]);
 }
 END_TEST
 
