@@ -167,8 +167,7 @@ static uint64_t objects_in_use(struct kmem_cache *c)
  * recently used instead).  The slots go a CPU at a time across the
  * caches chosen, as the sweep's do, so that a call fences each other
  * CPU at most once.  A cache whose depot is empty is not chosen, so one
- * emptied is not again until its depot fills.
- * Called with no lock held.
+ * emptied is not again until its depot fills.  Called with no lock held.
  */
 US_COLD static void make_room(struct kmem_cache *c)
 {

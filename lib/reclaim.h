@@ -37,9 +37,10 @@ typedef size_t (*us_reclaim_held_fn)(void);
  * Make room for c, whose slabs are about to grow: the magazines of other
  * caches with no object in use (their depots, CPU slots and the calling
  * thread's cache) go back to their slabs, whose emptied slots any cache
- * of the same slab order can take.  Set by the cache layer, which alone sees every cache; the
- * magazine layer calls it through us_reclaim_make_room(), with no lock
- * held, so that lib/ has no call cycle.
+ * of the same slab order can take.  Set by the cache layer, which alone
+ * sees every cache; the magazine layer calls it through
+ * us_reclaim_make_room(), with no lock held, so that lib/ has no call
+ * cycle.
  */
 typedef void (*us_reclaim_room_fn)(struct kmem_cache *c);
 
