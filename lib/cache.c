@@ -164,10 +164,15 @@ static uint64_t objects_in_use(struct kmem_cache *c)
  * A cache with objects in use keeps everything: its objects come and
  * go, and it would refill from new slabs at once (larson, whose classes
  * all stay busy, lost 42% to a rule that flushed the depots least
- * recently used instead).  The slots go a CPU at a time across the
- * caches chosen, as the sweep's do, so that a call fences each other
- * CPU at most once.  A cache whose depot is empty is not chosen, so one
- * emptied is not again until its depot fills.  Called with no lock held.
+ * recently used instead).  Nor does c take back room from the cache
+ * that last took c's (room_taker): two classes used in turn, each freed
+ * whole before the other grows, would otherwise trade the same slabs at
+ * every turn, flushing and refilling where their magazines could stay
+ * full (bench/README.md, "Phases"), to hold one class's memory instead
+ * of two.  The slots go a CPU at a time across the caches chosen, as
+ * the sweep's do, so that a call fences each other CPU at most once.  A
+ * cache whose depot is empty is not chosen, so one emptied is not again
+ * until its depot fills.  Called with no lock held.
  */
 US_COLD static void make_room(struct kmem_cache *c)
 {
@@ -182,9 +187,11 @@ US_COLD static void make_room(struct kmem_cache *c)
 
 		if (o == c || o->order != c->order ||
 		    (o->flags & (US_CACHE_NOMAGAZINE | US_CACHE_DEBUG)) ||
+		    o->serial == c->room_taker ||
 		    us_mag_depot_bytes(o) == 0 ||
 		    objects_in_use(o) != 0)
 			continue;
+		o->room_taker = c->serial;
 		give[n++] = o;
 	}
 	/* Their CPU slots too, a CPU at a time: one fence a CPU. */

@@ -462,20 +462,20 @@ struct us_mag *us_depot_trade_full(struct kmem_cache *c, struct us_mag *full)
 }
 
 /*
- * Before a refill from the slabs, with no lock held: if c's slabs may
- * have to grow while the depots of its slab order keep at least two
- * slabs' worth of objects, the cache layer sends back to their slabs
- * those of the caches with no object in use (us_reclaim_make_room()), so
- * that the slabs they empty can be c's without new pages.
+ * Before a refill of `want` objects from the slabs, with no lock held: if
+ * c's slabs may have to grow while the depots of its slab order keep at
+ * least two slabs' worth of objects, the cache layer sends back to their
+ * slabs those of the caches with no object in use (us_reclaim_make_room()),
+ * so that the slabs they empty can be c's without new pages.
  */
-static void make_room(struct kmem_cache *c)
+static void make_room(struct kmem_cache *c, unsigned int want)
 {
 	uint64_t others = atomic_load_explicit(&depot_bytes[c->order],
 					       memory_order_relaxed);
 
 	if (others < 2 * (uint64_t)c->slab_size)
 		return;
-	if (!us_slab_may_grow(c))
+	if (!us_slab_may_grow(c, want))
 		return;
 	us_reclaim_make_room(c);
 }
@@ -487,7 +487,7 @@ struct us_mag *us_mag_refill(struct kmem_cache *c, unsigned int most)
 
 	if (!m)
 		return NULL;
-	make_room(c);
+	make_room(c, US_MIN(m->capacity, most));
 	n = us_slab_alloc_batch(c, m->objs, US_MIN(m->capacity, most));
 	if (!n) {
 		depot_put_empty(c, m);
@@ -743,7 +743,7 @@ static void *alloc_from_depot(struct kmem_cache *c, struct us_cpu_slot *slot)
 		us_mag_flight_end(flight);
 		return n ? obj : NULL;
 	}
-	make_room(c);
+	make_room(c, m->capacity);
 	n = us_slab_alloc_batch(c, m->objs, m->capacity);
 	if (!n) {
 		depot_put_empty(c, m);

@@ -1055,13 +1055,14 @@ void us_slab_fork_child(struct kmem_cache *c)
 		us_lock_reset(&us_slab_pool(c, node)->lock);
 }
 
-bool us_slab_may_grow(struct kmem_cache *c)
+bool us_slab_may_grow(struct kmem_cache *c, unsigned int want)
 {
 	struct us_slab_pool *pool = us_slab_pool(c, refill_node(c));
-	bool grow;
+	uint64_t slabs, free;
 
 	us_lock(&pool->lock);
-	grow = !pool->nr_partial && !pool->nr_empty;
+	slabs = pool->nr_partial + pool->nr_full + pool->nr_empty;
+	free = slabs * c->objects - pool->inuse;
 	us_unlock(&pool->lock);
-	return grow;
+	return free < want;
 }

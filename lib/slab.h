@@ -82,10 +82,11 @@ void us_slab_free_batch(struct kmem_cache *c, void *const *objs,
 size_t us_slab_reap(struct kmem_cache *c, uint64_t before, uint64_t *waiting);
 
 /*
- * Would a refill of c on this CPU's node grow a slab: no partial and no
- * empty slab?  A hint: true when read, under the slab lock.
+ * Would a refill of `want` objects of c on this CPU's node grow a slab:
+ * fewer free objects than that in its partial and empty slabs?  A hint:
+ * true when read, under the slab lock.
  */
-bool us_slab_may_grow(struct kmem_cache *c);
+bool us_slab_may_grow(struct kmem_cache *c, unsigned int want);
 
 /*
  * Release every slab of c that holds no object, whatever its flags.

@@ -376,6 +376,8 @@ struct kmem_cache {
 	char name[USLAB_NAME_MAX + 1];
 	struct us_list link;		/* [list] every cache */
 	uint64_t serial;		/* [list] 1, 2, ... in order made */
+	uint64_t room_taker;		/* [list] serial of the cache that last
+					 * took room from this one (cache.c) */
 
 	struct us_depot depot;
 	struct us_slab_pool slabs;

@@ -490,6 +490,45 @@ TEST(a_growing_cache_takes_room_from_caches_with_nothing_in_use)
 END_TEST
 
 /*
+ * Two classes used in turn, each freed whole before the other grows: the
+ * second takes the first's room, and the first, growing again, does not
+ * take it back, so that neither refills from its slabs at every turn
+ * (bench/README.md, "Phases": what taking room costs a program that
+ * alternates).
+ */
+TEST(a_cache_does_not_take_back_room_from_the_cache_that_took_its_own)
+{
+	struct kmem_cache *a, *b;
+	unsigned int cap, n;
+	void **objs;
+
+	pin_to_cpu0();
+	us_decay_ms = 3600 * 1000;	/* nothing ages out meanwhile */
+	a = make(256);
+	b = make(256);
+	/* Their making may have taken room from each other: start clean. */
+	a->room_taker = b->room_taker = 0;
+	cap = us_mag_capacity(a);
+	n = 10 * cap;
+	objs = calloc(n, sizeof(void *));
+	ck_assert_ptr_nonnull(objs);
+	cycle(a, objs, n);
+	ck_assert_uint_ge(a->depot.nfull, 5);
+	cycle(b, objs, n);		/* b grows into a's room */
+	ck_assert_uint_eq(a->depot.nfull, 0);
+	ck_assert_uint_ge(b->depot.nfull, 5);
+	for (unsigned int i = 0; i < n; i++)	/* a grows: b keeps its own */
+		ck_require((objs[i] = us_mag_alloc(a)) != NULL);
+	ck_assert_uint_ge(b->depot.nfull, 5);
+	for (unsigned int i = 0; i < n; i++)
+		us_mag_free(a, objs[i]);
+	ck_assert_uint_eq(us_cache_validate(a), 0);
+	ck_assert_uint_eq(us_cache_validate(b), 0);
+	free(objs);
+}
+END_TEST
+
+/*
  * Statistics count what every CPU's slot holds without fencing the CPU:
  * a monitor reading every cache each second would otherwise interrupt
  * every CPU at work once per cache.  The count is still exact here,
