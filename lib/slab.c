@@ -1058,11 +1058,11 @@ void us_slab_fork_child(struct kmem_cache *c)
 bool us_slab_may_grow(struct kmem_cache *c, unsigned int want)
 {
 	struct us_slab_pool *pool = us_slab_pool(c, refill_node(c));
-	uint64_t slabs, free;
+	uint64_t slabs, avail;
 
 	us_lock(&pool->lock);
 	slabs = pool->nr_partial + pool->nr_full + pool->nr_empty;
-	free = slabs * c->objects - pool->inuse;
+	avail = slabs * c->objects - pool->inuse;
 	us_unlock(&pool->lock);
-	return free < want;
+	return avail < want;
 }
