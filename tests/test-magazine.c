@@ -506,7 +506,13 @@ TEST(a_cache_does_not_take_back_room_from_the_cache_that_took_its_own)
 	us_decay_ms = 3600 * 1000;	/* nothing ages out meanwhile */
 	a = make(256);
 	b = make(256);
-	/* Their making may have taken room from each other: start clean. */
+	/*
+	 * Start with neither holding room the other could take, nor marked
+	 * as having taken the other's: their making may have done both (and
+	 * under USLAB_REENTER the callouts allocate more of each).
+	 */
+	kmem_cache_shrink(a);
+	kmem_cache_shrink(b);
 	a->room_taker = b->room_taker = 0;
 	cap = us_mag_capacity(a);
 	n = 10 * cap;
